@@ -1,0 +1,35 @@
+"""Reverie: the creative mechanisms of deep neural networks, offline on a laptop CPU.
+
+The library is the product; the `reverie` command and the studio are thin layers over
+these functions. Heavy modules load on first use, so `import reverie` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+from .errors import ReverieError  # noqa: E402
+
+# public name -> module that defines it (loaded on first access)
+_LAZY = {
+    "load_net": "reverie.nets",
+    "classify": "reverie.nets",
+    "load_image": "reverie.io",
+    "save_image": "reverie.io",
+    "dream": "reverie.dream",
+    "DreamConfig": "reverie.dream",
+    "visualize": "reverie.visualize",
+    "VisualizeConfig": "reverie.visualize",
+    "build_gallery": "reverie.gallery",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reverie' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = ["ReverieError", "__version__", *_LAZY]
