@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -68,7 +69,10 @@ def open_pil(source: str | os.PathLike) -> Image.Image:
             raise ReverieError(f"{source} is an empty file; give a PNG, JPEG or other image file")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():  # we raise our own error for oversized images
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             if getattr(im, "n_frames", 1) > 1:
                 im.seek(0)  # animated: the first frame
             w, h = im.size
@@ -146,6 +150,8 @@ def check_writable(path: str | os.PathLike) -> Path:
         except OSError as exc:
             raise ReverieError(f"cannot create output folder {folder} ({exc.strerror}); "
                                f"choose another --out") from None
+    if not folder.is_dir():
+        raise ReverieError(f"cannot write into {folder}: it is a file, not a folder; choose another --out")
     if not os.access(folder, os.W_OK):
         raise ReverieError(f"output folder {folder} is not writable; choose another --out")
     return path

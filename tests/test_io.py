@@ -1,0 +1,115 @@
+"""Reading every odd and bad image the way a user hands it to us."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import assert_one_line_error
+from reverie.errors import ReverieError
+from reverie.io import atomic_path, load_image, save_image
+
+
+def _save(im, path, **kw):
+    im.save(path, **kw)
+    return path
+
+
+def test_sample_images_load():
+    x = load_image("sample:chelsea")
+    assert x.shape[0] == 3 and x.min() >= 0 and x.max() <= 1
+    assert load_image("sample:astronaut", max_side=64).shape[1:] == (64, 64)
+
+
+def test_unknown_sample_suggests_close_name():
+    with pytest.raises(ReverieError, match="sample:chelsea"):
+        load_image("sample:chelsey")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "I;16", "LA", "1"])
+def test_odd_modes_become_rgb(tmp_path, mode):
+    rgb = Image.fromarray((np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8))
+    if mode == "I;16":
+        im = Image.fromarray((np.arange(600).reshape(20, 30) * 100).astype(np.uint16))
+    else:
+        im = rgb.convert(mode)
+    suffix = ".tif" if mode == "CMYK" else ".png"
+    x = load_image(_save(im, tmp_path / f"img{suffix}"))
+    assert x.shape == (3, 20, 30)
+    if mode == "I;16":  # 16-bit range is scaled, not clipped to white
+        assert 0.0 <= x.min() < 0.1 and x.max() > 0.9
+
+
+def test_rgba_transparent_goes_on_white(tmp_path):
+    im = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    x = load_image(_save(im, tmp_path / "a.png"))
+    assert x.min() > 0.99
+
+
+def test_animated_gif_uses_first_frame(tmp_path):
+    frames = [Image.new("RGB", (10, 10), c) for c in [(255, 0, 0), (0, 0, 255)]]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    x = load_image(path)
+    assert x[0].mean() > 0.9 and x[2].mean() < 0.1
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    im = Image.new("RGB", (40, 20), (0, 128, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    path = tmp_path / "rot.jpg"
+    im.save(path, exif=exif)
+    assert load_image(path).shape == (3, 40, 20)
+
+
+@pytest.mark.parametrize("maker,needle", [
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_text("hello, not an image"), "not an image"),
+    (lambda p: p.write_bytes(_png_bytes()[:200]), "truncated"),
+])
+def test_bad_files_raise_one_line(tmp_path, maker, needle):
+    path = tmp_path / "bad.png"
+    maker(path)
+    with pytest.raises(ReverieError, match=needle):
+        load_image(path)
+
+
+def _png_bytes():
+    buf = io.BytesIO()
+    Image.fromarray((np.random.default_rng(1).random((64, 64, 3)) * 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_huge_image_is_refused(tmp_path):
+    path = _save(Image.new("1", (9000, 9000)), tmp_path / "huge.png")
+    with pytest.raises(ReverieError, match="resize"):
+        load_image(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ReverieError, match="not found"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(ReverieError, match="folder"):
+        load_image(tmp_path)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    save_image(load_image("sample:coins", max_side=16), target)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+@pytest.mark.parametrize("content", [b"", b"GIF89a garbage", b"\x89PNG\r\n\x1a\n" + b"\0" * 40])
+def test_cli_bad_image_exit_2_no_output(cli, tmp_path, content):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    out = tmp_path / "out.png"
+    code, _, err = cli("dream", bad, "--out", out, "--steps", 1, "--octaves", 1)
+    assert_one_line_error(code, err)
+    assert not out.exists() and not out.with_suffix(".json").exists()
