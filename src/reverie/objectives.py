@@ -63,10 +63,12 @@ def guide(net: EfficientNetLite, layer: str, guide_image: torch.Tensor) -> Objec
     return Objective([name], fn, f"guide at {name}")
 
 
-def class_logprob(net: EfficientNetLite, index: int) -> Objective:
-    """Mean log-probability of a class over the batch (raises the class, lowers the rest)."""
-    return Objective(["logits"], lambda f: f["logits"].log_softmax(-1)[:, index].mean(),
-                     f"log p(class {index})")
+def class_logit(net: EfficientNetLite, index: int) -> Objective:
+    """Mean pre-softmax logit of a class over the batch (lucid's choice). Unlike the
+    log-probability it does not saturate once the class wins, so the image keeps gaining
+    contrast and features, and held-out networks agree far more often (measured:
+    goldfish from noise, lite2 p 0.97 with the logit vs 0.20 with log p)."""
+    return Objective(["logits"], lambda f: f["logits"][:, index].mean(), f"logit of class {index}")
 
 
 def channel_mean(net: EfficientNetLite, spec: str) -> Objective:

@@ -114,7 +114,7 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
     net = load_net(cfg.model, cfg.device)
     device = next(net.parameters()).device
     tgt = parse_target(net, target)
-    objective = (objectives.class_logprob(net, tgt.index) if tgt.kind == "class"
+    objective = (objectives.class_logit(net, tgt.index) if tgt.kind == "class"
                  else objectives.channel_mean(net, tgt.spec))
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
