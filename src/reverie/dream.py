@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from . import objectives
 from .errors import ReverieError
-from .nets import EfficientNetLite, load_net
+from .nets import EfficientNetLite, load_net, parse_tap
 from .progress import Progress, silent
 from .transform import resize
 
@@ -168,11 +168,16 @@ def octave_sizes(h: int, w: int, cfg: DreamConfig, min_side: int) -> list[tuple[
     return sizes[::-1]
 
 
+def min_side(net: EfficientNetLite, objective: objectives.Objective) -> int:
+    """The smallest octave that still gives the deepest tapped layer a few positions."""
+    strides = [net.layers[t].stride or 32 for t in objective.taps]  # logits: after stride 32
+    return max(32, 4 * max(strides))
+
+
 def dream_frame(net, objective, image: torch.Tensor, cfg: DreamConfig, generator,
                 progress: Progress, done: int, total: int) -> tuple[torch.Tensor, int]:
     base = image.unsqueeze(0)
-    min_side = max(32, 4 * max(net.layers[t].stride for t in objective.taps if t != "logits"))
-    sizes = octave_sizes(*base.shape[-2:], cfg, min_side)
+    sizes = octave_sizes(*base.shape[-2:], cfg, min_side(net, objective))
     detail = torch.zeros_like(resize(base, sizes[0]))
     x = None
     for size in sizes:
@@ -205,16 +210,22 @@ def keep_colors(original: torch.Tensor, dreamed: torch.Tensor) -> torch.Tensor:
     return (original + dy).clamp(0, 1)
 
 
+def _measurable(image: torch.Tensor, max_side: int = 768) -> torch.Tensor:
+    """(1, 3, h, w), shrunk so measuring a huge dream stays cheap."""
+    img = image.unsqueeze(0)
+    scale = max_side / max(img.shape[-2:])
+    if scale < 1:
+        img = resize(img, (round(img.shape[-2] * scale), round(img.shape[-1] * scale)))
+    return img
+
+
 @torch.no_grad()
 def channel_growth(net, layer: str, before: torch.Tensor, after: torch.Tensor,
-                   top: int = 10, max_side: int = 768) -> list[dict]:
+                   top: int = 10) -> list[dict]:
     """The channels of `layer` whose mean activation grew most: what the dream amplified."""
     def means(img):
-        img = img.unsqueeze(0)
-        scale = max_side / max(img.shape[-2:])
-        if scale < 1:
-            img = resize(img, (round(img.shape[-2] * scale), round(img.shape[-1] * scale)))
-        return net.features(img, [layer])[layer][0].mean((1, 2))
+        a = net.features(_measurable(img), [layer])[layer][0]
+        return a.mean((1, 2)) if a.dim() == 3 else a
 
     b, a = means(before), means(after)
     order = (a - b).argsort(descending=True)[:top]
@@ -223,17 +234,15 @@ def channel_growth(net, layer: str, before: torch.Tensor, after: torch.Tensor,
 
 
 @torch.no_grad()
-def layer_energy(net, specs: list[str], image: torch.Tensor, max_side: int = 768) -> float:
-    """Mean of the squared objective activations (the figure a dream should raise)."""
-    img = image.unsqueeze(0)
-    scale = max_side / max(img.shape[-2:])
-    if scale < 1:
-        img = resize(img, (round(img.shape[-2] * scale), round(img.shape[-1] * scale)))
+def layer_energy(net, specs: list[str], image: torch.Tensor) -> float:
+    """The objective's activations, averaged: mean square of a layer, mean of a channel
+    (the figure a dream should raise)."""
+    img = _measurable(image)
     total = 0.0
     for spec in specs:
-        name, _, channel = spec.partition(":")
+        name, channel = parse_tap(spec)
         a = net.features(img, [name])[name]
-        total += float(a[:, int(channel)].mean() if channel else a.pow(2).mean())
+        total += float(a[:, channel].mean() if channel is not None else a.pow(2).mean())
     return total
 
 
@@ -256,8 +265,8 @@ def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
     else:
         objective = objectives.layers_and_channels(net, cfg.layers)
     generator = torch.Generator().manual_seed(cfg.seed)
-    min_side = max(32, 4 * max(net.layers[t].stride for t in objective.taps if t != "logits"))
-    per_frame = len(octave_sizes(*image.shape[-2:], cfg, min_side)) * cfg.steps
+    sizes = octave_sizes(*image.shape[-2:], cfg, min_side(net, objective))
+    per_frame = len(sizes) * cfg.steps
     total = per_frame * cfg.frames
 
     start = time.perf_counter()
@@ -277,7 +286,7 @@ def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
     after = layer_energy(net, cfg.layers, frames[0])
     figures = {
         "objective": objective.description,
-        "octave_sizes": [list(s)[::-1] for s in octave_sizes(*image.shape[-2:], cfg, min_side)],
+        "octave_sizes": [[w, h] for h, w in sizes],
         "steps_total": total,
         "seconds": round(seconds, 3),
         "seconds_per_step": round(seconds / total, 4),
