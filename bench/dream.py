@@ -25,7 +25,7 @@ def run_case(size: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from reverie.dream import DreamConfig, dream
+    from reverie.deepdream import DreamConfig, dream
     from reverie.io import load_image
     from reverie.nets import load_net
 

@@ -27,7 +27,7 @@ def main() -> None:
     import torch
 
     from reverie.io import load_image, save_image
-    from reverie.visualize import VisualizeConfig, power_spectrum_slope, visualize
+    from reverie.featurevis import VisualizeConfig, power_spectrum_slope, visualize
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--classes", type=int, default=len(CLASSES), help="run the first N classes")

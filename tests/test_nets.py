@@ -51,3 +51,10 @@ def test_classify_and_layers_cli(cli):
     assert set(preds) == {"lite0", "lite1", "lite2"}
     code, out, _ = cli("layers", "--model", "lite1", "--json")
     assert code == 0 and any(r["name"] == "stage5.3" for r in json.loads(out)["layers"])
+
+
+def test_public_functions_are_functions_after_their_modules_load():
+    import reverie
+    import reverie.deepdream  # noqa: F401  (a module of the same name would shadow them)
+    import reverie.featurevis  # noqa: F401
+    assert callable(reverie.dream) and callable(reverie.visualize) and callable(reverie.load_net)

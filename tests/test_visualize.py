@@ -6,7 +6,7 @@ import torch
 from conftest import assert_one_line_error
 from reverie.nets import load_net
 from reverie.param import FourierImage
-from reverie.visualize import judge, parse_target, power_spectrum_slope, visualize
+from reverie.featurevis import judge, parse_target, power_spectrum_slope, visualize
 
 
 def test_class_visualisation_raises_probability_from_noise():

@@ -17,10 +17,10 @@ _LAZY = {
     "classify": "reverie.nets",
     "load_image": "reverie.io",
     "save_image": "reverie.io",
-    "dream": "reverie.dream",
-    "DreamConfig": "reverie.dream",
-    "visualize": "reverie.visualize",
-    "VisualizeConfig": "reverie.visualize",
+    "dream": "reverie.deepdream",
+    "DreamConfig": "reverie.deepdream",
+    "visualize": "reverie.featurevis",
+    "VisualizeConfig": "reverie.featurevis",
     "build_gallery": "reverie.gallery",
 }
 

@@ -145,7 +145,7 @@ def _overrides(args, names: dict[str, str]) -> dict:
 
 
 def run_dream(args) -> int:
-    from ..dream import DreamConfig, dream, preset
+    from ..deepdream import DreamConfig, dream, preset
     from ..io import check_writable, load_image, save_image, write_sidecar
     from ..progress import bar
     from .animation import save_animation
@@ -190,7 +190,7 @@ def run_visualize(args) -> int:
     import torch
     from ..io import check_writable, save_image, write_sidecar
     from ..progress import bar
-    from ..visualize import VisualizeConfig, visualize
+    from ..featurevis import VisualizeConfig, visualize
 
     out = check_writable(args.out)
     fields = _overrides(args, {"model": "model", "size": "size", "steps": "steps", "lr": "lr",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..dream import DreamConfig, dream, preset
+from ..deepdream import DreamConfig, dream, preset
 from ..io import load_image, save_image, write_sidecar
-from ..visualize import VisualizeConfig, visualize
+from ..featurevis import VisualizeConfig, visualize
 from . import Card, GalleryContext, Section
 
 

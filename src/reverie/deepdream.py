@@ -292,7 +292,7 @@ def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
         "seconds_per_step": round(seconds / total, 4),
         "objective_activation_before": before,
         "objective_activation_after": after,
-        "objective_gain": after / before if before else None,
+        "objective_gain": after / before if before > 0 else None,
         "top_channels": channel_growth(net, layer, image, frames[0]),
     }
     return DreamResult(frames[-1].cpu(), [f.cpu() for f in frames], figures, cfg)
