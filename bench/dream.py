@@ -35,20 +35,26 @@ def run_case(size: int) -> dict:
     net = load_net(cfg.model)
     layer = cfg.layers[0]
 
-    # Baseline: one bare forward+backward to the same layer at the same size.
-    def bare():
-        x = photo[None].clone().requires_grad_(True)
-        net.features(x, [layer])[layer].pow(2).sum().backward()
+    # Baselines: one bare forward+backward to the same layer at the same size, in plain
+    # float32 and in the precision the dream uses.
+    from reverie.device import autocast
 
-    bare_s = None
+    def bare(precision):
+        x = photo[None].clone().requires_grad_(True)
+        with autocast(x.device, precision):
+            y = net.features(x, [layer])[layer].float().pow(2).sum()
+        y.backward()
+
+    bare_s = {}
     if size <= 1024:
-        bare()  # warm-up
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            bare()
-            times.append(time.perf_counter() - t)
-        bare_s = min(times)
+        for precision in ("fp32", cfg.precision):
+            bare(precision)  # warm-up
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                bare(precision)
+                times.append(time.perf_counter() - t)
+            bare_s[precision] = min(times)
 
     step_times = []
 
@@ -67,9 +73,12 @@ def run_case(size: int) -> dict:
            "full_size_seconds_per_step": round(per_step, 4) if per_step else None,
            "objective_gain": round(result.figures["objective_gain"], 3),
            "threads": torch.get_num_threads()}
+    out["precision"] = cfg.precision
     if bare_s:
-        out["bare_forward_backward_seconds"] = round(bare_s, 4)
-        out["ratio_step_to_bare"] = round(per_step / bare_s, 3)
+        out["bare_fp32_seconds"] = round(bare_s["fp32"], 4)
+        out["bare_same_precision_seconds"] = round(bare_s[cfg.precision], 4)
+        out["ratio_step_to_bare"] = round(per_step / bare_s["fp32"], 3)
+        out["ratio_step_to_bare_same_precision"] = round(per_step / bare_s[cfg.precision], 3)
     return out
 
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from . import objectives
+from .device import autocast
 from .errors import ReverieError
 from .nets import EfficientNetLite, load_net, parse_tap
 from .progress import Progress, silent
@@ -58,6 +59,7 @@ class DreamConfig:
     rotate: float = 0.0        # degrees per frame
     seed: int = 0
     device: str = "cpu"
+    precision: str = "auto"    # fp32, bf16, or auto: bf16 where the hardware has it (~1.5x faster)
 
     def __post_init__(self):
         if isinstance(self.layers, str):
@@ -71,6 +73,8 @@ class DreamConfig:
             raise ReverieError(f"step_size must be above 0 (e.g. 1.5), got {self.step_size}")
         if self.grad_norm not in GRAD_NORMS:
             raise ReverieError(f"unknown grad_norm {self.grad_norm!r}; use {' or '.join(GRAD_NORMS)}")
+        if self.precision not in ("fp32", "bf16", "auto"):
+            raise ReverieError(f"unknown precision {self.precision!r}; use fp32, bf16 or auto")
         if self.zoom <= 0:
             raise ReverieError(f"zoom must be above 0 (e.g. 1.05), got {self.zoom}")
 
@@ -124,19 +128,22 @@ def _tile_edges(size: int, tile: int) -> list[int]:
 
 
 def gradient(net: EfficientNetLite, objective: objectives.Objective, x: torch.Tensor,
-             tile: int) -> torch.Tensor:
+             tile: int, precision: str = "fp32") -> torch.Tensor:
     """d objective / d x, computed tile by tile (objectives sum over positions)."""
     _, _, h, w = x.shape
     ys, xs = _tile_edges(h, tile), _tile_edges(w, tile)
+    def tile_grad(part):
+        part = part.detach().requires_grad_(True)
+        with autocast(part.device, precision):
+            score = objective({k: v.float() for k, v in net.features(part, objective.taps).items()})
+        return torch.autograd.grad(score, part)[0]
+
     if len(ys) == 2 and len(xs) == 2:
-        x = x.detach().requires_grad_(True)
-        return torch.autograd.grad(objective(net.features(x, objective.taps)), x)[0]
+        return tile_grad(x)
     grad = torch.zeros_like(x)
     for y0, y1 in zip(ys, ys[1:]):
         for x0, x1 in zip(xs, xs[1:]):
-            part = x[:, :, y0:y1, x0:x1].detach().requires_grad_(True)
-            grad[:, :, y0:y1, x0:x1] = torch.autograd.grad(
-                objective(net.features(part, objective.taps)), part)[0]
+            grad[:, :, y0:y1, x0:x1] = tile_grad(x[:, :, y0:y1, x0:x1])
     return grad
 
 
@@ -147,7 +154,7 @@ def step(net, objective, x, cfg: DreamConfig, generator: torch.Generator) -> tor
         oy += int(torch.randint(0, cfg.tile, (1,), generator=generator))
         ox += int(torch.randint(0, cfg.tile, (1,), generator=generator))
     rolled = torch.roll(x, (oy, ox), (2, 3))
-    g = gradient(net, objective, rolled, cfg.tile)
+    g = gradient(net, objective, rolled, cfg.tile, cfg.precision)
     if cfg.grad_norm == "laplacian":
         g = laplacian_normalize(g, cfg.laplacian_levels)
     g = torch.roll(g, (-oy, -ox), (2, 3))

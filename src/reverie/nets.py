@@ -183,7 +183,8 @@ class EfficientNetLite(nn.Module):
             self.check_layer(n)
         wanted = {self.canonical(n) for n in names}
         found: dict[str, torch.Tensor] = {}
-        h = self.stem(self.normalize(x))
+        # channels_last: oneDNN's depthwise convolutions run about twice as fast in it
+        h = self.stem(self.normalize(x).contiguous(memory_format=torch.channels_last))
         if "stem" in wanted:
             found["stem"] = h
         h = F.relu6(h)
@@ -200,7 +201,8 @@ class EfficientNetLite(nn.Module):
                 found["head"] = h
             if "logits" in wanted:
                 found["logits"] = self.fc(F.relu6(h).mean((2, 3)))
-        return {n: found[self.canonical(n)] for n in names}
+        # Hand back ordinary (NCHW-contiguous) tensors so callers may .view() them.
+        return {n: found[self.canonical(n)].contiguous() for n in names}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits for images x in [0, 1], any size."""
@@ -244,7 +246,8 @@ def weights_path(name: str) -> Path:
 @functools.lru_cache(maxsize=8)
 def _load(name: str, device: str) -> EfficientNetLite:
     state = torch.load(weights_path(name), map_location="cpu", weights_only=True)
-    return EfficientNetLite(name, state, MODELS[name][1]).to(device)
+    net = EfficientNetLite(name, state, MODELS[name][1]).to(device)
+    return net.to(memory_format=torch.channels_last)
 
 
 def load_net(name: str = "lite0", device: str | torch.device = "cpu") -> EfficientNetLite:

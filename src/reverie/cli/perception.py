@@ -60,6 +60,8 @@ def register(sub) -> None:
     p.add_argument("--zoom", type=positive_float, help="zoom per frame (default 1.05)")
     p.add_argument("--rotate", type=float, help="degrees per frame")
     p.add_argument("--fps", type=positive_float, default=12.0, help="animation frame rate")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="gradient precision (auto: bf16 where the CPU/GPU has it)")
     add_seed(p)
     add_device(p)
     add_progress(p)
@@ -158,7 +160,8 @@ def run_dream(args) -> int:
     fields.update(_overrides(args, {
         "layers": "layers", "model": "model", "octaves": "octaves", "octave_scale": "octave_scale",
         "steps": "steps", "step_size": "step_size", "jitter": "jitter", "grad_norm": "grad_norm",
-        "tile": "tile", "frames": "frames", "zoom": "zoom", "rotate": "rotate", "seed": "seed"}))
+        "tile": "tile", "frames": "frames", "zoom": "zoom", "rotate": "rotate", "seed": "seed",
+        "precision": "precision"}))
     fields["original_colors"] = args.original_colors
     fields["device"] = args.device
     config = DreamConfig(**fields)
