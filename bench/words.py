@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     cols = [k for k in ("gensim_defaults", "reverie") if k in result]
     print(f"{'':<18}" + "".join(f"{c:>26}" for c in cols))
     for label, key in rows:
-        print(f"{label:<18}" + "".join(f"{str(result[c][key]):>26}" for c in cols))
+        cells = []
+        for c in cols:
+            v = result[c][key]
+            cells.append(" / ".join(map(str, v.values())) if isinstance(v, dict) else str(v))
+        print(f"{label:<18}" + "".join(f"{x:>26}" for x in cells))
     if "time_ratio" in result:
         print(f"reverie - gensim: {result['points_above_gensim_3cosadd']:+.2f} points (3CosAdd), "
               f"{result['points_above_gensim_3cosmul']:+.2f} (3CosMul); time ratio "

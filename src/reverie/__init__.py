@@ -22,6 +22,12 @@ _LAZY = {
     "visualize": "reverie.featurevis",
     "VisualizeConfig": "reverie.featurevis",
     "build_gallery": "reverie.gallery",
+    "train_words": "reverie.words",
+    "WordsConfig": "reverie.words",
+    "load_vectors": "reverie.words",
+    "save_vectors": "reverie.words",
+    "VectorSet": "reverie.analogy",
+    "Codec": "reverie.analogy",
 }
 
 
