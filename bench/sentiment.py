@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     p.add_argument("--seq-length", type=int, default=d.seq_length)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--feature", default="c", choices=["c", "h", "hc"])
+    p.add_argument("--feature", default="c", choices=["c", "h", "hc", "mean"],
+                   help="final cell state (Radford et al.; default), hidden, both, or mean hidden state")
     p.add_argument("--samples", type=int, default=50, help="clamped samples each way (default: 50)")
     p.add_argument("--clamp-scale", type=float, default=0.5,
                    help="clamp beyond the 1st/99th percentile by this fraction of their span (default: 0.5)")
@@ -116,14 +117,22 @@ def main(argv=None) -> int:
                         f"unit {unit}, tweets test split")
 
     # 5. clamped generation, judged by the baseline
-    lo, hi = np.percentile(X[:, unit], [1, 99])
-    span = hi - lo
-    high, low = hi + args.clamp_scale * span, lo - args.clamp_scale * span
+    # which state the unit lives in: the cell state for c (and the second half of hc),
+    # the hidden state for h and mean (clamped at the ends of tanh's range)
+    H = model.cfg.rnn_size
+    state, state_unit = ("c", unit - H) if args.feature == "hc" and unit >= H else \
+        ("c", unit) if args.feature == "c" else ("h", unit)
+    if state == "h":
+        high, low = 1.0, -1.0
+    else:
+        lo, hi = np.percentile(X[:, unit], [1, 99])
+        span = hi - lo
+        high, low = hi + args.clamp_scale * span, lo - args.clamp_scale * span
     values = {1: high if pol > 0 else low, 0: low if pol > 0 else high}
     clamped = {}
     for label, value in values.items():
-        s = generate_clamped(model, vocab, unit, float(value), "\n ", args.samples, 120,
-                             temperature=0.8, seed=args.seed + label)
+        s = generate_clamped(model, vocab, state_unit, float(value), "\n ", args.samples, 120,
+                             temperature=0.8, seed=args.seed + label, what=state)
         judged = base.predict(tfidf.transform(s))
         clamped["positive" if label else "negative"] = {
             "value": float(value), "agreement": float(np.mean(judged == label)), "examples": s[:5]}

@@ -1,0 +1,359 @@
+"""Character language models, the n-gram baseline and the `reverie text` command.
+
+Tiny models, few steps: the whole file runs in well under a minute on 2 cores.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reverie.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids, load_model,
+                            read_corpus, sample, train, unit_trace)
+from reverie.cli import main
+from reverie.errors import ReverieError
+from reverie.ngram import NGramLM, train_ngram
+
+torch.set_num_threads(1)
+
+WORDS = ("the king and the queen went to the castle where a knight spoke of love and war "
+         "while the people sang songs of the river and the moon").split()
+
+
+def corpus_text(n_chars: int = 30_000, seed: int = 0) -> str:
+    """A structured synthetic corpus: names, colons and sentences (like a play)."""
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < n_chars:
+        speaker = rng.choice(["ROMEO", "JULIET", "NURSE"])
+        line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))).capitalize()
+        piece = f"{speaker}:\n{line}.\n\n"
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+def tiny(**kw) -> CharLMConfig:
+    base = dict(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_iters=60,
+                learning_rate=1e-2, min_lr=1e-3, warmup_iters=5, eval_interval=20,
+                eval_iters=5, checkpoint_every=20, dropout=0.0, threads=1, seed=3)
+    base.update(kw)
+    return CharLMConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "play.txt"
+    path.write_text(corpus_text(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, corpus_file) -> Path:
+    out = tmp_path_factory.mktemp("model") / "tiny.pt"
+    train([corpus_file], out, tiny(max_iters=80))
+    return out
+
+
+# -- training --------------------------------------------------------------------------
+
+def test_training_lowers_validation_loss(tmp_path, corpus_file):
+    text = corpus_file.read_text()
+    cfg = tiny()
+    vocab = Vocab.from_data(text)
+    ids = vocab.encode(text)
+    val = ids[int(len(ids) * 0.9):]
+    torch.manual_seed(cfg.seed)
+    before = evaluate_ids(build_model(len(vocab), cfg), val)
+    result = train([corpus_file], tmp_path / "m.pt", cfg)
+    assert result["steps"] == 60
+    assert result["val_loss"] < before - 0.8, (before, result["val_loss"])
+    assert result["val_loss"] < 2.2  # well below uniform over the vocabulary
+    assert (tmp_path / "m.pt").exists()
+
+
+def test_mlstm_trains_and_samples(tmp_path, corpus_file):
+    result = train([corpus_file], tmp_path / "m.pt", tiny(model="mlstm", max_iters=25))
+    assert result["val_loss"] < 3.0
+    model, vocab, _ = load_model(tmp_path / "m.pt")
+    a = sample(model, vocab, "ROMEO:", 40, seed=5)[0]
+    assert a == sample(model, vocab, "ROMEO:", 40, seed=5)[0] and len(a) == 40
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_continues_from_saved_step_with_same_loss(tmp_path, corpus_file):
+    cfg = tiny(max_iters=40, checkpoint_every=10, eval_interval=10, dropout=0.1)
+    full = train([corpus_file], tmp_path / "full.pt", cfg)
+
+    def crash_at_25(done, total, message=""):
+        if done == 25:
+            raise Crash()
+    with pytest.raises(Crash):
+        train([corpus_file], tmp_path / "cut.pt", cfg, progress=crash_at_25)
+    saved = torch.load(tmp_path / "cut.pt", weights_only=True)
+    assert saved["run"]["step"] == 20  # the last checkpoint before the crash
+    resumed = train([corpus_file], tmp_path / "cut.pt", cfg, resume=True)
+    assert resumed["steps"] == 40
+    assert resumed["val_loss"] == pytest.approx(full["val_loss"], abs=1e-4)
+    assert resumed["train_loss"] == pytest.approx(full["train_loss"], abs=1e-4)
+
+
+def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(tmp_path, corpus_file):
+    out = tmp_path / "killed.pt"
+    every = 5
+    script = textwrap.dedent(f"""
+        import sys, torch
+        torch.set_num_threads(1)
+        from reverie.charlm import CharLMConfig, train
+        def report(done, total, message=""):
+            print(done, flush=True)
+        cfg = CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_iters=100000,
+                           eval_interval=1000, checkpoint_every={every}, dropout=0.0, threads=1)
+        train([{str(corpus_file)!r}], {str(out)!r}, cfg, progress=report)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    last = 0
+    deadline = time.time() + 60
+    try:
+        for line in proc.stdout:
+            last = int(line)
+            if last >= 3 * every + 2 and out.exists():
+                break
+            assert time.time() < deadline, "training did not start"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    saved = load_model(out)[2]  # still a complete, loadable checkpoint
+    step = saved["run"]["step"]
+    assert step % every == 0 and last - step <= every, (last, step)
+    resumed = train([corpus_file], out, tiny(max_iters=step + 3, checkpoint_every=every), resume=True)
+    assert resumed["steps"] == step + 3
+
+
+def test_minutes_budget_stops_training(tmp_path, corpus_file):
+    start = time.perf_counter()
+    result = train([corpus_file], tmp_path / "m.pt", tiny(max_iters=10**9, minutes=0.03))
+    assert 0 < result["steps"] < 10**9
+    assert time.perf_counter() - start < 20
+
+
+def test_bytes_mode_reads_any_file(tmp_path):
+    data = ("Grüße aus Köln, ça va? 日本語のテキスト。\n" * 200).encode("utf-8")
+    path = tmp_path / "multi.txt"
+    path.write_bytes(data)
+    result = train([path], tmp_path / "b.pt", tiny(bytes_mode=True, max_iters=20))
+    assert result["vocab_size"] == 256
+    model, vocab, _ = load_model(tmp_path / "b.pt")
+    text = sample(model, vocab, "Grüße", 30, seed=1)[0]
+    assert isinstance(text, str)
+
+
+# -- sampling --------------------------------------------------------------------------
+
+def test_sampling_is_deterministic_per_seed(trained):
+    model, vocab, _ = load_model(trained)
+    a = sample(model, vocab, "ROMEO:", 120, temperature=1.0, seed=7)[0]
+    b = sample(model, vocab, "ROMEO:", 120, temperature=1.0, seed=7)[0]
+    c = sample(model, vocab, "ROMEO:", 120, temperature=1.0, seed=8)[0]
+    assert a == b and a != c
+    g1 = sample(model, vocab, "ROMEO:", 60, temperature=0, seed=1)[0]
+    g2 = sample(model, vocab, "ROMEO:", 60, temperature=0, seed=99)[0]
+    assert g1 == g2  # argmax ignores the seed
+    k1 = sample(model, vocab, "ROMEO:", 200, top_k=1, seed=3)[0]
+    assert k1 == sample(model, vocab, "ROMEO:", 200, temperature=0)[0]  # top-1 is argmax
+
+
+def test_streaming_matches_the_returned_text(trained):
+    model, vocab, _ = load_model(trained)
+    pieces = []
+    text = sample(model, vocab, "JULIET:", 80, seed=2, on_text=pieces.append)[0]
+    assert "".join(pieces) == text
+
+
+def test_unit_trace_and_page(tmp_path, trained):
+    model, vocab, _ = load_model(trained)
+    chars, values = unit_trace(model, vocab, "ROMEO:\nthe king", unit=3)
+    assert "".join(chars) == "ROMEO:\nthe king" and len(values) == len(chars)
+    out = tmp_path / "trace.html"
+    assert main(["text", "trace", str(trained), "ROMEO: the king", "--unit", "3",
+                 "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("<span") == len("ROMEO: the king")
+    assert json.loads(out.with_suffix(".json").read_text())["unit"] == 3
+
+
+def test_clamp_changes_the_output(trained):
+    model, vocab, _ = load_model(trained)
+    plain = sample(model, vocab, "ROMEO:", 200, seed=4)[0]
+    clamped = sample(model, vocab, "ROMEO:", 200, seed=4, clamp=Clamp(0, 8.0))[0]
+    assert plain != clamped
+
+
+# -- n-gram ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["kneser-ney", "absolute"])
+def test_ngram_beats_its_order_one_figure(method):
+    text = corpus_text(20_000)
+    order1 = train_ngram(text, 1, method).evaluate(text)["bits_per_char"]
+    order5 = train_ngram(text, 5, method).evaluate(text)["bits_per_char"]
+    assert order5 < order1 - 1.0, (order1, order5)
+
+
+def test_ngram_probabilities_sum_to_one_and_save_load(tmp_path):
+    text = corpus_text(10_000)
+    model = train_ngram(text, 4)
+    p = model.distribution("the ")
+    assert abs(p.sum() - 1) < 0.02 and p.min() > 0
+    model.save(tmp_path / "ng.json")
+    again = NGramLM.load(tmp_path / "ng.json")
+    assert again.prob("the ", "k") == pytest.approx(model.prob("the ", "k"))
+    assert again.sample("ROMEO:", 80, seed=1) == model.sample("ROMEO:", 80, seed=1)
+    assert model.sample("ROMEO:", 80, seed=1) != model.sample("ROMEO:", 80, seed=2)
+
+
+def test_held_out_kneser_ney_beats_absolute_discounting():
+    text = corpus_text(40_000, seed=1)
+    train_text, held = text[:36_000], text[36_000:]
+    kn = train_ngram(train_text, 5, "kneser-ney").evaluate(held)["bits_per_char"]
+    ad = train_ngram(train_text, 5, "absolute").evaluate(held)["bits_per_char"]
+    assert kn <= ad + 0.01
+
+
+# -- the command line ------------------------------------------------------------------
+
+def test_cli_train_sample_evaluate_ngram(tmp_path, corpus_file, capsys):
+    model = tmp_path / "m.pt"
+    assert main(["text", "train", str(corpus_file), "--out", str(model), "--rnn-size", "32",
+                 "--n-embd", "16", "--seq-length", "32", "--batch-size", "8", "--max-iters", "15",
+                 "--threads", "1", "--no-progress", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["steps"] == 15 and "val_bpc" in figures
+    assert json.loads(model.with_suffix(".json").read_text())["config"]["rnn_size"] == 32
+
+    assert main(["text", "sample", str(model), "--prime", "ROMEO:", "--length", "50",
+                 "--seed", "1"]) == 0
+    streamed = capsys.readouterr().out
+    assert streamed.startswith("ROMEO:") and len(streamed) >= 56
+
+    assert main(["text", "evaluate", str(model), str(corpus_file), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["bits_per_char"] == pytest.approx(ev["nats_per_char"] / 0.6931471805599453)
+
+    ng = tmp_path / "ng.json"
+    assert main(["text", "ngram", str(corpus_file), "--order", "5", "--out", str(ng), "--json"]) == 0
+    ng_fig = json.loads(capsys.readouterr().out)
+    assert ng_fig["val_bpc"] < 2.0
+    assert main(["text", "evaluate", str(ng), str(corpus_file), "--split", "val", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bits_per_char"] == pytest.approx(ng_fig["val_bpc"], rel=1e-3)
+    out = tmp_path / "s.txt"
+    assert main(["text", "sample", str(ng), "--prime", "ROMEO:", "--length", "40", "--out", str(out),
+                 "--json"]) == 0
+    assert out.read_text().startswith("ROMEO:") and out.with_suffix(".json").exists()
+
+
+def run_bad(argv, capsys, out: Path | None = None):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    if out is not None:
+        assert not out.exists() and not out.with_suffix(".json").exists()
+        assert not [p for p in out.parent.glob(f".{out.stem}.*")]  # no temp file left
+    return lines[0]
+
+
+def test_bad_corpora(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert "empty" in run_bad(["text", "train", str(empty), "--out", str(out)], capsys, out)
+    short = tmp_path / "short.txt"
+    short.write_text("To be, or not to be.\n" * 10)
+    assert "shorter than one batch" in run_bad(["text", "train", str(short), "--out", str(out)], capsys, out)
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(bytes(range(256)) * 100)
+    assert "--bytes" in run_bad(["text", "train", str(binary), "--out", str(out)], capsys, out)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 ".encode("latin-1") * 1000)
+    assert "--bytes" in run_bad(["text", "train", str(latin), "--out", str(out)], capsys, out)
+    assert "not found" in run_bad(["text", "train", str(tmp_path / "nope.txt"), "--out", str(out)], capsys, out)
+    assert "empty" in run_bad(["text", "ngram", str(empty), "--out", str(tmp_path / "n.json")],
+                              capsys, tmp_path / "n.json")
+    assert "resume" in run_bad(["text", "train", str(short), "--out", str(out), "--resume"], capsys, out)
+
+
+def test_bad_checkpoints(tmp_path, trained, capsys):
+    other = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(3)}, other)  # a state dict from some other model
+    assert "not a Reverie character model" in run_bad(["text", "sample", str(other)], capsys)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+    tampered = tmp_path / "tampered.pt"
+    ckpt = torch.load(trained, weights_only=True)
+    ckpt["extra"] = Evil()
+    torch.save(ckpt, tampered)
+    assert "tampered" in run_bad(["text", "sample", str(tampered)], capsys)
+    assert not (tmp_path / "pwned").exists()
+
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x80\x03not really a checkpoint" * 10)
+    run_bad(["text", "sample", str(garbage)], capsys)
+    run_bad(["text", "evaluate", str(garbage), str(garbage)], capsys)
+    bad_json = tmp_path / "ng.json"
+    bad_json.write_text('{"format": "something else"}')
+    assert "n-gram" in run_bad(["text", "sample", str(bad_json)], capsys)
+
+
+def test_bad_prime_and_units(tmp_path, trained, capsys):
+    out = tmp_path / "s.txt"
+    msg = run_bad(["text", "sample", str(trained), "--prime", "ZEBRA 日本", "--out", str(out)], capsys, out)
+    assert "never saw" in msg and "--bytes" in msg
+    page = tmp_path / "t.html"
+    assert "out of range" in run_bad(["text", "trace", str(trained), "the king", "--unit", "999",
+                                      "--out", str(page)], capsys, page)
+    assert "never saw" in run_bad(["text", "trace", str(trained), "Ωmega", "--unit", "1",
+                                   "--out", str(page)], capsys, page)
+
+
+@pytest.mark.parametrize("kind,layers", [("lstm", 1), ("lstm", 2), ("mlstm", 1)])
+def test_step_by_step_matches_the_fused_forward(kind, layers):
+    cfg = tiny(model=kind, num_layers=layers, dropout=0.2)
+    torch.manual_seed(0)
+    model = build_model(20, cfg).eval()
+    x = torch.randint(20, (3, 15))
+    with torch.no_grad():
+        full, (h_full, c_full) = model(x, model.init_state(3))
+        table = model.step_table()
+        state = model.init_state(3)
+        for t in range(15):
+            logits, state = model.step(x[:, t], state, None, table)
+            assert torch.allclose(logits, full[:, t], atol=1e-5)
+    assert torch.allclose(state[1], c_full, atol=1e-5) and torch.allclose(state[0], h_full, atol=1e-5)
+    # the NumPy stepper that sampling uses computes the same thing, clamped or not
+    stepper = Stepper(model)
+    for clamp in (None, Clamp(2, 3.0), Clamp(1, -2.0, "h")):
+        s_np, s_t = stepper.init_state(3), model.init_state(3)
+        for t in range(15):
+            with torch.no_grad():
+                ref, s_t = model.step(x[:, t], s_t, clamp)
+            out, s_np = stepper.step(x[:, t].numpy(), s_np, clamp)
+            assert np.allclose(out, ref.numpy(), atol=1e-4)
