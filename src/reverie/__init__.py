@@ -35,6 +35,13 @@ _LAZY = {
     "ProbeConfig": "reverie.sentiment",
     "fit_sentiment": "reverie.sentiment",
     "generate_clamped": "reverie.sentiment",
+    "perceive": "reverie.perceive",
+    "PerceiveConfig": "reverie.perceive",
+    "Perception": "reverie.perceive",
+    "Drawing": "reverie.draw",
+    "load_svg": "reverie.draw",
+    "render_png": "reverie.draw",
+    "soft_render": "reverie.draw",
     "VectorSet": "reverie.analogy",
     "Codec": "reverie.analogy",
 }
