@@ -57,4 +57,6 @@ def test_public_functions_are_functions_after_their_modules_load():
     import reverie
     import reverie.deepdream  # noqa: F401  (a module of the same name would shadow them)
     import reverie.featurevis  # noqa: F401
+    import reverie.perception_engines  # noqa: F401
     assert callable(reverie.dream) and callable(reverie.visualize) and callable(reverie.load_net)
+    assert callable(reverie.perceive)

@@ -12,7 +12,7 @@ def _models(text: str) -> tuple[str, ...]:
 
 
 def register(sub) -> None:
-    from ..perceive import PerceiveConfig
+    from ..perception_engines import PerceiveConfig
 
     d = PerceiveConfig()
     p = sub.add_parser("perceive", help="draw a class with lines, curves or blobs until classifiers see it",
@@ -68,7 +68,7 @@ def run(args) -> int:
     from .. import draw
     from ..classes import find_class
     from ..io import check_writable
-    from ..perceive import PerceiveConfig, check_config, output_base, perceive, verdict_table
+    from ..perception_engines import PerceiveConfig, check_config, output_base, perceive, verdict_table
     from ..progress import bar
 
     steps = args.steps if args.steps is not None else (100 if args.planner == "es" else PerceiveConfig.steps)
@@ -105,7 +105,7 @@ def run_render(args) -> int:
     from ..errors import ReverieError
     from ..io import check_writable, pil_to_tensor, save_image, write_sidecar
     from ..nets import weights_path
-    from ..perceive import judge
+    from ..perception_engines import judge
 
     if args.size is not None and not 16 <= args.size <= 8192:
         raise ReverieError(f"--size {args.size} is out of range; use 16 to 8192 pixels")

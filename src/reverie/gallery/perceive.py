@@ -23,7 +23,7 @@ def _verdict_html(result) -> str:
 
 
 def build(ctx) -> Section:
-    from ..perceive import PerceiveConfig, perceive
+    from ..perception_engines import PerceiveConfig, perceive
 
     cards = []
     for target, system, palette, strokes in (QUICK if ctx.quick else FULL):
