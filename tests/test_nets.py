@@ -60,3 +60,5 @@ def test_public_functions_are_functions_after_their_modules_load():
     import reverie.perception_engines  # noqa: F401
     assert callable(reverie.dream) and callable(reverie.visualize) and callable(reverie.load_net)
     assert callable(reverie.perceive)
+    import reverie.audio_synthesis, reverie.style  # noqa: F401,E401
+    assert callable(reverie.audio_style) and callable(reverie.style_transfer)

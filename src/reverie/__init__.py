@@ -42,6 +42,12 @@ _LAZY = {
     "load_svg": "reverie.draw",
     "render_png": "reverie.draw",
     "soft_render": "reverie.draw",
+    "style_transfer": "reverie.style",
+    "texture": "reverie.style",
+    "StyleConfig": "reverie.style",
+    "audio_style": "reverie.audio_synthesis",
+    "audio_texture": "reverie.audio_synthesis",
+    "AudioStyleConfig": "reverie.audio_synthesis",
     "VectorSet": "reverie.analogy",
     "Codec": "reverie.analogy",
 }

@@ -1,0 +1,215 @@
+"""`reverie style`, `texture`, `audio-style`, `audio-texture`: thin layers over reverie.style
+and reverie.audio_synthesis."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import ReverieError
+from .common import add_device, add_json, add_progress, add_seed, positive_float, positive_int, print_json
+
+
+def register(sub) -> None:
+    from ..style import StyleConfig
+    d = StyleConfig()
+
+    p = sub.add_parser("style", help="paint an image in the style of one or more others (Gatys et al.)")
+    p.add_argument("content", help="content image (path or sample:NAME)")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    p.add_argument("--style-weights", type=float, nargs="+", help="blend weights, one per style (e.g. 0.7 0.3)")
+    p.add_argument("--size", type=positive_int, default=d.size, help=f"output long side in pixels (default {d.size})")
+    _common_image_flags(p, d)
+    p.add_argument("--content-weight", type=float, default=d.content_weight, help=f"(default {d.content_weight})")
+    p.add_argument("--content-layer", action="append", dest="content_layers", help="content layer (repeatable)")
+    p.add_argument("--init", default=d.init, help="content, noise, gray, style or an image path (default content)")
+    p.add_argument("--original-colors", action="store_true", help="keep the content's colours (luminance-only transfer)")
+    p.add_argument("--color-match", action="store_true", help="recolour the style(s) to the content's colours first")
+    p.set_defaults(func=run_style)
+
+    p = sub.add_parser("texture", help="synthesise a texture from a style image (style only, from noise)")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    p.add_argument("--style-weights", type=float, nargs="+", help="blend weights, one per style")
+    p.add_argument("--size", type=positive_int, nargs=2, default=[512, 512], metavar=("W", "H"),
+                   help="output width and height (default 512 512)")
+    _common_image_flags(p, d)
+    p.add_argument("--init", default="noise", help="noise, gray, style or an image path (default noise)")
+    p.set_defaults(func=run_texture)
+
+    from ..audio_synthesis import AudioStyleConfig
+    a = AudioStyleConfig()
+    p = sub.add_parser("audio-style", help="sound with one clip's content and another's texture (Ulyanov & Lebedev)")
+    p.add_argument("content", help="content audio (WAV, FLAC, OGG)")
+    p.add_argument("style", help="style audio")
+    p.add_argument("--content-weight", type=float, default=a.content_weight, help=f"(default {a.content_weight})")
+    p.add_argument("--init", default=a.init, choices=["noise", "content"])
+    _common_audio_flags(p, a)
+    p.set_defaults(func=run_audio_style)
+
+    p = sub.add_parser("audio-texture", help="a sound texture from a style clip")
+    p.add_argument("style", help="style audio")
+    p.add_argument("--seconds", type=positive_float, default=None, help="length (default: the style's)")
+    _common_audio_flags(p, a)
+    p.set_defaults(func=run_audio_texture)
+
+
+def _common_image_flags(p, d) -> None:
+    p.add_argument("--out", required=True, help="output image (.png, .jpg, .webp)")
+    p.add_argument("--model", default=d.model, help="lite0, lite1, lite2, random, random:SEED or "
+                   "vgg19:PATH (default lite0)")
+    p.add_argument("--style-layer", action="append", dest="style_layers", help="style layer (repeatable)")
+    p.add_argument("--style-weight", type=float, default=d.style_weight, help=f"(default {d.style_weight})")
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight, help=f"(default {d.tv_weight})")
+    p.add_argument("--style-loss", default=d.style_loss, choices=["gram", "meancov", "w2"])
+    p.add_argument("--swag", action="store_true", help="softmax-smooth activations (Wang et al. 2021)")
+    p.add_argument("--optimizer", default=d.optimizer, choices=["lbfgs", "adam"])
+    p.add_argument("--lr", type=positive_float, default=d.lr, help=f"Adam step size (default {d.lr})")
+    p.add_argument("--iterations", type=positive_int, default=d.iterations,
+                   help=f"evaluations per scale (default {d.iterations})")
+    p.add_argument("--initial-iterations", type=positive_int, default=d.initial_iterations,
+                   help=f"evaluations at the first scale (default {d.initial_iterations})")
+    p.add_argument("--min-size", type=positive_int, default=d.min_size, help=f"first scale's long side (default {d.min_size})")
+    p.add_argument("--scales", type=positive_int, default=None, help="number of scales (default: from --min-size)")
+    p.add_argument("--style-scale", type=positive_float, default=d.style_scale, help="style size relative to the output")
+    p.add_argument("--pooling", default=d.pooling, choices=["max", "avg"], help="VGG-19 pooling")
+    p.add_argument("--save-every", type=int, default=0, help="write a progress frame every N evaluations")
+    p.add_argument("--gif", action="store_true", help="with --save-every: also write OUT.gif")
+    add_seed(p)
+    add_device(p)
+    add_json(p)
+    add_progress(p)
+
+
+def _common_audio_flags(p, a) -> None:
+    p.add_argument("--out", required=True, help="output audio (.wav, .flac, .ogg)")
+    p.add_argument("--style-weight", type=float, default=a.style_weight)
+    p.add_argument("--filters", type=positive_int, default=a.n_filters, help=f"random filters (default {a.n_filters})")
+    p.add_argument("--kernel-width", type=positive_int, default=a.kernel_width, help="filter width in frames")
+    p.add_argument("--iterations", type=positive_int, default=a.iterations, help=f"L-BFGS evaluations (default {a.iterations})")
+    p.add_argument("--n-fft", type=positive_int, default=a.n_fft)
+    p.add_argument("--hop-length", type=positive_int, default=a.hop_length)
+    p.add_argument("--griffin-lim-iters", type=positive_int, default=a.griffin_lim_iters)
+    p.add_argument("--sample-rate", type=positive_int, default=None, help="output rate (default: the input's)")
+    p.add_argument("--max-seconds", type=positive_float, default=a.max_seconds, help="refuse longer inputs")
+    p.add_argument("--no-spectrograms", action="store_true", help="do not write OUT.spec.png pictures")
+    add_seed(p)
+    add_json(p)
+    add_progress(p)
+
+
+# -- images ----------------------------------------------------------------------------------
+
+def _image_config(args, **extra):
+    from ..style import StyleConfig
+    return StyleConfig(model=args.model, style_layers=args.style_layers, style_weight=args.style_weight,
+                       tv_weight=args.tv_weight, style_loss=args.style_loss, swag=args.swag,
+                       optimizer=args.optimizer, lr=args.lr, iterations=args.iterations,
+                       initial_iterations=args.initial_iterations, min_size=args.min_size,
+                       scales=args.scales, style_scale=args.style_scale, pooling=args.pooling,
+                       save_every=max(0, args.save_every), style_weights=args.style_weights,
+                       init=args.init, **extra)
+
+
+def _check_out_image(out: str) -> Path:
+    from PIL import Image
+    from ..io import check_writable
+    path = Path(out)
+    if path.suffix.lower() not in Image.registered_extensions():
+        raise ReverieError(f"cannot write an image with suffix {path.suffix!r}; use .png, .jpg or .webp")
+    return check_writable(path)
+
+
+def _run_image(args, content, config) -> int:
+    from ..io import save_image, write_sidecar
+    from ..progress import bar
+    from ..style import style_transfer, write_gif
+
+    out = _check_out_image(args.out)
+    frames_dir = out.with_name(out.stem + "_frames") if config.save_every else None
+    with bar(args.command, enabled=False if args.no_progress else None) as cb:
+        result = style_transfer(content, args.styles, config, seed=args.seed, device=args.device,
+                                progress=cb, frames_dir=frames_dir)
+    save_image(result.image, out)
+    outputs = {"image": str(out)}
+    if args.gif and result.frames:
+        outputs["gif"] = str(write_gif(result.frames, out.with_suffix(".gif")))
+    if result.frames:
+        outputs["frames"] = str(frames_dir)
+    record = {"command": args.command, "content": content, "styles": args.styles, "seed": args.seed,
+              "device": args.device, "model": config.model, **result.record(), "outputs": outputs}
+    write_sidecar(out, record)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print_json(record)
+    else:
+        print(f"wrote {out} ({result.timings['total_s']:.1f} s, style {result.losses['style']:.4g}, "
+              f"content {result.losses.get('content', 0):.4g})")
+    return 0
+
+
+def run_style(args) -> int:
+    config = _image_config(args, size=args.size, content_weight=args.content_weight,
+                           content_layers=args.content_layers, original_colors=args.original_colors,
+                           color_match=args.color_match)
+    return _run_image(args, args.content, config)
+
+
+def run_texture(args) -> int:
+    config = _image_config(args, size=tuple(args.size), content_weight=0.0)
+    return _run_image(args, None, config)
+
+
+# -- sound -----------------------------------------------------------------------------------
+
+def _audio_config(args, **extra):
+    from ..audio_synthesis import AudioStyleConfig
+    return AudioStyleConfig(style_weight=args.style_weight, n_filters=args.filters,
+                            kernel_width=args.kernel_width, iterations=args.iterations,
+                            n_fft=args.n_fft, hop_length=args.hop_length,
+                            griffin_lim_iters=args.griffin_lim_iters, sample_rate=args.sample_rate,
+                            max_seconds=args.max_seconds, **extra)
+
+
+def _run_audio(args, content, config, seconds=None) -> int:
+    from ..audio_synthesis import audio_style, log_spectrogram, load_audio, save_audio, save_spectrogram_png
+    from ..io import check_writable, write_sidecar
+    from ..progress import bar
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".wav", ".flac", ".ogg"):
+        raise ReverieError(f"cannot write audio with suffix {out.suffix!r}; use .wav, .flac or .ogg")
+    check_writable(out)
+    with bar(args.command, enabled=False if args.no_progress else None) as cb:
+        result = audio_style(content, args.style, config, seconds=seconds, seed=args.seed, progress=cb)
+    spectrograms = {}
+    if not args.no_spectrograms:
+        cfg = result.config
+        for name, source in (("content", content), ("style", args.style)):
+            if source is None:
+                continue
+            x, sr = load_audio(source, cfg.max_seconds, cfg.n_fft)
+            spectrograms[name] = str(save_spectrogram_png(
+                log_spectrogram(x, cfg), sr, out.with_name(f"{out.stem}.{name}.spec.png"), name, cfg.hop_length))
+        spectrograms["result"] = str(save_spectrogram_png(
+            log_spectrogram(result.audio, cfg), result.sample_rate,
+            out.with_name(f"{out.stem}.spec.png"), "result", cfg.hop_length))
+    save_audio(result.audio, result.sample_rate, out)
+    record = {"command": args.command, "content": content, "style": args.style, "seed": args.seed,
+              "model": f"random conv1d ({config.n_filters} filters, width {config.kernel_width}, seed {args.seed})",
+              **result.record(), "spectrograms": spectrograms}
+    write_sidecar(out, record)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print_json(record)
+    else:
+        print(f"wrote {out} ({result.timings['total_s']:.1f} s, style loss {result.losses['style']:.4g})")
+    return 0
+
+
+def run_audio_style(args) -> int:
+    return _run_audio(args, args.content, _audio_config(args, content_weight=args.content_weight, init=args.init))
+
+
+def run_audio_texture(args) -> int:
+    return _run_audio(args, None, _audio_config(args, content_weight=0.0), seconds=args.seconds)

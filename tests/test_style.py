@@ -1,0 +1,164 @@
+"""Style transfer and texture synthesis: behaviour on tiny images, few evaluations."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from reverie.cli import main
+from reverie.errors import ReverieError
+from reverie.randnet import RandomNet, _vgg_plan, load_vgg19
+from reverie.style import (StyleConfig, evaluate, match_colors, rgb_to_yiq, style_transfer,
+                           texture)
+
+TINY = dict(size=64, min_size=64, scales=1, iterations=12, initial_iterations=12)
+
+
+def _stripes(h=64, w=64, period=8, colors=((0.9, 0.2, 0.1), (0.1, 0.2, 0.8))):
+    """A style image: coloured diagonal stripes."""
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    band = (((xx + yy) // (period // 2)) % 2).float()
+    a, b = (torch.tensor(c).view(3, 1, 1) for c in colors)
+    return a * band + b * (1 - band)
+
+
+@pytest.fixture(scope="module")
+def content():
+    from reverie.io import load_image
+    return load_image("sample:chelsea", max_side=64)
+
+
+def test_style_loss_falls_and_content_stays_bounded(content):
+    style = _stripes()
+    before = evaluate(content, content, [style])
+    result = style_transfer(content, [style], StyleConfig(**TINY), seed=0)
+    after = evaluate(result.image, content, [style])
+    assert after["style"] < 0.75 * before["style"]
+    assert after["content"] < 1.0           # relative: the content is still there
+    assert set(result.losses) >= {"style", "content", "tv", "style:stage2", "content:stage4"}
+    assert result.image.shape == (3, content.shape[1], content.shape[2])
+
+
+def test_blend_with_weights_one_zero_equals_single_style(content):
+    a, b = _stripes(), _stripes(period=16, colors=((0.1, 0.9, 0.1), (0.9, 0.9, 0.2)))
+    cfg = StyleConfig(**{**TINY, "iterations": 4, "initial_iterations": 4})
+    single = style_transfer(content, [a], cfg, seed=1)
+    blend = style_transfer(content, [a, b], cfg, seed=1, style_weights=[1.0, 0.0])
+    assert torch.allclose(single.image, blend.image, atol=1e-5)
+    both = style_transfer(content, [a, b], cfg, seed=1, style_weights=[0.5, 0.5])
+    assert not torch.allclose(single.image, both.image, atol=1e-3)
+
+
+def test_original_colors_keeps_content_chrominance(content):
+    result = style_transfer(content, [_stripes()], StyleConfig(**TINY, original_colors=True), seed=0)
+    iq_out, iq_content = rgb_to_yiq(result.image)[1:], rgb_to_yiq(content)[1:]
+    assert (iq_out - iq_content).abs().mean() < 0.01
+    plain = style_transfer(content, [_stripes()], StyleConfig(**TINY), seed=0)
+    assert (rgb_to_yiq(plain.image)[1:] - iq_content).abs().mean() > 0.02
+
+
+def test_color_match_moves_style_colours_to_content(content):
+    recoloured = match_colors(_stripes(), content)
+    assert torch.allclose(recoloured.flatten(1).mean(1), content.flatten(1).mean(1), atol=0.03)
+
+
+def test_random_network_is_deterministic_per_seed():
+    x = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    a = RandomNet(seed=3).features(x, ["scale1", "scale4"])
+    b = RandomNet(seed=3).features(x, ["scale1", "scale4"])
+    c = RandomNet(seed=4).features(x, ["scale1", "scale4"])
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.allclose(a["scale1"], c["scale1"])
+
+
+def test_random_network_texture_runs(content):
+    result = texture(_stripes(), size=(48, 48), config=StyleConfig(model="random:2", **{**TINY, "iterations": 6, "initial_iterations": 6}))
+    assert result.image.shape == (3, 48, 48)
+    assert result.losses["style"] < result.history[0]["loss"]
+
+
+def _vgg_state(bad_shape=False, drop=None):
+    gen = torch.Generator().manual_seed(0)
+    state = {}
+    for index, _, cin, cout, _ in _vgg_plan():
+        state[f"features.{index}.weight"] = torch.randn(cout, cin, 3, 3, generator=gen) * (2 / (9 * cin)) ** 0.5
+        state[f"features.{index}.bias"] = torch.zeros(cout)
+    state["classifier.0.weight"] = torch.zeros(8, 8)   # torchvision has a classifier too
+    if bad_shape:
+        state["features.2.weight"] = torch.zeros(32, 64, 3, 3)
+    if drop:
+        del state[drop]
+    return state
+
+
+def test_vgg19_loader_accepts_torchvision_state_dict(tmp_path, content):
+    path = tmp_path / "vgg19-random.pth"
+    torch.save(_vgg_state(), path)
+    net = load_vgg19(path)
+    feats = net.features(torch.rand(1, 3, 64, 64), ["relu1_1", "relu4_2", "pool2"])
+    assert feats["relu4_2"].shape == (1, 512, 8, 8) and feats["pool2"].shape == (1, 128, 16, 16)
+    result = style_transfer(content, [_stripes()], StyleConfig(model=f"vgg19:{path}", **{**TINY, "iterations": 3, "initial_iterations": 3}))
+    assert result.config.style_layers == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+
+
+@pytest.mark.parametrize("kind", ["shape", "missing", "garbage"])
+def test_vgg19_loader_rejects_wrong_files(tmp_path, kind, capsys):
+    path = tmp_path / "vgg.pth"
+    if kind == "garbage":
+        path.write_bytes(b"not a checkpoint")
+    else:
+        torch.save(_vgg_state(bad_shape=kind == "shape", drop="features.34.weight" if kind == "missing" else None), path)
+    with pytest.raises(ReverieError):
+        load_vgg19(path)
+    out = tmp_path / "o.png"
+    assert main(["style", "sample:chelsea", "sample:brick", "--model", f"vgg19:{path}", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and not out.exists()
+
+
+def test_cli_style_writes_image_and_sidecar(tmp_path):
+    out = tmp_path / "s.png"
+    code = main(["style", "sample:chelsea", "sample:gravel", "--size", "64", "--min-size", "48",
+                 "--iterations", "3", "--initial-iterations", "3", "--out", str(out),
+                 "--save-every", "2", "--gif", "--no-progress"])
+    assert code == 0 and out.exists() and out.with_suffix(".gif").exists()
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["config"]["style_weight"] == StyleConfig().style_weight and record["seed"] == 0
+    assert "style:stage3" in record["losses"] and record["timings"]["total_s"] > 0
+
+
+def test_cli_texture_size(tmp_path):
+    out = tmp_path / "t.png"
+    assert main(["texture", "sample:brick", "--size", "40", "32", "--iterations", "2",
+                 "--initial-iterations", "2", "--out", str(out), "--no-progress"]) == 0
+    from PIL import Image
+    assert Image.open(out).size == (40, 32)
+
+
+@pytest.mark.parametrize("args", [
+    ["style", "sample:chelsea", "sample:gravel", "sample:brick", "--style-weights", "1"],
+    ["style", "sample:chelsea", "sample:gravel", "--style-weights", "-1"],
+    ["style", "sample:chelsea", "sample:gravel", "--style-layer", "stage9"],
+    ["style", "sample:chelsea", "sample:gravel", "--content-layer", "stage3.1/nope"],
+    ["style", "sample:chelsea", "sample:gravel", "--model", "lite9"],
+    ["style", "sample:chelsea", "sample:gravel", "--model", "random:x"],
+    ["style", "missing.png", "sample:gravel"],
+    ["style", "sample:chelsea", "sample:gravel", "--init", "nothing.png"],
+    ["texture", "sample:nope"],
+])
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args):
+    out = tmp_path / "o.png"
+    assert main(args + ["--out", str(out), "--size", "48", "--iterations", "1", "--initial-iterations", "1"]
+                if args[0] == "style" else args + ["--out", str(out), "--iterations", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_bad_image_files(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    out = tmp_path / "o.png"
+    assert main(["style", "sample:chelsea", str(bad), "--out", str(out)]) == 2
+    assert not out.exists()
