@@ -23,13 +23,13 @@ def start_prob(cfg, seed):
 
 
 def test_short_grad_run_raises_ensemble_probability():
-    cfg = PerceiveConfig(strokes=8, steps=20, batch=2, plan_size=96, lr=0.03, **TINY)
+    cfg = PerceiveConfig(strokes=8, steps=40, batch=2, plan_size=96, lr=0.03, **TINY)
     start, before = start_prob(cfg, seed=0)
     result = perceive(TARGET, cfg, seed=0, start=start)
     assert result.ensemble_prob > 20 * before, (before, result.ensemble_prob)
     assert [v.role for v in result.verdicts] == ["ensemble", "held-out"]
     assert result.verdicts[0].prob == pytest.approx(result.ensemble_prob, rel=1e-4)
-    assert result.history[-1]["step"] == 20
+    assert result.history[-1]["step"] == 40
 
 
 def test_es_planner_improves_its_objective():
