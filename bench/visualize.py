@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 CLASSES = ["goldfish", "hammerhead shark", "flamingo", "tree frog", "monarch butterfly",
            "jellyfish", "king penguin", "zebra", "strawberry", "pineapple", "volcano",

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import assert_one_line_error
-from reverie.deepdream import DreamConfig, dream, keep_colors, laplacian_normalize
+from reverie.deepdream import dream, keep_colors, laplacian_normalize
 from reverie.io import load_image
 from reverie.nets import load_net
 

@@ -14,8 +14,7 @@ import torch
 from reverie.charlm import CharLMConfig, Clamp, load_model, sample, train
 from reverie.cli import main
 from reverie.errors import ReverieError
-from reverie.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, load_labelled,
-                               package_file)
+from reverie.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, load_labelled)
 
 torch.set_num_threads(1)
 

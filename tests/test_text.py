@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import random
 import signal
 import subprocess
@@ -20,9 +19,8 @@ import pytest
 import torch
 
 from reverie.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids, load_model,
-                            read_corpus, sample, train, unit_trace)
+                            sample, train, unit_trace)
 from reverie.cli import main
-from reverie.errors import ReverieError
 from reverie.ngram import NGramLM, train_ngram
 
 torch.set_num_threads(1)

@@ -1,6 +1,5 @@
 import json
 
-import pytest
 import torch
 
 from conftest import assert_one_line_error

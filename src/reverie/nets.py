@@ -91,7 +91,23 @@ class LayerInfo:
     hint: str
 
 
-class EfficientNetLite(nn.Module):
+class NamedLayers:
+    """Layer-name checking shared by every network Reverie taps."""
+    name: str
+    layers: dict[str, LayerInfo]
+
+    def layers_hint(self) -> str:
+        return f"list them with: reverie layers --model {self.name}"
+
+    def check_layer(self, name: str) -> str:
+        if name not in self.layers:
+            close = difflib.get_close_matches(name, list(self.layers), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ReverieError(f"unknown layer {name!r} for {self.name}{hint} ({self.layers_hint()})")
+        return name
+
+
+class EfficientNetLite(NamedLayers, nn.Module):
     def __init__(self, name: str, state: dict[str, torch.Tensor], input_size: int):
         super().__init__()
         self.name, self.input_size = name, input_size
@@ -160,14 +176,6 @@ class EfficientNetLite(nn.Module):
         """`stage5` -> `stage5.2` (its last block); other names as they are."""
         if name.startswith("stage") and "." not in name and name in self.layers:
             return f"{name}.{len(self.stages[int(name[5:]) - 1]) - 1}"
-        return name
-
-    def check_layer(self, name: str) -> str:
-        if name not in self.layers:
-            close = difflib.get_close_matches(name, list(self.layers), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ReverieError(f"unknown layer {name!r} for {self.name}{hint} "
-                               f"(list them with: reverie layers --model {self.name})")
         return name
 
     # -- forward --------------------------------------------------------------------

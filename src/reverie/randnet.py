@@ -20,7 +20,6 @@ the network of the original Gatys et al. papers, with `torch.load(weights_only=T
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import torch
@@ -28,21 +27,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ReverieError
-from .nets import LayerInfo
+from .nets import LayerInfo, NamedLayers
 
 
-class _Named:
-    """Layer-name checking shared by the networks here."""
-    name: str
-    layers: dict[str, LayerInfo]
+class _Named(NamedLayers):
+    """These networks are not in `reverie layers`: the error lists their layers instead."""
 
-    def check_layer(self, name: str) -> str:
-        if name not in self.layers:
-            close = difflib.get_close_matches(name, list(self.layers), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ReverieError(f"unknown layer {name!r} for network {self.name}{hint} "
-                               f"(its layers: {', '.join(self.layers)})")
-        return name
+    def layers_hint(self) -> str:
+        return f"its layers: {', '.join(self.layers)}"
 
 
 # -- the random multi-scale network ----------------------------------------------------------

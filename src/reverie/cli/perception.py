@@ -1,10 +1,7 @@
 """Transformative perception: `layers`, `classes`, `classify`, `dream`, `visualize`."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import time
-from pathlib import Path
 
 from ..errors import ReverieError
 from .common import (add_device, add_json, add_progress, add_seed, positive_float,

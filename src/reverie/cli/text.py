@@ -244,7 +244,7 @@ def cmd_ngram(args) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".json":
-        raise ReverieError(f"an n-gram model is a JSON file; give --out with a .json name, e.g. ngram.json")
+        raise ReverieError("an n-gram model is a JSON file; give --out with a .json name, e.g. ngram.json")
     if not 0 <= args.val_frac < 0.5:
         raise ReverieError(f"--val-frac must be in [0, 0.5), got {args.val_frac}")
     text = read_corpus(args.corpus, bytes_mode=args.bytes_mode)
@@ -311,7 +311,7 @@ def cmd_trace(args) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
-        raise ReverieError(f"the trace is an HTML page; give --out with a .html name, e.g. trace.html")
+        raise ReverieError("the trace is an HTML page; give --out with a .html name, e.g. trace.html")
     text = args.text
     if text.startswith("@"):
         path = Path(text[1:])
@@ -340,7 +340,7 @@ def cmd_sentiment_fit(args) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg"):
-        raise ReverieError(f"the histogram is an image; give --out with a .png name")
+        raise ReverieError("the histogram is an image; give --out with a .png name")
     if not 0 < args.test_frac < 0.9:
         raise ReverieError(f"--test-frac must be in (0, 0.9), got {args.test_frac}")
     check_writable(out)

@@ -8,7 +8,6 @@ tiny models in a few seconds.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import time
 from pathlib import Path
