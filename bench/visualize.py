@@ -29,7 +29,8 @@ def main() -> None:
     from reverie.featurevis import VisualizeConfig, power_spectrum_slope, visualize
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--classes", type=int, default=len(CLASSES), help="run the first N classes")
+    ap.add_argument("--classes", type=int, default=len(CLASSES), help="run N classes")
+    ap.add_argument("--start", type=int, default=0, help="from the list's K-th class (0-based)")
     ap.add_argument("--steps", type=int, default=VisualizeConfig.steps)
     ap.add_argument("--save", default=None, help="folder to save the images in")
     ap.add_argument("--json", action="store_true")
@@ -39,7 +40,7 @@ def main() -> None:
     photos = [power_spectrum_slope(load_image(f"sample:{n}", max_side=224))
               for n in ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "horse")]
     rows = []
-    for name in CLASSES[: args.classes]:
+    for name in CLASSES[args.start: args.start + args.classes]:
         result = visualize(name, steps=args.steps, judges=["lite2"])
         v = result.figures["verdicts"]
         rows.append({"class": name, "seconds": result.figures["seconds"],
