@@ -18,7 +18,7 @@ import os
 
 CLASSES = ["goldfish", "hammerhead shark", "flamingo", "tree frog", "monarch butterfly",
            "jellyfish", "king penguin", "zebra", "strawberry", "pineapple", "volcano",
-           "lighthouse", "banana", "pizza", "broccoli", "daisy", "tarantula", "peacock",
+           "lighthouse", "banana", "pizza", "broccoli", "daisy", "tarantula", "peafowl",
            "starfish", "mushroom"]
 
 
