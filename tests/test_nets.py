@@ -41,6 +41,7 @@ def test_unknown_names_suggest_close_matches():
     with pytest.raises(ReverieError, match="hammerhead shark"):
         find_class("hamerhead shark")
     assert find_class("Hammerhead") == 4
+    assert find_class("peacock") == 84 and find_class("Carassius auratus") == 1  # WordNet synonyms
 
 
 def test_classify_and_layers_cli(cli):

