@@ -9,6 +9,20 @@ from ..errors import ReverieError
 from .common import add_device, add_json, add_progress, add_seed, positive_float, positive_int, print_json
 
 
+
+def _report(args, out, record: dict, notes: list[str], summary: str) -> int:
+    """Every style command ends alike: sidecar, notes on stderr, then JSON or one line."""
+    from ..io import write_sidecar
+
+    write_sidecar(out, record)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print_json(record)
+    else:
+        print(summary)
+    return 0
+
 def register(sub) -> None:
     from ..style import StyleConfig
     d = StyleConfig()
@@ -119,7 +133,7 @@ def _check_out_image(out: str) -> Path:
 
 
 def _run_image(args, content, config) -> int:
-    from ..io import save_image, write_sidecar
+    from ..io import save_image
     from ..progress import bar
     from ..style import style_transfer, write_gif
 
@@ -136,15 +150,9 @@ def _run_image(args, content, config) -> int:
         outputs["frames"] = str(frames_dir)
     record = {"command": args.command, "content": content, "styles": args.styles, "seed": args.seed,
               "device": args.device, "model": config.model, **result.record(), "outputs": outputs}
-    write_sidecar(out, record)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if args.json:
-        print_json(record)
-    else:
-        print(f"wrote {out} ({result.timings['total_s']:.1f} s, style {result.losses['style']:.4g}, "
-              f"content {result.losses.get('content', 0):.4g})")
-    return 0
+    return _report(args, out, record, result.notes,
+                   f"wrote {out} ({result.timings['total_s']:.1f} s, style {result.losses['style']:.4g}, "
+                   f"content {result.losses.get('content', 0):.4g})")
 
 
 def run_style(args) -> int:
@@ -172,7 +180,7 @@ def _audio_config(args, **extra):
 
 def _run_audio(args, content, config, seconds=None) -> int:
     from ..audio_synthesis import audio_style, log_spectrogram, load_audio, save_audio, save_spectrogram_png
-    from ..io import check_writable, write_sidecar
+    from ..io import check_writable
     from ..progress import bar
 
     out = Path(args.out)
@@ -197,14 +205,8 @@ def _run_audio(args, content, config, seconds=None) -> int:
     record = {"command": args.command, "content": content, "style": args.style, "seed": args.seed,
               "model": f"random conv1d ({config.n_filters} filters, width {config.kernel_width}, seed {args.seed})",
               **result.record(), "spectrograms": spectrograms}
-    write_sidecar(out, record)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if args.json:
-        print_json(record)
-    else:
-        print(f"wrote {out} ({result.timings['total_s']:.1f} s, style loss {result.losses['style']:.4g})")
-    return 0
+    return _report(args, out, record, result.notes,
+                   f"wrote {out} ({result.timings['total_s']:.1f} s, style loss {result.losses['style']:.4g})")
 
 
 def run_audio_style(args) -> int:
