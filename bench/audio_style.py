@@ -12,7 +12,7 @@ by the gallery's functions. Reported:
 
     python bench/audio_style.py                  # everything (the reference takes minutes)
     python bench/audio_style.py --reference-iters 100 --json
-    python bench/audio_style.py --variants 2048:100 1024:150   # other settings too
+    python bench/audio_style.py --variants 2048:100 1024:150:content   # other settings too
 """
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--reference-iters", type=int, default=300, help="0 skips the reference run")
-    ap.add_argument("--variants", nargs="*", default=[], help="extra FILTERS:ITERATIONS settings to time")
+    ap.add_argument("--variants", nargs="*", default=[],
+                    help="extra FILTERS:ITERATIONS[:INIT] settings to time, e.g. 1024:250 2048:120:content")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
@@ -91,9 +92,11 @@ def main() -> None:
     report["default"] = run(content, style, judge, log, f"default ({d.n_filters} filters, {d.iterations} evals)")
     report["default"]["pass_time"] = report["default"]["seconds"] <= 60
     for v in args.variants:
-        n, it = (int(p) for p in v.split(":"))
+        n, it, *init = v.split(":")
+        extra = {"init": init[0]} if init else {}
         report.setdefault("variants", []).append(
-            run(content, style, judge, log, f"{n} filters, {it} evals", n_filters=n, iterations=it))
+            run(content, style, judge, log, f"{n} filters, {it} evals{' ' + init[0] if init else ''}",
+                n_filters=int(n), iterations=int(it), **extra))
     if args.reference_iters:
         ref = run(content, style, judge, log, f"reference (4096, {args.reference_iters} evals)",
                   n_filters=4096, iterations=args.reference_iters)

@@ -2,11 +2,13 @@
 
 In one run on this machine:
 1. a character LSTM trained for `--minutes` (default 20) on the text of all 38,158 tweets;
-2. the L1 probe on its final cell state, positive vs negative tweets, on a fixed seeded
-   80/20 split (C chosen on a validation tenth of the 80%, as in Radford et al.'s code);
-3. the baseline on the same split: character 2-5-gram TF-IDF + logistic regression (C=4);
-4. the single most predictive unit as a one-unit classifier;
-5. samples generated with that unit clamped high and low, labelled by the baseline.
+2. the baseline on a fixed seeded 80/20 split, positive vs negative tweets: character
+   2-5-gram TF-IDF + logistic regression (C=4);
+3. for each feature (final cell state as in Radford et al., final hidden state, mean
+   hidden state), from the same model: the L1 probe on the same split (C chosen on a
+   validation tenth of the 80%, as in Radford et al.'s code), the single most predictive
+   unit as a one-unit classifier, and samples generated with that unit clamped high and
+   low, labelled by the baseline.
 
 The classes are 70/30 (a majority guess scores 70%), so balanced accuracy is reported.
 Targets (issue 4): probe within 5 points of the baseline; the single unit 70% balanced or
@@ -14,6 +16,7 @@ more; the baseline labels clamped samples with the clamped sentiment 80% of the 
 more, each way.
 
     python bench/sentiment.py [--minutes 20] [--json]
+    python bench/sentiment.py --lm tweets-lm.pt --features cmean   # probe a model already trained
 """
 from __future__ import annotations
 
@@ -32,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.charlm import CharLMConfig, load_model, train  # noqa: E402
-from reverie.sentiment import (ProbeConfig, builtin_rows, features, fit_probe,  # noqa: E402
-                               generate_clamped, load_labelled, plot_unit_histogram)
+from reverie.sentiment import (ProbeConfig, builtin_rows, feature_state, features,  # noqa: E402
+                               fit_probe, generate_clamped, load_labelled, plot_unit_histogram)
 
 
 def main(argv=None) -> int:
@@ -46,8 +49,10 @@ def main(argv=None) -> int:
     p.add_argument("--seq-length", type=int, default=d.seq_length)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--feature", default="c", choices=["c", "h", "hc", "mean"],
-                   help="final cell state (Radford et al.; default), hidden, both, or mean hidden state")
+    p.add_argument("--features", default="c,h,mean,cmean",
+                   help="comma-separated features to probe, each from the same model: c (final cell "
+                        "state, Radford et al.), h (final hidden), hc (both), mean (mean hidden state), "
+                        "cmean (final cell state and mean hidden state); default: c,h,mean,cmean")
     p.add_argument("--samples", type=int, default=50, help="clamped samples each way (default: 50)")
     p.add_argument("--clamp-scale", type=float, default=0.5,
                    help="clamp beyond the 1st/99th percentile by this fraction of their span (default: 0.5)")
@@ -89,13 +94,6 @@ def main(argv=None) -> int:
     fit_idx, val_idx = train_test_split(train_idx, test_size=0.1, random_state=args.seed,
                                         stratify=y[train_idx])
 
-    t = time.perf_counter()
-    X = features(model, vocab, data.texts, args.feature, max_chars=400)
-    feature_s = time.perf_counter() - t
-    probe = fit_probe(X, y, ProbeConfig(feature=args.feature, seed=args.seed),
-                      splits=(fit_idx, val_idx, test_idx))
-    log(f"probe: {probe['test_balanced_accuracy']:.1%} balanced ({feature_s:.0f} s of features)")
-
     # 3. the baseline on the same split
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -110,69 +108,76 @@ def main(argv=None) -> int:
     baseline_s = time.perf_counter() - t
     log(f"baseline: {base_bal:.1%} balanced")
 
-    # 4. the histogram of the top unit
-    unit, pol = probe["unit"], probe["polarity"]
-    hist = out_dir / "sentiment_unit.png"
-    plot_unit_histogram(X[test_idx, unit], y[test_idx], hist, unit, data.names,
-                        f"unit {unit}, tweets test split")
-
-    # 5. clamped generation, judged by the baseline
-    # which state the unit lives in: the cell state for c (and the second half of hc),
-    # the hidden state for h and mean (clamped at the ends of tanh's range)
+    # 4-5. for each feature: the probe, the top unit's histogram, clamped generation
     H = model.cfg.rnn_size
-    state, state_unit = ("c", unit - H) if args.feature == "hc" and unit >= H else \
-        ("c", unit) if args.feature == "c" else ("h", unit)
-    if state == "h":
-        high, low = 1.0, -1.0
-    else:
-        lo, hi = np.percentile(X[:, unit], [1, 99])
-        span = hi - lo
-        high, low = hi + args.clamp_scale * span, lo - args.clamp_scale * span
-    values = {1: high if pol > 0 else low, 0: low if pol > 0 else high}
-    clamped = {}
-    for label, value in values.items():
-        s = generate_clamped(model, vocab, state_unit, float(value), "\n ", args.samples, 120,
-                             temperature=0.8, seed=args.seed + label, what=state)
-        judged = base.predict(tfidf.transform(s))
-        clamped["positive" if label else "negative"] = {
-            "value": float(value), "agreement": float(np.mean(judged == label)), "examples": s[:5]}
-        log(f"clamped {'positive' if label else 'negative'} ({value:+.2f}): baseline agrees "
-            f"{np.mean(judged == label):.0%}")
+    per_feature = {}
+    for feature in args.features.split(","):
+        t = time.perf_counter()
+        X = features(model, vocab, data.texts, feature, max_chars=400)
+        feature_s = time.perf_counter() - t
+        probe = fit_probe(X, y, ProbeConfig(feature=feature, seed=args.seed),
+                          splits=(fit_idx, val_idx, test_idx))
+        unit, pol = probe["unit"], probe["polarity"]
+        hist = out_dir / f"sentiment_unit_{feature}.png"
+        plot_unit_histogram(X[test_idx, unit], y[test_idx], hist, unit, data.names,
+                            f"unit {unit} ({feature}), tweets test split")
+        # which state the unit lives in; hidden units are clamped at the ends of tanh's range
+        state, state_unit = feature_state(feature, unit, H)
+        if state == "h":
+            high, low = 1.0, -1.0
+        else:
+            lo, hi = np.percentile(X[:, unit], [1, 99])  # a cell-state column
+            span = hi - lo
+            high, low = hi + args.clamp_scale * span, lo - args.clamp_scale * span
+        values = {1: high if pol > 0 else low, 0: low if pol > 0 else high}
+        clamped = {}
+        for label, value in values.items():
+            s = generate_clamped(model, vocab, state_unit, float(value), "\n ", args.samples, 120,
+                                 temperature=0.8, seed=args.seed + label, what=state)
+            judged = base.predict(tfidf.transform(s))
+            clamped["positive" if label else "negative"] = {
+                "value": float(value), "agreement": float(np.mean(judged == label)), "examples": s[:5]}
+        row = {
+            "probe_balanced_accuracy": probe["test_balanced_accuracy"], "probe_accuracy": probe["test_accuracy"],
+            "probe_C": probe["C"], "probe_units_used": probe["units_used"], "units_total": probe["units_total"],
+            "probe_minus_baseline_points": 100 * (probe["test_balanced_accuracy"] - base_bal),
+            "unit": unit, "state": state, "state_unit": state_unit, "polarity": pol,
+            "unit_balanced_accuracy": probe["unit_balanced_accuracy"], "unit_accuracy": probe["unit_accuracy"],
+            "majority_accuracy": probe["majority_accuracy"], "clamped": clamped,
+            "targets": {"probe_within_5_points": probe["test_balanced_accuracy"] >= base_bal - 0.05,
+                        "unit_70_balanced": probe["unit_balanced_accuracy"] >= 0.70,
+                        "clamped_80_each_way": all(c["agreement"] >= 0.8 for c in clamped.values())},
+            "feature_seconds": feature_s, "histogram": str(hist)}
+        per_feature[feature] = row
+        log(f"{feature:>4}: probe {row['probe_balanced_accuracy']:.1%} balanced, unit {unit} alone "
+            f"{row['unit_balanced_accuracy']:.1%}, clamped agreement "
+            f"+{clamped['positive']['agreement']:.0%} / -{clamped['negative']['agreement']:.0%}")
 
     figures = {
-        "probe_balanced_accuracy": probe["test_balanced_accuracy"], "probe_accuracy": probe["test_accuracy"],
-        "probe_C": probe["C"], "probe_units_used": probe["units_used"], "units_total": probe["units_total"],
-        "baseline_balanced_accuracy": base_bal, "baseline_accuracy": base_acc,
-        "probe_minus_baseline_points": 100 * (probe["test_balanced_accuracy"] - base_bal),
-        "unit": unit, "polarity": pol, "unit_balanced_accuracy": probe["unit_balanced_accuracy"],
-        "unit_accuracy": probe["unit_accuracy"], "majority_accuracy": probe["majority_accuracy"],
-        "clamped": clamped,
-        "targets": {"probe_within_5_points": probe["test_balanced_accuracy"] >= base_bal - 0.05,
-                    "unit_70_balanced": probe["unit_balanced_accuracy"] >= 0.70,
-                    "clamped_80_each_way": all(c["agreement"] >= 0.8 for c in clamped.values())},
-        "n_train": len(train_idx), "n_test": len(test_idx), "feature": args.feature,
-        "feature_seconds": feature_s, "baseline_seconds": baseline_s, "lm": lm_figures,
-        "lm_path": str(lm_path), "histogram": str(hist),
+        "baseline_balanced_accuracy": base_bal, "baseline_accuracy": base_acc, "baseline_seconds": baseline_s,
+        "features": per_feature, "n_train": len(train_idx), "n_test": len(test_idx),
+        "lm": lm_figures, "lm_path": str(lm_path),
         "loadavg_start": load_start, "loadavg_end": os.getloadavg(), "cpu_count": os.cpu_count(),
     }
     if args.json:
         print(json.dumps(figures, default=str))
     else:
-        print(f"probe (L1, {probe['units_used']}/{probe['units_total']} units, C={probe['C']:g}): "
-              f"{probe['test_balanced_accuracy']:.1%} balanced ({probe['test_accuracy']:.1%} plain)")
         print(f"baseline (char 2-5-gram TF-IDF + LR, C=4): {base_bal:.1%} balanced ({base_acc:.1%} plain)")
-        print(f"probe minus baseline: {figures['probe_minus_baseline_points']:+.1f} points (target >= -5)")
-        print(f"unit {unit} alone: {probe['unit_balanced_accuracy']:.1%} balanced (target >= 70%), "
-              f"polarity {'+' if pol > 0 else '-'}")
-        for name, c in clamped.items():
-            print(f"clamped {name} at {c['value']:+.2f}: baseline agrees {c['agreement']:.0%} (target >= 80%)")
-            for ex in c["examples"][:2]:
-                print(f"    {ex.strip()[:110]}")
+        for feature, r in per_feature.items():
+            print(f"feature {feature}: probe (L1, {r['probe_units_used']}/{r['units_total']} units, "
+                  f"C={r['probe_C']:g}) {r['probe_balanced_accuracy']:.1%} balanced "
+                  f"({r['probe_minus_baseline_points']:+.1f} points, target >= -5); unit {r['unit']} alone "
+                  f"{r['unit_balanced_accuracy']:.1%} (target >= 70%), polarity {'+' if r['polarity'] > 0 else '-'}")
+            for name, c in r["clamped"].items():
+                print(f"    clamped {name} at {c['value']:+.2f}: baseline agrees {c['agreement']:.0%} (target >= 80%)")
+                for ex in c["examples"][:2]:
+                    print(f"        {ex.strip()[:110]}")
+            print(f"    targets: {r['targets']}")
         if lm_figures:
             print(f"language model: {lm_figures['steps']} steps in {lm_figures['seconds'] / 60:.1f} min, "
                   f"val {lm_figures['val_bpc']:.3f} bits/char, {lm_figures['chars_per_second']:,.0f} chars/s")
         print(f"load average: start {load_start[0]:.2f}, end {figures['loadavg_end'][0]:.2f} on "
-              f"{os.cpu_count()} cores; histogram {hist}")
+              f"{os.cpu_count()} cores; model {lm_path}")
     return 0
 
 

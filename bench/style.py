@@ -17,6 +17,7 @@ Speed: a 512x512 result with default settings (target <= 60 s) and 1024x1024 (ta
     python bench/style.py                 # everything
     python bench/style.py --quality --pairs 2 --size 256
     python bench/style.py --speed 512 --json
+    python bench/style.py --quality --variants swag in-block swag+in-block random lite1
 """
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def style_images(size: int) -> dict[str, torch.Tensor]:
     return {"strokes": strokes_image(size), "waves": waves_image(size), "mosaic": mosaic_image(size),
             "gravel": load_image("sample:gravel", max_side=size), "strokes2": strokes_image(size, seed=5)}
 
+
+# Wang et al. (CVPR 2021) remedies for residual networks, and the other networks, measured
+# beside the default with `--variants` (each judged like the default, on the same pairs)
+IN_BLOCK = ["stem", "stage1/dw", "stage2/expand", "stage3/expand", "stage4/expand"]
+VARIANTS = {
+    "swag": dict(swag=True),
+    "in-block": dict(style_layers=IN_BLOCK),
+    "swag+in-block": dict(swag=True, style_layers=IN_BLOCK),
+    "random": dict(model="random"),
+    "lite1": dict(model="lite1"),
+}
 
 PAIRS = [("sample:chelsea", "strokes"), ("sample:astronaut", "waves"), ("sample:coffee", "mosaic"),
          ("sample:rocket", "gravel"), ("sample:motorcycle_left", "strokes2")]
@@ -109,10 +121,11 @@ def tutorial_baseline(content, style, seconds: float, model="lite0", style_weigh
     return x.detach().clamp(0, 1)[0], evals
 
 
-def quality(size: int, n_pairs: int, log) -> dict:
+def quality(size: int, n_pairs: int, log, variants: list[str] = ()) -> dict:
     judge = Judge()
     styles = style_images(size)
     rows = []
+    by_variant = {v: [] for v in variants}
     for content_name, style_name in PAIRS[:n_pairs]:
         content = load_image(content_name, max_side=size)
         style = styles[style_name]
@@ -128,12 +141,36 @@ def quality(size: int, n_pairs: int, log) -> dict:
         row["style_ratio"] = row["ours_style"] / row["base_style"]
         row["content_ratio"] = row["ours_content"] / max(row["base_content"], 1e-9)
         row["pass"] = row["ours_style"] < row["base_style"] and row["ours_content"] <= row["base_content"]
+        for v in variants:
+            t = time.perf_counter()
+            other = style_transfer(content, [style], StyleConfig(size=size, **VARIANTS[v]), seed=0)
+            vrow = {"content": content_name, "style": style_name, "seconds": round(time.perf_counter() - t, 1),
+                    "style_distance": judge.style(other.image, style),
+                    "content_distance": judge.content(other.image, content)}
+            vrow["pass"] = vrow["style_distance"] < row["base_style"] and vrow["content_distance"] <= row["base_content"]
+            by_variant[v].append(vrow)
+            log(f"    {v:14s} {vrow['seconds']:6.1f}s  style {vrow['style_distance']:.3f}  "
+                f"content {vrow['content_distance']:.3f}  {'PASS' if vrow['pass'] else 'FAIL'}")
         rows.append(row)
         log(f"{content_name:24s} {style_name:8s} {ours_s:6.1f}s  style {row['ours_style']:.3f} vs "
             f"{row['base_style']:.3f} (start {row['start_style']:.3f}, ratio {row['style_ratio']:.2f})  "
             f"content {row['ours_content']:.3f} vs {row['base_content']:.3f}  "
             f"{'PASS' if row['pass'] else 'FAIL'}  load {os.getloadavg()[0]:.1f}")
-    return {"size": size, "pairs": rows, "passed": sum(r["pass"] for r in rows), "of": len(rows)}
+    mean = lambda xs: round(sum(xs) / max(len(xs), 1), 4)  # noqa: E731
+    summary = {"default": {"mean_style": mean([r["ours_style"] for r in rows]),
+                           "mean_content": mean([r["ours_content"] for r in rows]),
+                           "passed": sum(r["pass"] for r in rows)},
+               "baseline": {"mean_style": mean([r["base_style"] for r in rows]),
+                            "mean_content": mean([r["base_content"] for r in rows])}}
+    for v, vrows in by_variant.items():
+        summary[v] = {"mean_style": mean([r["style_distance"] for r in vrows]),
+                      "mean_content": mean([r["content_distance"] for r in vrows]),
+                      "passed": sum(r["pass"] for r in vrows), "settings": VARIANTS[v]}
+    for name, m in summary.items():
+        log(f"{name:14s} mean judged style {m['mean_style']:.3f}, content {m['mean_content']:.3f}"
+            + (f", beats the baseline on {m['passed']}/{len(rows)} pairs" if "passed" in m else ""))
+    return {"size": size, "pairs": rows, "passed": sum(r["pass"] for r in rows), "of": len(rows),
+            "variants": by_variant, "summary": summary}
 
 
 # -- speed ----------------------------------------------------------------------------------
@@ -168,6 +205,8 @@ def main() -> None:
     ap.add_argument("--speed", type=int, nargs="*", help="only speed, at these sizes (default 512 1024)")
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--size", type=int, default=384, help="quality comparison size (default 384)")
+    ap.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS),
+                    help="also judge these settings on the same pairs: " + ", ".join(VARIANTS))
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--_child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -179,7 +218,7 @@ def main() -> None:
     report = {"load_before": os.getloadavg(), "cpus": os.cpu_count()}
     do_all = not args.quality and args.speed is None
     if args.quality or do_all:
-        report["quality"] = quality(args.size, args.pairs, log)
+        report["quality"] = quality(args.size, args.pairs, log, args.variants)
     if args.speed is not None or do_all:
         report["speed"] = [speed(s, log) for s in (args.speed or [512, 1024])]
     report["load_after"] = os.getloadavg()

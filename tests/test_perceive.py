@@ -88,3 +88,21 @@ def test_same_seed_same_drawing():
     assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
     c = perceive(TARGET, cfg, seed=4)
     assert not torch.equal(a.drawing.strokes, c.drawing.strokes)
+
+
+def test_a_stalled_run_restarts_from_a_fresh_start_and_keeps_the_best():
+    # stall_prob 1.0: every attempt counts as stalled, so all restarts are used
+    cfg = PerceiveConfig(strokes=3, steps=30, batch=1, plan_size=64, random_start=2, restarts=2,
+                         stall_steps=10, stall_prob=1.0, **TINY)
+    result = perceive(TARGET, cfg, seed=0)
+    attempts = sorted({h["attempt"] for h in result.history})
+    assert attempts == [0, 1, 2]
+    assert result.steps_run == 30  # the attempts share the step budget
+    assert [h["step"] for h in result.history] == [10, 20, 30]
+    assert "2 restart(s)" in result.stopped
+    best = max(h["objective"] for h in result.history)
+    _, prob = score_exact([result.drawing], [load_net("lite0")], TARGET, "mean-log", 4, "cpu")
+    assert float(prob[0]) == pytest.approx(np.exp(best), rel=1e-4)  # the kept drawing is the best seen
+    # a drawing the user gave is never thrown away
+    given = perceive(TARGET, cfg, seed=0, start=result.drawing)
+    assert {h["attempt"] for h in given.history} == {0} and given.steps_run == 30

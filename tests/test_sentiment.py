@@ -89,6 +89,11 @@ def test_features_are_final_states(lm):
     mean = features(model, vocab, texts, "mean")
     assert mean.shape == (3, 32) and np.abs(mean).max() <= 1.0  # averages of tanh-bounded states
     assert not np.allclose(mean, h)
+    cmean = features(model, vocab, texts, "cmean")
+    assert np.allclose(cmean[:, :32], c, atol=1e-5) and np.allclose(cmean[:, 32:], mean, atol=1e-5)
+    from reverie.sentiment import feature_state
+    assert feature_state("cmean", 3, 32) == ("c", 3) and feature_state("cmean", 35, 32) == ("h", 3)
+    assert feature_state("hc", 35, 32) == ("c", 3) and feature_state("mean", 5, 32) == ("h", 5)
     # batched and padded = read alone
     alone = features(model, vocab, texts[:1], "c")
     assert np.allclose(alone[0], c[0], atol=1e-5)

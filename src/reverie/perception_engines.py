@@ -19,6 +19,11 @@ exactly from its SVG and shown to every network, including ones that took no par
   rasteriser, its sharpness annealed from soft to crisp over `anneal_steps`; the exact
   render is checked every `check_every` steps, the best drawing kept, and planning stops
   once the exact render is `good_enough` and the transformed copies `robust_enough`.
+  Some starts lead into a dead end (a flamingo that stays at p 0.02 for 400 steps): a
+  run still below `stall_prob` after `stall_steps` is abandoned for a fresh random start,
+  up to `restarts` times, and the best drawing of all the attempts is kept. The attempts
+  share the `steps` budget, so a restart never makes a drawing take longer. (Slow starters
+  are common too: a volcano sat at p 0.005 for 60 steps, then reached 0.98 by step 210.)
 - `planner="es"`: White's gradient-free planner: a greedy random start (the best of
   `num_pop` random drawings of `init_size` strokes, then `init_step` strokes added at a
   time, the best of `num_pop` again) followed by natural evolution strategies (plain
@@ -63,7 +68,7 @@ class PerceiveConfig:
     combine: str = "mean-log"        # mean-log | product (White's reward)
     # planning
     planner: str = "grad"            # grad | es
-    steps: int = 400                 # grad: Adam steps; es: NES iterations (White: max_iterations)
+    steps: int = 380                 # grad: Adam steps, restarts included; es: NES iterations (White: max_iterations)
     good_enough: float = 0.97        # stop once the ensemble's probability on the exact render reaches this
     min_steps: int = 100             # grad: never stop before this (robustness needs some steps)
     robust_enough: float = 0.85      # grad: ... and the transformed copies' running mean reaches this
@@ -74,6 +79,9 @@ class PerceiveConfig:
     supersample: int = 4             # the exact renderer's antialiasing
     # grad planner
     random_start: int = 16           # start from the best of this many random drawings (White's greedy start)
+    restarts: int = 1                # grad: fresh random starts allowed when a run stalls
+    stall_steps: int = 100           # grad: a run whose exact render is still below stall_prob
+    stall_prob: float = 0.02         # after stall_steps is abandoned for a fresh start
     lr: float = 0.02                 # Adam on [0, 1] parameters (strokes move ~4 px a step at 224)
     batch: int = 4                   # transformed copies per step
     sharpness: tuple[float, float] = (0.5, 4.0)  # soft-rasteriser sharpness per pixel, start -> end
@@ -284,8 +292,13 @@ class _Clock:
 
 
 def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torch.Generator,
-              device, progress: Progress, frames: list | None) -> tuple[draw.Drawing, list, int, str]:
-    """Adam through the soft rasteriser. Returns (best drawing, history, steps run, stop reason)."""
+              device, progress: Progress, frames: list | None, clock: "_Clock",
+              may_stall: bool = False, steps: int | None = None, offset: int = 0) -> tuple[draw.Drawing, list, int, str]:
+    """Adam through the soft rasteriser. Returns (best drawing, history, steps run, stop
+    reason); the reason starts with "stalled" when `may_stall` and the run went nowhere.
+    `steps` (default cfg.steps) is this attempt's share of the budget, `offset` the steps
+    earlier attempts used (for the progress report)."""
+    steps = steps or cfg.steps
     from .transform import Robustness
 
     strokes = start.strokes.clone().to(device).requires_grad_(True)
@@ -297,7 +310,7 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
     robust = Robustness(pad=0, jitter=cfg.jitter * (cfg.size + 2 * margin), scale=cfg.scale,
                         rotate=cfg.rotate, perspective=cfg.perspective, color=cfg.color)
     s0, s1 = cfg.sharpness
-    clock, history = _Clock(cfg.max_seconds), []
+    history = []
     best, best_obj, stopped, step, robust_ema = start, -math.inf, "steps", 0, 0.0
 
     def check(step: int) -> float:
@@ -305,16 +318,17 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
         current = draw.Drawing(cfg.system, cfg.size, background.detach().cpu().clone(),
                                strokes.detach().cpu().clone(), start.shape)
         obj, prob = score_exact([current], nets, target, cfg.combine, cfg.supersample, device)
-        history.append({"step": step, "seconds": round(clock.seconds(), 3), "ensemble_prob": float(prob[0]),
-                        "objective": float(obj[0]), "transformed_prob": robust_ema})
+        history.append({"step": offset + step, "seconds": round(clock.seconds(), 3),
+                        "ensemble_prob": float(prob[0]), "objective": float(obj[0]),
+                        "transformed_prob": robust_ema})
         if frames is not None:
             frames.append(draw.render_png(current, supersample=2))
         if float(obj[0]) > best_obj:
             best, best_obj = current, float(obj[0])
         return float(prob[0])
 
-    for step in range(1, cfg.steps + 1):
-        sharp = s0 * (s1 / s0) ** min(1.0, (step - 1) / max(min(cfg.anneal_steps, cfg.steps) - 1, 1))
+    for step in range(1, steps + 1):
+        sharp = s0 * (s1 / s0) ** min(1.0, (step - 1) / max(min(cfg.anneal_steps, steps) - 1, 1))
         noise = 1 + cfg.width_noise * torch.randn(cfg.batch, cfg.strokes, generator=g)
         d = draw.Drawing(cfg.system, cfg.size, background, strokes, start.shape)
         images = draw.soft_render(d, sharp, noise.clamp(0.5, 1.5).to(device), margin=margin)
@@ -330,17 +344,21 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
             background.clamp_(0.0, 1.0)
         robust_p = float(geometric_mean(lp.detach()).mean())
         robust_ema = robust_p if step == 1 else 0.9 * robust_ema + 0.1 * robust_p
-        if step % cfg.check_every == 0 or step == cfg.steps or clock.out():
+        if step % cfg.check_every == 0 or step == steps or clock.out():
             prob = check(step)
-            progress(step, cfg.steps, f"ensemble p {prob:.3f} (transformed {robust_ema:.3f})")
+            progress(offset + step, cfg.steps, f"ensemble p {prob:.3f} (transformed {robust_ema:.3f})")
             if prob >= cfg.good_enough and robust_ema >= cfg.robust_enough and step >= cfg.min_steps:
                 stopped = f"good enough (p {prob:.3f} >= {cfg.good_enough}, transformed {robust_ema:.3f})"
                 break
             if clock.out():
                 stopped = f"time limit ({cfg.max_seconds} s)"
                 break
+            top = max(h["ensemble_prob"] for h in history)
+            if may_stall and step >= cfg.stall_steps and top < cfg.stall_prob:
+                stopped = f"stalled (p {top:.3f} < {cfg.stall_prob} after {step} steps)"
+                break
         else:
-            progress(step, cfg.steps, f"transformed p {robust_p:.3f}")
+            progress(offset + step, cfg.steps, f"transformed p {robust_p:.3f}")
     return best, history, step, stopped
 
 
@@ -353,9 +371,9 @@ def _unpack(w: torch.Tensor, like: draw.Drawing, strokes: int) -> draw.Drawing:
 
 
 def plan_es(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torch.Generator,
-            device, progress: Progress, frames: list | None) -> tuple[draw.Drawing, list, int, str]:
+            device, progress: Progress, frames: list | None, clock: "_Clock") -> tuple[draw.Drawing, list, int, str]:
     """White's planner: greedy random start, then NES. Returns like `plan_grad`."""
-    clock, history = _Clock(cfg.max_seconds), []
+    history = []
     n_total = cfg.strokes
 
     def score(ws: list[torch.Tensor], n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -441,21 +459,46 @@ def perceive(target: str | int, config: PerceiveConfig | None = None, *, seed: i
     g = torch.Generator().manual_seed(seed)
     shape = draw.Shape(min_width=cfg.min_width, max_width=cfg.max_width)
     nets = [load_net(m, dev) for m in cfg.ensemble]
-    if start is None:
-        start = draw.random_drawing(cfg.system, cfg.strokes, cfg.size, g, cfg.palette, shape)
-        if cfg.planner == "grad" and cfg.random_start > 1:
-            tries = [start] + [draw.random_drawing(cfg.system, cfg.strokes, cfg.size, g, cfg.palette, shape)
-                               for _ in range(cfg.random_start - 1)]
-            objective, _ = score_exact(tries, nets, index, cfg.combine, cfg.supersample, dev)
-            start = tries[int(objective.argmax())]
-    else:
+    clock = _Clock(cfg.max_seconds)
+
+    def random_start() -> draw.Drawing:
+        tries = [draw.random_drawing(cfg.system, cfg.strokes, cfg.size, g, cfg.palette, shape)
+                 for _ in range(max(cfg.random_start, 1) if cfg.planner == "grad" else 1)]
+        if len(tries) == 1:
+            return tries[0]
+        objective, _ = score_exact(tries, nets, index, cfg.combine, cfg.supersample, dev)
+        return tries[int(objective.argmax())]
+
+    given = start is not None
+    if given:
         if start.system != cfg.system or len(start.strokes) != cfg.strokes:
             cfg.system, cfg.strokes = start.system, len(start.strokes)
         start = draw.apply_palette(draw.Drawing(start.system, cfg.size, start.background.float(),
                                                 start.strokes.float(), shape), cfg.palette)
+    else:
+        start = random_start()
     frames: list | None = [] if animate else None
-    planner = plan_grad if cfg.planner == "grad" else plan_es
-    best, history, steps_run, stopped = planner(start, index, nets, cfg, g, dev, progress, frames)
+    if cfg.planner == "es":
+        best, history, steps_run, stopped = plan_es(start, index, nets, cfg, g, dev, progress, frames, clock)
+    else:
+        # a run that stalls is abandoned for a fresh random start (not when the user gave the start)
+        attempts = []
+        for attempt in range(cfg.restarts + 1):
+            used = sum(a[2] for a in attempts)
+            may_stall = not given and attempt < cfg.restarts
+            result = plan_grad(start, index, nets, cfg, g, dev, progress, frames, clock, may_stall,
+                               steps=cfg.steps - used, offset=used)
+            for h in result[1]:
+                h["attempt"] = attempt
+            attempts.append(result)
+            if not result[3].startswith("stalled") or clock.out() or used + result[2] >= cfg.steps:
+                break
+            progress(used + result[2], cfg.steps, f"restart {attempt + 1}: {result[3]}")
+            start = random_start()
+        best = max(attempts, key=lambda a: max((h["objective"] for h in a[1]), default=-math.inf))[0]
+        history = [h for a in attempts for h in a[1]]
+        steps_run = sum(a[2] for a in attempts)
+        stopped = attempts[-1][3] + (f" after {len(attempts) - 1} restart(s)" if len(attempts) > 1 else "")
     best = draw.apply_palette(best, cfg.palette)
     image = draw.render_png(best, supersample=cfg.supersample)
     models = [(m, "ensemble") for m in cfg.ensemble] + [(m, "held-out") for m in cfg.held_out]

@@ -173,14 +173,31 @@ def clean_for_vocab(text: str, vocab: Vocab) -> str:
 # 2. Features
 # ---------------------------------------------------------------------------------------
 
+# what `features` can read off the model, and where each column lives for clamping
+FEATURES = ("c", "h", "hc", "mean", "cmean")
+
+
+def feature_state(feature: str, unit: int, hidden: int) -> tuple[str, int]:
+    """The state ("c" or "h") and the unit in it that feature column `unit` comes from."""
+    if feature == "c":
+        return "c", unit
+    if feature == "hc":
+        return ("c", unit - hidden) if unit >= hidden else ("h", unit)
+    if feature == "cmean":
+        return ("h", unit - hidden) if unit >= hidden else ("c", unit)
+    return "h", unit
+
+
 @torch.no_grad()
 def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_size: int = 64,
              max_chars: int = 1000, progress: Progress = silent) -> np.ndarray:
-    """The top layer's final state after reading each text: (N, H) for "c" or "h", (N, 2H)
-    for "hc" (hidden then cell); "mean" is the hidden state averaged over the text. Texts are read in length-sorted batches, each up to
-    its own end (packed sequences), and truncated to their last `max_chars`."""
-    if what not in ("c", "h", "hc", "mean"):
-        raise ReverieError(f"unknown feature '{what}'; use c (cell state), h (hidden), hc or mean")
+    """The top layer's state after reading each text: (N, H) for "c" (the final cell state,
+    Radford et al.) or "h" (final hidden state), (N, 2H) for "hc" (hidden then cell); "mean"
+    is the hidden state averaged over the text, and "cmean" the final cell state then the
+    mean hidden state (N, 2H). Texts are read in length-sorted batches, each up to its own
+    end (packed sequences), and truncated to their last `max_chars`."""
+    if what not in FEATURES:
+        raise ReverieError(f"unknown feature '{what}'; use c (cell state), h (hidden), hc, mean or cmean")
     model.eval()
     encoded = []
     for t in texts:
@@ -189,7 +206,7 @@ def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_s
         encoded.append(ids if len(ids) else vocab.encode(clean_for_vocab(" ", vocab) or vocab.decode([0])))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     H = model.cfg.rnn_size
-    out = np.zeros((len(texts), 2 * H if what == "hc" else H), dtype=np.float32)
+    out = np.zeros((len(texts), 2 * H if what in ("hc", "cmean") else H), dtype=np.float32)
     with cpu_threads():  # on a busy machine, threads beyond the free cores only wait
         for b in range(0, len(order), batch_size):
             idx = order[b: b + batch_size]
@@ -198,6 +215,8 @@ def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_s
             x = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True)
             if what == "mean":
                 feats = mean_hidden(model, x, lengths)
+            elif what == "cmean":
+                feats = torch.cat([final_state(model, x, lengths)[1], mean_hidden(model, x, lengths)], dim=1)
             else:
                 h, c = final_state(model, x, lengths)
                 feats = {"c": c, "h": h, "hc": torch.cat([h, c], dim=1)}[what]
@@ -385,6 +404,7 @@ def fit(lm: str | os.PathLike, data: str, text_col: str = "text", label_col: str
     X = features(model, vocab, labelled.texts, cfg.feature, max_chars=cfg.max_chars, progress=progress)
     feat_s = time.perf_counter() - start
     result = fit_probe(X, labelled.labels, cfg)
+    result["state"], result["state_unit"] = feature_state(cfg.feature, result["unit"], model.cfg.rnn_size)
     result.update({"data": data, "n": len(labelled.texts), "positives": int(labelled.labels.sum()),
                    "dropped": labelled.dropped, "labels": list(labelled.names),
                    "feature": cfg.feature, "feature_seconds": feat_s,

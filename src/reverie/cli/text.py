@@ -118,9 +118,10 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="labelled CSV/TSV, or builtin:tweets / builtin:drugs")
     p.add_argument("--text-col", default="text", help="(default: text)")
     p.add_argument("--label-col", default="sentiment", help="(default: sentiment)")
-    p.add_argument("--feature", choices=["c", "h", "hc", "mean"], default="c",
-                   help="final cell state c (Radford et al.), hidden h, both (hc), or the hidden "
-                        "state averaged over the text (mean) (default: c)")
+    p.add_argument("--feature", choices=["c", "h", "hc", "mean", "cmean"], default="c",
+                   help="final cell state c (Radford et al.), hidden h, both (hc), the hidden "
+                        "state averaged over the text (mean), or the final cell state and that "
+                        "mean (cmean: best on tweets, which often end in a URL) (default: c)")
     p.add_argument("--test-frac", type=positive_float, default=0.2, help="(default: 0.2)")
     p.add_argument("--max-chars", type=positive_int, default=1000, help="read at most the last N characters of each text")
     p.add_argument("--out", default="sentiment_unit.png", help="histogram of the top unit (default: sentiment_unit.png)")
@@ -361,6 +362,8 @@ def cmd_sentiment_fit(args) -> int:
               f"({figures['unit_balanced_accuracy']:.1%} balanced), polarity "
               f"{'+' if figures['polarity'] > 0 else '-'} (higher = "
               f"{'positive' if figures['polarity'] > 0 else 'negative'})")
+        print(f"steer with it: reverie sentiment generate --lm {args.lm} --unit {figures['state_unit']} "
+              f"--state {figures['state']} --value V")
         print(f"wrote {out}")
     return 0
 
