@@ -5,7 +5,7 @@ In one run on this machine:
 2. the baseline on a fixed seeded 80/20 split, positive vs negative tweets: character
    2-5-gram TF-IDF + logistic regression (C=4);
 3. for each feature (final cell state as in Radford et al., final hidden state, mean
-   hidden state), from the same model: the L1 probe on the same split (C chosen on a
+   hidden state, final cell state and mean hidden state), from the same model: the L1 probe on the same split (C chosen on a
    validation tenth of the 80%, as in Radford et al.'s code), the single most predictive
    unit as a one-unit classifier, and samples generated with that unit clamped high and
    low, labelled by the baseline.
@@ -60,6 +60,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="folder for the model and the histogram")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    from reverie.sentiment import FEATURES
+    feature_list = [f.strip() for f in args.features.split(",") if f.strip()]
+    unknown = [f for f in feature_list if f not in FEATURES]
+    if unknown or not feature_list:
+        p.error(f"unknown feature(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(FEATURES)}")
     log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="sentiment-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +116,7 @@ def main(argv=None) -> int:
     # 4-5. for each feature: the probe, the top unit's histogram, clamped generation
     H = model.cfg.rnn_size
     per_feature = {}
-    for feature in args.features.split(","):
+    for feature in feature_list:
         t = time.perf_counter()
         X = features(model, vocab, data.texts, feature, max_chars=400)
         feature_s = time.perf_counter() - t

@@ -72,6 +72,7 @@ def test_cli_writes_svg_exact_png_sidecar_and_gif(tmp_path, capsys):
     (["hammerhead shark", "--system", "squiggles"], "drawing system"),
     (["hammerhead shark", "--palette", "mauve"], "palette"),
     (["hammerhead shark", "--planner", "annealing"], "planner"),
+    (["hammerhead shark", "--restarts", "-1"], "restarts"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, words, tmp_path, capsys):
     out = tmp_path / "d.svg"

@@ -19,7 +19,7 @@ exactly from its SVG and shown to every network, including ones that took no par
   rasteriser, its sharpness annealed from soft to crisp over `anneal_steps`; the exact
   render is checked every `check_every` steps, the best drawing kept, and planning stops
   once the exact render is `good_enough` and the transformed copies `robust_enough`.
-  Some starts lead into a dead end (a flamingo that stays at p 0.02 for 400 steps): a
+  Some starts lead into a dead end (a flamingo that stays below p 0.1 for 400 steps): a
   run still below `stall_prob` after `stall_steps` is abandoned for a fresh random start,
   up to `restarts` times, and the best drawing of all the attempts is kept. The attempts
   share the `steps` budget, so a restart never makes a drawing take longer. (Slow starters
@@ -210,6 +210,8 @@ def check_config(cfg: PerceiveConfig) -> None:
                            f"take no part in planning (e.g. --ensemble lite0,lite1 --held-out lite2)")
     if not 0 < cfg.min_width <= cfg.max_width:
         raise ReverieError("stroke widths need 0 < min_width <= max_width, e.g. 0.008 and 0.08")
+    if cfg.restarts < 0:
+        raise ReverieError(f"restarts must be 0 or more, got {cfg.restarts}; use e.g. --restarts 1")
     if cfg.batch < 1 or cfg.num_pop < 2 or cfg.check_every < 1:
         raise ReverieError("batch and check_every must be at least 1 and num_pop at least 2")
     draw.palette_colors(cfg.palette)
@@ -298,7 +300,7 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
     reason); the reason starts with "stalled" when `may_stall` and the run went nowhere.
     `steps` (default cfg.steps) is this attempt's share of the budget, `offset` the steps
     earlier attempts used (for the progress report)."""
-    steps = steps or cfg.steps
+    steps = cfg.steps if steps is None else steps
     from .transform import Robustness
 
     strokes = start.strokes.clone().to(device).requires_grad_(True)
@@ -354,7 +356,7 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
                 stopped = f"time limit ({cfg.max_seconds} s)"
                 break
             top = max(h["ensemble_prob"] for h in history)
-            if may_stall and step >= cfg.stall_steps and top < cfg.stall_prob:
+            if may_stall and cfg.stall_steps <= step < steps and top < cfg.stall_prob:
                 stopped = f"stalled (p {top:.3f} < {cfg.stall_prob} after {step} steps)"
                 break
         else:

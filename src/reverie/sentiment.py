@@ -6,7 +6,8 @@ unit. Read top to bottom:
 1. `load_labelled`: a CSV/TSV with a text and a label column, or a built-in set
    (`builtin:tweets`, `builtin:drugs`), reduced to positive (1) vs negative (0).
 2. `features`: run the language model over each text; its features are the top layer's
-   final cell state (Radford et al.), hidden state, or both.
+   final cell state (Radford et al.), hidden state, both, the hidden state averaged over
+   the text (`mean`), or the final cell state and that mean (`cmean`).
 3. `fit_probe`: an L1-regularised logistic regression (scikit-learn), its strength C
    chosen on a validation split from 2^-8 .. 2^0 as in the paper's code; then the single
    most predictive unit (best ROC AUC alone on the training split), its own accuracy as a
@@ -185,7 +186,9 @@ def feature_state(feature: str, unit: int, hidden: int) -> tuple[str, int]:
         return ("c", unit - hidden) if unit >= hidden else ("h", unit)
     if feature == "cmean":
         return ("h", unit - hidden) if unit >= hidden else ("c", unit)
-    return "h", unit
+    if feature in ("h", "mean"):
+        return "h", unit
+    raise ReverieError(f"unknown feature '{feature}'; use one of {', '.join(FEATURES)}")
 
 
 @torch.no_grad()

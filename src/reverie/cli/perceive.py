@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--num-pop", type=int, default=d.num_pop, help=f"es: population (default: {d.num_pop})")
     p.add_argument("--sigma", type=float, default=d.sigma, help=f"es: noise (default: {d.sigma})")
     p.add_argument("--alpha", type=float, default=d.alpha, help=f"es: learning rate (default: {d.alpha})")
+    p.add_argument("--restarts", type=int, default=d.restarts,
+                   help=f"grad: fresh random starts allowed when a run stalls (below p {d.stall_prob} after "
+                        f"{d.stall_steps} steps), within the same step budget (default: {d.restarts})")
     p.add_argument("--max-seconds", type=float, default=None, help="stop planning after this many seconds")
     p.add_argument("--from", dest="start", default=None, help="continue from an existing drawing (SVG)")
     p.add_argument("--animate", action="store_true", help="also write the drawing's evolution as OUT.gif")
@@ -76,7 +79,7 @@ def run(args) -> int:
                          planner=args.planner, steps=steps, ensemble=args.ensemble, held_out=args.held_out,
                          combine=args.combine, lr=args.lr, good_enough=args.good_enough,
                          num_pop=args.num_pop, sigma=args.sigma, alpha=args.alpha,
-                         max_seconds=args.max_seconds)
+                         max_seconds=args.max_seconds, restarts=args.restarts)
     start = draw.load_svg(args.start) if args.start else None
     if start is not None:
         cfg.system, cfg.strokes = start.system, len(start.strokes)
