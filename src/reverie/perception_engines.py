@@ -78,7 +78,7 @@ class PerceiveConfig:
     max_seconds: float | None = None  # stop planning after this long (None: no limit)
     supersample: int = 4             # the exact renderer's antialiasing
     # grad planner
-    random_start: int = 16           # start from the best of this many random drawings (White's greedy start)
+    random_start: int = 32           # start from the best of this many random drawings (White's greedy start)
     restarts: int = 1                # grad: fresh random starts allowed when a run stalls
     stall_steps: int = 100           # grad: a run whose exact render is still below stall_prob
     stall_prob: float = 0.02         # after stall_steps is abandoned for a fresh start
