@@ -216,55 +216,36 @@ def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_s
             seqs = [encoded[i] for i in idx]
             lengths = torch.tensor([len(s) for s in seqs])
             x = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True)
-            if what == "mean":
-                feats = mean_hidden(model, x, lengths)
-            elif what == "cmean":
-                feats = torch.cat([final_state(model, x, lengths)[1], mean_hidden(model, x, lengths)], dim=1)
-            else:
-                h, c = final_state(model, x, lengths)
-                feats = {"c": c, "h": h, "hc": torch.cat([h, c], dim=1)}[what]
+            h, c, mean = read_states(model, x, lengths)
+            feats = {"c": c, "h": h, "hc": torch.cat([h, c], dim=1), "mean": mean,
+                     "cmean": torch.cat([c, mean], dim=1)}[what]
             out[idx] = feats.numpy()
             progress(min(b + batch_size, len(order)), len(order), "reading texts")
     return out
 
 
-def mean_hidden(model, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """The top layer's hidden state averaged over each row's own characters: (B, H).
-    (Not the paper's feature; measured on tweets it probes better than the final state,
-    since many tweets end in a URL that washes the state out.)"""
-    B, T = x.shape
-    mask = (torch.arange(T)[None, :] < lengths[:, None]).float()[:, :, None]
-    if hasattr(model, "rnn"):
-        y, _ = model.rnn(model.wte(x), model.init_state(B))
-    else:
-        xs = model.wx(model.wte(x))
-        h, c = (s[0] for s in model.init_state(B))
-        ys = []
-        for t in range(T):
-            h, c = model._cell(xs[:, t], h, c)
-            ys.append(h)
-        y = torch.stack(ys, dim=1)
-    return (y * mask).sum(1) / lengths[:, None].float()
-
-
-def final_state(model, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-layer (h, c) after each row's own last character: (B, H) each."""
+def read_states(model, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One pass over padded rows x (B, T), each up to its own length: the top layer's final
+    (h, c) after each row's last character, and its hidden state averaged over the row's
+    characters (the `mean` feature: not the paper's, but on tweets it probes better than
+    the final state, since many tweets end in a URL that washes the state out). (B, H) each."""
     B, T = x.shape
     if hasattr(model, "rnn"):  # fused LSTM: packed sequences stop at each row's end
-        emb = model.wte(x)
-        packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True,
+        packed = torch.nn.utils.rnn.pack_padded_sequence(model.wte(x), lengths, batch_first=True,
                                                          enforce_sorted=False)
-        _, (h, c) = model.rnn(packed, model.init_state(B))
-        return h[-1], c[-1]
+        y, (h, c) = model.rnn(packed, model.init_state(B))
+        y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True)  # zeros past each end
+        return h[-1], c[-1], y.sum(1) / lengths[:, None].float()
     xs = model.wx(model.wte(x))
-    h, c = model.init_state(B)
-    h, c = h[0], c[0]
-    hs, cs = torch.zeros_like(h), torch.zeros_like(c)
+    h, c = (s[0] for s in model.init_state(B))
+    hs, cs, total = torch.zeros_like(h), torch.zeros_like(c), torch.zeros_like(h)
     for t in range(T):
         h, c = model._cell(xs[:, t], h, c)
+        inside = (lengths > t)[:, None]
+        total += h * inside
         ends = lengths == t + 1
         hs[ends], cs[ends] = h[ends], c[ends]
-    return hs, cs
+    return hs, cs, total / lengths[:, None].float()
 
 
 # ---------------------------------------------------------------------------------------

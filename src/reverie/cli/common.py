@@ -30,15 +30,18 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _number(name: str, cast, ok, words: str):
+    """An argparse type: `cast` the text, refuse values that are not `ok` ("must be WORDS")."""
+    def parse(text: str):
+        value = cast(text)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {value}")
+        return value
+    parse.__name__ = name  # argparse names the type in its "invalid ... value" message
+    return parse
 
 
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
+positive_int = _number("positive_int", int, lambda v: v >= 1, "at least 1")
+positive_float = _number("positive_float", float, lambda v: v > 0, "above 0")
+nonneg_int = _number("nonneg_int", int, lambda v: v >= 0, "0 or more")
+nonneg_float = _number("nonneg_float", float, lambda v: v >= 0, "0 or more")

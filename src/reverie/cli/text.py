@@ -2,14 +2,13 @@
 `reverie sentiment ...` (the sentiment neuron: fit a probe, generate with a unit clamped)."""
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ReverieError
-from .common import add_json, add_progress, positive_float, positive_int, print_json
+from .common import add_json, add_progress, nonneg_float, positive_float, positive_int, print_json
 
 def _defaults():
     from ..charlm import CharLMConfig
@@ -20,12 +19,6 @@ def _bar(args, description):
     from ..progress import bar
     return bar(description, enabled=False if (args.no_progress or getattr(args, "json", False)) else None)
 
-
-def nonneg_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def register(sub) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_json, add_progress, add_seed, positive_int, print_json
+from .common import add_json, add_progress, add_seed, nonneg_int, positive_int, print_json
 
 
 def _kv(p: argparse.ArgumentParser) -> None:
@@ -11,12 +11,6 @@ def _kv(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["kv", "text", "binary"], default=None,
                    help="vectors format when the suffix does not say")
 
-
-def _nonneg_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def register(sub) -> None:
@@ -44,7 +38,7 @@ def register(sub) -> None:
                    help=f"context words each side (default: {d.window})")
     t.add_argument("--min-count", type=positive_int, default=d.min_count,
                    help=f"ignore words seen fewer times (default: {d.min_count})")
-    t.add_argument("--negative", type=_nonneg_int, default=d.negative,
+    t.add_argument("--negative", type=nonneg_int, default=d.negative,
                    help=f"negative samples (default: {d.negative}; 0 with --hs)")
     t.add_argument("--hs", type=int, choices=[0, 1], default=d.hs, help="hierarchical softmax (default: 0)")
     t.add_argument("--sample", type=float, default=d.sample,
@@ -54,7 +48,7 @@ def register(sub) -> None:
     t.add_argument("--alpha", type=float, default=d.alpha,
                    help=f"start learning rate (default: {d.alpha:g})")
     t.add_argument("--min-alpha", type=float, default=d.min_alpha, help=f"final learning rate (default: {d.min_alpha:g})")
-    t.add_argument("--workers", type=_nonneg_int, default=d.workers,
+    t.add_argument("--workers", type=nonneg_int, default=d.workers,
                    help="threads (default: 0 = one per core; --workers 1 with --seed is reproducible)")
     t.add_argument("--phrases", action="store_true", help="join frequent pairs first (new_york)")
     t.add_argument("--phrase-threshold", type=float, default=d.phrase_threshold,
