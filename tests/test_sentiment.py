@@ -14,7 +14,8 @@ import torch
 from reverie.charlm import CharLMConfig, Clamp, load_model, sample, train
 from reverie.cli import main
 from reverie.errors import ReverieError
-from reverie.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, load_labelled)
+from reverie.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, lm_corpus,
+                               load_labelled)
 
 torch.set_num_threads(1)
 
@@ -195,3 +196,28 @@ def test_bad_labelled_data(tmp_path, lm, capsys):
                                       "--value", "1"], capsys)
     assert "never saw" in run_bad(["sentiment", "generate", "--lm", str(lm), "--unit", "1", "--value", "1",
                                    "--prime", "Zürich"], capsys)
+
+
+def test_lm_corpus_is_every_text_once_in_a_seeded_shuffled_order():
+    texts = [f"tweet  number {i}\nwith a break" for i in range(200)]
+    corpus = lm_corpus(texts, seed=3)
+    lines = corpus.split("\n")
+    assert sorted(lines) == sorted(" ".join(t.split()) for t in texts)  # one per line, whitespace collapsed
+    assert lines != [" ".join(t.split()) for t in texts]               # not the file's (label-sorted) order
+    assert lm_corpus(texts, seed=3) == corpus and lm_corpus(texts, seed=4) != corpus
+
+
+def test_cli_corpus_writes_the_texts_and_needs_no_label_column(tmp_path, labelled_csv, capsys):
+    out = tmp_path / "corpus.txt"
+    assert main(["sentiment", "corpus", "--data", str(labelled_csv), "--out", str(out), "--json"]) == 0
+    fig = json.loads(capsys.readouterr().out)
+    lines = out.read_text().splitlines()
+    assert fig["texts"] == len(lines) == 301  # the neutral row too: the language model reads every text
+    texts_only = tmp_path / "texts.csv"
+    texts_only.write_text("body\nlovely car\nawful road\n")
+    assert main(["sentiment", "corpus", "--data", str(texts_only), "--text-col", "body",
+                 "--out", str(tmp_path / "t.txt")]) == 0
+    assert sorted((tmp_path / "t.txt").read_text().splitlines()) == ["awful road", "lovely car"]
+    bad_out = tmp_path / "bad.txt"
+    assert "--text-col" in run_bad(["sentiment", "corpus", "--data", str(texts_only), "--out", str(bad_out)],
+                                   capsys, bad_out)

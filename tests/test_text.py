@@ -89,6 +89,19 @@ def test_mlstm_trains_and_samples(tmp_path, corpus_file):
     assert a == sample(model, vocab, "ROMEO:", 40, seed=5)[0] and len(a) == 40
 
 
+def test_mlstm_weight_norm_and_checkpoints_from_before_it(tmp_path, corpus_file):
+    train([corpus_file], tmp_path / "wn.pt", tiny(model="mlstm", max_iters=5))
+    model, _, ckpt = load_model(tmp_path / "wn.pt")
+    assert ckpt["config"]["weight_norm"] and any("parametrizations" in k for k in ckpt["model"])
+    # a checkpoint written before the option existed: plain weights, no flag in its config
+    train([corpus_file], tmp_path / "old.pt", tiny(model="mlstm", max_iters=5, weight_norm=False))
+    old = torch.load(tmp_path / "old.pt", weights_only=True)
+    del old["config"]["weight_norm"]
+    torch.save(old, tmp_path / "old.pt")
+    model, vocab, _ = load_model(tmp_path / "old.pt")
+    assert not model.cfg.weight_norm and len(sample(model, vocab, "ROMEO:", 10, seed=1)[0]) == 10
+
+
 class Crash(Exception):
     pass
 

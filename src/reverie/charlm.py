@@ -71,6 +71,7 @@ class CharLMConfig:
     num_layers: int = 1
     n_embd: int = 64             # character embedding size (Radford et al.: 64)
     dropout: float = 0.3         # on the embedding, between layers and before the decoder
+    weight_norm: bool = True     # mlstm: weight normalisation on its matrices (Radford et al.'s `wn`)
     # data
     bytes_mode: bool = False     # raw UTF-8 bytes (any encoding, any language) instead of characters
     val_frac: float = 0.1        # the last 10% is held out, as nanoGPT does
@@ -311,6 +312,13 @@ class MLSTMLM(nn.Module):
         self.head = nn.Linear(H, vocab_size)
         with torch.no_grad():
             self.wx.bias[2 * H:3 * H].fill_(1.0)          # forget-gate bias 1
+        if cfg.weight_norm:
+            # each output unit's weights as a direction times a learned length (Salimans &
+            # Kingma), as in Radford et al.'s mLSTM: the product m = (W_mx x)(W_mh h) is
+            # otherwise free to grow until training diverges
+            from torch.nn.utils.parametrizations import weight_norm
+            for name in ("wx", "wmh", "wm"):
+                setattr(self, name, weight_norm(getattr(self, name)))
 
     def init_state(self, batch: int) -> State:
         z = torch.zeros(1, batch, self.cfg.rnn_size, device=self.head.weight.device)
@@ -513,6 +521,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 def config_from_dict(d: dict) -> CharLMConfig:
     names = {f.name for f in fields(CharLMConfig)}
+    d = {"weight_norm": False, **d}  # checkpoints from before the option had none
     return CharLMConfig(**{k: v for k, v in d.items() if k in names})
 
 

@@ -91,7 +91,9 @@ def builtin_rows(name: str) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def read_table(path: Path, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
+def read_table(path: Path, text_col: str, label_col: Optional[str]) -> tuple[list[str], list[str]]:
+    """(texts, labels) of a CSV/TSV; with `label_col` None only the text column must exist
+    (labels come back empty)."""
     if not path.exists():
         raise ReverieError(f"data file not found: {path}; check the path (or use --data builtin:tweets)")
     if path.is_dir():
@@ -109,7 +111,7 @@ def read_table(path: Path, text_col: str, label_col: str) -> tuple[list[str], li
     try:
         reader = csv.DictReader(io.StringIO(content), delimiter=delimiter)
         header = reader.fieldnames or []
-        missing = [c for c in (text_col, label_col) if c not in header]
+        missing = [c for c in (text_col, label_col) if c is not None and c not in header]
         if missing:
             raise ReverieError(f"{path} has no column(s) {', '.join(repr(m) for m in missing)} "
                                f"(it has {', '.join(repr(h) for h in header[:10])}); name the right "
@@ -117,7 +119,7 @@ def read_table(path: Path, text_col: str, label_col: str) -> tuple[list[str], li
         rows = list(reader)
     except csv.Error as exc:
         raise ReverieError(f"{path} is not a readable CSV ({exc}); check its quoting") from None
-    return [r[text_col] or "" for r in rows], [(r[label_col] or "").strip() for r in rows]
+    return [r[text_col] or "" for r in rows], [(r[label_col] or "").strip() if label_col else "" for r in rows]
 
 
 def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment") -> Labelled:
@@ -153,6 +155,30 @@ def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment
         raise ReverieError(f"{data} has only one class after filtering; the probe needs both "
                            f"positive and negative examples")
     return Labelled([t for t, _ in pairs], y, (neg, pos), data, dropped=len(texts) - len(pairs))
+
+
+def unlabelled_texts(data: str, text_col: str = "text") -> list[str]:
+    """Every non-empty text of `builtin:NAME` or a CSV/TSV, whatever its label (neutral
+    included): what the language model reads."""
+    if data.startswith("builtin:"):
+        texts, _ = builtin_rows(data[len("builtin:"):])
+    else:
+        texts, _ = read_table(Path(data), text_col, None)
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise ReverieError(f"{data} has no texts in column '{text_col}'; name the text column with --text-col")
+    return texts
+
+
+def lm_corpus(texts: Sequence[str], seed: int = 0) -> str:
+    """The texts as a corpus for training the language model: one per line, whitespace
+    collapsed, in a seeded random order. The built-in tweets are stored sorted by label
+    (every negative, then neutral, then positive): read in that order, a model that carries
+    its state across lines could learn where in the file it is, which is the label, and the
+    held-out last tenth would be positive tweets only."""
+    lines = [" ".join(t.split()) for t in texts]
+    np.random.default_rng(seed).shuffle(lines)
+    return "\n".join(lines)
 
 
 def preprocess(text: str) -> str:

@@ -39,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--num-layers", type=positive_int, default=d.num_layers, help=f"(default: {d.num_layers})")
     p.add_argument("--n-embd", type=positive_int, default=d.n_embd, help=f"embedding size (default: {d.n_embd})")
     p.add_argument("--dropout", type=nonneg_float, default=d.dropout, help=f"(default: {d.dropout})")
+    p.add_argument("--no-weight-norm", dest="weight_norm", action="store_false",
+                   help="mlstm: plain weights instead of Radford et al.'s weight normalisation")
     p.add_argument("--seq-length", type=positive_int, default=d.seq_length,
                    help=f"characters per truncated-BPTT segment (default: {d.seq_length})")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"(default: {d.batch_size})")
@@ -123,6 +125,14 @@ def register(sub) -> None:
     add_json(p)
     p.set_defaults(func=cmd_sentiment_fit)
 
+    p = ss.add_parser("corpus", help="write a labelled set's texts as a corpus to train a language model on")
+    p.add_argument("--data", required=True, help="CSV/TSV, or builtin:tweets / builtin:drugs (labels unused)")
+    p.add_argument("--text-col", default="text", help="(default: text)")
+    p.add_argument("--out", required=True, help="text file to write, one text per line")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled order (default: 0)")
+    add_json(p)
+    p.set_defaults(func=cmd_sentiment_corpus)
+
     p = ss.add_parser("generate", help="generate with one unit clamped to a value at every step")
     p.add_argument("--lm", required=True, help="a model from `text train`")
     p.add_argument("--unit", type=int, required=True, help="the unit to clamp (from `sentiment fit`)")
@@ -153,7 +163,8 @@ def cmd_train(args) -> int:
     if out.suffix.lower() == ".json":
         raise ReverieError(f"--out {out} would collide with its JSON sidecar; use a .pt name such as model.pt")
     cfg = CharLMConfig(model=args.model, rnn_size=args.rnn_size, num_layers=args.num_layers,
-                       n_embd=args.n_embd, dropout=args.dropout, bytes_mode=args.bytes_mode,
+                       n_embd=args.n_embd, dropout=args.dropout, weight_norm=args.weight_norm,
+                       bytes_mode=args.bytes_mode,
                        val_frac=args.val_frac, seq_length=args.seq_length, batch_size=args.batch_size,
                        learning_rate=args.learning_rate, min_lr=args.min_lr,
                        warmup_iters=args.warmup_iters, max_iters=args.max_iters, minutes=args.minutes,
@@ -358,6 +369,24 @@ def cmd_sentiment_fit(args) -> int:
         print(f"steer with it: reverie sentiment generate --lm {args.lm} --unit {figures['state_unit']} "
               f"--state {figures['state']} --value V")
         print(f"wrote {out}")
+    return 0
+
+
+def cmd_sentiment_corpus(args) -> int:
+    from ..io import atomic_path, check_writable
+    from ..sentiment import lm_corpus, unlabelled_texts
+
+    out = check_writable(args.out)
+    texts = unlabelled_texts(args.data, args.text_col)
+    corpus = lm_corpus(texts, args.seed)
+    with atomic_path(out) as tmp:
+        tmp.write_text(corpus + "\n", encoding="utf-8")
+    figures = {"data": args.data, "texts": len(texts), "characters": len(corpus), "out": str(out), "seed": args.seed}
+    if args.json:
+        print_json(figures)
+    else:
+        print(f"wrote {out}: {len(texts):,} texts, {len(corpus):,} characters, one per line in a shuffled order; "
+              f"train on it with: reverie text train {out} --out lm.pt --minutes 20 --dropout 0")
     return 0
 
 

@@ -123,14 +123,14 @@ def build(ctx: GalleryContext) -> Section:
 def sentiment_cards(ctx: GalleryContext, q: bool) -> list[Card]:
     from ..charlm import CharLMConfig, load_model
     from ..sentiment import (ProbeConfig, builtin_rows, features, fit_probe, generate_clamped,
-                             load_labelled, plot_unit_histogram)
+                             lm_corpus, load_labelled, plot_unit_histogram)
 
     try:
         labelled = load_labelled("builtin:tweets")
     except ReverieError as exc:
         return [Card(title="Sentiment neuron (skipped)", text=str(exc))]
     texts, _ = builtin_rows("tweets")
-    corpus = "\n".join(" ".join(t.split()) for t in texts)
+    corpus = lm_corpus(texts)  # shuffled: the file is sorted by label
     if q:
         corpus = corpus[:400_000]
     cfg = (CharLMConfig(rnn_size=128, seq_length=64, batch_size=32, dropout=0.0, minutes=0.06,
