@@ -122,6 +122,13 @@ def read_table(path: Path, text_col: str, label_col: Optional[str]) -> tuple[lis
     return [r[text_col] or "" for r in rows], [(r[label_col] or "").strip() if label_col else "" for r in rows]
 
 
+def read_rows(data: str, text_col: str, label_col: Optional[str]) -> tuple[list[str], list[str]]:
+    """(texts, labels) of `builtin:NAME` or a CSV/TSV file."""
+    if data.startswith("builtin:"):
+        return builtin_rows(data[len("builtin:"):])
+    return read_table(Path(data), text_col, label_col)
+
+
 def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment") -> Labelled:
     """Positive vs negative texts from `builtin:tweets`, `builtin:drugs` or a CSV/TSV.
 
@@ -129,10 +136,7 @@ def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment
     (neutral) dropped; otherwise there must be exactly two labels, and the one that sorts
     last (1, pos, true, ...) is positive.
     """
-    if data.startswith("builtin:"):
-        texts, labels = builtin_rows(data[len("builtin:"):])
-    else:
-        texts, labels = read_table(Path(data), text_col, label_col)
+    texts, labels = read_rows(data, text_col, label_col)
     keep = [(t, l) for t, l in zip(texts, labels) if t.strip() and l != ""]
     values = sorted({l for _, l in keep})
     lower = {v.lower(): v for v in values}
@@ -160,11 +164,7 @@ def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment
 def unlabelled_texts(data: str, text_col: str = "text") -> list[str]:
     """Every non-empty text of `builtin:NAME` or a CSV/TSV, whatever its label (neutral
     included): what the language model reads."""
-    if data.startswith("builtin:"):
-        texts, _ = builtin_rows(data[len("builtin:"):])
-    else:
-        texts, _ = read_table(Path(data), text_col, None)
-    texts = [t for t in texts if t.strip()]
+    texts = [t for t in read_rows(data, text_col, None)[0] if t.strip()]
     if not texts:
         raise ReverieError(f"{data} has no texts in column '{text_col}'; name the text column with --text-col")
     return texts
