@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from reverie.audio_synthesis import (AudioStyleConfig, audio_style, features, gram, log_spectrogram,
+from reverie.audio.style import (AudioStyleConfig, audio_style, features, gram, log_spectrogram,
                                  random_filters)
 from reverie.gallery.style import melody, rain
 

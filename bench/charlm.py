@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reverie.charlm import CharLMConfig, load_model, sample, train  # noqa: E402
-from reverie.ngram import train_ngram  # noqa: E402
+from reverie.text.charlm import CharLMConfig, load_model, sample, train  # noqa: E402
+from reverie.text.ngram import train_ngram  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
 TARGET_NATS = 1.47

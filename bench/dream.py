@@ -25,9 +25,9 @@ def run_case(size: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from reverie.deepdream import DreamConfig, dream
-    from reverie.io import load_image
-    from reverie.nets import load_net
+    from reverie.image.deepdream import DreamConfig, dream
+    from reverie.io.images import load_image
+    from reverie.nets.zoo import load_net
 
     photo = load_image("sample:astronaut")  # 512x512
     photo = F.interpolate(photo[None], size=(size, size), mode="bicubic", align_corners=False)[0].clamp(0, 1)
@@ -47,7 +47,7 @@ def run_case(size: int) -> dict:
     # and slow the dream that follows, which no user process does.
     # Baselines: one bare forward+backward to the same layer at the same size, in plain
     # float32 and in the precision the dream uses.
-    from reverie.device import autocast
+    from reverie.core.device import autocast
 
     def bare(precision):
         x = photo[None].clone().requires_grad_(True)

@@ -35,7 +35,7 @@ THRESHOLD = 0.9
 def main(argv=None) -> int:
     import torch
 
-    from reverie.perception_engines import PerceiveConfig, perceive
+    from reverie.draw.engines import PerceiveConfig, perceive
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--classes", default=None, help="comma-separated subset of the classes (default: all ten)")

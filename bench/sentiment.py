@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reverie.charlm import CharLMConfig, load_model, train  # noqa: E402
-from reverie.sentiment import (ProbeConfig, builtin_rows, feature_state, features,  # noqa: E402
+from reverie.text.charlm import CharLMConfig, load_model, train  # noqa: E402
+from reverie.text.sentiment import (ProbeConfig, builtin_rows, feature_state, features,  # noqa: E402
                                fit_probe, generate_clamped, lm_corpus, load_labelled,
                                plot_unit_histogram)
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="folder for the model and the histogram")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    from reverie.sentiment import FEATURES
+    from reverie.text.sentiment import FEATURES
     feature_list = [f.strip() for f in args.features.split(",") if f.strip()]
     unknown = [f for f in feature_list if f not in FEATURES]
     if unknown or not feature_list:

@@ -31,8 +31,8 @@ import time
 
 import torch
 
-from reverie.io import load_image
-from reverie.style import StyleConfig, load_feature_net, style_transfer
+from reverie.io.images import load_image
+from reverie.image.style import StyleConfig, load_feature_net, style_transfer
 
 
 def style_images(size: int) -> dict[str, torch.Tensor]:
@@ -60,8 +60,8 @@ PAIRS = [("sample:chelsea", "strokes"), ("sample:astronaut", "waves"), ("sample:
 
 class Judge:
     def __init__(self):
-        from reverie.nets import load_net
-        from reverie.randnet import RandomNet
+        from reverie.nets.zoo import load_net
+        from reverie.nets.randnet import RandomNet
         self.random = RandomNet(seed=12345)
         self.lite2 = load_net("lite2")
 

@@ -25,8 +25,8 @@ CLASSES = ["goldfish", "hammerhead shark", "flamingo", "tree frog", "monarch but
 def main() -> None:
     import torch
 
-    from reverie.io import load_image, save_image
-    from reverie.featurevis import VisualizeConfig, power_spectrum_slope, visualize
+    from reverie.io.images import load_image, save_image
+    from reverie.image.featurevis import VisualizeConfig, power_spectrum_slope, visualize
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--classes", type=int, default=len(CLASSES), help="run N classes")

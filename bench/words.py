@@ -9,7 +9,7 @@ seconds), Google-analogy accuracy (3CosAdd, the measure of word2vec's compute-ac
 gensim's evaluate_word_analogies, and 3CosMul) with coverage, and WordSim-353 Spearman,
 then the ratios. Target (issue 5): at least 8 points above gensim's defaults on the same
 corpus at no more than three times its training time. Both models are evaluated by the
-same code (reverie.words.evaluate_analogies, restrict_vocab=300000 as gensim does).
+same code (reverie.words.train.evaluate_analogies, restrict_vocab=300000 as gensim does).
 
 The machine may be shared, so the load average is recorded beside every timing; both
 models train in the same run, so their ratio holds even when the absolute times do not.
@@ -31,7 +31,7 @@ def load() -> float:
 
 
 def parse_set(items: list[str]) -> dict:
-    from reverie.words import WordsConfig
+    from reverie.words.train import WordsConfig
     fields = {f.name: f for f in dataclasses.fields(WordsConfig)}
     out = {}
     for item in items:
@@ -43,7 +43,7 @@ def parse_set(items: list[str]) -> dict:
 
 
 def figures(kv, train_s: float, cpu_s: float, words: int, epochs: int, restrict: int) -> dict:
-    from reverie.words import analogy, evaluate_analogies, evaluate_similarity
+    from reverie.words.train import analogy, evaluate_analogies, evaluate_similarity
     t = time.perf_counter()
     an = evaluate_analogies(kv, restrict_vocab=restrict)
     sim = evaluate_similarity(kv)
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
-    from reverie.wordcorpus import Corpus, write_line_corpus
-    from reverie.words import WordsConfig, train_words
+    from reverie.words.corpus import Corpus, write_line_corpus
+    from reverie.words.train import WordsConfig, train_words
 
     corpus_names = args.corpus or ["builtin:gcide"]
     overrides = parse_set(args.set)

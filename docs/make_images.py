@@ -4,8 +4,8 @@ from pathlib import Path
 from PIL import Image
 
 import reverie
-from reverie.deepdream import DreamConfig, preset
-from reverie.io import tensor_to_pil
+from reverie.image.deepdream import DreamConfig, preset
+from reverie.io.images import tensor_to_pil
 
 HERE = Path(__file__).parent
 

@@ -1,9 +1,9 @@
-"""reverie.analogy: the model-agnostic arithmetic, checked against hand-computed values."""
+"""reverie.latent.analogy: the model-agnostic arithmetic, checked against hand-computed values."""
 import numpy as np
 import pytest
 
-from reverie.analogy import Codec, VectorSet, analogy_scores, interpolate, offset, unit
-from reverie.errors import ReverieError
+from reverie.latent.analogy import Codec, VectorSet, analogy_scores, interpolate, offset, unit
+from reverie.core.errors import ReverieError
 
 
 def space():

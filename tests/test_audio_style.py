@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from reverie.audio_synthesis import (AudioStyleConfig, audio_style, audio_texture, dominant_frequency,
+from reverie.audio.style import (AudioStyleConfig, audio_style, audio_texture, dominant_frequency,
                                  griffin_lim, load_audio, log_spectrogram, spectral_centroid)
 from reverie.cli import main
-from reverie.errors import ReverieError
+from reverie.core.errors import ReverieError
 
 SR = 22050
 

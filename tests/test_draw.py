@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reverie import draw
-from reverie.errors import ReverieError
+from reverie.draw import drawing as draw
+from reverie.core.errors import ReverieError
 
 
 def one_stroke(system):

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from conftest import assert_one_line_error
-from reverie.deepdream import dream, keep_colors, laplacian_normalize
-from reverie.io import load_image
-from reverie.nets import load_net
+from reverie.image.deepdream import dream, keep_colors, laplacian_normalize
+from reverie.io.images import load_image
+from reverie.nets.zoo import load_net
 
 FAST = dict(octaves=2, steps=5, step_size=3.0, tile=512)
 
@@ -22,7 +22,7 @@ def test_dream_raises_the_layer_activation(photo):
     gain = result.figures["objective_gain"]
     assert gain > 1.25
     # control: a random change of the same size does far less
-    from reverie.deepdream import layer_energy
+    from reverie.image.deepdream import layer_energy
     net = load_net("lite0")
     noise = torch.randn(photo.shape, generator=torch.Generator().manual_seed(0))
     noise = noise / noise.norm() * (result.image - photo).norm()

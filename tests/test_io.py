@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from conftest import assert_one_line_error
-from reverie.errors import ReverieError
-from reverie.io import atomic_path, load_image, save_image
+from reverie.core.errors import ReverieError
+from reverie.io.images import atomic_path, load_image, save_image
 
 
 def _save(im, path, **kw):

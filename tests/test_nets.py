@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from reverie.classes import find_class
-from reverie.errors import ReverieError
-from reverie.io import load_image
-from reverie.nets import check_tap, classify, load_net
+from reverie.nets.classes import find_class
+from reverie.core.errors import ReverieError
+from reverie.io.images import load_image
+from reverie.nets.zoo import check_tap, classify, load_net
 
 
 @pytest.mark.parametrize("model", ["lite0", "lite1", "lite2"])
@@ -56,10 +56,10 @@ def test_classify_and_layers_cli(cli):
 
 def test_public_functions_are_functions_after_their_modules_load():
     import reverie
-    import reverie.deepdream  # noqa: F401  (a module of the same name would shadow them)
-    import reverie.featurevis  # noqa: F401
-    import reverie.perception_engines  # noqa: F401
+    import reverie.image.deepdream  # noqa: F401  (a module of the same name would shadow them)
+    import reverie.image.featurevis  # noqa: F401
+    import reverie.draw.engines  # noqa: F401
     assert callable(reverie.dream) and callable(reverie.visualize) and callable(reverie.load_net)
     assert callable(reverie.perceive)
-    import reverie.audio_synthesis, reverie.style  # noqa: F401,E401
+    import reverie.audio.style, reverie.image.style  # noqa: F401,E401
     assert callable(reverie.audio_style) and callable(reverie.style_transfer)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from reverie import draw
+from reverie.draw import drawing as draw
 from reverie.cli import main
-from reverie.nets import load_net
-from reverie.perception_engines import PerceiveConfig, perceive, score_exact
+from reverie.nets.zoo import load_net
+from reverie.draw.engines import PerceiveConfig, perceive, score_exact
 
 TARGET = 4  # hammerhead shark
 TINY = dict(size=64, ensemble=("lite0",), held_out=("lite1",), check_every=10, min_steps=1)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from reverie.charlm import CharLMConfig, Clamp, load_model, sample, train
+from reverie.text.charlm import CharLMConfig, Clamp, load_model, sample, train
 from reverie.cli import main
-from reverie.errors import ReverieError
-from reverie.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, lm_corpus,
+from reverie.core.errors import ReverieError
+from reverie.text.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, lm_corpus,
                                load_labelled)
 
 torch.set_num_threads(1)
@@ -92,7 +92,7 @@ def test_features_are_final_states(lm):
     assert not np.allclose(mean, h)
     cmean = features(model, vocab, texts, "cmean")
     assert np.allclose(cmean[:, :32], c, atol=1e-5) and np.allclose(cmean[:, 32:], mean, atol=1e-5)
-    from reverie.sentiment import feature_state
+    from reverie.text.sentiment import feature_state
     assert feature_state("cmean", 3, 32) == ("c", 3) and feature_state("cmean", 35, 32) == ("h", 3)
     assert feature_state("hc", 35, 32) == ("c", 3) and feature_state("mean", 5, 32) == ("h", 5)
     # batched and padded = read alone

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from reverie.cli import main
-from reverie.errors import ReverieError
-from reverie.randnet import RandomNet, _vgg_plan, load_vgg19
-from reverie.style import (StyleConfig, evaluate, match_colors, rgb_to_yiq, style_transfer,
+from reverie.core.errors import ReverieError
+from reverie.nets.randnet import RandomNet, _vgg_plan, load_vgg19
+from reverie.image.style import (StyleConfig, evaluate, match_colors, rgb_to_yiq, style_transfer,
                            texture)
 
 TINY = dict(size=64, min_size=64, scales=1, iterations=12, initial_iterations=12)
@@ -25,7 +25,7 @@ def _stripes(h=64, w=64, period=8, colors=((0.9, 0.2, 0.1), (0.1, 0.2, 0.8))):
 
 @pytest.fixture(scope="module")
 def content():
-    from reverie.io import load_image
+    from reverie.io.images import load_image
     return load_image("sample:chelsea", max_side=64)
 
 

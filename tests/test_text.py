@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from reverie.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids, load_model,
+from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids, load_model,
                             sample, train, unit_trace)
 from reverie.cli import main
-from reverie.ngram import NGramLM, train_ngram
+from reverie.text.ngram import NGramLM, train_ngram
 
 torch.set_num_threads(1)
 
@@ -129,7 +129,7 @@ def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(tmp_path, cor
     script = textwrap.dedent(f"""
         import sys, torch
         torch.set_num_threads(1)
-        from reverie.charlm import CharLMConfig, train
+        from reverie.text.charlm import CharLMConfig, train
         def report(done, total, message=""):
             print(done, flush=True)
         cfg = CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_iters=100000,

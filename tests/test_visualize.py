@@ -3,9 +3,9 @@ import json
 import torch
 
 from conftest import assert_one_line_error
-from reverie.nets import load_net
-from reverie.param import FourierImage
-from reverie.featurevis import judge, parse_target, power_spectrum_slope, visualize
+from reverie.nets.zoo import load_net
+from reverie.optvis.param import FourierImage
+from reverie.image.featurevis import judge, parse_target, power_spectrum_slope, visualize
 
 
 def test_class_visualisation_raises_probability_from_noise():
@@ -26,7 +26,7 @@ def test_channel_target_beats_the_layer_average():
 
 
 def test_spectrum_slope_tells_photos_from_noise():
-    from reverie.io import load_image
+    from reverie.io.images import load_image
     photo = load_image("sample:astronaut", max_side=128)
     noise = torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(0))
     assert power_spectrum_slope(photo) < -1.5

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from reverie.cli import main
-from reverie.errors import ReverieError
-from reverie.wordcorpus import Corpus, clean_gcide_entry, tokenize
-from reverie.words import (analogy, evaluate_analogies, evaluate_similarity, load_vectors,
+from reverie.core.errors import ReverieError
+from reverie.words.corpus import Corpus, clean_gcide_entry, tokenize
+from reverie.words.train import (analogy, evaluate_analogies, evaluate_similarity, load_vectors,
                            neighbors, odd_one_out, plot_analogies, save_vectors, similarity,
                            train_words)
 

@@ -10,10 +10,10 @@ import argparse
 import importlib
 import sys
 
-from ..errors import ReverieError
+from reverie.core.errors import ReverieError
 
 # One module per mechanism; each defines register(subparsers).
-COMMAND_MODULES = ["perception", "style", "text", "words", "perceive", "gallery"]
+COMMAND_MODULES = ["image", "style", "text", "words", "draw", "gallery"]
 
 
 def build_parser() -> argparse.ArgumentParser:

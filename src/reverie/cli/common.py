@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from ..io import _jsonable
+from reverie.io.images import _jsonable
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_device, add_json, print_json
+from reverie.cli.common import add_device, add_json, print_json
 
 
 def register(sub) -> None:
@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..gallery import build_gallery
+    from reverie.gallery import build_gallery
 
     log = (lambda m: print(m, file=sys.stderr))
     summary = build_gallery(args.out, quick=args.quick, device=args.device,

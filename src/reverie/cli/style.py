@@ -1,18 +1,18 @@
-"""`reverie style`, `texture`, `audio-style`, `audio-texture`: thin layers over reverie.style
-and reverie.audio_synthesis."""
+"""`reverie style`, `texture`, `audio-style`, `audio-texture`: thin layers over reverie.image.style
+and reverie.audio.style."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from ..errors import ReverieError
-from .common import add_device, add_json, add_progress, add_seed, positive_float, positive_int, print_json
+from reverie.core.errors import ReverieError
+from reverie.cli.common import add_device, add_json, add_progress, add_seed, positive_float, positive_int, print_json
 
 
 
 def _report(args, out, record: dict, notes: list[str], summary: str) -> int:
     """Every style command ends alike: sidecar, notes on stderr, then JSON or one line."""
-    from ..io import write_sidecar
+    from reverie.io.images import write_sidecar
 
     write_sidecar(out, record)
     for note in notes:
@@ -24,7 +24,7 @@ def _report(args, out, record: dict, notes: list[str], summary: str) -> int:
     return 0
 
 def register(sub) -> None:
-    from ..style import StyleConfig
+    from reverie.image.style import StyleConfig
     d = StyleConfig()
 
     p = sub.add_parser("style", help="paint an image in the style of one or more others (Gatys et al.)")
@@ -49,7 +49,7 @@ def register(sub) -> None:
     p.add_argument("--init", default="noise", help="noise, gray, style or an image path (default noise)")
     p.set_defaults(func=run_texture)
 
-    from ..audio_synthesis import AudioStyleConfig
+    from reverie.audio.style import AudioStyleConfig
     a = AudioStyleConfig()
     p = sub.add_parser("audio-style", help="sound with one clip's content and another's texture (Ulyanov & Lebedev)")
     p.add_argument("content", help="content audio (WAV, FLAC, OGG)")
@@ -113,7 +113,7 @@ def _common_audio_flags(p, a) -> None:
 # -- images ----------------------------------------------------------------------------------
 
 def _image_config(args, **extra):
-    from ..style import StyleConfig
+    from reverie.image.style import StyleConfig
     return StyleConfig(model=args.model, style_layers=args.style_layers, style_weight=args.style_weight,
                        tv_weight=args.tv_weight, style_loss=args.style_loss, swag=args.swag,
                        optimizer=args.optimizer, lr=args.lr, iterations=args.iterations,
@@ -125,7 +125,7 @@ def _image_config(args, **extra):
 
 def _check_out_image(out: str) -> Path:
     from PIL import Image
-    from ..io import check_writable
+    from reverie.io.images import check_writable
     path = Path(out)
     if path.suffix.lower() not in Image.registered_extensions():
         raise ReverieError(f"cannot write an image with suffix {path.suffix!r}; use .png, .jpg or .webp")
@@ -133,9 +133,9 @@ def _check_out_image(out: str) -> Path:
 
 
 def _run_image(args, content, config) -> int:
-    from ..io import save_image
-    from ..progress import bar
-    from ..style import style_transfer, write_gif
+    from reverie.io.images import save_image
+    from reverie.core.progress import bar
+    from reverie.image.style import style_transfer, write_gif
 
     out = _check_out_image(args.out)
     frames_dir = out.with_name(out.stem + "_frames") if config.save_every else None
@@ -170,7 +170,7 @@ def run_texture(args) -> int:
 # -- sound -----------------------------------------------------------------------------------
 
 def _audio_config(args, **extra):
-    from ..audio_synthesis import AudioStyleConfig
+    from reverie.audio.style import AudioStyleConfig
     return AudioStyleConfig(style_weight=args.style_weight, n_filters=args.filters,
                             kernel_width=args.kernel_width, iterations=args.iterations,
                             n_fft=args.n_fft, hop_length=args.hop_length,
@@ -179,9 +179,9 @@ def _audio_config(args, **extra):
 
 
 def _run_audio(args, content, config, seconds=None) -> int:
-    from ..audio_synthesis import audio_style, log_spectrogram, load_audio, save_audio, save_spectrogram_png
-    from ..io import check_writable
-    from ..progress import bar
+    from reverie.audio.style import audio_style, log_spectrogram, load_audio, save_audio, save_spectrogram_png
+    from reverie.io.images import check_writable
+    from reverie.core.progress import bar
 
     out = Path(args.out)
     if out.suffix.lower() not in (".wav", ".flac", ".ogg"):

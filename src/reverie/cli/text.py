@@ -7,16 +7,16 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import ReverieError
-from .common import add_json, add_progress, nonneg_float, positive_float, positive_int, print_json
+from reverie.core.errors import ReverieError
+from reverie.cli.common import add_json, add_progress, nonneg_float, positive_float, positive_int, print_json
 
 def _defaults():
-    from ..charlm import CharLMConfig
+    from reverie.text.charlm import CharLMConfig
     return CharLMConfig()
 
 
 def _bar(args, description):
-    from ..progress import bar
+    from reverie.core.progress import bar
     return bar(description, enabled=False if (args.no_progress or getattr(args, "json", False)) else None)
 
 
@@ -156,8 +156,8 @@ def _add_sampling(p, length: int) -> None:
 # ---------------------------------------------------------------------------------------
 
 def cmd_train(args) -> int:
-    from ..charlm import CharLMConfig, train
-    from ..io import write_sidecar
+    from reverie.text.charlm import CharLMConfig, train
+    from reverie.io.images import write_sidecar
 
     out = Path(args.out)
     if out.suffix.lower() == ".json":
@@ -187,8 +187,8 @@ def cmd_train(args) -> int:
 
 def load_any(path: str):
     """('ngram', NGramLM) or ('charlm', (model, vocab, ckpt)) by what the file holds."""
-    from ..charlm import load_model
-    from ..ngram import NGramLM
+    from reverie.text.charlm import load_model
+    from reverie.text.ngram import NGramLM
     p = Path(path)
     if not p.exists():
         raise ReverieError(f"model not found: {p}; train one with `reverie text train` or `reverie text ngram`")
@@ -201,7 +201,7 @@ def load_any(path: str):
 
 
 def cmd_sample(args) -> int:
-    from ..io import atomic_path, write_sidecar
+    from reverie.io.images import atomic_path, write_sidecar
     kind, loaded = load_any(args.model)
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() == ".json":
@@ -218,7 +218,7 @@ def cmd_sample(args) -> int:
             texts.append(loaded.sample(args.prime, args.length, args.temperature, args.top_k,
                                        args.seed + i, on_text=stream))
     else:
-        from ..charlm import sample
+        from reverie.text.charlm import sample
         model, vocab, _ = loaded
         if stream:
             stream(args.prime)
@@ -244,8 +244,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_ngram(args) -> int:
-    from ..charlm import read_corpus
-    from ..ngram import NGramConfig, NGramLM
+    from reverie.text.charlm import read_corpus
+    from reverie.text.ngram import NGramConfig, NGramLM
 
     out = Path(args.out)
     if out.suffix.lower() != ".json":
@@ -270,7 +270,7 @@ def cmd_ngram(args) -> int:
             figures["val_note"] = str(exc)
     # the model file is its own record (a sidecar would have the same name)
     import reverie
-    from ..io import save_json
+    from reverie.io.images import save_json
     save_json({**model.to_dict(), "sidecar": {"reverie_version": reverie.__version__,
                                               "command": "text ngram",
                                               "corpus": [str(c) for c in args.corpus], **figures}}, out)
@@ -283,7 +283,7 @@ def cmd_ngram(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from ..charlm import evaluate_text, read_corpus
+    from reverie.text.charlm import evaluate_text, read_corpus
     kind, loaded = load_any(args.model)
     if kind == "ngram":
         bytes_mode = loaded.config.bytes_mode
@@ -310,9 +310,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_trace(args) -> int:
-    from ..charlm import load_model, unit_trace
-    from ..io import write_sidecar
-    from ..texttrace import write_trace_page
+    from reverie.text.charlm import load_model, unit_trace
+    from reverie.io.images import write_sidecar
+    from reverie.text.trace import write_trace_page
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -340,8 +340,8 @@ def cmd_trace(args) -> int:
 
 
 def cmd_sentiment_fit(args) -> int:
-    from ..io import check_writable, write_sidecar
-    from ..sentiment import ProbeConfig, fit, public_figures
+    from reverie.io.images import check_writable, write_sidecar
+    from reverie.text.sentiment import ProbeConfig, fit, public_figures
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg"):
@@ -373,8 +373,8 @@ def cmd_sentiment_fit(args) -> int:
 
 
 def cmd_sentiment_corpus(args) -> int:
-    from ..io import atomic_path, check_writable
-    from ..sentiment import lm_corpus, unlabelled_texts
+    from reverie.io.images import atomic_path, check_writable
+    from reverie.text.sentiment import lm_corpus, unlabelled_texts
 
     out = check_writable(args.out)
     texts = unlabelled_texts(args.data, args.text_col)
@@ -391,9 +391,9 @@ def cmd_sentiment_corpus(args) -> int:
 
 
 def cmd_sentiment_generate(args) -> int:
-    from ..charlm import load_model
-    from ..io import atomic_path, write_sidecar
-    from ..sentiment import generate_clamped
+    from reverie.text.charlm import load_model
+    from reverie.io.images import atomic_path, write_sidecar
+    from reverie.text.sentiment import generate_clamped
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() == ".json":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_json, add_progress, add_seed, nonneg_int, positive_int, print_json
+from reverie.cli.common import add_json, add_progress, add_seed, nonneg_int, positive_int, print_json
 
 
 def _kv(p: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def _kv(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    from ..words import WordsConfig
+    from reverie.words.train import WordsConfig
     d = WordsConfig()
 
     p = sub.add_parser("words", help="word embeddings learned from context (word2vec) and analogies",
@@ -122,13 +122,13 @@ def register(sub) -> None:
 
 
 def _load(args):
-    from ..words import load_vectors
+    from reverie.words.train import load_vectors
     return load_vectors(args.vectors, fmt=args.format)
 
 
 def run_train(args) -> int:
-    from ..progress import bar
-    from ..words import WordsConfig, train_words
+    from reverie.core.progress import bar
+    from reverie.words.train import WordsConfig, train_words
 
     cfg = WordsConfig(sg=args.sg, vector_size=args.vector_size, window=args.window,
                       min_count=args.min_count, negative=args.negative, hs=args.hs,
@@ -154,7 +154,7 @@ def _rows(pairs) -> list[dict]:
 
 
 def run_analogy(args) -> int:
-    from ..words import analogy
+    from reverie.words.train import analogy
 
     methods = ["3cosadd", "3cosmul"] if args.method == "both" else [args.method]
     kv = _load(args)
@@ -177,7 +177,7 @@ def run_analogy(args) -> int:
 
 
 def run_neighbors(args) -> int:
-    from ..words import neighbors
+    from reverie.words.train import neighbors
 
     res = neighbors(_load(args), args.word, k=args.k)
     if args.json:
@@ -189,7 +189,7 @@ def run_neighbors(args) -> int:
 
 
 def run_similarity(args) -> int:
-    from ..words import similarity
+    from reverie.words.train import similarity
 
     value = similarity(_load(args), args.a, args.b)
     if args.json:
@@ -200,7 +200,7 @@ def run_similarity(args) -> int:
 
 
 def run_odd(args) -> int:
-    from ..words import odd_one_out
+    from reverie.words.train import odd_one_out
 
     odd, ranked = odd_one_out(_load(args), args.words)
     if args.json:
@@ -213,9 +213,9 @@ def run_odd(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from ..io import check_writable
-    from ..progress import bar
-    from ..words import evaluate, save_report
+    from reverie.io.images import check_writable
+    from reverie.core.progress import bar
+    from reverie.words.train import evaluate, save_report
 
     if args.out:
         check_writable(args.out)
@@ -242,7 +242,7 @@ def run_evaluate(args) -> int:
 
 
 def run_plot(args) -> int:
-    from ..words import plot_analogies
+    from reverie.words.train import plot_analogies
 
     figures = plot_analogies(_load(args), args.words, args.out, title=args.title,
                              sidecar={"vectors": args.vectors})
@@ -254,7 +254,7 @@ def run_plot(args) -> int:
 
 
 def run_convert(args) -> int:
-    from ..words import format_for, load_vectors, save_vectors
+    from reverie.words.train import format_for, load_vectors, save_vectors
 
     fmt = format_for(args.output, args.to_format)
     kv = load_vectors(args.input, fmt=args.from_format, expect_dim=args.expect_dim)

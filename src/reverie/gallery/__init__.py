@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from ..io import atomic_path, save_json
-from ..progress import Progress, silent
+from reverie.io.images import atomic_path, save_json
+from reverie.core.progress import Progress, silent
 
-SECTION_MODULES = ["perception", "style", "text", "words", "perceive"]
+SECTION_MODULES = ["image", "style", "text", "words", "draw"]
 
 
 @dataclass
@@ -70,7 +70,7 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
 
     Returns {"index": path, "sections": {name: seconds}, "failed": {name: error}}.
     """
-    from ..device import resolve_device
+    from reverie.core.device import resolve_device
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

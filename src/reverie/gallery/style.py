@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from . import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section
 
 CONTENT = "sample:chelsea"
 
@@ -68,9 +68,9 @@ def mosaic_image(size: int = 384, seed: int = 1) -> torch.Tensor:
 def dream_style(size: int, device) -> torch.Tensor | None:
     """A DeepDream of a texture photo, if the dream mechanism exists; None otherwise."""
     try:
-        from ..deepdream import dream  # noqa: F401
+        from reverie.image.deepdream import dream  # noqa: F401
         import inspect
-        from ..io import load_image
+        from reverie.io.images import load_image
         image = load_image("sample:gravel", max_side=size)
         out = dream(image, seed=0, device=device) if "seed" in inspect.signature(dream).parameters else dream(image)
         out = getattr(out, "image", out)
@@ -122,9 +122,9 @@ def rain(seconds: float, sr: int = 22050, seed: int = 0) -> np.ndarray:
 # -- the section -------------------------------------------------------------------------------
 
 def build(ctx: GalleryContext) -> Section:
-    from ..audio_synthesis import AudioStyleConfig, audio_style, log_spectrogram, save_audio, save_spectrogram_png
-    from ..io import load_image, save_image, write_sidecar
-    from ..style import StyleConfig, style_transfer, texture
+    from reverie.audio.style import AudioStyleConfig, audio_style, log_spectrogram, save_audio, save_spectrogram_png
+    from reverie.io.images import load_image, save_image, write_sidecar
+    from reverie.image.style import StyleConfig, style_transfer, texture
 
     quick = ctx.quick
     size = 80 if quick else 320

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Card, GalleryContext, Section
-from ..errors import ReverieError
+from reverie.gallery import Card, GalleryContext, Section
+from reverie.core.errors import ReverieError
 
 LN2 = 0.6931471805599453
 
@@ -42,7 +42,7 @@ def find_corpus() -> tuple[Path, str]:
 def _cached_lm(ctx: GalleryContext, name: str, text: str, cfg) -> tuple[Path, dict]:
     """Train once per (text, config); later runs reuse the checkpoint and its figures."""
     from dataclasses import asdict
-    from ..charlm import train
+    from reverie.text.charlm import train
     key = hashlib.md5((json.dumps(asdict(cfg), sort_keys=True) + text[:10000] + str(len(text)))
                       .encode()).hexdigest()[:10]
     folder = ctx.cache_dir / "text"
@@ -52,14 +52,14 @@ def _cached_lm(ctx: GalleryContext, name: str, text: str, cfg) -> tuple[Path, di
         return model, {**json.loads(figures.read_text()), "cached": True}
     result = train(None, model, cfg, text=text, progress=ctx.progress)
     result = {k: v for k, v in result.items() if k not in ("config", "history")}
-    from ..io import save_json
+    from reverie.io.images import save_json
     save_json(result, figures)
     return model, {**result, "cached": False}
 
 
 def build(ctx: GalleryContext) -> Section:
-    from ..charlm import CharLMConfig, load_model, sample
-    from ..ngram import train_ngram
+    from reverie.text.charlm import CharLMConfig, load_model, sample
+    from reverie.text.ngram import train_ngram
 
     q = ctx.quick
     cards = []
@@ -121,8 +121,8 @@ def build(ctx: GalleryContext) -> Section:
 
 
 def sentiment_cards(ctx: GalleryContext, q: bool) -> list[Card]:
-    from ..charlm import CharLMConfig, load_model
-    from ..sentiment import (ProbeConfig, builtin_rows, features, fit_probe, generate_clamped,
+    from reverie.text.charlm import CharLMConfig, load_model
+    from reverie.text.sentiment import (ProbeConfig, builtin_rows, features, fit_probe, generate_clamped,
                              lm_corpus, load_labelled, plot_unit_histogram)
 
     try:

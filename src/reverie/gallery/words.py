@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from . import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section
 
 CLASSICS = [("king", "queen", "man", "woman"), ("man", "woman", "brother", "sister"),
             ("father", "mother", "son", "daughter"), ("boy", "girl", "prince", "princess"),
@@ -26,8 +26,8 @@ PLOT_SETS = {
 
 
 def _choose_corpus(quick: bool) -> tuple[list[str], dict, str]:
-    from ..wordcorpus import GCIDE_PATH, gcide_path
-    from ..errors import ReverieError
+    from reverie.words.corpus import GCIDE_PATH, gcide_path
+    from reverie.core.errors import ReverieError
 
     if quick:
         return (["builtin:lee"], dict(epochs=40, min_count=3, sample=1e-3, vector_size=50),
@@ -38,7 +38,7 @@ def _choose_corpus(quick: bool) -> tuple[list[str], dict, str]:
     except ReverieError:
         pass
     try:
-        from ..wordcorpus import shakespeare_path
+        from reverie.words.corpus import shakespeare_path
         shakespeare_path()
         return (["builtin:shakespeare", "builtin:lee"], dict(epochs=20, min_count=3, sample=1e-3),
                 f"tiny-shakespeare and gensim's Lee corpus ({GCIDE_PATH} not installed)")
@@ -49,7 +49,7 @@ def _choose_corpus(quick: bool) -> tuple[list[str], dict, str]:
 
 def _cache_path(ctx: GalleryContext, corpus: list[str], overrides: dict) -> Path:
     import dataclasses
-    from ..words import WordsConfig
+    from reverie.words.train import WordsConfig
 
     cfg = dataclasses.replace(WordsConfig(), workers=0, **overrides)
     key = json.dumps({"corpus": corpus, **dataclasses.asdict(cfg)}, sort_keys=True)
@@ -58,7 +58,7 @@ def _cache_path(ctx: GalleryContext, corpus: list[str], overrides: dict) -> Path
 
 def _model(ctx: GalleryContext, corpus: list[str], overrides: dict):
     import dataclasses
-    from ..words import WordsConfig, load_vectors, train_words
+    from reverie.words.train import WordsConfig, load_vectors, train_words
 
     cfg = dataclasses.replace(WordsConfig(), workers=0, **overrides)
     path = _cache_path(ctx, corpus, overrides)
@@ -77,7 +77,7 @@ def _row(cells: list[str], tag: str = "td") -> str:
 
 
 def build(ctx: GalleryContext) -> Section:
-    from ..words import analogy_examples, evaluate, plot_analogies, vector_set
+    from reverie.words.train import analogy_examples, evaluate, plot_analogies, vector_set
 
     start = time.perf_counter()
     corpus, overrides, corpus_text = _choose_corpus(ctx.quick)
@@ -134,7 +134,7 @@ def build(ctx: GalleryContext) -> Section:
     report = evaluate(kv)
     an, sim = report["analogies"]["total"], report["similarity"]
     report_path = ctx.asset("words/evaluation.json")
-    from ..io import save_json
+    from reverie.io.images import save_json
     save_json({"corpus": corpus, "training": stats, **report}, report_path)
     lines = [f"{s['section']:<28} {s['covered']:>5}/{s['questions']:<5} {s['accuracy_3cosadd']:6.1%} {s['accuracy_3cosmul']:6.1%}"
              for s in report["analogies"]["sections"]]

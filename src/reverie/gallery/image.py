@@ -1,0 +1,89 @@
+"""Gallery section: DeepDream at four depths, a guided dream, a zoom animation, and
+activation maximisation judged by held-out networks."""
+from __future__ import annotations
+
+import dataclasses
+
+from reverie.image.deepdream import DreamConfig, dream, preset
+from reverie.io.images import load_image, save_image, write_sidecar
+from reverie.image.featurevis import VisualizeConfig, visualize
+from reverie.gallery import Card, GalleryContext, Section
+
+
+def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: DreamConfig,
+                side: int, guide: str | None = None) -> Card:
+    image = load_image(photo, max_side=side)
+    guide_image = load_image(guide, max_side=256) if guide else None
+    result = dream(image, config, guide=guide_image)
+    out = save_image(result.image, ctx.asset(f"{name}.jpg"))
+    write_sidecar(out, {"command": "dream", "input": photo, "guide": guide,
+                        "config": dataclasses.asdict(config), "figures": result.figures})
+    f = result.figures
+    return Card(title, [ctx.rel(out)], {
+        "input": photo + (f" guided by {guide}" if guide else ""),
+        "layers": ", ".join(config.layers), "octaves x steps": f"{len(f['octave_sizes'])} x {config.steps}",
+        "step size": config.step_size,
+        "mean activation": f"{f['objective_activation_before']:.3g} -> {f['objective_activation_after']:.3g} "
+                           f"(x{f['objective_gain']:.2f})",
+        "most amplified": ", ".join(c["channel"] for c in f["top_channels"][:5]),
+        "seconds": f["seconds"]})
+
+
+def build(ctx: GalleryContext) -> Section:
+    quick = ctx.quick
+    side = 160 if quick else 512
+    base = dict(device=str(ctx.device))
+    if quick:
+        base.update(octaves=2, steps=3)
+    cards = [Card("Input", [ctx.rel(save_image(load_image("sample:astronaut", max_side=side),
+                                               ctx.asset("astronaut.jpg")))],
+                  {"source": "sample:astronaut (scikit-image)"})]
+    for name in (["edges", "objects"] if quick else ["edges", "textures", "patterns", "objects"]):
+        cfg = DreamConfig(**{**preset(name), **base})
+        cards.append(_dream_card(ctx, f"DeepDream, preset {name}", f"dream_{name}",
+                                 "sample:astronaut", cfg, side))
+    if not quick:
+        cards.append(_dream_card(ctx, "Guided by a photo of a cat", "dream_guided", "sample:coffee",
+                                 DreamConfig(layers=["stage5"], steps=15, **base), side, "sample:chelsea"))
+        cards.append(_dream_card(ctx, "Original colours (luminance only)", "dream_colors",
+                                 "sample:rocket", DreamConfig(**{**preset("objects"), **base},
+                                                              original_colors=True), side))
+    # A zoom animation: each frame is dreamed from the zoomed previous one.
+    frames = 3 if quick else 16
+    anim_cfg = DreamConfig(layers=["stage4"], octaves=2, steps=3 if quick else 6, frames=frames,
+                           zoom=1.06, rotate=1.0, **{k: v for k, v in base.items() if k == "device"})
+    result = dream(load_image("sample:coffee", max_side=128 if quick else 320), anim_cfg)
+    from reverie.io.animation import save_animation
+    gif = save_animation(result.frames, ctx.asset("dream_zoom.gif"), fps=8)
+    cards.append(Card("Zoom animation", [ctx.rel(gif)],
+                      {"frames": frames, "zoom per frame": 1.06, "rotate per frame": 1.0,
+                       "layers": "stage4", "seconds": result.figures["seconds"]}))
+
+    # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
+    targets = ["goldfish"] if quick else ["goldfish", "flamingo", "volcano", "stage5:37"]
+    vis = VisualizeConfig(device=str(ctx.device), **({"size": 96, "steps": 8, "transforms": 2}
+                                                      if quick else {}))
+    for target in targets:
+        r = visualize(target, vis)
+        out = save_image(r.images[0], ctx.asset(f"visualize_{target.replace(' ', '_').replace(':', '_')}.jpg"))
+        write_sidecar(out, {"command": "visualize", "target": target,
+                            "config": dataclasses.asdict(vis), "figures": r.figures})
+        figures = {"optimised on": vis.model, "steps": vis.steps, "seconds": r.figures["seconds"],
+                   "spectrum slope": r.figures["spectrum_slope"][0],
+                   "clipped pixels": f"{r.figures['clipped_share']:.1%}"}
+        for model, rows in r.figures.get("verdicts", {}).items():
+            row = rows[0]
+            figures[f"{model} sees"] = (f"p {row['target_prob']:.2f}, rank {row['target_rank']}; top: "
+                                        + ", ".join(t["name"] for t in row["top5"][:2]))
+        if "channel_mean" in r.figures:
+            figures["channel mean vs layer mean"] = f"{r.figures['channel_mean'][0]:.2f} vs {r.figures['layer_mean'][0]:.2f}"
+        cards.append(Card(f"What {vis.model} looks for: {r.target.label}", [ctx.rel(out)], figures))
+    return Section(
+        "Transformative perception: DeepDream and activation maximisation",
+        "DeepDream (Mordvintsev et al. 2015) runs gradient ascent on a photo to amplify what "
+        "one layer of an ImageNet classifier (EfficientNet-Lite0) sees in it: shallow layers "
+        "sharpen edges and strokes, deep layers grow eyes, fur and animals. Activation "
+        "maximisation (Olah et al. 2017) starts from noise instead, with a Fourier, "
+        "colour-decorrelated image and random transforms each step; the held-out networks' "
+        "verdicts show whether the picture means the same to networks that did not make it.",
+        cards)

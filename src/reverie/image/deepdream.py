@@ -1,0 +1,305 @@
+"""DeepDream (Mordvintsev, Olah and Tyka 2015, "Inceptionism").
+
+Gradient ascent on the photo itself to amplify whatever a layer of an ImageNet
+classifier already sees in it, as in the original Caffe notebook:
+
+    for each octave, smallest first:            # details at every scale
+        image = octave base + detail carried up from the smaller octave
+        repeat `steps` times:
+            roll the image by a random offset   # jitter: no fixed grid artefacts
+            gradient of the objective, tile by tile (bounded memory, no seams)
+            normalise the gradient (mean |g|, or per Laplacian-pyramid band)
+            image += step_size * normalised gradient; clip to valid pixels
+
+Shallow layers enhance edges and strokes; deep layers grow eyes, fur and animals.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from reverie.optvis import objectives
+from reverie.core.device import autocast
+from reverie.core.errors import ReverieError
+from reverie.nets.zoo import EfficientNetLite, load_net, parse_tap
+from reverie.core.progress import Progress, silent
+from reverie.optvis.transform import resize
+
+# The paper's point about depth: what each preset sets (layers, and enough steps for
+# deep layers to grow whole things).
+PRESETS = {
+    "edges": {"layers": ["stage2"]},
+    "textures": {"layers": ["stage3"]},
+    "patterns": {"layers": ["stage4"]},
+    "objects": {"layers": ["stage5"], "steps": 20, "step_size": 2.0},
+}
+GRAD_NORMS = ("mean-abs", "laplacian")
+
+
+@dataclass
+class DreamConfig:
+    layers: list[str] = field(default_factory=lambda: ["stage5"])  # `name` or `name:channel`
+    model: str = "lite0"
+    octaves: int = 4           # original notebook: octave_n=4
+    octave_scale: float = 1.4  # original notebook: octave_scale=1.4
+    steps: int = 10            # per octave; original notebook: iter_n=10
+    step_size: float = 1.5     # per step, in 0-255 pixel units (original notebook: 1.5)
+    jitter: int = 32           # max random roll in pixels per step (original: 32)
+    grad_norm: str = "mean-abs"  # or "laplacian" (the TensorFlow tutorial's lap_normalize)
+    laplacian_levels: int = 4  # bands for grad_norm="laplacian" (TF tutorial: scale_n=4)
+    tile: int = 512            # gradient tile size in pixels: bounds memory on large images
+    original_colors: bool = False  # keep the photo's colours, take the dream's luminance
+    frames: int = 1            # > 1: zoom animation, each frame dreamed from the last
+    zoom: float = 1.05         # per frame
+    rotate: float = 0.0        # degrees per frame
+    seed: int = 0
+    device: str = "cpu"
+    precision: str = "auto"    # fp32, bf16, or auto: bf16 where the hardware has it (~1.5x faster)
+
+    def __post_init__(self):
+        if isinstance(self.layers, str):
+            self.layers = [self.layers]
+        for key in ("octaves", "steps", "tile", "frames"):
+            if getattr(self, key) < 1:
+                raise ReverieError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.octave_scale <= 1:
+            raise ReverieError(f"octave_scale must be above 1 (e.g. 1.4), got {self.octave_scale}")
+        if self.step_size <= 0:
+            raise ReverieError(f"step_size must be above 0 (e.g. 1.5), got {self.step_size}")
+        if self.grad_norm not in GRAD_NORMS:
+            raise ReverieError(f"unknown grad_norm {self.grad_norm!r}; use {' or '.join(GRAD_NORMS)}")
+        if self.precision not in ("fp32", "bf16", "auto"):
+            raise ReverieError(f"unknown precision {self.precision!r}; use fp32, bf16 or auto")
+        if self.zoom <= 0:
+            raise ReverieError(f"zoom must be above 0 (e.g. 1.05), got {self.zoom}")
+
+
+@dataclass
+class DreamResult:
+    image: torch.Tensor                 # (3, H, W) in [0, 1]; the last frame of an animation
+    frames: list[torch.Tensor]          # every frame (one for a still)
+    figures: dict                       # what was measured (sidecar material)
+    config: DreamConfig
+
+
+def preset(name: str) -> dict:
+    """The DreamConfig fields a preset sets."""
+    if name not in PRESETS:
+        raise ReverieError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return dict(PRESETS[name])
+
+
+# -- gradient normalisation ------------------------------------------------------------
+def _blur_down(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=x.device)
+    k = (k[:, None] * k[None, :]) / 256.0
+    k = k.expand(x.shape[1], 1, 5, 5)
+    return F.conv2d(F.pad(x, [2, 2, 2, 2], mode="replicate"), k, stride=2, groups=x.shape[1])
+
+
+def laplacian_normalize(g: torch.Tensor, levels: int = 4) -> torch.Tensor:
+    """The TensorFlow DeepDream tutorial's lap_normalize: split the gradient into
+    Laplacian bands and give each unit standard deviation, so low frequencies move too."""
+    bands, low = [], g
+    for _ in range(levels - 1):
+        if min(low.shape[-2:]) < 4:
+            break
+        smaller = _blur_down(low)
+        up = F.interpolate(smaller, size=low.shape[-2:], mode="bilinear", align_corners=False)
+        bands.append(low - up)
+        low = smaller
+    bands.append(low)
+    out = bands[-1] / (bands[-1].pow(2).mean().sqrt() + 1e-8)
+    for band in reversed(bands[:-1]):
+        out = F.interpolate(out, size=band.shape[-2:], mode="bilinear", align_corners=False)
+        out = out + band / (band.pow(2).mean().sqrt() + 1e-8)
+    return out
+
+
+# -- one step --------------------------------------------------------------------------
+def _tile_edges(size: int, tile: int) -> list[int]:
+    n = max(1, math.ceil(size / tile))
+    return [round(i * size / n) for i in range(n + 1)]
+
+
+def gradient(net: EfficientNetLite, objective: objectives.Objective, x: torch.Tensor,
+             tile: int, precision: str = "fp32") -> torch.Tensor:
+    """d objective / d x, computed tile by tile (objectives sum over positions)."""
+    _, _, h, w = x.shape
+    ys, xs = _tile_edges(h, tile), _tile_edges(w, tile)
+    def tile_grad(part):
+        part = part.detach().requires_grad_(True)
+        with autocast(part.device, precision):
+            score = objective({k: v.float() for k, v in net.features(part, objective.taps).items()})
+        return torch.autograd.grad(score, part)[0]
+
+    if len(ys) == 2 and len(xs) == 2:
+        return tile_grad(x)
+    grad = torch.zeros_like(x)
+    for y0, y1 in zip(ys, ys[1:]):
+        for x0, x1 in zip(xs, xs[1:]):
+            grad[:, :, y0:y1, x0:x1] = tile_grad(x[:, :, y0:y1, x0:x1])
+    return grad
+
+
+def step(net, objective, x, cfg: DreamConfig, generator: torch.Generator) -> torch.Tensor:
+    oy, ox = (torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator).tolist()
+              if cfg.jitter else (0, 0))
+    if max(x.shape[-2:]) > cfg.tile:  # tiles start at a random place each step: no seams
+        oy += int(torch.randint(0, cfg.tile, (1,), generator=generator))
+        ox += int(torch.randint(0, cfg.tile, (1,), generator=generator))
+    rolled = torch.roll(x, (oy, ox), (2, 3))
+    g = gradient(net, objective, rolled, cfg.tile, cfg.precision)
+    if cfg.grad_norm == "laplacian":
+        g = laplacian_normalize(g, cfg.laplacian_levels)
+    g = torch.roll(g, (-oy, -ox), (2, 3))
+    g = g / (g.abs().mean() + 1e-8)
+    return (x + (cfg.step_size / 255.0) * g).clamp(0, 1)
+
+
+# -- octaves ---------------------------------------------------------------------------
+def octave_sizes(h: int, w: int, cfg: DreamConfig, min_side: int) -> list[tuple[int, int]]:
+    """Smallest first; octaves that would shrink below `min_side` are dropped (a guard)."""
+    sizes = []
+    for i in range(cfg.octaves):
+        f = cfg.octave_scale ** i
+        size = (round(h / f), round(w / f))
+        if i > 0 and min(size) < min_side:
+            break
+        sizes.append(size)
+    return sizes[::-1]
+
+
+def min_side(net: EfficientNetLite, objective: objectives.Objective) -> int:
+    """The smallest octave that still gives the deepest tapped layer a few positions."""
+    strides = [net.layers[t].stride or 32 for t in objective.taps]  # logits: after stride 32
+    return max(32, 4 * max(strides))
+
+
+def dream_frame(net, objective, image: torch.Tensor, cfg: DreamConfig, generator,
+                progress: Progress, done: int, total: int) -> tuple[torch.Tensor, int]:
+    base = image.unsqueeze(0)
+    sizes = octave_sizes(*base.shape[-2:], cfg, min_side(net, objective))
+    detail = torch.zeros_like(resize(base, sizes[0]))
+    x = None
+    for size in sizes:
+        octave_base = resize(base, size)
+        detail = resize(detail, size)
+        x = (octave_base + detail).clamp(0, 1)
+        for _ in range(cfg.steps):
+            x = step(net, objective, x, cfg, generator)
+            done += 1
+            progress(done, total, f"octave {size[1]}x{size[0]}")
+        detail = x - octave_base
+    return x[0], done
+
+
+def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float) -> torch.Tensor:
+    """Zoom into the centre (and turn) by one frame's amount, keeping the size."""
+    a = math.radians(degrees)
+    theta = torch.tensor([[math.cos(a) / zoom, -math.sin(a) / zoom, 0.0],
+                          [math.sin(a) / zoom, math.cos(a) / zoom, 0.0]], device=image.device)
+    grid = F.affine_grid(theta[None], [1, *image.shape], align_corners=False)
+    return F.grid_sample(image[None], grid, mode="bicubic", padding_mode="reflection",
+                         align_corners=False)[0].clamp(0, 1)
+
+
+def keep_colors(original: torch.Tensor, dreamed: torch.Tensor) -> torch.Tensor:
+    """The dream's luminance with the original's chrominance (YCbCr): since Y enters
+    R, G and B with weight 1, that is adding the change in Y to every channel."""
+    weights = torch.tensor([0.299, 0.587, 0.114], device=original.device).view(3, 1, 1)
+    dy = ((dreamed - original) * weights).sum(0, keepdim=True)
+    return (original + dy).clamp(0, 1)
+
+
+def _measurable(image: torch.Tensor, max_side: int = 768) -> torch.Tensor:
+    """(1, 3, h, w), shrunk so measuring a huge dream stays cheap."""
+    img = image.unsqueeze(0)
+    scale = max_side / max(img.shape[-2:])
+    if scale < 1:
+        img = resize(img, (round(img.shape[-2] * scale), round(img.shape[-1] * scale)))
+    return img
+
+
+@torch.no_grad()
+def channel_growth(net, layer: str, before: torch.Tensor, after: torch.Tensor,
+                   top: int = 10) -> list[dict]:
+    """The channels of `layer` whose mean activation grew most: what the dream amplified."""
+    def means(img):
+        a = net.features(_measurable(img), [layer])[layer][0]
+        return a.mean((1, 2)) if a.dim() == 3 else a
+
+    b, a = means(before), means(after)
+    order = (a - b).argsort(descending=True)[:top]
+    return [{"channel": f"{layer}:{int(c)}", "before": float(b[c]), "after": float(a[c]),
+             "growth": float(a[c] - b[c])} for c in order]
+
+
+@torch.no_grad()
+def layer_energy(net, specs: list[str], image: torch.Tensor) -> float:
+    """The objective's activations, averaged: mean square of a layer, mean of a channel
+    (the figure a dream should raise)."""
+    img = _measurable(image)
+    total = 0.0
+    for spec in specs:
+        name, channel = parse_tap(spec)
+        a = net.features(img, [name])[name]
+        total += float(a[:, channel].mean() if channel is not None else a.pow(2).mean())
+    return total
+
+
+def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
+          guide: torch.Tensor | None = None, progress: Progress = silent,
+          **overrides) -> DreamResult:
+    """Dream on an image tensor (3, H, W) in [0, 1].
+
+    `config` fields can also be given as keywords: `dream(img, layers=["stage3"], steps=5)`.
+    `guide` (3, h, w) switches the objective to matching the guide's features.
+    """
+    cfg = dataclasses.replace(config or DreamConfig(), **overrides)
+    net = load_net(cfg.model, cfg.device)
+    device = next(net.parameters()).device
+    image = image.to(device)
+    if guide is not None:
+        if len(cfg.layers) != 1:
+            raise ReverieError("a guided dream uses one layer; give exactly one --layer")
+        objective = objectives.guide(net, cfg.layers[0], guide.to(device).unsqueeze(0))
+    else:
+        objective = objectives.layers_and_channels(net, cfg.layers)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    sizes = octave_sizes(*image.shape[-2:], cfg, min_side(net, objective))
+    per_frame = len(sizes) * cfg.steps
+    total = per_frame * cfg.frames
+
+    start = time.perf_counter()
+    frames, done, x = [], 0, image
+    for i in range(cfg.frames):
+        if i > 0:
+            x = zoom_rotate(frames[-1], cfg.zoom, cfg.rotate)
+        source = x
+        x, done = dream_frame(net, objective, x, cfg, generator, progress, done, total)
+        if cfg.original_colors:
+            x = keep_colors(source, x)
+        frames.append(x.detach())
+    seconds = time.perf_counter() - start
+
+    layer = objective.taps[0]
+    before = layer_energy(net, cfg.layers, image)
+    after = layer_energy(net, cfg.layers, frames[0])
+    figures = {
+        "objective": objective.description,
+        "octave_sizes": [[w, h] for h, w in sizes],
+        "steps_total": total,
+        "seconds": round(seconds, 3),
+        "seconds_per_step": round(seconds / total, 4),
+        "objective_activation_before": before,
+        "objective_activation_after": after,
+        "objective_gain": after / before if before > 0 else None,
+        "top_channels": channel_growth(net, layer, image, frames[0]),
+    }
+    return DreamResult(frames[-1].cpu(), [f.cpu() for f in frames], figures, cfg)

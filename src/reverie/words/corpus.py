@@ -1,0 +1,329 @@
+"""Corpora for word embeddings: files, folders and built-in texts, streamed as sentences.
+
+A corpus is any number of sources; each source is a text file, a folder (every text file
+under it, recursively) or a built-in name:
+
+| name | what | needs |
+|---|---|---|
+| `builtin:gcide` | the GNU Collaborative International Dictionary of English (Webster 1913 + WordNet), cleaned of its markup; about 6 M words, the largest English prose available offline | Debian `dict-gcide` |
+| `builtin:kjv` | the King James Bible, about 0.8 M words | Debian `bible-kjv` (the `bible` program) |
+| `builtin:shakespeare` | tiny-shakespeare, about 0.2 M words | `tinyshakespeare.txt` in `../shared/data/` or `$REVERIE_SHAKESPEARE` |
+| `builtin:lee` | gensim's Lee background corpus (news), 60 k words | gensim (always there) |
+
+The tokeniser keeps what analogies need: words (apostrophes inside them kept, a possessive
+'s split off), numbers (with their decimal point or thousands separators) as tokens,
+punctuation dropped, and lower-casing on by default (the Google analogy set is then
+evaluated case-insensitively, as gensim does).
+
+`Corpus` is re-iterable (word2vec makes several passes) and never holds a whole file in
+memory; `write_line_corpus` writes the tokenised text once to a file gensim trains from
+without the Python tokeniser in the loop.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from reverie.core.errors import ReverieError
+
+BUILTINS = ["gcide", "kjv", "shakespeare", "lee"]
+GCIDE_PATH = Path("/usr/share/dictd/gcide.dict.dz")
+MAX_SENTENCE = 10_000  # gensim's limit on words per sentence; longer ones are cut into pieces
+TEXT_SUFFIXES = {".txt", ".text", ".cor", ".md", ".rst", ".csv", ".tsv", ".html", ".htm", ""}
+
+# ----------------------------------------------------------------------------------------
+# the tokeniser
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """Split text into word and number tokens; punctuation is dropped.
+
+    >>> tokenize("The King's 2 crowns cost 1,000.50 -- didn't they?")
+    ['the', 'king', "'s", '2', 'crowns', 'cost', '1,000.50', "didn't", 'they']
+    """
+    if lowercase:
+        text = text.lower()
+    tokens = []
+    for tok in _TOKEN.findall(text.translate(_APOSTROPHES)):
+        if tok.endswith("'s") and len(tok) > 2 and tok.count("'") == 1:
+            tokens.append(tok[:-2])
+            tokens.append("'s")
+        else:
+            tokens.append(tok)
+    return tokens
+
+
+# ----------------------------------------------------------------------------------------
+# built-in corpora
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def shakespeare_path() -> Path:
+    """Where tiny-shakespeare is: $REVERIE_SHAKESPEARE, or shared/data beside the checkout."""
+    env = os.environ.get("REVERIE_SHAKESPEARE")
+    if env:
+        if not Path(env).is_file():
+            raise ReverieError(f"REVERIE_SHAKESPEARE={env} is not a file; point it at tinyshakespeare.txt")
+        return Path(env)
+    candidates = [repo_root().parent / "shared" / "data" / "tinyshakespeare.txt",
+                  repo_root() / "shared" / "data" / "tinyshakespeare.txt",
+                  Path.cwd() / ".." / "shared" / "data" / "tinyshakespeare.txt",
+                  Path.cwd() / "shared" / "data" / "tinyshakespeare.txt"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ReverieError("builtin:shakespeare needs tinyshakespeare.txt (the char-rnn corpus); put it "
+                       "in ../shared/data/ beside the checkout or set REVERIE_SHAKESPEARE=/path/to/it")
+
+
+def gcide_path() -> Path:
+    path = Path(os.environ.get("REVERIE_GCIDE", GCIDE_PATH))
+    if not path.is_file():
+        raise ReverieError(f"builtin:gcide needs the GCIDE dictionary ({path} is missing); install "
+                           f"it with: sudo apt-get install dict-gcide")
+    return path
+
+
+def lee_path() -> Path:
+    from gensim.test.utils import datapath
+    path = Path(datapath("lee_background.cor"))
+    if not path.is_file():
+        raise ReverieError("builtin:lee is missing from gensim's test data; reinstall gensim with: "
+                           "pip install --force-reinstall gensim==4.4.0")
+    return path
+
+
+# GCIDE markup: accents like [=a] ['e] [a^], pronunciations \Ca*lor"ic\, etymologies and
+# sources in [...], cross-references in {...}, citations --Shak.
+_ACCENT = re.compile(r"\[([`'\"=.\-~^,*:])([a-zA-Z]{1,2})\]|\[([a-zA-Z]{1,2})\^\]")
+_NAMED = {"ae": "ae", "AE": "AE", "oe": "oe", "OE": "OE", "imac": "i", "aum": "a", "eth": "th",
+          "thorn": "th", "ng": "ng", "th": "th", "uum": "u", "oum": "o", "ium": "i", "eum": "e",
+          "asl": "", "add": "", "root": "", "deg": " degrees", "sect": "", "udd": "u", "yogh": "y"}
+_NAMED_RE = re.compile(r"\[(" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")\]")
+_PRON = re.compile(r"\\[^\\\n]{0,200}\\")
+_PRON_PAREN = re.compile(r"\([^()\n]*[*\"`][^()\n]*\)")
+_BRACKET = re.compile(r"\[[^\[\]]{0,2000}\]")
+_CITATION = re.compile(r"--\s*[A-Z][^\n]*")
+_GCIDE_START = "\n0 \\0\\"
+
+
+def clean_gcide_entry(text: str) -> str:
+    """One block of GCIDE's dictd text to plain prose (markup removed, words kept)."""
+    text = _ACCENT.sub(lambda m: m.group(2) or m.group(3), text)
+    text = _NAMED_RE.sub(lambda m: _NAMED[m.group(1)], text)
+    text = _PRON.sub(" ", text)
+    text = _PRON_PAREN.sub(" ", text)
+    text = _BRACKET.sub(" ", text)
+    text = text.replace("{", "").replace("}", "")
+    text = _CITATION.sub(" ", text)
+    return text
+
+
+def gcide_paragraphs(path: Path | None = None) -> Iterator[str]:
+    """GCIDE as cleaned paragraphs (blank-line separated blocks), streamed."""
+    path = path or gcide_path()
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+        head = f.read(20_000)
+        start = head.find(_GCIDE_START)
+        buf = head[start + 1:] if start >= 0 else head
+        while True:
+            chunk = f.read(1 << 20)
+            buf += chunk
+            parts = buf.split("\n\n")
+            buf = parts.pop() if chunk else ""
+            for part in parts:
+                if part.strip():
+                    yield clean_gcide_entry(part)
+            if not chunk:
+                if buf.strip():
+                    yield clean_gcide_entry(buf)
+                return
+
+
+_KJV_HEADING = re.compile(r"^\S.*\s\d+\s*$")
+_VERSE_NUMBER = re.compile(r"^\s+\d+\s")
+
+
+def kjv_paragraphs() -> Iterator[str]:
+    """The King James Bible, one verse per paragraph, from Debian's `bible` program."""
+    program = shutil.which("bible")
+    if not program:
+        raise ReverieError("builtin:kjv needs the King James Bible (the `bible` program); install it "
+                           "with: sudo apt-get install bible-kjv")
+    try:
+        out = subprocess.run([program, "gen1:1-rev22:21"], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise ReverieError(f"the `bible` program failed ({exc}); reinstall it with: "
+                           f"sudo apt-get install --reinstall bible-kjv") from None
+    verse: list[str] = []
+    for line in out.splitlines():
+        if not line.strip() or _KJV_HEADING.match(line):
+            continue
+        if _VERSE_NUMBER.match(line):
+            if verse:
+                yield " ".join(verse)
+            verse = [_VERSE_NUMBER.sub("", line)]
+        else:
+            verse.append(line)
+    if verse:
+        yield " ".join(verse)
+
+
+# ----------------------------------------------------------------------------------------
+# files and folders
+
+
+def _check_text_file(path: Path) -> None:
+    if path.stat().st_size == 0:
+        raise ReverieError(f"corpus file {path} is empty; give a text file with sentences in it")
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if head[:2] == b"\x1f\x8b":
+        return  # gzip: read through
+    if b"\x00" in head:
+        raise ReverieError(f"corpus file {path} is binary, not text; give plain text (UTF-8) files")
+    bad = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if bad > len(head) * 0.01:
+        raise ReverieError(f"corpus file {path} looks binary ({bad} control bytes in its first "
+                           f"{len(head)}); give plain text (UTF-8) files")
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def file_paragraphs(path: Path) -> Iterator[str]:
+    """A text file as paragraphs: lines, with blank lines starting a new paragraph.
+
+    Every line is its own paragraph unless it is long prose wrapped over lines; in practice
+    each line is a sentence, the word2vec convention."""
+    with _open_text(path) as f:
+        for line in f:
+            if line.strip():
+                yield line
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                   and (p.suffix.lower() in TEXT_SUFFIXES or p.suffix == ".gz"))
+    if not files:
+        raise ReverieError(f"corpus folder {folder} has no text files (.txt, .cor, .md, ...); "
+                           f"put the corpus text in it")
+    return files
+
+
+@dataclass
+class Source:
+    name: str      # what the user gave
+    kind: str      # "builtin" | "file"
+    path: Path | None = None
+
+
+def resolve_sources(sources: Iterable[str | os.PathLike]) -> list[Source]:
+    """Check every source up front (missing files, binary files, missing packages)."""
+    out: list[Source] = []
+    for s in sources:
+        name = str(s)
+        if name.startswith("builtin:"):
+            key = name[len("builtin:"):]
+            if key not in BUILTINS:
+                import difflib
+                close = difflib.get_close_matches(key, BUILTINS, n=1)
+                hint = f" (did you mean builtin:{close[0]}?)" if close else ""
+                raise ReverieError(f"unknown corpus {name}{hint}; built-in corpora: "
+                                   + ", ".join("builtin:" + b for b in BUILTINS))
+            if key == "gcide":
+                gcide_path()
+            elif key == "shakespeare":
+                shakespeare_path()
+            elif key == "kjv" and not shutil.which("bible"):
+                raise ReverieError("builtin:kjv needs the King James Bible (the `bible` program); "
+                                   "install it with: sudo apt-get install bible-kjv")
+            elif key == "lee":
+                lee_path()
+            out.append(Source(name, "builtin"))
+            continue
+        path = Path(name)
+        if not path.exists():
+            raise ReverieError(f"corpus not found: {name}; give text files, folders or one of "
+                               + ", ".join("builtin:" + b for b in BUILTINS))
+        files = _folder_files(path) if path.is_dir() else [path]
+        for f in files:
+            _check_text_file(f)
+            out.append(Source(str(f), "file", f))
+    if not out:
+        raise ReverieError("no corpus given; give text files, folders or builtin:NAME")
+    return out
+
+
+def source_paragraphs(source: Source) -> Iterator[str]:
+    if source.kind == "file":
+        yield from file_paragraphs(source.path)
+        return
+    key = source.name[len("builtin:"):]
+    if key == "gcide":
+        yield from gcide_paragraphs()
+    elif key == "kjv":
+        yield from kjv_paragraphs()
+    elif key == "shakespeare":
+        # tiny-shakespeare is one speech per blank-line-separated block
+        text = shakespeare_path().read_text(encoding="utf-8", errors="replace")
+        yield from (block for block in text.split("\n\n") if block.strip())
+    elif key == "lee":
+        yield from file_paragraphs(lee_path())
+
+
+class Corpus:
+    """Sentences (lists of tokens) from files, folders and built-ins; iterable many times.
+
+    >>> sentences = Corpus(["builtin:lee"])
+    >>> next(iter(sentences))[:5]
+    ['hundreds', 'of', 'people', 'have', 'been']
+    """
+
+    def __init__(self, sources: Iterable[str | os.PathLike] | str, lowercase: bool = True):
+        if isinstance(sources, (str, os.PathLike)):
+            sources = [sources]
+        self.names = [str(s) for s in sources]
+        self.sources = resolve_sources(self.names)
+        self.lowercase = lowercase
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for source in self.sources:
+            for paragraph in source_paragraphs(source):
+                tokens = tokenize(paragraph, self.lowercase)
+                for i in range(0, len(tokens), MAX_SENTENCE):
+                    yield tokens[i:i + MAX_SENTENCE]
+
+    def __repr__(self) -> str:
+        return f"Corpus({self.names!r}, lowercase={self.lowercase})"
+
+
+def write_line_corpus(sentences: Iterable[list[str]], path: Path) -> tuple[int, int]:
+    """Write sentences one per line, tokens separated by spaces (gensim's LineSentence
+    format, which `Word2Vec(corpus_file=...)` trains from). Returns (sentences, words)."""
+    n_sent = n_words = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for sent in sentences:
+            if not sent:
+                continue
+            f.write(" ".join(sent))
+            f.write("\n")
+            n_sent += 1
+            n_words += len(sent)
+    return n_sent, n_words
