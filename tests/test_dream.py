@@ -93,7 +93,7 @@ def test_zoom_animation_frame_count(photo):
 
 def test_cli_dream_writes_image_and_sidecar(cli, tmp_path):
     out = tmp_path / "dream.png"
-    code, stdout, err = cli("dream", "sample:astronaut", "--max-side", 80, "--out", out,
+    code, stdout, err = cli("dream", "sample:astronaut", "--size", 80, "--out", out,
                             "--octaves", 2, "--steps", 2, "--layer", "stage3", "--layer", "stage4:3",
                             "--json", "--no-progress")
     assert code == 0, err
@@ -101,13 +101,13 @@ def test_cli_dream_writes_image_and_sidecar(cli, tmp_path):
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["config"]["layers"] == ["stage3", "stage4:3"] and side["config"]["seed"] == 0
     assert side["figures"]["objective_gain"] > 1
-    assert json.loads(stdout)["out"] == str(out)
+    assert json.loads(stdout)["outputs"]["image"] == str(out)
 
 
 def test_cli_gif_animation(cli, tmp_path):
     from PIL import Image
     out = tmp_path / "zoom.gif"
-    code, _, err = cli("dream", "sample:coins", "--max-side", 64, "--out", out, "--octaves", 1,
+    code, _, err = cli("dream", "sample:coins", "--size", 64, "--out", out, "--octaves", 1,
                        "--steps", 1, "--frames", 4, "--no-progress")
     assert code == 0, err
     assert Image.open(out).n_frames == 4
@@ -121,7 +121,7 @@ def test_cli_gif_animation(cli, tmp_path):
 ])
 def test_cli_dream_bad_input(cli, tmp_path, args, needle):
     out = tmp_path / "d.png"
-    code, _, err = cli("dream", "sample:coins", "--max-side", 48, "--out", out, "--steps", 1, *args)
+    code, _, err = cli("dream", "sample:coins", "--size", 48, "--out", out, "--steps", 1, *args)
     assert_one_line_error(code, err)
     assert needle in err
     assert not out.exists()

@@ -1,8 +1,9 @@
-"""The `reverie` command: a thin layer over the library's public functions.
+"""The `reverie` command: a thin layer over the library.
 
-Each mechanism registers its subcommands from its own module here (`register(sub)`), so
-the command line grows one file per mechanism. Every user error is a ReverieError:
-printed as one line, exit code 2, no traceback.
+Every registered mechanism gets a generated command (`cli.mechanism`); the modules below
+add the commands that are not mechanisms (listing layers, evaluating a model, converting
+files). Only the command asked for is built in full, so `reverie list` does not import
+every network. Every user error is a ReverieError: one line, exit code 2, no traceback.
 """
 from __future__ import annotations
 
@@ -10,39 +11,63 @@ import argparse
 import importlib
 import sys
 
+from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
-# One module per mechanism; each defines register(subparsers).
-COMMAND_MODULES = ["image", "style", "text", "words", "draw", "gallery"]
+# Modules with commands that are not mechanisms; each defines register(subparsers).
+COMMAND_MODULES = ["registry", "image", "style", "text", "words", "draw", "gallery"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """Remembers itself in the parsed namespace, so an unknown flag is reported with the
+    usage of the command it was given to, not the top level's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_defaults(_parser=self)
+
+
+def build_parser(wanted: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `wanted` (the command words), only that command's flags are built."""
     import reverie
+    from reverie.cli import common
+    from reverie.cli.mechanism import add_command
+    from reverie.core.registry import mechanisms
 
-    parser = argparse.ArgumentParser(
-        prog="reverie",
-        description="The creative mechanisms of deep neural networks, offline on a CPU.")
+    parser = Parser(prog="reverie", description="The creative mechanisms of deep neural "
+                    "networks, offline on a CPU. `reverie list` shows every mechanism.")
     parser.add_argument("--version", action="version", version=f"reverie {reverie.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common.GROUPS.clear()
+    common.GROUPS[()] = sub
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # that mechanism is not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    for mech in mechanisms().values():
+        words = mech.words
+        group = common.GROUPS.get(tuple(words[:-1]))
+        if group is None:
+            raise RuntimeError(f"no command group {' '.join(words[:-1])!r} for {mech.name}")
+        full = wanted is None or wanted[:len(words)] == words
+        add_command(group, mech, full=full)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words = [a for a in argv if not a.startswith("-")][:3]
     try:
+        parser = build_parser(words)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extras)}")
+        if not getattr(args, "func", None):
+            getattr(args, "_parser", parser).print_help()
+            return 2
         code = args.func(args)
+    except ConfigError as exc:
+        flag = f"--{exc.flag or exc.field.replace('_', '-')}"
+        print(f"error: {flag}: {exc.detail}", file=sys.stderr)
+        return 2
     except ReverieError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -6,7 +6,20 @@ import json
 import sys
 from typing import Any
 
-from reverie.io.images import _jsonable
+from reverie.io.files import _jsonable
+
+
+# Command groups ("text", "words", ...) by their words, so generated mechanism commands
+# (`text sample`) land under the group a module made. () is the top level.
+GROUPS: dict[tuple[str, ...], object] = {}
+
+
+def group(sub, name: str, help: str, parent: tuple[str, ...] = ()):
+    """A command with subcommands (`reverie text ...`); returns its subparsers."""
+    p = sub.add_parser(name, help=help)
+    inner = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+    GROUPS[(*parent, name)] = inner
+    return inner
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""Transformative perception: `layers`, `classes`, `classify`, `dream`, `visualize`."""
+"""Image commands that are not generated from the registry: `layers`, `classes`, `classify`,
+and `visualize` (until it moves to the registry)."""
 from __future__ import annotations
 
 import dataclasses
@@ -30,40 +31,6 @@ def register(sub) -> None:
     add_device(p)
     add_json(p)
     p.set_defaults(func=run_classify)
-
-    p = sub.add_parser("dream", help="DeepDream: amplify what a layer sees in a photo",
-                       description="DeepDream (Mordvintsev et al. 2015) with octaves, jitter, "
-                       "tiling, guides and zoom animations.")
-    p.add_argument("image", help="image path or sample:NAME")
-    p.add_argument("--out", required=True, help="output .png/.jpg (still) or .gif/.mp4 (with --frames)")
-    p.add_argument("--model", default="lite0", choices=MODELS)
-    p.add_argument("--layer", action="append", dest="layers", metavar="NAME[:CHANNEL]",
-                   help="layer to amplify, repeatable (default: stage5); see `reverie layers`")
-    p.add_argument("--preset", choices=["edges", "textures", "patterns", "objects"],
-                   help="a depth: edges (shallow) ... objects (deep)")
-    p.add_argument("--guide", help="guide image: grow what it shows instead of what the layer likes")
-    p.add_argument("--octaves", type=positive_int)
-    p.add_argument("--octave-scale", type=positive_float)
-    p.add_argument("--steps", type=positive_int, help="gradient steps per octave")
-    p.add_argument("--step-size", type=positive_float, help="per step, in 0-255 pixel units")
-    p.add_argument("--jitter", type=int, help="max random roll in pixels")
-    p.add_argument("--grad-norm", choices=["mean-abs", "laplacian"])
-    p.add_argument("--tile", type=positive_int, help="gradient tile size (bounds memory)")
-    p.add_argument("--max-side", type=positive_int, default=None,
-                   help="shrink the input so its longer side is at most this")
-    p.add_argument("--original-colors", action="store_true",
-                   help="keep the photo's colours, take only the dream's luminance")
-    p.add_argument("--frames", type=positive_int, help="zoom animation with this many frames")
-    p.add_argument("--zoom", type=positive_float, help="zoom per frame (default 1.05)")
-    p.add_argument("--rotate", type=float, help="degrees per frame")
-    p.add_argument("--fps", type=positive_float, default=12.0, help="animation frame rate")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
-                   help="gradient precision (auto: bf16 where the CPU/GPU has it)")
-    add_seed(p)
-    add_device(p)
-    add_progress(p)
-    add_json(p)
-    p.set_defaults(func=run_dream)
 
     p = sub.add_parser("visualize", help="activation maximisation: what a class or unit looks for")
     p.add_argument("target", help="class name or index (goldfish, 1) or layer:channel (stage5:37)")
@@ -141,49 +108,6 @@ def run_classify(args) -> int:
 def _overrides(args, names: dict[str, str]) -> dict:
     return {field: getattr(args, flag) for flag, field in names.items()
             if getattr(args, flag, None) is not None}
-
-
-def run_dream(args) -> int:
-    from reverie.image.deepdream import DreamConfig, dream, preset
-    from reverie.io.images import check_writable, load_image, save_image, write_sidecar
-    from reverie.core.progress import bar
-    from reverie.io.animation import save_animation
-
-    out = check_writable(args.out)
-    animated = out.suffix.lower() in (".gif", ".mp4")
-    if (args.frames or 1) > 1 and not animated:
-        raise ReverieError(f"--frames needs an animation output; use --out {out.with_suffix('.gif')} or .mp4")
-    fields = preset(args.preset) if args.preset else {}
-    fields.update(_overrides(args, {
-        "layers": "layers", "model": "model", "octaves": "octaves", "octave_scale": "octave_scale",
-        "steps": "steps", "step_size": "step_size", "jitter": "jitter", "grad_norm": "grad_norm",
-        "tile": "tile", "frames": "frames", "zoom": "zoom", "rotate": "rotate", "seed": "seed",
-        "precision": "precision"}))
-    fields["original_colors"] = args.original_colors
-    fields["device"] = args.device
-    config = DreamConfig(**fields)
-    image = load_image(args.image, max_side=args.max_side)
-    guide = load_image(args.guide, max_side=512) if args.guide else None
-    with bar("dream", enabled=None if not args.no_progress else False) as progress:
-        result = dream(image, config, guide=guide, progress=progress)
-    if animated:
-        save_animation(result.frames, out, fps=args.fps)
-    else:
-        save_image(result.image, out)
-    sidecar = {"command": "dream", "input": args.image, "guide": args.guide,
-               "input_size": list(image.shape[-2:])[::-1], "preset": args.preset,
-               "config": dataclasses.asdict(config), "frames": len(result.frames),
-               "figures": result.figures}
-    write_sidecar(out, sidecar)
-    if args.json:
-        print_json({"out": str(out), **result.figures})
-    else:
-        f = result.figures
-        print(f"wrote {out} ({f['seconds']:.1f} s); {f['objective']}: mean activation "
-              f"{f['objective_activation_before']:.3g} -> {f['objective_activation_after']:.3g} "
-              f"(x{f['objective_gain']:.2f}); most amplified: "
-              + ", ".join(c["channel"] for c in f["top_channels"][:5]))
-    return 0
 
 
 def run_visualize(args) -> int:

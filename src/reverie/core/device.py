@@ -36,3 +36,10 @@ def autocast(device: torch.device, precision: str):
         raise ReverieError(f"unknown precision {precision!r}; use fp32, bf16 or auto")
     use = precision == "bf16" or (precision == "auto" and fast_bf16(device))
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use)
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """What `auto` precision becomes on this device: bf16 where it is fast, else fp32."""
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "fp32"
+    return precision

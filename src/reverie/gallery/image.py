@@ -11,13 +11,9 @@ from reverie.gallery import Card, GalleryContext, Section
 
 
 def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: DreamConfig,
-                side: int, guide: str | None = None) -> Card:
-    image = load_image(photo, max_side=side)
-    guide_image = load_image(guide, max_side=256) if guide else None
-    result = dream(image, config, guide=guide_image)
-    out = save_image(result.image, ctx.asset(f"{name}.jpg"))
-    write_sidecar(out, {"command": "dream", "input": photo, "guide": guide,
-                        "config": dataclasses.asdict(config), "figures": result.figures})
+                guide: str | None = None) -> Card:
+    result = dream(photo, config, guide=guide)
+    out = result.save(ctx.asset(f"{name}.jpg"))["image"]
     f = result.figures
     return Card(title, [ctx.rel(out)], {
         "input": photo + (f" guided by {guide}" if guide else ""),
@@ -26,38 +22,36 @@ def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: 
         "mean activation": f"{f['objective_activation_before']:.3g} -> {f['objective_activation_after']:.3g} "
                            f"(x{f['objective_gain']:.2f})",
         "most amplified": ", ".join(c["channel"] for c in f["top_channels"][:5]),
-        "seconds": f["seconds"]})
+        "seconds": round(result.timings["dream"], 1)})
 
 
 def build(ctx: GalleryContext) -> Section:
     quick = ctx.quick
     side = 160 if quick else 512
-    base = dict(device=str(ctx.device))
+    base = dict(device=str(ctx.device), size=side)
     if quick:
         base.update(octaves=2, steps=3)
     cards = [Card("Input", [ctx.rel(save_image(load_image("sample:astronaut", max_side=side),
                                                ctx.asset("astronaut.jpg")))],
                   {"source": "sample:astronaut (scikit-image)"})]
     for name in (["edges", "objects"] if quick else ["edges", "textures", "patterns", "objects"]):
-        cfg = DreamConfig(**{**preset(name), **base})
         cards.append(_dream_card(ctx, f"DeepDream, preset {name}", f"dream_{name}",
-                                 "sample:astronaut", cfg, side))
+                                 "sample:astronaut", preset(name).replace(**base)))
     if not quick:
         cards.append(_dream_card(ctx, "Guided by a photo of a cat", "dream_guided", "sample:coffee",
-                                 DreamConfig(layers=["stage5"], steps=15, **base), side, "sample:chelsea"))
+                                 DreamConfig(layers=["stage5"], steps=15, **base), "sample:chelsea"))
         cards.append(_dream_card(ctx, "Original colours (luminance only)", "dream_colors",
-                                 "sample:rocket", DreamConfig(**{**preset("objects"), **base},
-                                                              original_colors=True), side))
+                                 "sample:rocket", preset("objects").replace(**base, original_colors=True)))
     # A zoom animation: each frame is dreamed from the zoomed previous one.
     frames = 3 if quick else 16
     anim_cfg = DreamConfig(layers=["stage4"], octaves=2, steps=3 if quick else 6, frames=frames,
-                           zoom=1.06, rotate=1.0, **{k: v for k, v in base.items() if k == "device"})
-    result = dream(load_image("sample:coffee", max_side=128 if quick else 320), anim_cfg)
-    from reverie.io.animation import save_animation
-    gif = save_animation(result.frames, ctx.asset("dream_zoom.gif"), fps=8)
+                           zoom=1.06, rotate=1.0, fps=8, device=str(ctx.device),
+                           size=128 if quick else 320)
+    result = dream("sample:coffee", anim_cfg)
+    gif = result.save(ctx.asset("dream_zoom.gif"))["animation"]
     cards.append(Card("Zoom animation", [ctx.rel(gif)],
                       {"frames": frames, "zoom per frame": 1.06, "rotate per frame": 1.0,
-                       "layers": "stage4", "seconds": result.figures["seconds"]}))
+                       "layers": "stage4", "seconds": round(result.timings["dream"], 1)}))
 
     # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
     targets = ["goldfish"] if quick else ["goldfish", "flamingo", "volcano", "stage5:37"]

@@ -15,19 +15,25 @@ Shallow layers enhance edges and strokes; deep layers grow eyes, fur and animals
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
-from reverie.optvis import objectives
-from reverie.core.device import autocast
+from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.device import autocast, resolve_device, resolve_precision
 from reverie.core.errors import ReverieError
-from reverie.nets.zoo import EfficientNetLite, load_net, parse_tap
+from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
+from reverie.io.animation import save_animation
+from reverie.io.images import as_image, save_image
+from reverie.nets.zoo import MODELS, EfficientNetLite, load_net, parse_tap
+from reverie.optvis import objectives
 from reverie.optvis.transform import resize
 
 # The paper's point about depth: what each preset sets (layers, and enough steps for
@@ -42,56 +48,71 @@ GRAD_NORMS = ("mean-abs", "laplacian")
 
 
 @dataclass
-class DreamConfig:
-    layers: list[str] = field(default_factory=lambda: ["stage5"])  # `name` or `name:channel`
-    model: str = "lite0"
-    octaves: int = 4           # original notebook: octave_n=4
-    octave_scale: float = 1.4  # original notebook: octave_scale=1.4
-    steps: int = 10            # per octave; original notebook: iter_n=10
-    step_size: float = 1.5     # per step, in 0-255 pixel units (original notebook: 1.5)
-    jitter: int = 32           # max random roll in pixels per step (original: 32)
-    grad_norm: str = "mean-abs"  # or "laplacian" (the TensorFlow tutorial's lap_normalize)
-    laplacian_levels: int = 4  # bands for grad_norm="laplacian" (TF tutorial: scale_n=4)
-    tile: int = 512            # gradient tile size in pixels: bounds memory on large images
-    original_colors: bool = False  # keep the photo's colours, take the dream's luminance
-    frames: int = 1            # > 1: zoom animation, each frame dreamed from the last
-    zoom: float = 1.05         # per frame
-    rotate: float = 0.0        # degrees per frame
-    seed: int = 0
-    device: str = "cpu"
-    precision: str = "auto"    # fp32, bf16, or auto: bf16 where the hardware has it (~1.5x faster)
-
-    def __post_init__(self):
-        if isinstance(self.layers, str):
-            self.layers = [self.layers]
-        for key in ("octaves", "steps", "tile", "frames"):
-            if getattr(self, key) < 1:
-                raise ReverieError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.octave_scale <= 1:
-            raise ReverieError(f"octave_scale must be above 1 (e.g. 1.4), got {self.octave_scale}")
-        if self.step_size <= 0:
-            raise ReverieError(f"step_size must be above 0 (e.g. 1.5), got {self.step_size}")
-        if self.grad_norm not in GRAD_NORMS:
-            raise ReverieError(f"unknown grad_norm {self.grad_norm!r}; use {' or '.join(GRAD_NORMS)}")
-        if self.precision not in ("fp32", "bf16", "auto"):
-            raise ReverieError(f"unknown precision {self.precision!r}; use fp32, bf16 or auto")
-        if self.zoom <= 0:
-            raise ReverieError(f"zoom must be above 0 (e.g. 1.05), got {self.zoom}")
+class DreamConfig(Config):
+    layers: list[str] = knob(["stage5"], "layer to amplify, `name` or `name:channel`; see "
+                             "`reverie layers`", flag="layer", metavar="NAME[:CHANNEL]")
+    model: str = knob("lite0", "the ImageNet network that dreams", choices=MODELS)
+    size: Optional[int] = knob(None, "shrink the input so its longer side is at most this "
+                               "(none: keep its size)", min=32, unit="pixels")
+    octaves: int = knob(4, "scales, smallest first (original notebook: octave_n=4)", min=1)
+    octave_scale: float = knob(1.4, "size ratio between octaves (octave_scale=1.4)", above=1)
+    steps: int = knob(10, "gradient steps per octave (iter_n=10)", min=1)
+    step_size: float = knob(1.5, "per step (step_size=1.5)", above=0, unit="0-255 pixel units")
+    jitter: int = knob(32, "largest random roll per step (jitter=32)", min=0, unit="pixels")
+    grad_norm: str = knob("mean-abs", "gradient normalisation: mean |g| (the notebook) or per "
+                          "Laplacian band (the TensorFlow tutorial's lap_normalize)",
+                          choices=GRAD_NORMS)
+    laplacian_levels: int = knob(4, "bands for grad_norm laplacian (scale_n=4)", min=1,
+                                 advanced=True)
+    tile: int = knob(512, "gradient tile size: bounds memory on large images", min=32,
+                     unit="pixels", advanced=True)
+    original_colors: bool = knob(False, "keep the photo's colours, take the dream's luminance")
+    frames: int = knob(1, "more than 1: a zoom animation, each frame dreamed from the last "
+                       "(write a .gif or .mp4)", min=1)
+    zoom: float = knob(1.05, "zoom per frame", above=0)
+    rotate: float = knob(0.0, "turn per frame", unit="degrees")
+    fps: float = knob(12.0, "animation frame rate", above=0, unit="frames per second")
+    precision: str = knob("auto", "gradient precision: auto is bf16 where the CPU or GPU has "
+                          "it (~1.5x faster)", choices=["auto", "fp32", "bf16"], resolved=True)
+    seed: int = seed_knob()
+    device: str = device_knob()
 
 
 @dataclass
-class DreamResult:
+class DreamResult(Result):
     image: torch.Tensor                 # (3, H, W) in [0, 1]; the last frame of an animation
     frames: list[torch.Tensor]          # every frame (one for a still)
-    figures: dict                       # what was measured (sidecar material)
-    config: DreamConfig
+
+    suffixes = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4")
+
+    def write(self, path: Path) -> dict[str, Path]:
+        if path.suffix.lower() in (".gif", ".mp4"):
+            return {"animation": save_animation(self.frames, path, fps=self.config.fps)}
+        if len(self.frames) > 1:
+            raise ReverieError(f"{len(self.frames)} frames need an animation; save as "
+                               f"{path.with_suffix('.gif')} or .mp4")
+        return {"image": save_image(self.image, path)}
+
+    def summary(self) -> str:
+        f = self.figures
+        return (f"{f['objective']}: mean activation {f['objective_activation_before']:.3g} -> "
+                f"{f['objective_activation_after']:.3g} (x{f['objective_gain']:.2f}) in "
+                f"{self.timings['dream']:.1f} s; most amplified: "
+                + ", ".join(c["channel"] for c in f["top_channels"][:5]))
 
 
-def preset(name: str) -> dict:
-    """The DreamConfig fields a preset sets."""
+def preset(name: str) -> DreamConfig:
+    """The DreamConfig a preset names (its fields over the defaults)."""
     if name not in PRESETS:
         raise ReverieError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return dict(PRESETS[name])
+    return DreamConfig(**PRESETS[name])
+
+
+def check_out(config: DreamConfig, path: Path) -> None:
+    """Frames need an animation file: refuse a still's path before dreaming."""
+    if config.frames > 1 and Path(path).suffix.lower() not in (".gif", ".mp4"):
+        raise ConfigError("frames", f"{config.frames} frames need an animation output; write "
+                          f"{Path(path).with_suffix('.gif')} or .mp4")
 
 
 # -- gradient normalisation ------------------------------------------------------------
@@ -253,22 +274,24 @@ def layer_energy(net, specs: list[str], image: torch.Tensor) -> float:
     return total
 
 
-def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
-          guide: torch.Tensor | None = None, progress: Progress = silent,
+def dream(image: torch.Tensor | str, config: DreamConfig | None = None, *,
+          guide: torch.Tensor | str | None = None, progress: Progress = silent,
           **overrides) -> DreamResult:
-    """Dream on an image tensor (3, H, W) in [0, 1].
+    """Dream on an image: a path, `sample:NAME`, or a (3, H, W) tensor in [0, 1].
 
     `config` fields can also be given as keywords: `dream(img, layers=["stage3"], steps=5)`.
-    `guide` (3, h, w) switches the objective to matching the guide's features.
+    `guide` (an image) switches the objective to matching the guide's features.
     """
-    cfg = dataclasses.replace(config or DreamConfig(), **overrides)
-    net = load_net(cfg.model, cfg.device)
-    device = next(net.parameters()).device
+    cfg = make_config(DreamConfig, config, **overrides)
+    inputs = {"image": record_input(image), "guide": record_input(guide)}
+    image = as_image(image, cfg.size)
+    device = resolve_device(cfg.device)
+    net = load_net(cfg.model, device)
     image = image.to(device)
     if guide is not None:
         if len(cfg.layers) != 1:
-            raise ReverieError("a guided dream uses one layer; give exactly one --layer")
-        objective = objectives.guide(net, cfg.layers[0], guide.to(device).unsqueeze(0))
+            raise ConfigError("layers", "a guided dream uses one layer; give exactly one")
+        objective = objectives.guide(net, cfg.layers[0], as_image(guide, 512).to(device).unsqueeze(0))
     else:
         objective = objectives.layers_and_channels(net, cfg.layers)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -293,13 +316,16 @@ def dream(image: torch.Tensor, config: DreamConfig | None = None, *,
     after = layer_energy(net, cfg.layers, frames[0])
     figures = {
         "objective": objective.description,
+        "input_size": [int(image.shape[-1]), int(image.shape[-2])],
         "octave_sizes": [[w, h] for h, w in sizes],
         "steps_total": total,
-        "seconds": round(seconds, 3),
-        "seconds_per_step": round(seconds / total, 4),
         "objective_activation_before": before,
         "objective_activation_after": after,
         "objective_gain": after / before if before > 0 else None,
         "top_channels": channel_growth(net, layer, image, frames[0]),
     }
-    return DreamResult(frames[-1].cpu(), [f.cpu() for f in frames], figures, cfg)
+    return DreamResult(frames[-1].cpu(), [f.cpu() for f in frames], mechanism="dream",
+                       config=cfg, inputs=inputs, figures=figures,
+                       timings={"dream": seconds, "per_step": seconds / total},
+                       resolved={"device": str(device),
+                                 "precision": resolve_precision(device, cfg.precision)})

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from reverie.core.errors import ReverieError
-from reverie.io.images import atomic_path, tensor_to_pil
+from reverie.io.files import atomic_path
+from reverie.io.images import tensor_to_pil
 
 
 def save_animation(frames: list[torch.Tensor], out: str | Path, fps: float = 12.0) -> Path:

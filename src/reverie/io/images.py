@@ -1,27 +1,23 @@
-"""Reading inputs and writing outputs safely.
+"""Images in and out.
 
 - `load_image`: any path or `sample:NAME` to a float RGB tensor in [0, 1], shape (3, H, W),
   with every way an image file can be odd handled (EXIF rotation, palette, RGBA, 16-bit,
   CMYK, grayscale, animated) and every way it can be bad turned into a ReverieError.
-- `atomic_path`: write to a temp file beside the target, rename on success, so a crash
-  never leaves half a file.
-- `save_image`, `save_json`, `write_sidecar`: the usual outputs, all atomic.
+- `save_image`: atomic (through `reverie.io.files.atomic_path`).
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reverie.core.errors import ReverieError
+from reverie.core.inputs import register_prefix
+from reverie.io.files import atomic_path, check_writable, save_json, sidecar_path, write_sidecar  # noqa: F401
 
 # The scikit-image photos that ship inside the package (others in skimage.data download).
 SAMPLES = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina", "ihc",
@@ -138,40 +134,22 @@ def load_image(source: str | os.PathLike, max_side: int | None = None) -> torch.
     return pil_to_tensor(im)
 
 
-def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early, before minutes of work, if the output cannot be written."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ReverieError(f"output {path} is a folder; give a file name such as {path / 'out.png'}")
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReverieError(f"cannot create output folder {folder} ({exc.strerror}); "
-                               f"choose another --out") from None
-    if not folder.is_dir():
-        raise ReverieError(f"cannot write into {folder}: it is a file, not a folder; choose another --out")
-    if not os.access(folder, os.W_OK):
-        raise ReverieError(f"output folder {folder} is not writable; choose another --out")
-    return path
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside `path` (same suffix, so writers detect the format);
-    rename it onto `path` only if the block finishes."""
-    path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        raise
+def as_image(image: "torch.Tensor | str | os.PathLike", max_side: int | None = None) -> torch.Tensor:
+    """A mechanism's image input: a path or `sample:NAME` (loaded), or a (3, H, W) tensor
+    in [0, 1]; shrunk so its longer side is at most `max_side`."""
+    if isinstance(image, torch.Tensor):
+        x = image.detach().float()
+        if x.dim() == 4 and x.shape[0] == 1:
+            x = x[0]
+        if x.dim() != 3 or x.shape[0] != 3:
+            raise ReverieError(f"an image tensor must be (3, H, W), got {tuple(image.shape)}")
+        if max_side and max(x.shape[-2:]) > max_side:
+            from reverie.optvis.transform import resize
+            scale = max_side / max(x.shape[-2:])
+            x = resize(x[None], (max(1, round(x.shape[-2] * scale)),
+                                 max(1, round(x.shape[-1] * scale))))[0]
+        return x
+    return load_image(image, max_side=max_side)
 
 
 def save_image(x: torch.Tensor | Image.Image, path: str | os.PathLike) -> Path:
@@ -186,37 +164,6 @@ def save_image(x: torch.Tensor | Image.Image, path: str | os.PathLike) -> Path:
     return path
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, float):
-        return round(obj, 6)
-    return obj
 
 
-def save_json(data: Any, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
-    return path
-
-
-def sidecar_path(out: str | os.PathLike) -> Path:
-    """OUT.png -> OUT.json: where an output's parameters and figures are recorded."""
-    return Path(out).with_suffix(".json")
-
-
-def write_sidecar(out: str | os.PathLike, data: dict) -> Path:
-    import reverie
-    record = {"reverie_version": reverie.__version__, "output": str(Path(out).name), **data}
-    return save_json(record, sidecar_path(out))
+register_prefix("sample", lambda name: [sample_path(name)])

@@ -1,0 +1,59 @@
+"""Make an output again from its sidecar alone: the same mechanism, inputs (checked by
+sha256) and Config, optionally with some fields changed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reverie.core import inputs as input_records
+from reverie.core import registry, sidecar
+from reverie.core.config import fields, parse_value
+from reverie.core.errors import ReverieError
+from reverie.core.progress import Progress, silent
+
+
+def default_out(original: Path) -> Path:
+    """dream.png -> dream-rerun.png (never the original: nothing is lost)."""
+    return original.with_name(f"{original.stem}-rerun{original.suffix}")
+
+
+def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
+          changes: dict[str, str] | None = None, progress: Progress = silent):
+    """Returns (result, paths). `changes` are field=value texts, parsed by the field's type."""
+    path = Path(path)
+    record = sidecar.read(path)
+    mech = registry.get(record["mechanism"])
+    config_cls = mech.config_class()
+    config = config_cls.from_dict(record["config"])
+    if changes:
+        infos = {f.name: f for f in fields(config_cls)}
+        parsed = {}
+        for name, text in changes.items():
+            if name not in infos:
+                import difflib
+                close = difflib.get_close_matches(name, infos, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ReverieError(f"{mech.name} has no field {name!r}{hint}; its fields: "
+                                   f"{', '.join(infos)}")
+            parsed[name] = parse_value(infos[name], text)
+        config = config.replace(**parsed)
+    args = {}
+    for inp in mech.inputs:
+        rec = record["inputs"].get(inp.name)
+        if rec is None:
+            if inp.required:
+                raise ReverieError(f"the sidecar does not record input {inp.name!r}; it was "
+                                   f"written by another version, rerun it with that one")
+            continue
+        if rec.get("source") is None and "value" not in rec and "many" not in rec and not inp.required:
+            continue
+        args[inp.name] = input_records.value_of(inp.name, rec)
+    outputs = record.get("outputs") or {}
+    main = next(iter(outputs.values()), None)
+    if out is None:
+        if main is None:
+            raise ReverieError(f"{path} names no output; give --out")
+        out = default_out(path.parent / main)
+    mech.check_output(config, Path(out))
+    result = mech.load()(**args, config=config, progress=progress)
+    return result, result.save(out)

