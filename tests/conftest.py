@@ -24,3 +24,20 @@ def assert_one_line_error(code, err):
     lines = [l for l in err.strip().splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
+
+
+def assert_rerun_identical(paths: dict, tmp_path, changes: dict | None = None) -> dict:
+    """The sidecar validates against the schema, and `rerun` makes every output again,
+    byte for byte. Returns the rerun's paths."""
+    import json
+    from reverie.core import sidecar
+    from reverie.core.rerun import rerun
+
+    record = json.loads(paths["sidecar"].read_text())
+    sidecar.validate(record)
+    main = next(p for k, p in paths.items() if k != "sidecar")
+    _, again = rerun(paths["sidecar"], out=tmp_path / f"rerun{main.suffix}", changes=changes)
+    for role, path in paths.items():
+        if role != "sidecar":
+            assert again[role].read_bytes() == path.read_bytes(), f"{role} differs on rerun"
+    return again

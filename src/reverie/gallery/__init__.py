@@ -24,13 +24,23 @@ SECTION_MODULES = ["image", "style", "text", "words", "draw"]
 
 
 @dataclass
+class Table:
+    """A small table on a card (rendered by the template, every cell escaped)."""
+    columns: list[str]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+@dataclass
 class Card:
-    """One output on the page: its media, what made it, and what was measured."""
+    """One output on the page: its media, what made it, and what was measured.
+    Everything is data; the template escapes it (no HTML from sections)."""
     title: str
     media: list[str] = field(default_factory=list)  # paths relative to the gallery folder
     figures: dict[str, Any] = field(default_factory=dict)
     text: str = ""   # shown as preformatted text (samples)
-    html: str = ""   # extra markup (tables); the section's own, trusted
+    lead: str = ""   # one line shown above the figures (the verdict that matters)
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from reverie.io.animation import save_animation
 from reverie.io.images import as_image, save_image
 from reverie.nets.zoo import MODELS, EfficientNetLite, load_net, parse_tap
 from reverie.optvis import objectives
+from reverie.optvis.colour import keep_colors
 from reverie.optvis.transform import resize
 
 # The paper's point about depth: what each preset sets (layers, and enough steps for
@@ -228,14 +229,6 @@ def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float) -> torch.Tenso
     grid = F.affine_grid(theta[None], [1, *image.shape], align_corners=False)
     return F.grid_sample(image[None], grid, mode="bicubic", padding_mode="reflection",
                          align_corners=False)[0].clamp(0, 1)
-
-
-def keep_colors(original: torch.Tensor, dreamed: torch.Tensor) -> torch.Tensor:
-    """The dream's luminance with the original's chrominance (YCbCr): since Y enters
-    R, G and B with weight 1, that is adding the change in Y to every channel."""
-    weights = torch.tensor([0.299, 0.587, 0.114], device=original.device).view(3, 1, 1)
-    dy = ((dreamed - original) * weights).sum(0, keepdim=True)
-    return (original + dy).clamp(0, 1)
 
 
 def _measurable(image: torch.Tensor, max_side: int = 768) -> torch.Tensor:
