@@ -48,6 +48,7 @@ class Section:
     title: str
     blurb: str
     cards: list[Card] = field(default_factory=list)
+    mechanisms: list[str] = field(default_factory=list)  # registry names this section shows
 
 
 @dataclass
