@@ -20,7 +20,7 @@ import torch
 from reverie.io.images import atomic_path, save_json
 from reverie.core.progress import Progress, silent
 
-SECTION_MODULES = ["image", "style", "text", "words", "draw"]
+SECTION_MODULES = ["image", "style", "audio", "text", "words", "draw"]
 
 
 @dataclass
