@@ -1,7 +1,7 @@
 """Benchmark: sound style transfer (Ulyanov and Lebedev) on a 10-second clip at 22.05 kHz.
 
 Content: a plucked arpeggio; style: rain (band-passed noise with droplets), both synthesised
-by the gallery's functions. Reported:
+by reverie.audio.samples. Reported:
   - wall time of Reverie's default `audio_style` (target <= 60 s);
   - the style (Gram) loss of its result under a seeded 4096-filter network of Ulyanov's
     setting (width 11, seed 1234: not the network either run optimised), measured on the
@@ -24,9 +24,10 @@ import time
 
 import torch
 
-from reverie.audio.style import (AudioStyleConfig, audio_style, features, gram, log_spectrogram,
-                                 random_filters)
-from reverie.gallery.style import melody, rain
+from reverie.audio.samples import melody, rain
+from reverie.audio.spectral import log_spectrogram
+from reverie.audio.style import AudioStyleConfig, audio_style, features, random_filters
+from reverie.optvis.losses import gram
 
 SR = 22050
 JUDGE_SEED = 1234
@@ -34,11 +35,14 @@ JUDGE_SEED = 1234
 
 class Judge:
     def __init__(self, config: AudioStyleConfig, style):
-        cfg = AudioStyleConfig(n_filters=4096, kernel_width=11, n_fft=config.n_fft, hop_length=config.hop_length)
-        self.cfg = cfg
-        self.weights = random_filters(cfg.n_fft // 2 + 1, cfg, seed=JUDGE_SEED)
+        self.n_fft, self.hop_length = config.n_fft, config.hop_length
+        self.weights = random_filters(self.n_fft // 2 + 1, 4096, 11,
+                                      torch.Generator().manual_seed(JUDGE_SEED))
         with torch.no_grad():
-            self.target = gram(features(log_spectrogram(style, cfg), self.weights))
+            self.target = gram(features(self.spectrogram(style), self.weights))
+
+    def spectrogram(self, x):
+        return log_spectrogram(x, self.n_fft, self.hop_length)
 
     @torch.no_grad()
     def __call__(self, spec) -> float:
@@ -47,12 +51,12 @@ class Judge:
 
 def run(content, style, judge, log, label, **overrides) -> dict:
     t = time.perf_counter()
-    result = audio_style((content, SR), (style, SR), seed=0, **overrides)
+    result = audio_style((content, SR), (style, SR), seed=0, spectrograms=False, **overrides)
     seconds = time.perf_counter() - t
     row = {"label": label, "settings": overrides, "seconds": round(seconds, 1),
-           "timings": result.timings, "own_style_loss": result.losses["style"],
+           "timings": result.timings, "own_style_loss": result.figures["style_loss"],
            "judged_style_spec": judge(result.spectrogram),
-           "judged_style_audio": judge(log_spectrogram(result.audio, judge.cfg)),
+           "judged_style_audio": judge(judge.spectrogram(result.audio)),
            "load": os.getloadavg()[0]}
     log(f"{label:28s} {seconds:6.1f} s   judged Gram loss: spectrogram {row['judged_style_spec']:.4g}, "
         f"after Griffin-Lim {row['judged_style_audio']:.4g}   load {row['load']:.1f}")
@@ -60,10 +64,10 @@ def run(content, style, judge, log, label, **overrides) -> dict:
 
 
 def per_iteration(content) -> dict:
-    spec = log_spectrogram(content, AudioStyleConfig())
+    spec = log_spectrogram(content)
     out = {}
     for n in (4096, 2048, 1024):
-        w = random_filters(spec.shape[0], AudioStyleConfig(n_filters=n))
+        w = random_filters(spec.shape[0], n, 11, torch.Generator().manual_seed(0))
         x = spec.clone().requires_grad_(True)
         times = []
         for _ in range(3):
@@ -89,17 +93,17 @@ def main() -> None:
               "per_iteration_s": per_iteration(content)}
     log(f"seconds per L-BFGS evaluation by filter count: {report['per_iteration_s']}")
     d = AudioStyleConfig()
-    report["default"] = run(content, style, judge, log, f"default ({d.n_filters} filters, {d.iterations} evals)")
+    report["default"] = run(content, style, judge, log, f"default ({d.n_filters} filters, {d.evaluations} evals)")
     report["default"]["pass_time"] = report["default"]["seconds"] <= 60
     for v in args.variants:
         n, it, *init = v.split(":")
         extra = {"init": init[0]} if init else {}
         report.setdefault("variants", []).append(
             run(content, style, judge, log, f"{n} filters, {it} evals{' ' + init[0] if init else ''}",
-                n_filters=int(n), iterations=int(it), **extra))
+                n_filters=int(n), evaluations=int(it), **extra))
     if args.reference_iters:
         ref = run(content, style, judge, log, f"reference (4096, {args.reference_iters} evals)",
-                  n_filters=4096, iterations=args.reference_iters)
+                  n_filters=4096, evaluations=args.reference_iters)
         report["reference"] = ref
         for key in ("judged_style_spec", "judged_style_audio"):
             report[f"ratio_{key}"] = report["default"][key] / ref[key]

@@ -21,16 +21,16 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reverie.text.charlm import CharLMConfig, load_model, sample, train  # noqa: E402
-from reverie.text.ngram import train_ngram  # noqa: E402
+from reverie.io.datasets import read_text  # noqa: E402
+from reverie.text.charlm import CharLMConfig, sample, train_charlm  # noqa: E402
+from reverie.text.ngram import NGramConfig, NGramLM  # noqa: E402
 
-DEFAULT_CORPUS = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
+DEFAULT_CORPUS = "builtin:shakespeare"
 TARGET_NATS = 1.47
 TARGET_SAMPLE_RATE = 5000
 
@@ -38,7 +38,8 @@ TARGET_SAMPLE_RATE = 5000
 def main(argv=None) -> int:
     d = CharLMConfig()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="a text file or builtin:shakespeare "
+                   "(default)")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget (default: 10)")
     p.add_argument("--model", default=d.model)
     p.add_argument("--rnn-size", type=int, default=d.rnn_size)
@@ -56,11 +57,14 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
 
-    corpus = Path(args.corpus)
-    if not corpus.is_file():
-        print(f"error: {corpus} not found; give --corpus PATH to tinyshakespeare.txt", file=sys.stderr)
-        return 2
-    text = corpus.read_text(encoding="utf-8")
+    if args.corpus.startswith("builtin:"):
+        text = read_text(args.corpus)
+    else:
+        corpus = Path(args.corpus)
+        if not corpus.is_file():
+            print(f"error: {corpus} not found; give --corpus PATH or builtin:shakespeare", file=sys.stderr)
+            return 2
+        text = corpus.read_text(encoding="utf-8")
     n = int(len(text) * 0.9)
     train_text, val_text = text[:n], text[n:]
     load_start = os.getloadavg()
@@ -70,7 +74,7 @@ def main(argv=None) -> int:
     baselines = {}
     for method in ("kneser-ney", "absolute"):
         t = time.perf_counter()
-        ng = train_ngram(train_text, args.order, method)
+        ng = NGramLM.fit(train_text, NGramConfig(order=args.order, method=method))
         fit_s = time.perf_counter() - t
         ev = ng.evaluate(val_text)
         baselines[method] = {"val_nats": ev["nats_per_char"], "val_bpc": ev["bits_per_char"],
@@ -92,10 +96,12 @@ def main(argv=None) -> int:
             last[0] = done
             log(f"  {done:4d}/{total} s  {message}  load {os.getloadavg()[0]:.1f}")
     log(f"training {args.model} {args.rnn_size}x{args.num_layers} for {args.minutes} min ...")
-    result = train([corpus], out, cfg, progress=progress)
+    trained = train_charlm(args.corpus, cfg, out=out, progress=progress)
+    result = {**trained.figures, "seconds": trained.timings["train"],
+              "threads": trained.resolved["threads"]}
 
     # -- sampling speed ------------------------------------------------------------------
-    model, vocab, _ = load_model(out)
+    model, vocab = trained.lm
     t = time.perf_counter()
     one = sample(model, vocab, "ROMEO:", 2000, temperature=0.8, top_k=40, seed=1)[0]
     rate1 = 2000 / (time.perf_counter() - t)
@@ -117,7 +123,7 @@ def main(argv=None) -> int:
         "sample_meets_target": rate1 >= TARGET_SAMPLE_RATE,
         "sample": "ROMEO:" + one[:400],
         "loadavg_start": load_start, "loadavg_end": os.getloadavg(), "cpu_count": os.cpu_count(),
-        "config": asdict(cfg), "history": result["history"], "model_path": str(out),
+        "config": cfg.to_dict(), "history": result["history"], "model_path": str(out),
     }
     if args.json:
         print(json.dumps(figures, default=str))

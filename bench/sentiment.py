@@ -28,7 +28,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +35,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reverie.text.charlm import CharLMConfig, load_model, train  # noqa: E402
+from reverie.text.charlm import CharLMConfig, load_charlm, train_charlm  # noqa: E402
 from reverie.text.sentiment import (ProbeConfig, builtin_rows, feature_state, features,  # noqa: E402
-                               fit_probe, generate_clamped, lm_corpus, load_labelled,
-                               plot_unit_histogram)
+                                    fit_probe, generate_clamped, lm_corpus, load_labelled,
+                                    plot_unit_histogram)
 
 
 def main(argv=None) -> int:
@@ -88,12 +87,14 @@ def main(argv=None) -> int:
                            minutes=args.minutes, eval_interval=500, eval_iters=10,
                            checkpoint_every=10**9)
         log(f"training the language model for {args.minutes} min on {len(corpus):,} characters ...")
-        res = train(None, lm_path, cfg, text=corpus)
+        trained = train_charlm(text=corpus, config=cfg, out=lm_path)
+        res = {**trained.figures, "seconds": trained.timings["train"],
+               "threads": trained.resolved["threads"]}
         lm_figures = {k: res[k] for k in ("steps", "val_loss", "val_bpc", "train_loss", "seconds",
                                           "chars_per_second", "params", "threads")}
-        lm_figures["config"] = asdict(cfg)
+        lm_figures["config"] = cfg.to_dict()
         log(f"  val {res['val_bpc']:.3f} bits/char after {res['steps']} steps")
-    model, vocab, _ = load_model(lm_path)
+    model, vocab = load_charlm(lm_path)
 
     # 2. the fixed split, positive vs negative
     data = load_labelled("builtin:tweets")
@@ -132,7 +133,8 @@ def main(argv=None) -> int:
         feature_s = time.perf_counter() - t
         probe = fit_probe(X, y, ProbeConfig(feature=feature, seed=args.seed),
                           splits=(fit_idx, val_idx, test_idx))
-        unit, pol = probe["unit"], probe["polarity"]
+        unit, pol = probe.unit, probe.polarity
+        probe = probe.figures
         hist = out_dir / f"sentiment_unit_{feature}.png"
         plot_unit_histogram(X[test_idx, unit], y[test_idx], hist, unit, data.names,
                             f"unit {unit} ({feature}), tweets test split")
@@ -147,8 +149,9 @@ def main(argv=None) -> int:
         values = {1: high if pol > 0 else low, 0: low if pol > 0 else high}
         clamped = {}
         for label, value in values.items():
-            s = generate_clamped(model, vocab, state_unit, float(value), "\n ", args.samples, 120,
-                                 temperature=0.8, seed=args.seed + label, what=state)
+            s = generate_clamped((model, vocab), unit=state_unit, value=float(value), state=state,
+                                 prime="\n ", num_samples=args.samples, length=120,
+                                 temperature=0.8, seed=args.seed + label).texts
             judged = base.predict(tfidf.transform(s))
             clamped["positive" if label else "negative"] = {
                 "value": float(value), "agreement": float(np.mean(judged == label)), "examples": s[:5]}

@@ -43,7 +43,7 @@ def main() -> None:
     for name in CLASSES[args.start: args.start + args.classes]:
         result = visualize(name, steps=args.steps, judges=["lite2"])
         v = result.figures["verdicts"]
-        rows.append({"class": name, "seconds": result.figures["seconds"],
+        rows.append({"class": name, "seconds": round(result.timings["visualize"], 2),
                      "lite0_prob": round(v["lite0"][0]["target_prob"], 3),
                      "lite2_rank": v["lite2"][0]["target_rank"],
                      "lite2_prob": round(v["lite2"][0]["target_prob"], 3),
@@ -56,7 +56,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     # Baseline: plain pixel optimisation, no priors.
     plain = visualize(CLASSES[0], steps=args.steps, fft=False, decorrelate=False, jitter=0,
-                      rotate=0, scale=(1.0, 1.0), transforms=1, lr=0.01, judges=["lite2"])
+                      rotate=0, scale=[1.0, 1.0], transforms=1, lr=0.01, judges=["lite2"])
     n = len(rows)
     report = {
         "classes": n, "steps": args.steps,

@@ -9,7 +9,7 @@ seconds), Google-analogy accuracy (3CosAdd, the measure of word2vec's compute-ac
 gensim's evaluate_word_analogies, and 3CosMul) with coverage, and WordSim-353 Spearman,
 then the ratios. Target (issue 5): at least 8 points above gensim's defaults on the same
 corpus at no more than three times its training time. Both models are evaluated by the
-same code (reverie.words.train.evaluate_analogies, restrict_vocab=300000 as gensim does).
+same code (reverie.words.evaluate.evaluate_analogies, restrict_vocab=300000 as gensim does).
 
 The machine may be shared, so the load average is recorded beside every timing; both
 models train in the same run, so their ratio holds even when the absolute times do not.
@@ -32,7 +32,7 @@ def load() -> float:
 
 def parse_set(items: list[str]) -> dict:
     from reverie.words.train import WordsConfig
-    fields = {f.name: f for f in dataclasses.fields(WordsConfig)}
+    fields = {f.name: f for f in dataclasses.fields(WordsConfig)}  # checked by WordsConfig
     out = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -43,13 +43,14 @@ def parse_set(items: list[str]) -> dict:
 
 
 def figures(kv, train_s: float, cpu_s: float, words: int, epochs: int, restrict: int) -> dict:
-    from reverie.words.train import analogy, evaluate_analogies, evaluate_similarity
+    from reverie.words.analogy import analogy
+    from reverie.words.evaluate import evaluate_analogies, evaluate_similarity
     t = time.perf_counter()
     an = evaluate_analogies(kv, restrict_vocab=restrict)
     sim = evaluate_similarity(kv)
     total = an["total"]
     try:
-        kqm = analogy(kv, "king", "queen", "man", k=1)
+        kqm = analogy(kv, "king", "queen", "man", topn=1).answers
         example = {m: v[0][0] for m, v in kqm.items()}
     except Exception:
         example = None
@@ -79,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
     from reverie.words.corpus import Corpus, write_line_corpus
+    from reverie.core.config import make_config
     from reverie.words.train import WordsConfig, train_words
 
     corpus_names = args.corpus or ["builtin:gcide"]
     overrides = parse_set(args.set)
-    cfg = dataclasses.replace(WordsConfig(), **overrides)
+    cfg = make_config(WordsConfig, **overrides)
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     result = {"corpus": corpus_names, "cpu_count": os.cpu_count(), "load_start": load()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"reverie: training ({json.dumps(overrides) if overrides else 'defaults'}) ...")
         load_before = load()
         trained = train_words(Corpus([line_file], lowercase=False), cfg)
-        s = trained.stats  # train_seconds: vocabulary scan + training, as Word2Vec(sentences) does
-        cpu_s = s["train_cpu_seconds"]
-        result["reverie"] = {**figures(trained.vectors, s["train_seconds"], cpu_s, n_words, cfg.epochs,
+        t = trained.timings  # train: vocabulary scan + training, as Word2Vec(sentences) does
+        result["reverie"] = {**figures(trained.vectors, t["train"], t["train_cpu"], n_words, cfg.epochs,
                                        args.restrict_vocab),
-                             "settings": s["config"], "load_before": load_before, "load_after": load()}
+                             "settings": {**cfg.to_dict(), **trained.resolved},
+                             "load_before": load_before, "load_after": load()}
         log(f"reverie: {json.dumps({k: v for k, v in result['reverie'].items() if k != 'settings'})}")
 
     if "gensim_defaults" in result:

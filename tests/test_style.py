@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from reverie.cli import main
+from conftest import assert_one_line_error, assert_rerun_identical
+from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
+from reverie.image.style import StyleConfig, TextureConfig, evaluate, style_transfer, texture
 from reverie.nets.randnet import RandomNet, _vgg_plan, load_vgg19
-from reverie.image.style import (StyleConfig, evaluate, match_colors, rgb_to_yiq, style_transfer,
-                           texture)
+from reverie.optvis.colour import match_colors, rgb_to_yiq
 
 TINY = dict(size=64, min_size=64, scales=1, iterations=12, initial_iterations=12)
 
@@ -32,29 +34,46 @@ def content():
 def test_style_loss_falls_and_content_stays_bounded(content):
     style = _stripes()
     before = evaluate(content, content, [style])
-    result = style_transfer(content, [style], StyleConfig(**TINY), seed=0)
+    result = style_transfer(content, [style], StyleConfig(**TINY))
     after = evaluate(result.image, content, [style])
     assert after["style"] < 0.75 * before["style"]
     assert after["content"] < 1.0           # relative: the content is still there
     assert set(result.losses) >= {"style", "content", "tv", "style:stage2", "content:stage4"}
     assert result.image.shape == (3, content.shape[1], content.shape[2])
+    assert result.resolved["style_layers"] == ["stem", "stage1", "stage2", "stage3", "stage4"]
+
+
+def test_top_rows_are_no_noisier_than_the_inside():
+    """The border bug: TF-"same" padding gave the top rows half the gradient, and L-BFGS
+    filled them with rainbow noise. Mirroring the image before the network fixes it; the
+    control (no mirror) shows the test can fail."""
+    small = dict(size=128, min_size=64, initial_iterations=30, iterations=20)
+    fixed = style_transfer("sample:chelsea", ["sample:gravel"], **small)
+    spread = fixed.figures["edge_colour_spread"]
+    for side in ("top", "bottom", "left", "right"):
+        assert spread[side] < 1.25 * spread["inside"], spread
+    control = style_transfer("sample:chelsea", ["sample:gravel"], **small, reflect_pad=0)
+    bad = control.figures["edge_colour_spread"]
+    assert bad["top"] > 1.5 * bad["inside"], bad
 
 
 def test_blend_with_weights_one_zero_equals_single_style(content):
     a, b = _stripes(), _stripes(period=16, colors=((0.1, 0.9, 0.1), (0.9, 0.9, 0.2)))
-    cfg = StyleConfig(**{**TINY, "iterations": 4, "initial_iterations": 4})
-    single = style_transfer(content, [a], cfg, seed=1)
-    blend = style_transfer(content, [a, b], cfg, seed=1, style_weights=[1.0, 0.0])
+    cfg = StyleConfig(**{**TINY, "iterations": 4, "initial_iterations": 4}, seed=1)
+    single = style_transfer(content, [a], cfg)
+    blend = style_transfer(content, [a, b], cfg, style_weights=[1.0, 0.0])
     assert torch.allclose(single.image, blend.image, atol=1e-5)
-    both = style_transfer(content, [a, b], cfg, seed=1, style_weights=[0.5, 0.5])
+    both = style_transfer(content, [a, b], cfg, style_weights=[0.5, 0.5])
     assert not torch.allclose(single.image, both.image, atol=1e-3)
+    with pytest.raises(ConfigError, match="one weight per style"):
+        style_transfer(content, [a, b], cfg, style_weights=[1.0])
 
 
 def test_original_colors_keeps_content_chrominance(content):
-    result = style_transfer(content, [_stripes()], StyleConfig(**TINY, original_colors=True), seed=0)
+    result = style_transfer(content, [_stripes()], StyleConfig(**TINY, original_colors=True))
     iq_out, iq_content = rgb_to_yiq(result.image)[1:], rgb_to_yiq(content)[1:]
     assert (iq_out - iq_content).abs().mean() < 0.01
-    plain = style_transfer(content, [_stripes()], StyleConfig(**TINY), seed=0)
+    plain = style_transfer(content, [_stripes()], StyleConfig(**TINY))
     assert (rgb_to_yiq(plain.image)[1:] - iq_content).abs().mean() > 0.02
 
 
@@ -72,10 +91,12 @@ def test_random_network_is_deterministic_per_seed():
     assert not torch.allclose(a["scale1"], c["scale1"])
 
 
-def test_random_network_texture_runs(content):
-    result = texture(_stripes(), size=(48, 48), config=StyleConfig(model="random:2", **{**TINY, "iterations": 6, "initial_iterations": 6}))
+def test_random_network_texture_runs():
+    result = texture(_stripes(), TextureConfig(model="random:2", **{**TINY, "size": 48,
+                     "iterations": 6, "initial_iterations": 6}))
     assert result.image.shape == (3, 48, 48)
     assert result.losses["style"] < result.history[0]["loss"]
+    assert result.inputs["style"]["source"] is None   # in memory: recorded as such
 
 
 def _vgg_state(bad_shape=False, drop=None):
@@ -98,67 +119,87 @@ def test_vgg19_loader_accepts_torchvision_state_dict(tmp_path, content):
     net = load_vgg19(path)
     feats = net.features(torch.rand(1, 3, 64, 64), ["relu1_1", "relu4_2", "pool2"])
     assert feats["relu4_2"].shape == (1, 512, 8, 8) and feats["pool2"].shape == (1, 128, 16, 16)
-    result = style_transfer(content, [_stripes()], StyleConfig(model=f"vgg19:{path}", **{**TINY, "iterations": 3, "initial_iterations": 3}))
-    assert result.config.style_layers == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    result = style_transfer(content, [_stripes()], StyleConfig(model=f"vgg19:{path}", **{
+        **TINY, "iterations": 3, "initial_iterations": 3}))
+    assert result.resolved["style_layers"] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
 
 @pytest.mark.parametrize("kind", ["shape", "missing", "garbage"])
-def test_vgg19_loader_rejects_wrong_files(tmp_path, kind, capsys):
+def test_vgg19_loader_rejects_wrong_files(tmp_path, kind, cli):
     path = tmp_path / "vgg.pth"
     if kind == "garbage":
         path.write_bytes(b"not a checkpoint")
     else:
-        torch.save(_vgg_state(bad_shape=kind == "shape", drop="features.34.weight" if kind == "missing" else None), path)
+        torch.save(_vgg_state(bad_shape=kind == "shape",
+                              drop="features.34.weight" if kind == "missing" else None), path)
     with pytest.raises(ReverieError):
         load_vgg19(path)
     out = tmp_path / "o.png"
-    assert main(["style", "sample:chelsea", "sample:brick", "--model", f"vgg19:{path}", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and not out.exists()
+    code, _, err = cli("style", "sample:chelsea", "sample:brick", "--model", f"vgg19:{path}",
+                       "--out", out)
+    assert_one_line_error(code, err)
+    assert not out.exists()
 
 
-def test_cli_style_writes_image_and_sidecar(tmp_path):
+def test_style_rerun_is_identical_with_progress_animation(cli, tmp_path):
     out = tmp_path / "s.png"
-    code = main(["style", "sample:chelsea", "sample:gravel", "--size", "64", "--min-size", "48",
-                 "--iterations", "3", "--initial-iterations", "3", "--out", str(out),
-                 "--save-every", "2", "--gif", "--no-progress"])
-    assert code == 0 and out.exists() and out.with_suffix(".gif").exists()
+    code, stdout, err = cli("style", "sample:chelsea", "sample:gravel", "sample:brick",
+                            "--style-weights", 0.7, "--style-weights", 0.3, "--size", 48,
+                            "--min-size", 32, "--iterations", 3, "--initial-iterations", 3,
+                            "--save-every", 2, "--out", out, "--json", "--no-progress")
+    assert code == 0, err
+    outputs = {k: Path(v) for k, v in json.loads(stdout)["outputs"].items()}
+    assert set(outputs) == {"image", "animation", "sidecar"}
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["config"]["style_weight"] == StyleConfig().style_weight and record["seed"] == 0
-    assert "style:stage3" in record["losses"] and record["timings"]["total_s"] > 0
+    assert record["config"]["style_weight"] == StyleConfig().style_weight
+    assert record["config"]["style_layers"] == ["stem", "stage1", "stage2", "stage3", "stage4"]
+    assert len(record["inputs"]["styles"]["many"]) == 2 and record["deterministic"]
+    assert "style:stage3" in record["figures"]["losses"] and record["timings"]["total"] > 0
+    assert_rerun_identical(outputs, tmp_path)
 
 
-def test_cli_texture_size(tmp_path):
-    out = tmp_path / "t.png"
-    assert main(["texture", "sample:brick", "--size", "40", "32", "--iterations", "2",
-                 "--initial-iterations", "2", "--out", str(out), "--no-progress"]) == 0
+def test_texture_rerun_is_identical_and_sized(tmp_path):
     from PIL import Image
-    assert Image.open(out).size == (40, 32)
+    result = texture("sample:brick", size=40, aspect=1.25, min_size=32, iterations=2,
+                     initial_iterations=3)
+    paths = result.save(tmp_path / "t.png")
+    assert Image.open(paths["image"]).size == (40, 32)
+    assert_rerun_identical(paths, tmp_path)
 
 
-@pytest.mark.parametrize("args", [
-    ["style", "sample:chelsea", "sample:gravel", "sample:brick", "--style-weights", "1"],
-    ["style", "sample:chelsea", "sample:gravel", "--style-weights", "-1"],
-    ["style", "sample:chelsea", "sample:gravel", "--style-layer", "stage9"],
-    ["style", "sample:chelsea", "sample:gravel", "--content-layer", "stage3.1/nope"],
-    ["style", "sample:chelsea", "sample:gravel", "--model", "lite9"],
-    ["style", "sample:chelsea", "sample:gravel", "--model", "random:x"],
-    ["style", "missing.png", "sample:gravel"],
-    ["style", "sample:chelsea", "sample:gravel", "--init", "nothing.png"],
-    ["texture", "sample:nope"],
+def test_max_seconds_is_not_deterministic(content):
+    result = style_transfer(content, [_stripes()], StyleConfig(**TINY, max_seconds=60))
+    assert not result.deterministic and any("max_seconds" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("args,flag", [
+    (["style", "sample:chelsea", "sample:gravel", "sample:brick", "--style-weights", "1"],
+     "--style-weights"),
+    (["style", "sample:chelsea", "sample:gravel", "--style-weights", "-1"], "--style-weights"),
+    (["style", "sample:chelsea", "sample:gravel", "--style-layer", "stage9"], "--style-layer"),
+    (["style", "sample:chelsea", "sample:gravel", "--content-layer", "stage3.1/nope"],
+     "--content-layer"),
+    (["style", "sample:chelsea", "sample:gravel", "--model", "lite9"], "--model"),
+    (["style", "sample:chelsea", "sample:gravel", "--model", "random:x"], "--model"),
+    (["style", "sample:chelsea", "sample:gravel", "--init", "nothing.png"], "--init"),
+    (["style", "sample:chelsea", "sample:gravel", "--size", "8"], "--size"),
+    (["style", "missing.png", "sample:gravel"], None),
+    (["texture", "sample:nope"], None),
+    (["texture", "sample:brick", "--aspect", "0"], "--aspect"),
 ])
-def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args):
+def test_cli_bad_input_is_one_line_exit_2(cli, tmp_path, args, flag):
     out = tmp_path / "o.png"
-    assert main(args + ["--out", str(out), "--size", "48", "--iterations", "1", "--initial-iterations", "1"]
-                if args[0] == "style" else args + ["--out", str(out), "--iterations", "1"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err
+    code, _, err = cli(*args, "--out", out, "--iterations", 1, "--initial-iterations", 1)
+    assert_one_line_error(code, err)
+    if flag:
+        assert flag in err
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
-def test_bad_image_files(tmp_path, capsys):
+def test_bad_image_files(cli, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     out = tmp_path / "o.png"
-    assert main(["style", "sample:chelsea", str(bad), "--out", str(out)]) == 2
+    code, _, err = cli("style", "sample:chelsea", bad, "--out", out)
+    assert_one_line_error(code, err)
     assert not out.exists()

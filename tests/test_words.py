@@ -1,16 +1,19 @@
-"""Word vectors: corpora, training, formats, reasoning, evaluation, plot, CLI and bad inputs."""
+"""Word vectors: corpora, training, formats, reasoning, evaluation, plot, CLI, rerun and bad inputs."""
 import json
 import random
 
 import numpy as np
 import pytest
 
-from reverie.cli import main
+from conftest import assert_one_line_error, assert_rerun_identical
+from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
+from reverie.words.analogy import analogy, neighbors, odd_one_out, similarity
 from reverie.words.corpus import Corpus, clean_gcide_entry, tokenize
-from reverie.words.train import (analogy, evaluate_analogies, evaluate_similarity, load_vectors,
-                           neighbors, odd_one_out, plot_analogies, save_vectors, similarity,
-                           train_words)
+from reverie.words.evaluate import evaluate_analogies, evaluate_similarity
+from reverie.words.plot import plot_analogies
+from reverie.words.train import WordsConfig, load_words, train_words
+from reverie.words.vectors import load_vectors, save_vectors
 
 # -- a corpus built so that king : queen :: man : woman holds ---------------------------
 
@@ -78,7 +81,7 @@ def test_gcide_markup_is_cleaned():
         assert junk not in words
 
 
-def test_corpus_streams_files_and_folders(tmp_path, corpus_file):
+def test_corpus_streams_files_folders_and_builtins(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("One two three.\n\nFour five.\n")
     (tmp_path / "sub" / "b.txt").write_text("Six seven\n")
@@ -86,20 +89,21 @@ def test_corpus_streams_files_and_folders(tmp_path, corpus_file):
     assert sentences == [["one", "two", "three"], ["four", "five"], ["six", "seven"]]
     assert list(Corpus([tmp_path])) == sentences  # iterable again (word2vec makes passes)
     assert next(iter(Corpus("builtin:lee")))[:3] == ["hundreds", "of", "people"]
+    # tiny-shakespeare ships inside the package: one speech per sentence
+    assert next(iter(Corpus("builtin:shakespeare")))[:4] == ["first", "citizen", "before", "we"]
 
 
-def test_missing_builtins_say_how_to_install(monkeypatch, tmp_path):
+def test_missing_or_wrong_builtins_say_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("REVERIE_GCIDE", str(tmp_path / "nope.dict.dz"))
     with pytest.raises(ReverieError, match="apt-get install dict-gcide"):
         Corpus(["builtin:gcide"])
+    with pytest.raises(ReverieError, match="did you mean builtin:gcide"):
+        Corpus(["builtin:gcid"])
+    with pytest.raises(ReverieError, match="builtin:drugs is a labelled data set, not running text"):
+        Corpus(["builtin:drugs"])
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(ReverieError, match="apt-get install bible-kjv"):
         Corpus(["builtin:kjv"])
-    monkeypatch.setenv("REVERIE_SHAKESPEARE", str(tmp_path / "nope.txt"))
-    with pytest.raises(ReverieError, match="tinyshakespeare"):
-        Corpus(["builtin:shakespeare"])
-    with pytest.raises(ReverieError, match="did you mean builtin:gcide"):
-        Corpus(["builtin:gcid"])
 
 
 # -- training finds the analogy -----------------------------------------------------------
@@ -110,18 +114,21 @@ def test_training_finds_the_built_in_analogy(trained):
     kv = result.vectors
     for a, b, c, d in [("king", "queen", "man", "woman"), ("man", "woman", "boy", "girl"),
                        ("queen", "king", "girl", "boy"), ("king", "man", "queen", "woman")]:
-        answers = analogy(kv, a, b, c, k=3)
+        answers = analogy(kv, a, b, c, topn=3).answers
         for method in ("3cosadd", "3cosmul"):
             assert answers[method][0][0] == d, (a, b, c, method, answers[method])
     # neighbours share a role or a gender; the odd one out is the one of another role
     assert {w for w, _ in neighbors(kv, "king", k=3)} & {"queen", "man", "monk"}
     assert odd_one_out(kv, ["king", "man", "boy", "monk", "girl"])[0] == "girl"
     assert similarity(kv, "king", "queen") > similarity(kv, "king", "lesson")
-    # saved with a sidecar recording every parameter and the figures
+    # saved with the standard sidecar: every field, what workers became, the figures
     side = json.loads(out.with_suffix(".json").read_text())
-    assert side["config"]["vector_size"] == 24 and side["config"]["sg"] == 0
-    assert side["words"] == result.stats["words"] > 20000 and side["vocabulary"] == len(kv)
-    assert side["words_per_second"] > 0
+    assert side["mechanism"] == "train_words" and side["deterministic"] is True
+    assert side["config"]["vector_size"] == 24 and side["config"]["sg"] is False
+    assert side["figures"]["words"] == result.figures["words"] > 20000
+    assert side["figures"]["vocabulary"] == len(kv) and side["figures"]["words_per_second"] > 0
+    assert side["inputs"]["corpus"]["many"][0]["sha256"]
+    assert np.array_equal(load_words(out).vectors, kv.vectors)  # KeyedVectors, no training state
 
 
 def test_same_seed_and_one_worker_give_the_same_vectors(corpus_file, trained):
@@ -131,33 +138,82 @@ def test_same_seed_and_one_worker_give_the_same_vectors(corpus_file, trained):
     assert not np.array_equal(other.vectors, trained[0].vectors.vectors)
 
 
+def test_threads_make_a_run_not_reproducible_and_say_so(corpus_file):
+    result = train_words([corpus_file], **{**FAST, "workers": 2, "epochs": 1})
+    assert result.deterministic is False and result.resolved["workers"] == 2
+    assert any("workers=1" in note for note in result.notes)
+
+
 def test_progress_reports_epochs_and_words_per_second(corpus_file):
     calls = []
     train_words([corpus_file], progress=lambda d, t, m="": calls.append((d, t, m)),
-                **{**FAST, "epochs": 3, "sg": 1, "phrases": True})
+                **{**FAST, "epochs": 3, "sg": True, "phrases": True})
     epochs = [c for c in calls if c[1] == 3]
     assert [c[0] for c in epochs] == [0, 1, 2, 3]
     assert "words/s" in epochs[-1][2] and "epoch 3/3" in epochs[-1][2]
 
 
+def test_config_errors_name_fields_not_flags():
+    with pytest.raises(ConfigError, match="vector_size: must be at least 1") as e:
+        WordsConfig(vector_size=0)
+    assert e.value.field == "vector_size" and "--" not in str(e.value)
+    with pytest.raises(ConfigError, match="hierarchical softmax") as e:
+        WordsConfig(negative=0)
+    assert e.value.field == "negative" and "--" not in str(e.value)
+    assert WordsConfig(negative=0, hs=True).hs is True
+    with pytest.raises(ReverieError, match="no field epoch .*did you mean epochs"):
+        train_words(["builtin:lee"], epoch=3)
+
+
+# -- the rerun reproduces every output byte for byte ---------------------------------------
+
+
+def test_rerun_reproduces_trained_vectors_and_an_analogy(trained, tmp_path):
+    result, out = trained
+    paths = {"vectors": out, "sidecar": out.with_suffix(".json")}
+    assert_rerun_identical(paths, tmp_path)
+    answers = analogy(out, "king", "queen", "man", topn=4, methods=["3cosmul"])
+    paths = answers.save(tmp_path / "kqm.json")
+    assert json.loads(paths["answers"].read_text())["answers"]["3cosmul"][0]["word"] == "woman"
+    again = assert_rerun_identical(paths, tmp_path / "again")
+    assert json.loads(again["sidecar"].read_text())["inputs"]["a"] == {"value": "king"}
+    text = answers.save(tmp_path / "kqm.txt")
+    assert text["answers"].read_text().splitlines()[0] == "king is to queen as man is to ..."
+    assert_rerun_identical(text, tmp_path / "text")
+
+
 # -- formats -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,fmt", [("v.kv", "kv"), ("v.txt", "text"), ("v.bin", "binary"),
-                                      ("v.vec", "text"), ("v.txt.gz", "text"), ("v.bin.gz", "binary")])
-def test_save_load_round_trip(trained, tmp_path, name, fmt):
+@pytest.mark.parametrize("name", ["v.kv", "v.txt", "v.bin", "v.vec", "v.txt.gz", "v.bin.gz"])
+def test_save_load_round_trip(trained, tmp_path, name):
     kv = trained[0].vectors
     path = save_vectors(kv, tmp_path / name)
     back = load_vectors(path)
     assert back.index_to_key == kv.index_to_key
     assert np.allclose(back.vectors, kv.vectors, atol=1e-5)
-    assert json.loads(path.with_suffix(".json").read_text())["format"] == fmt
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temp file, no sidecar
 
 
 def test_glove_style_text_without_header_loads(tmp_path):
     (tmp_path / "g.txt").write_text("cat 0.1 0.2 0.3\ndog 0.2 0.1 0.3\n")
     kv = load_vectors(tmp_path / "g.txt")
     assert kv.vector_size == 3 and kv.index_to_key == ["cat", "dog"]
+
+
+def test_convert_keeps_the_training_sidecar(trained, tmp_path, cli):
+    import shutil
+    kv = tmp_path / "lee.kv"
+    shutil.copy(trained[1], kv)
+    shutil.copy(trained[1].with_suffix(".json"), tmp_path / "lee.json")
+    before = (tmp_path / "lee.json").read_bytes()
+    code, out, err = cli("words", "convert", kv, tmp_path / "lee.bin", "--json")
+    assert code == 0, err
+    assert json.loads(out)["format"] == "binary"
+    assert (tmp_path / "lee.json").read_bytes() == before  # the training record survives
+    record = json.loads((tmp_path / "lee.bin.json").read_text())
+    assert record["command"] == "words convert" and record["input"]["sha256"]
+    assert load_vectors(tmp_path / "lee.bin").index_to_key == trained[0].vectors.index_to_key
 
 
 # -- evaluation --------------------------------------------------------------------------
@@ -203,7 +259,7 @@ def test_wordsim_spearman_over_covered_pairs(tmp_path):
     assert evaluate_similarity(hand_vectors())["pairs"] == 353
 
 
-def test_plot_writes_figure_and_sidecar(trained, tmp_path):
+def test_plot_writes_figure_and_record(trained, tmp_path):
     out = tmp_path / "fig.png"
     fig = plot_analogies(trained[0].vectors, ["man", "woman", "king", "queen", "boy", "girl"], out)
     assert out.stat().st_size > 5000 and out.read_bytes()[:4] == b"\x89PNG"
@@ -214,32 +270,36 @@ def test_plot_writes_figure_and_sidecar(trained, tmp_path):
 # -- the command line --------------------------------------------------------------------
 
 
-def test_cli_train_analogy_evaluate_convert(corpus_file, tmp_path, capsys):
+def test_cli_train_analogy_evaluate_convert(corpus_file, tmp_path, cli):
     kv = tmp_path / "m.kv"
-    assert main(["words", "train", str(corpus_file), "--out", str(kv), "--vector-size", "24",
-                 "--window", "4", "--min-count", "2", "--sample", "0", "--epochs", "12",
-                 "--workers", "1", "--seed", "1", "--no-progress"]) == 0
-    capsys.readouterr()
-    assert main(["words", "analogy", str(kv), "king", "queen", "man", "--json", "-k", "3"]) == 0
-    res = json.loads(capsys.readouterr().out)
+    code, _, err = cli("words", "train", corpus_file, "--out", kv, "--vector-size", "24",
+                       "--window", "4", "--min-count", "2", "--sample", "0", "--epochs", "12",
+                       "--workers", "1", "--seed", "1", "--no-progress")
+    assert code == 0, err
+    code, out, err = cli("words", "analogy", kv, "king", "queen", "man", "--out",
+                         tmp_path / "a.json", "--topn", "3", "--json")
+    assert code == 0, err
+    res = json.loads(out)["figures"]["answers"]
     assert res["3cosadd"][0]["word"] == "woman" and res["3cosmul"][0]["word"] == "woman"
-    assert main(["words", "evaluate", str(kv), "--json"]) == 0
-    rep = json.loads(capsys.readouterr().out)
-    assert rep["analogies"]["total"]["questions"] == 19544
-    assert main(["words", "convert", str(kv), str(tmp_path / "m.bin")]) == 0
-    assert main(["words", "neighbors", str(tmp_path / "m.bin"), "queen", "-k", "2"]) == 0
-    assert main(["words", "odd-one-out", str(kv), "king", "queen", "nun", "toy"]) == 0
-    assert main(["words", "similarity", str(kv), "king", "queen"]) == 0
-    assert main(["words", "plot", str(kv), "man", "woman", "king", "queen", "--out",
-                 str(tmp_path / "f.png")]) == 0
+    assert len(json.loads((tmp_path / "a.json").read_text())["answers"]["3cosadd"]) == 3
+    code, out, _ = cli("words", "analogy", kv, "king", "queen", "man", "--out", tmp_path / "a.txt",
+                       "--method", "3cosmul")
+    assert code == 0 and "woman" in out
+    assert "3cosadd" not in (tmp_path / "a.txt").read_text()
+    code, out, _ = cli("words", "evaluate", kv, "--json")
+    assert code == 0 and json.loads(out)["analogies"]["total"]["questions"] == 19544
+    assert cli("words", "convert", kv, tmp_path / "m.bin")[0] == 0
+    code, out, _ = cli("words", "neighbors", tmp_path / "m.bin", "queen", "--topn", "2")
+    assert code == 0 and len(out.strip().splitlines()) == 2
+    assert cli("words", "odd-one-out", kv, "king", "queen", "nun", "toy")[0] == 0
+    assert cli("words", "similarity", kv, "king", "queen")[0] == 0
+    assert cli("words", "plot", kv, "man", "woman", "king", "queen", "--out", tmp_path / "f.png")[0] == 0
     assert (tmp_path / "f.png").exists()
 
 
-def _fails(argv, capsys, *must_say, no_file=None):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert err.startswith("error: ") and "\n" not in err, err
+def _fails(cli, *argv, must_say=(), no_file=None):
+    code, _, err = cli(*argv)
+    assert_one_line_error(code, err)
     for text in must_say:
         assert text in err, err
     if no_file is not None:
@@ -248,56 +308,67 @@ def _fails(argv, capsys, *must_say, no_file=None):
     return err
 
 
-def test_cli_bad_corpora(tmp_path, capsys):
+def test_cli_bad_values_name_the_flag(corpus_file, trained, tmp_path, cli):
+    out = tmp_path / "out.kv"
+    _fails(cli, "words", "train", corpus_file, "--out", out, "--vector-size", "0",
+           must_say=["--vector-size", "at least 1"], no_file=out)
+    _fails(cli, "words", "train", corpus_file, "--out", out, "--negative", "0",
+           must_say=["--negative", "hierarchical softmax"], no_file=out)
+    _fails(cli, "words", "analogy", trained[1], "king", "queen", "man", "--out",
+           tmp_path / "a.json", "--topn", "0", must_say=["--topn"], no_file=tmp_path / "a.json")
+
+
+def test_cli_bad_corpora(tmp_path, cli):
     out = tmp_path / "out.kv"
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    _fails(["words", "train", str(empty), "--out", str(out)], capsys, "empty", no_file=out)
+    _fails(cli, "words", "train", empty, "--out", out, must_say=["empty"], no_file=out)
     punct = tmp_path / "punct.txt"
     punct.write_text("... !!! ---\n")
-    _fails(["words", "train", str(punct), "--out", str(out)], capsys, "no words", no_file=out)
+    _fails(cli, "words", "train", punct, "--out", out, must_say=["no words"], no_file=out)
     binary = tmp_path / "data.bin.txt"
     binary.write_bytes(bytes(range(256)) * 20)
-    _fails(["words", "train", str(binary), "--out", str(out)], capsys, "binary", no_file=out)
+    _fails(cli, "words", "train", binary, "--out", out, must_say=["binary"], no_file=out)
     few = tmp_path / "few.txt"
     few.write_text("a few words only here\n")
-    _fails(["words", "train", str(few), "--out", str(out)], capsys, "min_count=5",
-           "--min-count", no_file=out)
-    _fails(["words", "train", str(tmp_path / "missing.txt"), "--out", str(out)], capsys,
-           "not found", no_file=out)
-    _fails(["words", "train", str(few), "--out", str(tmp_path / "v.weird")], capsys, ".kv")
+    _fails(cli, "words", "train", few, "--out", out, must_say=["--min-count", "min_count=5"],
+           no_file=out)
+    _fails(cli, "words", "train", tmp_path / "missing.txt", "--out", out, must_say=["not found"],
+           no_file=out)
+    _fails(cli, "words", "train", few, "--out", tmp_path / "v.weird", must_say=[".kv"])
 
 
-def test_cli_bad_words_and_vectors(trained, tmp_path, capsys):
-    kv = str(trained[1])
-    err = _fails(["words", "analogy", kv, "king", "qeen", "man"], capsys, "unknown word 'qeen'")
+def test_cli_bad_words_and_vectors(trained, tmp_path, cli):
+    kv = trained[1]
+    err = _fails(cli, "words", "analogy", kv, "king", "qeen", "man", "--out", tmp_path / "q.json",
+                 must_say=["unknown word 'qeen'"], no_file=tmp_path / "q.json")
     assert "did you mean queen" in err
-    _fails(["words", "neighbors", kv, "xyzzy"], capsys, "unknown word")
-    _fails(["words", "plot", kv, "king", "queen", "man", "--out", str(tmp_path / "p.png")],
-           capsys, "pairs", no_file=tmp_path / "p.png")
+    _fails(cli, "words", "neighbors", kv, "xyzzy", must_say=["unknown word"])
+    _fails(cli, "words", "plot", kv, "king", "queen", "man", "--out", tmp_path / "p.png",
+           must_say=["pairs"], no_file=tmp_path / "p.png")
     # wrong formats
     garbage = tmp_path / "g.bin"
     garbage.write_bytes(b"\x00\x01garbage" * 100)
-    _fails(["words", "neighbors", str(garbage), "king"], capsys, "not a vectors file")
+    _fails(cli, "words", "neighbors", garbage, "king", must_say=["not a vectors file"])
     notkv = tmp_path / "t.kv"
     notkv.write_text("2 3\ncat 1 2 3\ndog 1 2 3\n")
-    _fails(["words", "neighbors", str(notkv), "cat"], capsys, "not a gensim .kv file")
+    _fails(cli, "words", "neighbors", notkv, "cat", must_say=["not a gensim .kv file"])
     badpickle = tmp_path / "b.kv"
     badpickle.write_bytes(b"\x80\x04garbage")
-    _fails(["words", "neighbors", str(badpickle), "cat"], capsys, "b.kv")
+    _fails(cli, "words", "neighbors", badpickle, "cat", must_say=["b.kv"])
     # wrong dimension: a row shorter than the header says, and a different dimension
     short = tmp_path / "short.txt"
     short.write_text("2 3\ncat 1 2 3\ndog 1 2\n")
     out = tmp_path / "conv.bin"
-    _fails(["words", "convert", str(short), str(out)], capsys, "not valid text vectors", no_file=out)
+    _fails(cli, "words", "convert", short, out, must_say=["not valid text vectors"], no_file=out)
     good = tmp_path / "good.txt"
     good.write_text("2 3\ncat 1 2 3\ndog 1 2 4\n")
-    _fails(["words", "convert", str(good), str(out), "--expect-dim", "100"], capsys,
-           "3-dimensional", no_file=out)
+    _fails(cli, "words", "convert", good, out, "--expect-dim", "100", must_say=["3-dimensional"],
+           no_file=out)
     txt_as_bin = tmp_path / "good.bin"
     txt_as_bin.write_text("2 3\ncat 1 2 3\ndog 1 2 4\n")
-    _fails(["words", "neighbors", str(txt_as_bin), "cat"], capsys, "word2vec text, not binary")
-    _fails(["words", "neighbors", str(tmp_path / "none.kv"), "cat"], capsys, "not found")
+    _fails(cli, "words", "neighbors", txt_as_bin, "cat", must_say=["word2vec text, not binary"])
+    _fails(cli, "words", "neighbors", tmp_path / "none.kv", "cat", must_say=["not found"])
 
 
 def test_gallery_section_quick(tmp_path):
@@ -307,8 +378,14 @@ def test_gallery_section_quick(tmp_path):
 
     ctx = GalleryContext(tmp_path / "g", tmp_path / "cache", True, torch.device("cpu"))
     section = build(ctx)
-    assert section.cards and any(c.media for c in section.cards)
-    assert "<table" in "".join(c.html for c in section.cards)
+    assert section.mechanisms == ["train_words", "analogy"]
+    assert any(c.media for c in section.cards)
+    tables = [t for c in section.cards for t in c.tables]
+    google = next(t for t in tables if t.columns[0] == "section")
+    assert len(google.rows) == 14 + 3 and all(len(r) == 4 for r in google.rows)
+    for table in tables:  # narrow: few columns, short cells
+        assert len(table.columns) <= 4
+        assert all(len(str(cell)) <= 60 for row in table.rows for cell in row)
     for card in section.cards:
         for m in card.media:
             assert (ctx.out_dir / m).exists()

@@ -2,172 +2,138 @@
 
 The log-magnitude spectrogram, log(1 + |STFT|), is treated as a 1-D signal in time whose
 channels are the 1025 frequency bins. One convolution layer of random filters (width 11,
-4096 of them in the original, ReLU) turns it into features; their Gram matrix over time is
-the style, the features themselves the content. L-BFGS optimises a spectrogram, and
-Griffin-Lim (the fast variant with momentum, Perraudin et al. 2013) recovers a phase so it
-can be heard.
+4096 of them, ReLU) turns it into features; their Gram matrix over time is the style, the
+features themselves the content:
 
-    result = audio_style("speech.wav", "rain.wav")
-    save_audio(result.audio, result.sample_rate, "out.wav")
+    weights = random filters (normal, He-style scale)      # never trained
+    target  = gram(relu(conv1d(style spectrogram)))
+    L-BFGS on a spectrogram S (from noise, or the content's):
+        loss = style_weight * |gram(f(S)) - target|^2 + content_weight * |f(S) - f(content)|^2
+    Griffin-Lim (fast, with momentum) finds a phase for S so it can be heard
 
-Defaults follow DmitryUlyanov/neural-style-audio-tf (N_FFT 2048, hop 512, 4096 filters of
-width 11, He-style weight scale, content weight ALPHA = 1e-2, L-BFGS), except the filter
-count and iteration count, which are set for a 10 s clip to finish in a minute on a CPU
-(see bench/audio_style.py for what that costs in style loss).
+    result = audio_style("speech.wav", "rain.wav")          # or (samples, rate) pairs
+    result.save("out.wav")                                  # + out.spec.png, out.json
+
+Defaults follow DmitryUlyanov/neural-style-audio-tf (N_FFT 2048, 4096 filters of width 11,
+ALPHA = 1e-2, L-BFGS) except the number of L-BFGS evaluations, 50 rather than 300, so a
+10 s clip finishes in about a minute on a CPU (bench/audio_style.py measures what that
+costs in style loss). The Gram matrix is averaged over time frames, as Ulyanov's is.
 """
 from __future__ import annotations
 
 import math
+import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reverie.audio.spectral import griffin_lim, log_spectrogram, save_spectrogram_png
+from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
+from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
+from reverie.io.audio import as_audio, resample, save_audio
+from reverie.optvis.losses import gram
 
-# -- configuration -----------------------------------------------------------------------------
-
-
-@dataclass
-class AudioStyleConfig:
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_filters: int = 4096          # Ulyanov's 4096
-    kernel_width: int = 11         # frames
-    content_weight: float = 1e-2   # Ulyanov's ALPHA; 0 makes a texture
-    style_weight: float = 1.0
-    iterations: int = 50           # L-BFGS function evaluations (Ulyanov: 300 iterations)
-    init: str = "noise"            # noise | content
-    griffin_lim_iters: int = 50
-    griffin_lim_momentum: float = 0.99
-    sample_rate: int | None = None # None: the content's (or the style's, for a texture)
-    max_seconds: float = 120.0     # longer inputs are refused
+INITS = ("noise", "content")
 
 
 @dataclass
-class AudioResult:
-    audio: np.ndarray              # (samples,) float32 in [-1, 1]
+class _SoundConfig(Config):
+    """The knobs audio_style and audio_texture share."""
+    style_weight: float = knob(1.0, "weight of the style loss: the squared difference of Gram "
+                               "matrices", min=0)
+    n_filters: int = knob(4096, "random 1-D filters in the one convolution layer "
+                          "(Ulyanov: N_FILTERS=4096)", min=1, flag="filters")
+    kernel_width: int = knob(11, "width of each filter (Ulyanov: 11)", min=1, unit="STFT frames")
+    evaluations: int = knob(50, "L-BFGS function evaluations (Ulyanov: 300; 50 keeps a 10 s "
+                            "clip near a minute on a CPU)", min=1)
+    n_fft: int = knob(2048, "STFT size (Ulyanov: N_FFT=2048)", min=16, unit="samples")
+    hop_length: int = knob(512, "STFT hop (n_fft / 4)", min=1, unit="samples")
+    griffin_lim_iters: int = knob(50, "Griffin-Lim iterations that recover a phase", min=1)
+    griffin_lim_momentum: float = knob(0.99, "fast Griffin-Lim momentum (Perraudin et al.)",
+                                       min=0, below=1, advanced=True)
+    sample_rate: Optional[int] = knob(None, "rate of the output (auto: the content's, or the "
+                                      "style's for a texture)", min=1000, unit="Hz",
+                                      resolved=True, metavar="HZ")
+    max_seconds: float = knob(120.0, "refuse inputs longer than this", above=0, unit="seconds",
+                              advanced=True)
+    spectrograms: bool = knob(True, "also write pictures of the spectrograms beside the sound "
+                              "(OUT.spec.png, OUT.style.spec.png, ...)")
+
+    def check(self) -> None:
+        if self.hop_length > self.n_fft:
+            raise ConfigError("hop_length", f"must be at most n_fft ({self.n_fft}), or frames "
+                              f"leave gaps in the sound")
+
+
+@dataclass
+class AudioStyleConfig(_SoundConfig):
+    content_weight: float = knob(1e-2, "weight of the content's features (Ulyanov's ALPHA=1e-2); "
+                                 "0 keeps only the style", min=0)
+    init: str = knob("noise", "start from noise at the style's level, or from the content's "
+                     "spectrogram", choices=INITS)
+    seed: int = seed_knob()
+    device: str = device_knob()
+
+
+@dataclass
+class AudioTextureConfig(_SoundConfig):
+    seconds: Optional[float] = knob(None, "length of the texture (auto: the style's length)",
+                                    above=0, unit="seconds")
+    seed: int = seed_knob()
+    device: str = device_knob()
+
+    def check(self) -> None:
+        super().check()
+        if self.seconds is not None and self.seconds > self.max_seconds:
+            raise ConfigError("seconds", f"{self.seconds:g} s is over max_seconds "
+                              f"({self.max_seconds:g} s); ask for less or raise max_seconds")
+
+
+@dataclass
+class AudioResult(Result):
+    audio: np.ndarray                   # (samples,) float32 in [-1, 1]
     sample_rate: int
-    spectrogram: torch.Tensor      # (bins, frames) log(1 + |STFT|) that was optimised
-    losses: dict[str, float]
-    timings: dict[str, float]
-    config: AudioStyleConfig
-    notes: list[str] = field(default_factory=list)
-    history: list[float] = field(default_factory=list)
+    spectrogram: torch.Tensor           # (bins, frames) log(1 + |STFT|) that was optimised
+    input_spectrograms: dict[str, torch.Tensor] = field(default_factory=dict)  # content, style
+    history: list[float] = field(default_factory=list)  # the loss at every evaluation
 
-    def record(self) -> dict:
-        return {"config": asdict(self.config), "sample_rate": self.sample_rate,
-                "seconds": round(len(self.audio) / self.sample_rate, 3), "losses": self.losses,
-                "timings": self.timings, "notes": self.notes, "loss_history": self.history[::5]}
+    suffixes = (".wav", ".flac")
 
+    def write(self, path: Path) -> dict[str, Path]:
+        paths = {"audio": save_audio(self.audio, self.sample_rate, path)}
+        if self.config.spectrograms:
+            hop, n_fft = self.config.hop_length, self.config.n_fft
+            heard = log_spectrogram(self.audio, n_fft, hop)  # what Griffin-Lim made audible
+            paths["spectrogram"] = save_spectrogram_png(
+                heard, self.sample_rate, path.with_name(f"{path.stem}.spec.png"), "result", hop)
+            for name, spec in self.input_spectrograms.items():
+                paths[f"{name}_spectrogram"] = save_spectrogram_png(
+                    spec, self.sample_rate, path.with_name(f"{path.stem}.{name}.spec.png"), name, hop)
+        return paths
 
-# -- reading and writing sound -----------------------------------------------------------------
-
-def load_audio(path: str | Path, max_seconds: float = 120.0, min_samples: int = 2048,
-               notes: list[str] | None = None) -> tuple[np.ndarray, int]:
-    """A WAV/FLAC/OGG file to mono float32 samples and its sample rate, or a ReverieError."""
-    import soundfile as sf
-
-    path = Path(path)
-    if not path.is_file():
-        raise ReverieError(f"audio file not found: {path}; check the path" if not path.is_dir()
-                           else f"{path} is a folder; give a WAV or FLAC file")
-    try:
-        info = sf.info(str(path))
-    except Exception:
-        raise ReverieError(f"{path} is not audio soundfile can read; give a WAV, FLAC or OGG file") from None
-    if info.frames == 0 or info.samplerate <= 0:
-        raise ReverieError(f"{path} holds no samples; give a non-empty recording")
-    seconds = info.frames / info.samplerate
-    if seconds > max_seconds:
-        raise ReverieError(f"{path} is {seconds:.0f} s long, over the {max_seconds:.0f} s limit; "
-                           f"cut it shorter first (e.g. ffmpeg -t {max_seconds:.0f})")
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise ReverieError(f"{path} is damaged or truncated ({exc}); re-export it") from None
-    if data.shape[1] > 1:
-        if notes is not None:
-            notes.append(f"{path.name}: {data.shape[1]} channels mixed to mono")
-        data = data.mean(1, keepdims=True)
-    x = np.ascontiguousarray(data[:, 0])
-    if not np.all(np.isfinite(x)):
-        raise ReverieError(f"{path} contains NaN or infinite samples; re-export it")
-    if len(x) < min_samples:
-        raise ReverieError(f"{path} has {len(x)} samples, fewer than one {min_samples}-sample STFT "
-                           f"frame; give at least {min_samples / sr:.2f} s of sound")
-    if np.abs(x).max() < 1e-5:
-        raise ReverieError(f"{path} is silent; give a recording with sound in it")
-    return x, int(sr)
-
-
-def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    if sr_from == sr_to:
-        return x
-    from scipy.signal import resample_poly
-    g = math.gcd(sr_from, sr_to)
-    return resample_poly(x, sr_to // g, sr_from // g).astype(np.float32)
-
-
-def save_audio(x: np.ndarray, sample_rate: int, path: str | Path) -> Path:
-    """Write atomically; the format follows the suffix (.wav, .flac, .ogg)."""
-    import soundfile as sf
-    from reverie.io.images import atomic_path
-
-    path = Path(path)
-    if path.suffix.lower() not in (".wav", ".flac", ".ogg"):
-        raise ReverieError(f"cannot write audio with suffix {path.suffix!r}; use .wav, .flac or .ogg")
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), np.asarray(x, dtype=np.float32), sample_rate)
-    return path
-
-
-# -- spectrograms ------------------------------------------------------------------------------
-
-def _window(config: AudioStyleConfig) -> torch.Tensor:
-    return torch.hann_window(config.n_fft)
-
-
-def stft(x: torch.Tensor, config: AudioStyleConfig) -> torch.Tensor:
-    return torch.stft(x, config.n_fft, config.hop_length, window=_window(config), center=True,
-                      return_complex=True)
-
-
-def log_spectrogram(x: np.ndarray | torch.Tensor, config: AudioStyleConfig) -> torch.Tensor:
-    """(samples,) -> (n_fft/2 + 1, frames): log(1 + |STFT|), Ulyanov's representation."""
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    return torch.log1p(stft(x, config).abs())
-
-
-def griffin_lim(log_spec: torch.Tensor, config: AudioStyleConfig, length: int | None = None,
-                seed: int = 0) -> np.ndarray:
-    """A waveform whose STFT magnitude is exp(log_spec) - 1: fast Griffin-Lim (momentum)."""
-    mag = torch.expm1(log_spec.detach().float().cpu()).clamp_min(0)
-    gen = torch.Generator().manual_seed(seed)
-    angles = torch.exp(2j * math.pi * torch.rand(mag.shape, generator=gen))
-    window = _window(config)
-    prev = torch.zeros_like(angles)
-    for _ in range(config.griffin_lim_iters):
-        x = torch.istft(mag * angles, config.n_fft, config.hop_length, window=window, length=length)
-        rebuilt = torch.stft(x, config.n_fft, config.hop_length, window=window, return_complex=True)
-        accel = rebuilt - (config.griffin_lim_momentum / (1 + config.griffin_lim_momentum)) * prev
-        prev = rebuilt
-        angles = accel / accel.abs().clamp_min(1e-8)
-    x = torch.istft(mag * angles, config.n_fft, config.hop_length, window=window, length=length)
-    return x.numpy().astype(np.float32)
+    def summary(self) -> str:
+        f = self.figures
+        return (f"{f['seconds']:.2f} s of sound at {self.sample_rate} Hz; style (Gram) loss "
+                f"{f['style_loss_initial']:.4g} -> {f['style_loss']:.4g} in "
+                f"{self.timings['total']:.1f} s")
 
 
 # -- the random network and its statistics -----------------------------------------------------
 
-def random_filters(n_bins: int, config: AudioStyleConfig, seed: int = 0) -> torch.Tensor:
+def random_filters(n_bins: int, n_filters: int, kernel_width: int,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
     """Ulyanov's layer: normal weights, std sqrt(2) * sqrt(2 / ((bins + filters) * width))."""
-    gen = torch.Generator().manual_seed(seed)
-    std = math.sqrt(2) * math.sqrt(2.0 / ((n_bins + config.n_filters) * config.kernel_width))
-    return torch.randn(config.n_filters, n_bins, config.kernel_width, generator=gen) * std
+    std = math.sqrt(2) * math.sqrt(2.0 / ((n_bins + n_filters) * kernel_width))
+    return torch.randn(n_filters, n_bins, kernel_width, generator=generator) * std
 
 
 def features(spec: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -175,88 +141,109 @@ def features(spec: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return F.relu(F.conv1d(spec[None], weights))[0]
 
 
-def gram(f: torch.Tensor) -> torch.Tensor:
-    return f @ f.T / f.shape[1]
-
-
 def style_loss(spec: torch.Tensor, target_gram: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Ulyanov's style loss: the summed squared difference of Gram matrices."""
+    """Ulyanov's style loss: the summed squared difference of Gram matrices (averaged over
+    frames, reverie.optvis.losses.gram, as in his code)."""
     return (gram(features(spec, weights)) - target_gram).pow(2).sum()
 
 
-# -- the optimisation --------------------------------------------------------------------------
+# -- the mechanisms ----------------------------------------------------------------------------
 
-def audio_style(content, style, config: AudioStyleConfig | None = None, *, seconds: float | None = None,
-                seed: int = 0, progress: Progress = silent, **overrides) -> AudioResult:
+def audio_style(content, style, config: AudioStyleConfig | None = None, *,
+                progress: Progress = silent, **overrides) -> AudioResult:
     """Sound with `content`'s features and `style`'s Gram statistics.
 
-    `content` and `style` are paths or (samples, sample_rate) pairs; `content=None` makes a
-    texture of `seconds` seconds (default: the style's length)."""
-    start = time.perf_counter()
-    config = replace(config or AudioStyleConfig(), **overrides)
-    if config.n_filters < 1 or config.kernel_width < 1 or config.iterations < 1:
-        raise ReverieError("n_filters, kernel_width and iterations must be at least 1")
+    `content` and `style` are file paths (WAV, FLAC, OGG) or in-memory (samples, rate)
+    pairs; `config` fields can also be given as keywords: `audio_style(a, b, n_filters=512)`.
+    """
+    cfg = make_config(AudioStyleConfig, config, **overrides)
+    inputs = {"content": _record(content), "style": _record(style)}
     notes: list[str] = []
-    s_x, s_sr = _read(style, config, notes)
-    if content is not None:
-        c_x, c_sr = _read(content, config, notes)
-        sr = config.sample_rate or c_sr
-        c_x = resample(c_x, c_sr, sr)
-    else:
-        c_x, sr = None, config.sample_rate or s_sr
+    s_x, s_sr = as_audio(style, cfg.max_seconds, cfg.n_fft, notes)
+    c_x, c_sr = as_audio(content, cfg.max_seconds, cfg.n_fft, notes)
+    sr = cfg.sample_rate or c_sr
+    if c_sr != sr:
+        notes.append(f"content resampled from {c_sr} Hz to {sr} Hz")
+    if s_sr != sr:
+        notes.append(f"style resampled from {s_sr} Hz to {sr} Hz")
+    c_x, s_x = resample(c_x, c_sr, sr), resample(s_x, s_sr, sr)
+    return _synthesise(cfg, "audio_style", inputs, notes, s_x, c_x, sr, len(c_x),
+                       cfg.content_weight, cfg.init, progress)
+
+
+def audio_texture(style, config: AudioTextureConfig | None = None, *,
+                  progress: Progress = silent, **overrides) -> AudioResult:
+    """A sound texture: noise optimised to have `style`'s Gram statistics, `seconds` long
+    (default: as long as the style). `style` is a path or a (samples, rate) pair."""
+    cfg = make_config(AudioTextureConfig, config, **overrides)
+    inputs = {"style": _record(style)}
+    notes: list[str] = []
+    s_x, s_sr = as_audio(style, cfg.max_seconds, cfg.n_fft, notes)
+    sr = cfg.sample_rate or s_sr
     if s_sr != sr:
         notes.append(f"style resampled from {s_sr} Hz to {sr} Hz")
     s_x = resample(s_x, s_sr, sr)
+    length = len(s_x) if cfg.seconds is None else int(round(cfg.seconds * sr))
+    if length < 2 * cfg.n_fft:
+        raise ConfigError("seconds", f"{cfg.seconds or len(s_x) / sr:.3g} s is too short for "
+                          f"n_fft {cfg.n_fft}; give at least {2 * cfg.n_fft / sr:.2f} s")
+    return _synthesise(cfg, "audio_texture", inputs, notes, s_x, None, sr, length, 0.0, "noise",
+                       progress)
 
-    torch.manual_seed(seed)
-    s_spec = log_spectrogram(s_x, config)
+
+def _record(source) -> dict:
+    """Where an input came from; an in-memory (samples, rate) pair cannot be rerun."""
+    if isinstance(source, (str, os.PathLike)):
+        return record_input(source)
+    return {"source": None, "note": "given in memory ((samples, sample_rate))"}
+
+
+def _synthesise(cfg, mechanism: str, inputs: dict, notes: list[str], s_x: np.ndarray,
+                c_x: np.ndarray | None, sr: int, length: int, content_weight: float, init: str,
+                progress: Progress) -> AudioResult:
+    start = time.perf_counter()
+    device = resolve_device(cfg.device)
+    generator = torch.Generator().manual_seed(cfg.seed)  # filters, then noise, then phases
+
+    s_spec = log_spectrogram(s_x, cfg.n_fft, cfg.hop_length)
+    if s_spec.shape[1] < cfg.kernel_width:
+        raise ReverieError(f"the style is {len(s_x) / sr:.2f} s, too short for filters "
+                           f"{cfg.kernel_width} frames wide; give a longer style clip")
     n_bins = s_spec.shape[0]
-    if s_spec.shape[1] < config.kernel_width:
-        raise ReverieError(f"the style is {len(s_x) / sr:.2f} s, too short for the "
-                           f"{config.kernel_width}-frame filters; give a longer style clip")
-    weights = random_filters(n_bins, config, seed)
+    weights = random_filters(n_bins, cfg.n_filters, cfg.kernel_width, generator).to(device)
+    pictures = {"style": s_spec}
     with torch.no_grad():
-        target_gram = gram(features(s_spec, weights))
+        target_gram = gram(features(s_spec.to(device), weights))
+        target_content = None
         if c_x is not None:
-            c_spec = log_spectrogram(c_x, config)
-            if c_spec.shape[1] < config.kernel_width:
-                raise ReverieError(f"the content is {len(c_x) / sr:.2f} s, too short for the "
-                                   f"{config.kernel_width}-frame filters; give a longer clip")
-            target_content = features(c_spec, weights)
-            length = len(c_x)
-        else:
-            seconds = seconds if seconds is not None else len(s_x) / sr
-            if not 0 < seconds <= config.max_seconds:
-                raise ReverieError(f"seconds must be above 0 and at most {config.max_seconds:.0f}")
-            length = int(round(seconds * sr))
-            if length < config.n_fft * 2:
-                raise ReverieError(f"{seconds} s is too short; give at least {config.n_fft * 2 / sr:.2f} s")
-            target_content = None
-    frames = length // config.hop_length + 1
-    gen = torch.Generator().manual_seed(seed)
-    if config.init == "content" and c_x is not None:
-        spec = c_spec.clone()
-    elif config.init in ("noise", "content"):
-        # Noise at the style's mean level per frequency. (Ulyanov starts from noise of 1e-3,
-        # where ReLU features and their gradients almost vanish; torch's L-BFGS then stops.)
-        spec = torch.rand(n_bins, frames, generator=gen) * 2 * s_spec.mean(1, keepdim=True)
-    else:
-        raise ReverieError(f"unknown init {config.init!r}; choose noise or content")
-    spec = spec.contiguous().requires_grad_(True)
-    use_content = target_content is not None and config.content_weight > 0
-    setup_s = time.perf_counter() - start
+            c_spec = log_spectrogram(c_x, cfg.n_fft, cfg.hop_length)
+            if c_spec.shape[1] < cfg.kernel_width:
+                raise ReverieError(f"the content is {len(c_x) / sr:.2f} s, too short for filters "
+                                   f"{cfg.kernel_width} frames wide; give a longer content clip")
+            pictures = {"content": c_spec, "style": s_spec}
+            target_content = features(c_spec.to(device), weights)
+
+    frames = length // cfg.hop_length + 1
+    # Noise at the style's mean level per frequency. (Ulyanov starts from noise of 1e-3,
+    # where ReLU features and their gradients almost vanish; torch's L-BFGS then stops.)
+    noise = torch.rand(n_bins, frames, generator=generator) * 2 * s_spec.mean(1, keepdim=True)
+    spec = c_spec.clone() if init == "content" and c_x is not None else noise
+    spec = spec.to(device).contiguous().requires_grad_(True)
+    use_content = target_content is not None and content_weight > 0
+    setup = time.perf_counter() - start
 
     def objective():
         f = features(spec, weights)
         s_loss = (gram(f) - target_gram).pow(2).sum()
-        c_loss = (f - target_content).pow(2).sum() if use_content else torch.zeros(())
-        return config.style_weight * s_loss + config.content_weight * c_loss, s_loss, c_loss
+        c_loss = (f - target_content).pow(2).sum() if use_content else torch.zeros((), device=device)
+        return cfg.style_weight * s_loss + content_weight * c_loss, s_loss, c_loss
 
-    opt = torch.optim.LBFGS([spec], lr=1, max_iter=config.iterations, max_eval=config.iterations,
+    opt = torch.optim.LBFGS([spec], lr=1, max_iter=cfg.evaluations, max_eval=cfg.evaluations,
                             history_size=50, tolerance_grad=1e-12, tolerance_change=1e-14,
                             line_search_fn="strong_wolfe")
     history: list[float] = []
     first_style: list[float] = []
+    total = cfg.evaluations + 1
 
     def closure():
         opt.zero_grad()
@@ -265,82 +252,36 @@ def audio_style(content, style, config: AudioStyleConfig | None = None, *, secon
         if not history:
             first_style.append(float(s_loss.detach()))
         history.append(float(loss.detach()))
-        progress(len(history), config.iterations + 1, f"loss {history[-1]:.4g}")
+        progress(len(history), total, f"loss {history[-1]:.4g}")
         return loss
 
     opt.step(closure)
-    optimise_s = time.perf_counter() - start - setup_s
+    optimise = time.perf_counter() - start - setup
     with torch.no_grad():
         _, s_loss, c_loss = objective()
     result_spec = spec.detach().clamp_min(0)
-    audio = griffin_lim(result_spec, config, length=length, seed=seed)
+    audio = griffin_lim(result_spec, cfg.n_fft, cfg.hop_length, iters=cfg.griffin_lim_iters,
+                        momentum=cfg.griffin_lim_momentum, length=length, generator=generator)
     peak = float(np.abs(audio).max())
-    if peak > 0:
-        audio = audio * (0.9 / peak) if peak > 0.9 or peak < 0.05 else audio
-    progress(config.iterations + 1, config.iterations + 1, "done")
-    losses = {"style": float(s_loss), "content": float(c_loss) if use_content else 0.0,
-              "style_initial": first_style[0] if first_style else float(s_loss)}
-    timings = {"setup_s": round(setup_s, 3), "optimise_s": round(optimise_s, 3),
-               "griffin_lim_s": round(time.perf_counter() - start - setup_s - optimise_s, 3),
-               "total_s": round(time.perf_counter() - start, 3)}
-    return AudioResult(audio.astype(np.float32), sr, result_spec, losses, timings,
-                       replace(config, sample_rate=sr), notes, history)
+    if peak > 0.9 or 0 < peak < 0.05:  # audible, and never clipped
+        audio = audio * (0.9 / peak)
+    progress(total, total, "done")
+    elapsed = time.perf_counter() - start
 
-
-def audio_texture(style, seconds: float | None = None, config: AudioStyleConfig | None = None,
-                  **kwargs) -> AudioResult:
-    """Sound texture (style only, from noise) of `seconds` seconds."""
-    return audio_style(None, style, config, seconds=seconds, **kwargs)
-
-
-def _read(source, config, notes) -> tuple[np.ndarray, int]:
-    if isinstance(source, tuple):
-        x, sr = source
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim == 2:
-            x = x.mean(1) if x.shape[1] < x.shape[0] else x.mean(0)
-        if len(x) < config.n_fft:
-            raise ReverieError(f"audio of {len(x)} samples is shorter than one STFT frame ({config.n_fft})")
-        if np.abs(x).max() < 1e-5:
-            raise ReverieError("the audio is silent; give a recording with sound in it")
-        return x, int(sr)
-    return load_audio(source, config.max_seconds, config.n_fft, notes)
-
-
-# -- measures and pictures ---------------------------------------------------------------------
-
-def spectral_centroid(x: np.ndarray, sr: int, n_fft: int = 2048) -> float:
-    """Magnitude-weighted mean frequency in Hz over the whole clip."""
-    cfg = AudioStyleConfig(n_fft=n_fft, hop_length=n_fft // 4)
-    mag = stft(torch.as_tensor(np.asarray(x, dtype=np.float32)), cfg).abs().sum(1).numpy()
-    freqs = np.linspace(0, sr / 2, len(mag))
-    return float((mag * freqs).sum() / max(mag.sum(), 1e-12))
-
-
-def dominant_frequency(x: np.ndarray, sr: int) -> float:
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    return float(np.argmax(spectrum) * sr / len(x))
-
-
-def save_spectrogram_png(log_spec: torch.Tensor | np.ndarray, sample_rate: int, path: str | Path,
-                         title: str = "", hop_length: int = 512) -> Path:
-    """A picture of a log spectrogram (time across, frequency up), written atomically."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from reverie.io.images import atomic_path
-
-    s = np.asarray(log_spec.detach().cpu() if isinstance(log_spec, torch.Tensor) else log_spec)
-    seconds = s.shape[1] * hop_length / sample_rate
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
-    ax.imshow(s, origin="lower", aspect="auto", cmap="magma",
-              extent=[0, seconds, 0, sample_rate / 2000])
-    ax.set_xlabel("seconds")
-    ax.set_ylabel("kHz")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    figures = {"seconds": length / sr, "sample_rate": sr, "style_loss": float(s_loss),
+               "style_loss_initial": first_style[0] if first_style else float(s_loss),
+               "content_loss": float(c_loss) if use_content else 0.0,
+               "evaluations_used": len(history),
+               "network": f"random conv1d: {cfg.n_filters} filters of width {cfg.kernel_width}, "
+                          f"seed {cfg.seed}"}
+    timings = {"setup": setup, "optimise": optimise, "griffin_lim": elapsed - setup - optimise,
+               "total": elapsed}
+    deterministic = device.type == "cpu"
+    if not deterministic:
+        notes.append(f"on {device.type}, convolution gradients may differ in the last bits from "
+                     f"run to run, so a rerun can differ slightly")
+    return AudioResult(audio=audio.astype(np.float32), sample_rate=sr, spectrogram=result_spec.cpu(),
+                       input_spectrograms=pictures, history=history, mechanism=mechanism,
+                       config=cfg, inputs=inputs, figures=figures, timings=timings, notes=notes,
+                       resolved={"device": str(device), "sample_rate": sr},
+                       deterministic=deterministic)

@@ -15,16 +15,33 @@ from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
-COMMAND_MODULES = ["registry", "image", "style", "audio", "text", "words", "draw", "gallery"]
+COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "gallery"]
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Shows a flag's default after its help, unless the help already says it (generated
+    flags do) or there is nothing to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" not in text and action.option_strings and action.default not in
+                (None, False, argparse.SUPPRESS) and not isinstance(action.default, list)):
+            text += " (default: %(default)s)"
+        return text
 
 
 class Parser(argparse.ArgumentParser):
     """Remembers itself in the parsed namespace, so an unknown flag is reported with the
-    usage of the command it was given to, not the top level's."""
+    usage of the command it was given to, not the top level's; shows defaults in help."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
         super().__init__(*args, **kwargs)
         self.set_defaults(_parser=self)
+
+    def error(self, message):
+        """One line naming the command whose help to read, instead of a usage block."""
+        raise ReverieError(f"{message}; see `{self.prog} --help`")
 
 
 def build_parser(wanted: list[str] | None = None) -> argparse.ArgumentParser:
@@ -60,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         args, extras = parser.parse_known_args(argv)
         if extras:
             getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extras)}")
+        if args.command is None:
+            parser.print_help()
+            return 2
         if not getattr(args, "func", None):
             getattr(args, "_parser", parser).print_help()
             return 2

@@ -57,8 +57,8 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls, *, skip: set[s
         else:
             kw.update(type=_parser_for(info, info.kind), metavar=info.metavar or info.kind.upper())
         if info.choices is not None and info.item_kind != "bool":
-            kw["choices"] = info.choices
-            kw.pop("metavar", None)
+            # shown, not enforced here: the Config refuses a bad value in one line
+            kw["metavar"] = "{" + ",".join(map(str, info.choices)) + "}"
         group.add_argument(f"--{info.flag}", **kw)
 
 

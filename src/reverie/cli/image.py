@@ -1,19 +1,15 @@
-"""Image commands that are not generated from the registry: `layers`, `classes`, `classify`,
-and `visualize` (until it moves to the registry)."""
+"""Image commands that are not mechanisms: `layers`, `classes`, `classify`. (`dream`,
+`visualize`, `style` and `texture` are generated from the registry.)"""
 from __future__ import annotations
 
-import dataclasses
-
-from reverie.core.errors import ReverieError
-from reverie.cli.common import (add_device, add_json, add_progress, add_seed, positive_float,
-                     positive_int, print_json)
+from reverie.cli.common import add_device, add_json, positive_int, print_json
 
 MODELS = ["lite0", "lite1", "lite2"]
 
 
 def register(sub) -> None:
     p = sub.add_parser("layers", help="list a network's named layers with shapes and depth hints")
-    p.add_argument("--model", default="lite0", choices=MODELS)
+    p.add_argument("--model", default="lite0", choices=MODELS, help="the network")
     p.add_argument("--size", type=positive_int, default=None, help="input size for the shapes "
                    "(default: the network's own)")
     add_json(p)
@@ -26,33 +22,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("classify", help="top-5 ImageNet labels for an image")
     p.add_argument("image", help="image path or sample:NAME (e.g. sample:chelsea)")
-    p.add_argument("--model", default="lite0", choices=MODELS + ["all"])
-    p.add_argument("--top", type=positive_int, default=5)
+    p.add_argument("--model", default="lite0", choices=MODELS + ["all"],
+                   help="the network, or all three")
+    p.add_argument("--top", type=positive_int, default=5, help="how many labels to show")
     add_device(p)
     add_json(p)
     p.set_defaults(func=run_classify)
-
-    p = sub.add_parser("visualize", help="activation maximisation: what a class or unit looks for")
-    p.add_argument("target", help="class name or index (goldfish, 1) or layer:channel (stage5:37)")
-    p.add_argument("--out", required=True, help="output .png (a batch is tiled side by side)")
-    p.add_argument("--model", default="lite0", choices=MODELS)
-    p.add_argument("--size", type=positive_int)
-    p.add_argument("--steps", type=positive_int)
-    p.add_argument("--lr", type=positive_float)
-    p.add_argument("--batch", type=positive_int)
-    p.add_argument("--transforms", type=positive_int, help="random transforms per step")
-    p.add_argument("--diversity", type=float)
-    p.add_argument("--no-fft", action="store_true", help="optimise pixels, not a spectrum")
-    p.add_argument("--no-decorrelate", action="store_true", help="plain RGB, not decorrelated colour")
-    p.add_argument("--jitter", type=float)
-    p.add_argument("--rotate", type=float)
-    p.add_argument("--judge", action="append", dest="judges", choices=MODELS,
-                   help="held-out network to judge with (repeatable; default: the other two)")
-    add_seed(p)
-    add_device(p)
-    add_progress(p)
-    add_json(p)
-    p.set_defaults(func=run_visualize)
 
 
 def run_layers(args) -> int:
@@ -102,42 +77,4 @@ def run_classify(args) -> int:
         print(f"{m}:")
         for p in preds:
             print(f"  {p['prob']:6.1%}  {p['index']:4d} {p['name']}")
-    return 0
-
-
-def _overrides(args, names: dict[str, str]) -> dict:
-    return {field: getattr(args, flag) for flag, field in names.items()
-            if getattr(args, flag, None) is not None}
-
-
-def run_visualize(args) -> int:
-    import torch
-    from reverie.io.images import check_writable, save_image, write_sidecar
-    from reverie.core.progress import bar
-    from reverie.image.featurevis import VisualizeConfig, visualize
-
-    out = check_writable(args.out)
-    fields = _overrides(args, {"model": "model", "size": "size", "steps": "steps", "lr": "lr",
-                               "batch": "batch", "transforms": "transforms",
-                               "diversity": "diversity", "jitter": "jitter", "rotate": "rotate",
-                               "judges": "judges", "seed": "seed"})
-    fields.update(fft=not args.no_fft, decorrelate=not args.no_decorrelate, device=args.device)
-    config = VisualizeConfig(**fields)
-    with bar("visualize", enabled=None if not args.no_progress else False) as progress:
-        result = visualize(args.target, config, progress=progress)
-    save_image(torch.cat(list(result.images), dim=2), out)  # a batch side by side
-    write_sidecar(out, {"command": "visualize", "target": args.target,
-                        "config": dataclasses.asdict(config), "figures": result.figures})
-    if args.json:
-        print_json({"out": str(out), **result.figures})
-        return 0
-    f = result.figures
-    print(f"wrote {out} ({f['seconds']:.1f} s), target {f['target']}")
-    for model, rows in f.get("verdicts", {}).items():
-        for i, row in enumerate(rows):
-            top = ", ".join(f"{t['name']} {t['prob']:.2f}" for t in row["top5"][:3])
-            print(f"  {model}{'' if len(rows) == 1 else f'[{i}]'}: p(target) {row['target_prob']:.3f}, "
-                  f"rank {row['target_rank']}; sees {top}")
-    if "channel_mean" in f:
-        print(f"  channel mean {f['channel_mean']} vs layer mean {f['layer_mean']}")
     return 0

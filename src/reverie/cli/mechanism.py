@@ -3,6 +3,8 @@ flags, `--out`, `--preset`, `--json`; run it with a progress bar and `save()` th
 from __future__ import annotations
 
 import argparse
+import inspect
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -30,8 +32,9 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
         else:
             p.add_argument(input_flag(inp.name), dest=inp.name, default=None,
                            action="append" if inp.many else "store", help=inp.help + example)
-    p.add_argument("--out", required=True, metavar="PATH",
-                   help=f"output file ({', '.join(mech.outputs)}); its sidecar .json is written beside it")
+    p.add_argument("--out", required=not mech.prints, metavar="PATH",
+                   help=f"output file ({', '.join(mech.outputs)}); its sidecar .json is written "
+                        f"beside it" + ("; without it the output is printed" if mech.prints else ""))
     presets = mech.preset_table()
     if presets:
         p.add_argument("--preset", choices=list(presets), default=None,
@@ -47,18 +50,28 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
 def run(mech: Mechanism, args: argparse.Namespace) -> int:
     from reverie.core.progress import bar
 
-    out = Path(args.out)
-    if out.suffix and out.suffix.lower() not in mech.outputs:
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.suffix and out.suffix.lower() not in mech.outputs:
         raise ReverieError(f"{mech.name} writes {', '.join(mech.outputs)}, not {out.suffix!r}; "
                            f"give --out {out.with_suffix(mech.outputs[0])}")
     base = mech.preset_table()[args.preset] if getattr(args, "preset", None) else {}
     config = config_from_args(mech.config_class(), args, base)
-    from reverie.io.files import check_writable
-    check_writable(out)  # before minutes of work
-    mech.check_output(config, out)
+    if out is not None:
+        from reverie.io.files import check_writable
+        check_writable(out)  # before minutes of work
+        mech.check_output(config, out)
     inputs = {inp.name: getattr(args, inp.name) for inp in mech.inputs}
+    function = mech.load()
+    if out is not None and "out" in inspect.signature(function).parameters:
+        inputs["out"] = out  # a trainer checkpoints into it as it goes
     with bar(mech.name, enabled=None if not args.no_progress else False) as progress:
-        result = mech.load()(**inputs, config=config, progress=progress)
+        result = function(**inputs, config=config, progress=progress)
+    if out is None:  # a printable mechanism asked for no file
+        if args.json:
+            print_json({"text": result.as_text(), "figures": result.figures, "notes": result.notes})
+        else:
+            sys.stdout.write(result.as_text())
+        return 0
     paths = result.save(out)
     report(result, paths, args.json)
     return 0

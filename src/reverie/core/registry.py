@@ -45,6 +45,7 @@ class Mechanism:
     command: str | None = None  # the CLI's words if not the name ("text sample")
     deterministic: bool = True  # the same seed gives the same bytes on one machine
     check_out: str | None = None  # "module:attr": (config, path) -> None, raises before work
+    prints: bool = False        # without an output path the CLI prints `result.as_text()`
     extra: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Callable:

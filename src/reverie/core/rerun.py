@@ -45,8 +45,8 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
                 raise ReverieError(f"the sidecar does not record input {inp.name!r}; it was "
                                    f"written by another version, rerun it with that one")
             continue
-        if rec.get("source") is None and "value" not in rec and "many" not in rec and not inp.required:
-            continue
+        if rec == {"source": None} and not inp.required:
+            continue  # an optional input that was not given
         args[inp.name] = input_records.value_of(inp.name, rec)
     outputs = record.get("outputs") or {}
     main = next(iter(outputs.values()), None)

@@ -63,3 +63,7 @@ class Result:
     def summary(self) -> str:
         """One line for the terminal: what was made and the figure that matters."""
         return ""
+
+    def as_text(self) -> str | None:
+        """The output as text for a terminal, where it is text (samples, answers)."""
+        return None

@@ -109,7 +109,7 @@ def palette_colors(palette: str | None) -> list[tuple[float, float, float]] | No
         colors = [parse_color(c) for c in palette.split(",") if c.strip()]
         if len(colors) < 2:
             raise ReverieError("a palette needs a background and at least one stroke colour, "
-                               "e.g. --palette '#ffffff,#000000'")
+                               "e.g. '#ffffff,#000000'")
         return colors
     raise ReverieError(f"unknown palette {palette!r}; use free, {', '.join(PALETTES)}, "
                        f"or hex colours such as '#ffffff,#000000' (background first)")
@@ -120,7 +120,7 @@ def random_drawing(system: str, strokes: int, size: int, generator: torch.Genera
     """Uniform random parameters in [0.02, 0.98] (White's random start), palette applied."""
     check_system(system)
     if strokes < 1:
-        raise ReverieError(f"a drawing needs at least 1 stroke, got {strokes}; use e.g. --strokes 20")
+        raise ReverieError(f"a drawing needs at least 1 stroke, got {strokes}; use e.g. 20 strokes")
     s = torch.rand(strokes, STROKE_DIMS[system], generator=generator) * 0.96 + 0.02
     bg = torch.rand(3, generator=generator) * 0.96 + 0.02
     d = Drawing(system, size, bg, s, shape or Shape())
@@ -283,12 +283,9 @@ def _xml_escape(text: str) -> str:
 
 
 def write_svg(d: Drawing, path: str | os.PathLike, title: str = "") -> Path:
-    from reverie.io.images import atomic_path
+    from reverie.io.files import save_text
 
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(to_svg(d, title), encoding="utf-8")
-    return path
+    return save_text(to_svg(d, title), path)
 
 
 def parse_svg(text: str) -> tuple[int, str, str, list[dict]]:

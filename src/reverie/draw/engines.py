@@ -1,7 +1,7 @@
 """Perception Engines (Tom White, 2018): constrained drawings that ImageNet classifiers see
 as a chosen class, planned against an ensemble and judged by a network held out.
 
-    result = perceive("hammerhead shark", PerceiveConfig(system="lines", strokes=20), seed=0)
+    result = perceive("hammerhead shark", system="lines", strokes=20, seed=0)
     result.save("shark.svg")       # shark.svg (the drawing), shark.png (its exact render), shark.json
 
 The loop, as White describes it: a drawing system (`reverie.draw.drawing`) proposes a drawing, the
@@ -30,82 +30,160 @@ exactly from its SVG and shown to every network, including ones that took no par
   NES as in his plan_image.py: noise `sigma`, learning rate `alpha`, standardised
   rewards, stop after `max_dry_period` iterations without a new best). It scores the exact
   render, so what it optimises is what is judged.
+
+The budget is in steps, so a seed gives the same drawing on a busy machine and an idle one
+(a 75 s cap once ranked tick 2nd on one and 1st on the other). `max_seconds` adds a time
+limit where a user asks for one; the result then depends on the machine and says so.
 """
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
+from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.errors import ReverieError
+from reverie.core.inputs import record as record_input
+from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
 from reverie.draw import drawing as draw
 from reverie.nets.classes import class_name, find_class
-from reverie.core.errors import ReverieError
-from reverie.core.progress import Progress, silent
+from reverie.nets.zoo import MODELS
 
 MIN_CANVAS = 64  # below this the networks (stride 32, trained at 224-260 px) see a smudge
 COMBINES = ("mean-log", "product")
 PLANNERS = ("grad", "es")
+# The step budget when `steps` is not given. grad: 380 Adam steps (restarts included) put
+# all ten benchmark classes first under the held-out lite2 (bench/perceive.py, 21-84 s each
+# on 2 idle cores); es: White's planner is slower per iteration, 100 NES iterations.
+DEFAULT_STEPS = {"grad": 380, "es": 100}
+GIF_FPS = 8.0   # the evolution animation
+GIF_LINGER = 5  # frames the animation holds the finished drawing
 
 
 @dataclass
-class PerceiveConfig:
+class PerceiveConfig(Config):
     # the drawing system
-    system: str = "lines"            # lines | curves | blobs
-    strokes: int = 20                # White: num_lines
-    size: int = 224                  # canvas side in pixels (the SVG's size)
-    palette: str = "free"            # free | ink | chalk | sumi | riso | '#bg,#ink,...'
-    min_width: float = 0.008         # stroke width range, fraction of the canvas (White's lines1)
-    max_width: float = 0.08
+    system: str = knob("lines", "drawing system: straight strokes (White's lines1), cubic "
+                       "Bezier curves, or filled ellipses (blobs)", choices=draw.SYSTEMS)
+    strokes: int = knob(20, "strokes in the drawing (White: num_lines)", min=1)
+    size: int = knob(224, "canvas side, the SVG's size (the networks see 224-260 px; render "
+                     "the SVG bigger afterwards)", min=MIN_CANVAS, max=2048, unit="pixels")
+    palette: str = knob("free", "stroke colours: free, a palette (ink: black on white, chalk, "
+                        "sumi, riso) or hex colours '#bg,#ink1,#ink2' (background first)",
+                        metavar="PALETTE")
+    min_width: float = knob(0.008, "thinnest stroke, a fraction of the canvas side (White's "
+                            "lines1: 2 x 0.004)", above=0, max=1, advanced=True)
+    max_width: float = knob(0.08, "thickest stroke, a fraction of the canvas side (White's "
+                            "lines1: 2 x 0.04)", above=0, max=1, advanced=True)
+    supersample: int = knob(4, "the exact renderer's antialiasing: samples per output pixel "
+                            "along each side", min=1, max=16, advanced=True)
+    animate: bool = knob(False, "also write the drawing's evolution as OUT.gif")
     # perception
-    ensemble: tuple[str, ...] = ("lite0", "lite1")
-    held_out: tuple[str, ...] = ("lite2",)
-    combine: str = "mean-log"        # mean-log | product (White's reward)
+    ensemble: list[str] = knob(["lite0", "lite1"], "networks that plan the drawing",
+                               choices=list(MODELS), metavar="MODEL")
+    held_out: list[str] = knob(["lite2"], "networks that only judge the exact render: they "
+                               "take no part in planning", choices=list(MODELS), metavar="MODEL")
+    combine: str = knob("mean-log", "the ensemble's objective: mean log-probability, or the "
+                        "product of probabilities (White's reward)", choices=COMBINES)
     # planning
-    planner: str = "grad"            # grad | es
-    steps: int = 380                 # grad: Adam steps, restarts included; es: NES iterations (White: max_iterations)
-    good_enough: float = 0.97        # stop once the ensemble's probability on the exact render reaches this
-    min_steps: int = 100             # grad: never stop before this (robustness needs some steps)
-    robust_enough: float = 0.85      # grad: ... and the transformed copies' running mean reaches this
-    check_every: int = 20            # grad: render exactly and score every N steps
-    plan_size: int | None = None     # grad: networks see the transformed copies at this size
-                                     # while planning (None: each network's own input size)
-    max_seconds: float | None = None  # stop planning after this long (None: no limit)
-    supersample: int = 4             # the exact renderer's antialiasing
+    planner: str = knob("grad", "grad: Adam through the soft rasteriser; es: White's random "
+                        "start and evolution strategies on the exact render", choices=PLANNERS)
+    steps: Optional[int] = knob(None, f"the budget: grad Adam steps, restarts included (auto: "
+                                f"{DEFAULT_STEPS['grad']}); es NES iterations (auto: "
+                                f"{DEFAULT_STEPS['es']}, White's max_iterations)", min=1,
+                                resolved=True)
+    max_seconds: Optional[float] = knob(None, "also stop planning after this long; the result "
+                                        "then depends on the machine's speed and load (none: "
+                                        "the budget is steps only)", above=0, unit="seconds")
+    good_enough: float = knob(0.97, "stop once the ensemble sees the target at this "
+                              "probability on the exact render", above=0, max=1)
+    min_steps: int = knob(100, "grad: never stop before this many steps (robustness needs "
+                          "some)", min=1, advanced=True)
+    robust_enough: float = knob(0.85, "grad: stop only once the transformed copies' running "
+                                "mean probability also reaches this", min=0, max=1, advanced=True)
+    check_every: int = knob(20, "grad: render exactly and score every this many steps", min=1,
+                            advanced=True)
+    plan_size: Optional[int] = knob(None, "grad: networks see the transformed copies at this "
+                                    "size while planning (none: each network's own)",
+                                    min=MIN_CANVAS, unit="pixels", advanced=True)
     # grad planner
-    random_start: int = 32           # start from the best of this many random drawings (White's greedy start)
-    restarts: int = 1                # grad: fresh random starts allowed when a run stalls
-    stall_steps: int = 100           # grad: a run whose exact render is still below stall_prob
-    stall_prob: float = 0.02         # after stall_steps is abandoned for a fresh start
-    lr: float = 0.02                 # Adam on [0, 1] parameters (strokes move ~4 px a step at 224)
-    batch: int = 4                   # transformed copies per step
-    sharpness: tuple[float, float] = (0.5, 4.0)  # soft-rasteriser sharpness per pixel, start -> end
-    anneal_steps: int = 100          # grad: steps over which the sharpness anneals (then stays crisp)
-    # robustness (each grad step)
-    jitter: float = 0.05             # max translation, fraction of the canvas
-    scale: tuple[float, float] = (0.9, 1.1)
-    rotate: float = 8.0              # degrees
-    perspective: float = 0.03
-    color: float = 0.05
-    width_noise: float = 0.15        # stroke-width noise (std of a multiplicative factor)
+    random_start: int = knob(32, "grad: start from the best of this many random drawings "
+                             "(White's greedy start)", min=1)
+    restarts: int = knob(1, "grad: fresh random starts allowed when a run stalls, within the "
+                         "same step budget", min=0)
+    stall_steps: int = knob(100, "grad: a run still below stall_prob after this many steps "
+                            "has stalled", min=1, advanced=True)
+    stall_prob: float = knob(0.02, "grad: the ensemble probability a run must reach by "
+                             "stall_steps", min=0, max=1, advanced=True)
+    lr: float = knob(0.02, "grad: Adam learning rate on the [0, 1] parameters (strokes move "
+                     "~4 px a step at 224)", above=0)
+    batch: int = knob(4, "grad: transformed copies per step", min=1, advanced=True)
+    sharpness: list[float] = knob([0.5, 4.0], "grad: soft-rasteriser sharpness per pixel, "
+                                  "start and end of the anneal", above=0, advanced=True)
+    anneal_steps: int = knob(100, "grad: steps over which the sharpness anneals (then stays "
+                             "crisp)", min=1, advanced=True)
+    # robustness: each grad step sees randomly transformed copies
+    jitter: float = knob(0.05, "grad: largest shift, a fraction of the canvas", min=0,
+                         advanced=True)
+    scale: list[float] = knob([0.9, 1.1], "grad: smallest and largest zoom", above=0,
+                              advanced=True)
+    rotate: float = knob(8.0, "grad: largest turn", min=0, unit="degrees", advanced=True)
+    perspective: float = knob(0.03, "grad: perspective distortion", min=0, advanced=True)
+    color: float = knob(0.05, "grad: colour shift", min=0, advanced=True)
+    width_noise: float = knob(0.15, "grad: stroke-width noise (std of a multiplicative "
+                              "factor)", min=0, advanced=True)
     # es planner (White's plan_image.py names and defaults)
-    num_pop: int = 100
-    sigma: float = 0.01
-    alpha: float = 0.0005
-    init_size: int = 6
-    init_step: int = 4
-    max_dry_period: int = 30
+    num_pop: int = knob(100, "es: population per iteration (White: num_pop)", min=2)
+    sigma: float = knob(0.01, "es: noise on the parameters (White: sigma)", above=0)
+    alpha: float = knob(0.0005, "es: learning rate (White: alpha)", above=0)
+    init_size: int = knob(6, "es: strokes in the first random start (White: init_size)",
+                          min=1, advanced=True)
+    init_step: int = knob(4, "es: strokes added at a time to the random start (White: "
+                          "init_step)", min=1, advanced=True)
+    max_dry_period: int = knob(30, "es: stop after this many iterations without a new best "
+                               "(White: max_dry_period)", min=1, advanced=True)
+    seed: int = seed_knob()
+    device: str = device_knob()
+
+    def check(self) -> None:
+        if not self.ensemble:
+            raise ConfigError("ensemble", "is empty; name at least one network, e.g. lite0")
+        if len(set(self.ensemble)) != len(self.ensemble):
+            raise ConfigError("ensemble", f"names a network twice ({', '.join(self.ensemble)}); "
+                              f"list each once")
+        both = [m for m in self.held_out if m in self.ensemble]
+        if both:
+            raise ConfigError("held_out", f"{', '.join(both)} is in the ensemble and held out; a "
+                              f"held-out network must take no part in planning (e.g. ensemble "
+                              f"lite0 and lite1, held out lite2)")
+        if self.min_width > self.max_width:
+            raise ConfigError("min_width", f"{self.min_width} is above max_width "
+                              f"{self.max_width}; the thinnest stroke must not be the thickest")
+        for name, lo in (("sharpness", "start"), ("scale", "smallest")):
+            if len(getattr(self, name)) != 2:
+                raise ConfigError(name, f"needs two values ({lo} and end), got "
+                                  f"{getattr(self, name)}")
+        try:
+            draw.palette_colors(self.palette)
+        except ReverieError as exc:
+            raise ConfigError("palette", str(exc)) from None
+
+    def budget(self) -> int:
+        """The step budget: `steps`, or the planner's default."""
+        return self.steps if self.steps is not None else DEFAULT_STEPS[self.planner]
 
 
 @dataclass
 class Verdict:
+    """What one network sees in the exact render."""
     model: str
-    role: str            # "ensemble" or "held-out"
+    role: str            # "ensemble", "held-out" (or "judge" for perceive-render)
     prob: float          # the target's probability
     rank: int            # 1 = the network's top label
     top5: list[dict]
@@ -115,22 +193,20 @@ class Verdict:
 
 
 @dataclass
-class Perception:
-    """What `perceive` made and what every network sees in it."""
-    drawing: draw.Drawing
-    image: Image.Image               # the exact render the verdicts were taken on
+class PerceiveResult(Result):
+    """The drawing, its exact render and what every network sees in it."""
+    drawing: draw.Drawing            # the artwork: its parameters (written as the SVG)
+    image: torch.Tensor              # (3, size, size): the exact render the verdicts were taken on
     target: int
     target_name: str
     verdicts: list[Verdict]
     ensemble_prob: float             # geometric mean of the ensemble's target probabilities
-    history: list[dict]              # {step, seconds, ensemble_prob} at every check
-    seconds: float                   # planning + judging, wall clock
-    cpu_seconds: float               # the same in CPU time (all threads): robust to a busy machine
+    history: list[dict]              # {step, seconds, ensemble_prob, ...} at every check
     steps_run: int
     stopped: str                     # why planning ended
-    config: PerceiveConfig
-    seed: int
-    frames: list[Image.Image] = field(default_factory=list)
+    frames: list[torch.Tensor] = field(default_factory=list)  # the evolution (with animate)
+
+    suffixes = (".svg", ".png")
 
     def held_out(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.role == "held-out"]
@@ -139,82 +215,26 @@ class Perception:
         """Planning seconds until the ensemble first reached `prob` on the exact render."""
         return next((h["seconds"] for h in self.history if h["ensemble_prob"] >= prob), None)
 
-    def record(self) -> dict:
-        return {"mechanism": "perceive", "target": {"index": self.target, "name": self.target_name},
-                "config": asdict(self.config), "seed": self.seed,
-                "ensemble_prob": self.ensemble_prob, "verdicts": [v.to_dict() for v in self.verdicts],
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds,
-                "load_average": list(os.getloadavg()), "steps_run": self.steps_run, "stopped": self.stopped,
-                "seconds_to_0.9": self.seconds_to(0.9), "history": self.history,
-                "drawing": self.drawing.to_dict()}
+    def write(self, path: Path) -> dict[str, Path]:
+        """OUT.svg (the drawing), OUT.png (its exact render) and, with animate, OUT.gif."""
+        from reverie.io.animation import save_animation
+        from reverie.io.images import save_image
 
-    def save(self, out: str | os.PathLike, animate: bool = False) -> dict[str, Path]:
-        """Write OUT.svg, OUT.png (the exact render), OUT.json and, with `animate`, OUT.gif."""
-        from reverie.io.images import atomic_path, save_image, write_sidecar
-
-        base = output_base(out)
-        paths = {"svg": base.with_suffix(".svg"), "png": base.with_suffix(".png")}
+        base = path.with_suffix("")
         title = f"{self.target_name}: a Reverie perception engine drawing"
-        draw.write_svg(self.drawing, paths["svg"], title)
-        save_image(self.image, paths["png"])
-        if animate and self.frames:
-            paths["gif"] = base.with_suffix(".gif")
-            with atomic_path(paths["gif"]) as tmp:
-                frames = self.frames + [self.image] * 5  # linger on the result
-                frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                               duration=120, loop=0)
-        paths["json"] = write_sidecar(paths["png"], {**self.record(),
-                                                     "files": {k: p.name for k, p in paths.items()}})
+        paths = {"svg": draw.write_svg(self.drawing, base.with_suffix(".svg"), title),
+                 "png": save_image(self.image, base.with_suffix(".png"))}
+        if self.config is not None and self.config.animate and self.frames:
+            paths["gif"] = save_animation(self.frames + [self.image] * GIF_LINGER,
+                                          base.with_suffix(".gif"), fps=GIF_FPS)
         return paths
 
-
-def output_base(out: str | os.PathLike) -> Path:
-    """DRAWING.svg, DRAWING.png or DRAWING -> DRAWING (the three files share it)."""
-    out = Path(out)
-    return out.with_suffix("") if out.suffix.lower() in (".svg", ".png", ".json", ".gif") else out
+    def summary(self) -> str:
+        """The verdict table: what each network sees (the mechanism made visible)."""
+        return verdict_table(self)
 
 
-# --- checking the request before any work ---------------------------------------------------
-
-def check_config(cfg: PerceiveConfig) -> None:
-    from reverie.nets.zoo import MODELS, weights_path
-
-    draw.check_system(cfg.system)
-    if cfg.strokes < 1:
-        raise ReverieError(f"a drawing needs at least 1 stroke, got {cfg.strokes}; use e.g. --strokes 20")
-    if cfg.size < MIN_CANVAS:
-        raise ReverieError(f"a {cfg.size} px canvas is too small for the networks (they see "
-                           f"{MODELS['lite0'][1]}-{MODELS['lite2'][1]} px); use --size {MIN_CANVAS} "
-                           f"or more, e.g. --size 224")
-    if cfg.size > 2048:
-        raise ReverieError(f"a {cfg.size} px canvas is needlessly large (the drawing is an SVG: "
-                           f"render it bigger afterwards); use --size 224")
-    if cfg.plan_size is not None and cfg.plan_size < MIN_CANVAS:
-        raise ReverieError(f"plan_size {cfg.plan_size} is too small for the networks; use {MIN_CANVAS} "
-                           f"or more, or leave it unset")
-    if cfg.steps < 1:
-        raise ReverieError(f"steps must be at least 1, got {cfg.steps}; use e.g. --steps 400")
-    if cfg.planner not in PLANNERS:
-        raise ReverieError(f"unknown planner {cfg.planner!r}; choose grad or es")
-    if cfg.combine not in COMBINES:
-        raise ReverieError(f"unknown combine {cfg.combine!r}; choose mean-log or product")
-    if not cfg.ensemble:
-        raise ReverieError("the ensemble is empty; name at least one network, e.g. --ensemble lite0,lite1")
-    for name in (*cfg.ensemble, *cfg.held_out):
-        weights_path(name)  # unknown or missing models are a ReverieError here
-    if len(set(cfg.ensemble)) != len(cfg.ensemble):
-        raise ReverieError(f"the ensemble names a network twice ({','.join(cfg.ensemble)}); list each once")
-    both = [m for m in cfg.held_out if m in cfg.ensemble]
-    if both:
-        raise ReverieError(f"{', '.join(both)} is in the ensemble and held out; a held-out network must "
-                           f"take no part in planning (e.g. --ensemble lite0,lite1 --held-out lite2)")
-    if not 0 < cfg.min_width <= cfg.max_width:
-        raise ReverieError("stroke widths need 0 < min_width <= max_width, e.g. 0.008 and 0.08")
-    if cfg.restarts < 0:
-        raise ReverieError(f"restarts must be 0 or more, got {cfg.restarts}; use e.g. --restarts 1")
-    if cfg.batch < 1 or cfg.num_pop < 2 or cfg.check_every < 1:
-        raise ReverieError("batch and check_every must be at least 1 and num_pop at least 2")
-    draw.palette_colors(cfg.palette)
+Perception = PerceiveResult  # the old name, still exported as `reverie.Perception`
 
 
 # --- perception: what the networks see ------------------------------------------------------
@@ -241,22 +261,16 @@ def geometric_mean(lp: torch.Tensor) -> torch.Tensor:
     return lp.mean(0).exp()
 
 
-@torch.no_grad()
 def judge(image: torch.Tensor, target: int, models: list[tuple[str, str]], device) -> list[Verdict]:
-    """Top-5, target probability and rank under each (model, role), on one exact render."""
-    from reverie.core.device import resolve_device
-    from reverie.nets.zoo import load_net, preprocess
+    """Target probability, rank and top-5 under each (model, role), on one exact render
+    (the one top-k judge, `reverie.nets.verdicts`)."""
+    from reverie.nets.verdicts import verdicts
 
-    device = resolve_device(str(device))
-    verdicts = []
+    out = []
     for name, role in models:
-        net = load_net(name, device)
-        probs = net(preprocess(image, net.input_size).to(device)).softmax(-1)[0].cpu()
-        p, idx = probs.topk(5)
-        verdicts.append(Verdict(name, role, float(probs[target]), int((probs > probs[target]).sum()) + 1,
-                                [{"index": int(i), "name": class_name(int(i)), "prob": float(q)}
-                                 for q, i in zip(p, idx)]))
-    return verdicts
+        row = verdicts(image, name, device, target=target)[0]
+        out.append(Verdict(name, role, row["target_prob"], row["target_rank"], row["top"]))
+    return out
 
 
 @torch.no_grad()
@@ -298,10 +312,11 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
               may_stall: bool = False, steps: int | None = None, offset: int = 0) -> tuple[draw.Drawing, list, int, str]:
     """Adam through the soft rasteriser. Returns (best drawing, history, steps run, stop
     reason); the reason starts with "stalled" when `may_stall` and the run went nowhere.
-    `steps` (default cfg.steps) is this attempt's share of the budget, `offset` the steps
-    earlier attempts used (for the progress report)."""
-    steps = cfg.steps if steps is None else steps
+    `steps` (default: the whole budget, cfg.steps) is this attempt's share of it, `offset`
+    the steps earlier attempts used (for the progress report)."""
     from reverie.optvis.transform import Robustness
+
+    steps = cfg.steps if steps is None else steps
 
     strokes = start.strokes.clone().to(device).requires_grad_(True)
     background = start.background.clone().to(device).requires_grad_(True)
@@ -324,7 +339,7 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
                         "ensemble_prob": float(prob[0]), "objective": float(obj[0]),
                         "transformed_prob": robust_ema})
         if frames is not None:
-            frames.append(draw.render_png(current, supersample=2))
+            frames.append(draw.render_tensor(current, supersample=2))
         if float(obj[0]) > best_obj:
             best, best_obj = current, float(obj[0])
         return float(prob[0])
@@ -394,9 +409,9 @@ def plan_es(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torc
     history.append({"step": 0, "seconds": round(clock.seconds(), 3), "ensemble_prob": float(prob.max()),
                     "objective": float(obj.max()), "random_objective": float(obj.mean())})
     progress(0, cfg.steps, f"random start: {n} strokes, p {float(prob.max()):.3f}")
+    dims = draw.STROKE_DIMS[cfg.system]
     while n < n_total and not clock.out():
         grow = min(n + cfg.init_step, n_total)
-        dims = draw.STROKE_DIMS[cfg.system]
         tries = [torch.cat([w, random_w(grow)[3 + n * dims:]]) for _ in range(cfg.num_pop)]
         obj, prob = score(tries, grow)
         w, n = tries[int(obj.argmax())], grow
@@ -404,7 +419,9 @@ def plan_es(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torc
                         "objective": float(obj.max())})
         progress(0, cfg.steps, f"random start: {n} strokes, p {float(prob.max()):.3f}")
         if frames is not None:
-            frames.append(draw.render_png(_unpack(w, start, n), supersample=2))
+            frames.append(draw.render_tensor(_unpack(w, start, n), supersample=2))
+    if n < n_total:  # the time limit cut the greedy start short: the rest start at random
+        w = torch.cat([w, random_w(n_total)[3 + n * dims:]])
 
     # natural evolution strategies on every free parameter
     mask = torch.cat([torch.full((3,), draw.palette_colors(cfg.palette) is None),
@@ -415,7 +432,7 @@ def plan_es(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torc
         history.append({"step": it, "seconds": round(clock.seconds(), 3), "ensemble_prob": float(prob[0]),
                         "objective": float(obj[0])})
         if frames is not None and (it % 5 == 1):
-            frames.append(draw.render_png(_unpack(w, start, n_total), supersample=2))
+            frames.append(draw.render_tensor(_unpack(w, start, n_total), supersample=2))
         if float(obj[0]) > best_obj:
             best_w, best_obj, dry = w.clone(), float(obj[0]), 0
         else:
@@ -441,31 +458,50 @@ def plan_es(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: torc
 
 # --- the public function --------------------------------------------------------------------
 
-def perceive(target: str | int, config: PerceiveConfig | None = None, *, seed: int = 0,
-             device: str | torch.device = "cpu", progress: Progress = silent,
-             animate: bool = False, start: draw.Drawing | None = None) -> Perception:
-    """Plan a drawing of `target` (an ImageNet class name or index) and judge its exact
-    render under every network. `start` continues from an existing drawing (e.g. `load_svg`)."""
-    from reverie.core.device import resolve_device
-    from reverie.io.images import pil_to_tensor
-    from reverie.nets.zoo import load_net
+def _start_drawing(start) -> draw.Drawing | None:
+    """A start given as a path (an SVG perceive wrote) or a Drawing."""
+    if start is None or isinstance(start, draw.Drawing):
+        return start
+    return draw.load_svg(start)
 
-    cfg = replace(config or PerceiveConfig())  # a copy: the caller's config is left as it was
-    cfg.ensemble, cfg.held_out = tuple(cfg.ensemble), tuple(cfg.held_out)
-    cfg.sharpness, cfg.scale = tuple(cfg.sharpness), tuple(cfg.scale)
-    index = find_class(target)
-    check_config(cfg)
-    dev = resolve_device(str(device))
+
+def perceive(target: str | int, config: PerceiveConfig | None = None, *,
+             start: draw.Drawing | str | None = None, progress: Progress = silent,
+             **overrides) -> PerceiveResult:
+    """Plan a drawing of `target` (an ImageNet class name or index) and judge its exact
+    render under every network. `start` continues from an existing drawing (an SVG path or
+    a Drawing): the drawing system and stroke count are then the start's.
+
+    `config` fields can also be given as keywords: `perceive("tick", system="curves")`.
+    """
+    from reverie.core.device import resolve_device
+    from reverie.nets.zoo import load_net, weights_path
+
+    cfg = make_config(PerceiveConfig, config, **overrides)
+    inputs = {"target": {"value": target}, "start": record_input(start)}
+    index = find_class(target)  # every check before minutes of work
+    for name in (*cfg.ensemble, *cfg.held_out):
+        weights_path(name)
+    notes = []
+    if start is not None and inputs["start"].get("source") is None:
+        notes.append("the start drawing was given in memory, so this drawing cannot be made "
+                     "again from its sidecar; give the start as an SVG file to make it rerunnable")
+    start = _start_drawing(start)
+    if start is not None and (start.system != cfg.system or len(start.strokes) != cfg.strokes):
+        notes.append(f"continued from a drawing of {len(start.strokes)} {start.system}: the "
+                     f"system and stroke count are the start's")
+        cfg = cfg.replace(system=start.system, strokes=len(start.strokes))
+    plan = cfg.replace(steps=cfg.budget())  # what the planners run with
+    dev = resolve_device(cfg.device)
     t0, cpu0 = time.perf_counter(), time.process_time()
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(cfg.seed)
     shape = draw.Shape(min_width=cfg.min_width, max_width=cfg.max_width)
     nets = [load_net(m, dev) for m in cfg.ensemble]
     clock = _Clock(cfg.max_seconds)
 
     def random_start() -> draw.Drawing:
         tries = [draw.random_drawing(cfg.system, cfg.strokes, cfg.size, g, cfg.palette, shape)
-                 for _ in range(max(cfg.random_start, 1) if cfg.planner == "grad" else 1)]
+                 for _ in range(cfg.random_start if cfg.planner == "grad" else 1)]
         if len(tries) == 1:
             return tries[0]
         objective, _ = score_exact(tries, nets, index, cfg.combine, cfg.supersample, dev)
@@ -473,49 +509,62 @@ def perceive(target: str | int, config: PerceiveConfig | None = None, *, seed: i
 
     given = start is not None
     if given:
-        if start.system != cfg.system or len(start.strokes) != cfg.strokes:
-            cfg.system, cfg.strokes = start.system, len(start.strokes)
         start = draw.apply_palette(draw.Drawing(start.system, cfg.size, start.background.float(),
                                                 start.strokes.float(), shape), cfg.palette)
     else:
         start = random_start()
-    frames: list | None = [] if animate else None
+    frames: list | None = [] if cfg.animate else None
     if cfg.planner == "es":
-        best, history, steps_run, stopped = plan_es(start, index, nets, cfg, g, dev, progress, frames, clock)
+        best, history, steps_run, stopped = plan_es(start, index, nets, plan, g, dev, progress, frames, clock)
     else:
         # a run that stalls is abandoned for a fresh random start (not when the user gave the start)
         attempts = []
         for attempt in range(cfg.restarts + 1):
             used = sum(a[2] for a in attempts)
             may_stall = not given and attempt < cfg.restarts
-            result = plan_grad(start, index, nets, cfg, g, dev, progress, frames, clock, may_stall,
-                               steps=cfg.steps - used, offset=used)
+            result = plan_grad(start, index, nets, plan, g, dev, progress, frames, clock, may_stall,
+                               steps=plan.steps - used, offset=used)
             for h in result[1]:
                 h["attempt"] = attempt
             attempts.append(result)
-            if not result[3].startswith("stalled") or clock.out() or used + result[2] >= cfg.steps:
+            if not result[3].startswith("stalled") or clock.out() or used + result[2] >= plan.steps:
                 break
-            progress(used + result[2], cfg.steps, f"restart {attempt + 1}: {result[3]}")
+            progress(used + result[2], plan.steps, f"restart {attempt + 1}: {result[3]}")
             start = random_start()
         best = max(attempts, key=lambda a: max((h["objective"] for h in a[1]), default=-math.inf))[0]
         history = [h for a in attempts for h in a[1]]
         steps_run = sum(a[2] for a in attempts)
         stopped = attempts[-1][3] + (f" after {len(attempts) - 1} restart(s)" if len(attempts) > 1 else "")
+    planned = time.perf_counter() - t0
     best = draw.apply_palette(best, cfg.palette)
-    image = draw.render_png(best, supersample=cfg.supersample)
+    image = draw.render_tensor(best, supersample=cfg.supersample)
     models = [(m, "ensemble") for m in cfg.ensemble] + [(m, "held-out") for m in cfg.held_out]
-    verdicts = judge(pil_to_tensor(image), index, models, dev)
+    verdicts = judge(image, index, models, dev)
     ens = [v.prob for v in verdicts if v.role == "ensemble"]
     ensemble_prob = math.exp(sum(math.log(max(p, 1e-30)) for p in ens) / len(ens))
-    return Perception(best, image, index, class_name(index), verdicts, ensemble_prob, history,
-                      time.perf_counter() - t0, time.process_time() - cpu0, steps_run, stopped, cfg,
-                      seed, frames or [])
+    if cfg.max_seconds is not None:
+        notes.append(f"planning had a time limit (max_seconds {cfg.max_seconds:g}), so this drawing "
+                     f"depends on the machine's speed and load: a rerun may differ. Without it the "
+                     f"budget is steps only and a seed gives the same drawing anywhere")
+    result = PerceiveResult(
+        best, image, index, class_name(index), verdicts, ensemble_prob, history, steps_run,
+        stopped, frames or [], mechanism="perceive", config=cfg, inputs=inputs, notes=notes,
+        figures={"target": {"index": index, "name": class_name(index)},
+                 "ensemble_prob": ensemble_prob, "verdicts": [v.to_dict() for v in verdicts],
+                 "steps_run": steps_run, "stopped": stopped, "time_limited": stopped.startswith("time limit"),
+                 "history": history},
+        timings={"perceive": time.perf_counter() - t0, "planning": planned,
+                 "cpu": time.process_time() - cpu0},
+        resolved={"device": str(dev), "steps": plan.steps},
+        deterministic=cfg.max_seconds is None)
+    result.timings["to_ensemble_p_0.9"] = result.seconds_to(0.9)
+    return result
 
 
-def verdict_table(result: Perception) -> str:
+def verdict_table(result: PerceiveResult) -> str:
     """What each network sees in the exact render, as a plain-text table."""
     lines = [f"target: {result.target} {result.target_name}   ensemble p {result.ensemble_prob:.3f}   "
-             f"{result.seconds:.1f} s, {result.steps_run} steps ({result.stopped})",
+             f"{result.timings.get('perceive', 0):.1f} s, {result.steps_run} steps ({result.stopped})",
              f"{'network':<8} {'role':<9} {'p(target)':>9} {'rank':>5}  top-5"]
     for v in result.verdicts:
         top = ", ".join(f"{t['name']} {t['prob']:.2f}" for t in v.top5)

@@ -2,12 +2,12 @@
 activation maximisation judged by held-out networks."""
 from __future__ import annotations
 
-import dataclasses
-
-from reverie.image.deepdream import DreamConfig, dream, preset
-from reverie.io.images import load_image, save_image, write_sidecar
-from reverie.image.featurevis import VisualizeConfig, visualize
 from reverie.gallery import Card, GalleryContext, Section
+from reverie.image.deepdream import DreamConfig, dream, preset
+from reverie.image.featurevis import VisualizeConfig, visualize
+from reverie.io.images import load_image, save_image
+
+MECHANISMS = ["dream", "visualize"]
 
 
 def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: DreamConfig,
@@ -59,18 +59,19 @@ def build(ctx: GalleryContext) -> Section:
                                                       if quick else {}))
     for target in targets:
         r = visualize(target, vis)
-        out = save_image(r.images[0], ctx.asset(f"visualize_{target.replace(' ', '_').replace(':', '_')}.jpg"))
-        write_sidecar(out, {"command": "visualize", "target": target,
-                            "config": dataclasses.asdict(vis), "figures": r.figures})
-        figures = {"optimised on": vis.model, "steps": vis.steps, "seconds": r.figures["seconds"],
-                   "spectrum slope": r.figures["spectrum_slope"][0],
+        name = target.replace(" ", "_").replace(":", "_")
+        out = r.save(ctx.asset(f"visualize_{name}.jpg"))["image"]
+        figures = {"optimised on": vis.model, "steps": vis.steps,
+                   "seconds": round(r.timings["visualize"], 1),
+                   "spectrum slope": round(r.figures["spectrum_slope"][0], 2),
                    "clipped pixels": f"{r.figures['clipped_share']:.1%}"}
         for model, rows in r.figures.get("verdicts", {}).items():
             row = rows[0]
             figures[f"{model} sees"] = (f"p {row['target_prob']:.2f}, rank {row['target_rank']}; top: "
-                                        + ", ".join(t["name"] for t in row["top5"][:2]))
+                                        + ", ".join(t["name"] for t in row["top"][:2]))
         if "channel_mean" in r.figures:
-            figures["channel mean vs layer mean"] = f"{r.figures['channel_mean'][0]:.2f} vs {r.figures['layer_mean'][0]:.2f}"
+            figures["channel mean vs layer mean"] = (f"{r.figures['channel_mean'][0]:.2f} vs "
+                                                     f"{r.figures['layer_mean'][0]:.2f}")
         cards.append(Card(f"What {vis.model} looks for: {r.target.label}", [ctx.rel(out)], figures))
     return Section(
         "Transformative perception: DeepDream and activation maximisation",
@@ -80,4 +81,4 @@ def build(ctx: GalleryContext) -> Section:
         "maximisation (Olah et al. 2017) starts from noise instead, with a Fourier, "
         "colour-decorrelated image and random transforms each step; the held-out networks' "
         "verdicts show whether the picture means the same to networks that did not make it.",
-        cards)
+        cards, mechanisms=MECHANISMS)

@@ -14,47 +14,57 @@ that did not make it?
 """
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from reverie.optvis import objectives
-from reverie.nets.classes import class_name, find_class
+from reverie.core.config import (Config, ConfigError, device_knob, knob, make_config,
+                                 seed_knob)
+from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
-from reverie.nets.zoo import check_tap, load_net, preprocess
-from reverie.optvis.param import FourierImage, PixelImage
+from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
+from reverie.io.images import save_image
+from reverie.nets.classes import class_name, find_class
+from reverie.nets.verdicts import verdicts
+from reverie.nets.zoo import MODELS, check_tap, load_net
+from reverie.optvis import objectives
+from reverie.optvis.param import FourierImage, PixelImage
 from reverie.optvis.transform import Robustness
 
 
 @dataclass
-class VisualizeConfig:
-    model: str = "lite0"
-    size: int = 224              # output side in pixels
-    steps: int = 256             # Adam steps (lucid's quick renders use 256-512)
-    lr: float = 0.05             # Adam learning rate (lucid: 0.05)
-    batch: int = 1               # images made at once (different seeds; see diversity)
-    transforms: int = 4          # random transforms of each image per step
-    diversity: float = 0.0       # weight of lucid's diversity term (needs batch > 1)
-    fft: bool = True             # Fourier parameterisation (False: plain pixels)
-    decorrelate: bool = True     # decorrelated colour space
-    jitter: float = 12.0         # robustness, in pixels
-    scale: tuple[float, float] = (0.9, 1.1)
-    rotate: float = 10.0         # degrees
-    judges: list[str] = field(default_factory=lambda: ["lite1", "lite2"])  # held-out nets
-    seed: int = 0
-    device: str = "cpu"
+class VisualizeConfig(Config):
+    model: str = knob("lite0", "the network whose class or unit is visualised", choices=MODELS)
+    size: int = knob(224, "side of the square image", min=32, unit="pixels")
+    steps: int = knob(256, "Adam steps (lucid's quick renders use 256-512)", min=1)
+    lr: float = knob(0.05, "Adam learning rate (lucid: 0.05)", above=0)
+    batch: int = knob(1, "images made at once, from different noise (see diversity); saved "
+                      "side by side", min=1)
+    transforms: int = knob(4, "randomly transformed copies of each image per step", min=1)
+    diversity: float = knob(0.0, "weight of lucid's diversity term: pushes the batch's images "
+                            "apart (needs batch above 1)", min=0)
+    fft: bool = knob(True, "Fourier parameterisation, 1/f scaled (off: plain pixels)")
+    decorrelate: bool = knob(True, "optimise in ImageNet's decorrelated colour space")
+    jitter: float = knob(12.0, "largest random shift per step", min=0, unit="pixels")
+    scale: list[float] = knob([0.9, 1.1], "range of the random scaling per step: low high",
+                              above=0, metavar="FACTOR")
+    rotate: float = knob(10.0, "largest random rotation per step", min=0, unit="degrees")
+    judges: list[str] = knob(["lite1", "lite2"], "held-out networks that judge the result (the "
+                             "model itself judges too)", choices=MODELS, flag="judge")
+    seed: int = seed_knob()
+    device: str = device_knob()
 
-    def __post_init__(self):
-        for key in ("size", "steps", "batch", "transforms"):
-            if getattr(self, key) < 1:
-                raise ReverieError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.size < 32:
-            raise ReverieError(f"size {self.size} is too small for the network; use 64 or more")
-        if self.model in self.judges:
-            self.judges = [j for j in self.judges if j != self.model]
+    def check(self) -> None:
+        if len(self.scale) != 2 or self.scale[0] > self.scale[1]:
+            raise ConfigError("scale", f"give two factors, low then high (e.g. 0.9 1.1), got "
+                              f"{' '.join(map(str, self.scale))}")
+        if self.diversity and self.batch < 2:
+            raise ConfigError("diversity", "pushes a batch's images apart, so it needs batch "
+                              "2 or more")
 
 
 @dataclass
@@ -65,7 +75,7 @@ class Target:
     index: int | None = None
 
 
-def parse_target(net, text: str) -> Target:
+def parse_target(net, text: str | int) -> Target:
     """A class (index or name) or a `layer:channel`."""
     text = str(text).strip()
     if ":" in text:
@@ -78,46 +88,38 @@ def parse_target(net, text: str) -> Target:
 
 
 @dataclass
-class VisualizeResult:
+class VisualizeResult(Result):
     images: torch.Tensor   # (batch, 3, H, W) in [0, 1]
-    figures: dict
-    config: VisualizeConfig
     target: Target
 
+    suffixes = (".png", ".jpg", ".jpeg", ".webp")
 
-@torch.no_grad()
-def judge(images: torch.Tensor, target: Target, models: list[str], device) -> dict:
-    """Each network's verdict on each image: target probability, rank and top-5."""
-    from reverie.nets.classes import class_name as name_of
-    verdicts = {}
-    for m in models:
-        net = load_net(m, device)
-        x = torch.cat([preprocess(img, net.input_size) for img in images]).to(next(net.parameters()).device)
-        probs = net(x).softmax(-1).cpu()
-        rows = []
-        for p in probs:
-            top = p.topk(5)
-            row = {"top5": [{"index": int(i), "name": name_of(int(i)), "prob": float(q)}
-                            for q, i in zip(top.values, top.indices)]}
-            if target.index is not None:
-                row["target_prob"] = float(p[target.index])
-                row["target_rank"] = int((p > p[target.index]).sum()) + 1
-            rows.append(row)
-        verdicts[m] = rows
-    return verdicts
+    def write(self, path: Path) -> dict[str, Path]:
+        return {"image": save_image(torch.cat(list(self.images), dim=2), path)}  # side by side
+
+    def summary(self) -> str:
+        f = self.figures
+        line = f"{self.target.label}: objective {f['objective_start']:.3g} -> {f['objective_end']:.3g}"
+        for model, rows in f.get("verdicts", {}).items():
+            probs = ", ".join(f"{r['target_prob']:.2f}" for r in rows)
+            line += f"; {model} p(target) {probs}"
+        if "channel_mean" in f:
+            line += (f"; channel mean {', '.join(f'{v:.2f}' for v in f['channel_mean'])} vs layer "
+                     f"{', '.join(f'{v:.2f}' for v in f['layer_mean'])}")
+        return line + f" ({self.timings['visualize']:.1f} s)"
 
 
 def visualize(target: str | int, config: VisualizeConfig | None = None, *,
               progress: Progress = silent, **overrides) -> VisualizeResult:
     """Optimise images from noise so `target` (class name/index or `layer:channel`) fires."""
-    cfg = dataclasses.replace(config or VisualizeConfig(), **overrides)
-    net = load_net(cfg.model, cfg.device)
-    device = next(net.parameters()).device
+    cfg = make_config(VisualizeConfig, config, **overrides)
+    inputs = {"target": record_input(target)}
+    device = resolve_device(cfg.device)
+    net = load_net(cfg.model, device)
     tgt = parse_target(net, target)
     objective = (objectives.class_logit(net, tgt.index) if tgt.kind == "class"
                  else objectives.channel_mean(net, tgt.spec))
     generator = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
     if cfg.fft:
         param = FourierImage(cfg.batch, cfg.size, cfg.size, decorrelate=cfg.decorrelate,
                              generator=generator)
@@ -125,9 +127,11 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
         init = 0.5 + 0.01 * torch.randn(cfg.batch, 3, cfg.size, cfg.size, generator=generator)
         param = PixelImage(init)
     param = param.to(device)
-    robust = Robustness(jitter=cfg.jitter, scale=cfg.scale, rotate=cfg.rotate)
+    robust = Robustness(jitter=cfg.jitter, scale=tuple(cfg.scale), rotate=cfg.rotate)
     optimizer = torch.optim.Adam(param.parameters(), lr=cfg.lr)
     div_layer = objective.taps[0] if objective.taps[0] != "logits" else "stage5"
+    use_diversity = cfg.diversity > 0 and cfg.batch > 1
+    taps = sorted(set(objective.taps + ([div_layer] if use_diversity else [])))
 
     start = time.perf_counter()
     history = []
@@ -135,12 +139,12 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
         optimizer.zero_grad(set_to_none=True)
         images = param().clamp(0, 1)
         copies = torch.cat([robust(img[None], cfg.transforms, generator) for img in images])
-        taps = objective.taps + ([div_layer] if cfg.diversity and cfg.batch > 1 else [])
-        feats = net.features(copies, sorted(set(taps)))
+        feats = net.features(copies, taps)
         score = objective(feats)
         loss = -score
-        if cfg.diversity and cfg.batch > 1:
-            per_image = feats[div_layer].view(cfg.batch, cfg.transforms, *feats[div_layer].shape[1:]).mean(1)
+        if use_diversity:
+            f = feats[div_layer]
+            per_image = f.view(cfg.batch, cfg.transforms, *f.shape[1:]).mean(1)
             loss = loss - cfg.diversity * objectives.diversity(per_image)
         loss.backward()
         optimizer.step()
@@ -151,20 +155,22 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
     with torch.no_grad():
         final = param().clamp(0, 1).detach().cpu()
     figures = {"target": tgt.label, "target_kind": tgt.kind, "objective": objective.description,
-               "seconds": round(seconds, 2), "seconds_per_image": round(seconds / cfg.batch, 2),
                "objective_start": history[0], "objective_end": history[-1],
                "clipped_share": float(((final <= 1 / 255) | (final >= 254 / 255)).float().mean()),
                "spectrum_slope": [power_spectrum_slope(img) for img in final]}
     if tgt.kind == "class":
-        figures["verdicts"] = judge(final, tgt, [cfg.model, *cfg.judges], device)
+        judges = [cfg.model] + [j for j in cfg.judges if j != cfg.model]
+        figures["verdicts"] = {m: verdicts(final, m, device, target=tgt.index) for m in judges}
     else:
         with torch.no_grad():
-            name = tgt.spec.split(":")[0]
-            channel = int(tgt.spec.split(":")[1])
+            name, channel = check_tap(net, tgt.spec)
             acts = net.features(final.to(device), [name])[name]
             figures["channel_mean"] = [float(a[channel].mean()) for a in acts]
             figures["layer_mean"] = [float(a.mean()) for a in acts]
-    return VisualizeResult(final, figures, cfg, tgt)
+    return VisualizeResult(final, tgt, mechanism="visualize", config=cfg, inputs=inputs,
+                           figures=figures,
+                           timings={"visualize": seconds, "per_image": seconds / cfg.batch},
+                           resolved={"device": str(device)})
 
 
 def power_spectrum_slope(image: torch.Tensor) -> float:

@@ -78,7 +78,7 @@ def interpolate(a: np.ndarray, b: np.ndarray, steps: int = 8, method: str = "lin
     """`steps` points from a to b (both included): straight line, or `slerp` (along the
     great circle, the usual choice for a Gaussian latent space such as a GAN's)."""
     if steps < 2:
-        raise ReverieError(f"interpolation needs at least 2 steps, got {steps}; use --steps 2 or more")
+        raise ReverieError(f"interpolation needs at least 2 steps, got {steps}; give 2 or more")
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:

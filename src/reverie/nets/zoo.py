@@ -276,14 +276,9 @@ def preprocess(image: torch.Tensor, size: int) -> torch.Tensor:
                          align_corners=False).clamp(0, 1)
 
 
-@torch.no_grad()
 def classify(image: torch.Tensor, model: str = "lite0", top: int = 5,
              device: str | torch.device = "cpu") -> list[dict]:
-    """Top-k ImageNet labels for an image tensor (3, H, W) in [0, 1]."""
-    from reverie.nets.classes import class_name
+    """Top-k ImageNet labels for an image tensor (3, H, W) in [0, 1]: [{index, name, prob}]."""
+    from reverie.nets.verdicts import verdicts
 
-    net = load_net(model, device)
-    x = preprocess(image, net.input_size).to(next(net.parameters()).device)
-    probs = net(x).softmax(-1)[0].cpu()
-    p, idx = probs.topk(top)
-    return [{"index": int(i), "name": class_name(int(i)), "prob": float(q)} for q, i in zip(p, idx)]
+    return verdicts(image, model, device, top=top)[0]["top"]

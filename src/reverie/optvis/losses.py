@@ -16,3 +16,9 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
     dx = x[..., :, 1:] - x[..., :, :-1]
     dy = x[..., 1:, :] - x[..., :-1, :]
     return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+def sqrtm_psd(a: torch.Tensor) -> torch.Tensor:
+    """Square root of a symmetric positive semi-definite matrix (or a batch of them)."""
+    vals, vecs = torch.linalg.eigh(a)
+    return vecs @ torch.diag_embed(vals.clamp_min(0).sqrt()) @ vecs.transpose(-1, -2)

@@ -75,6 +75,19 @@ class Robustness:
         return out
 
 
+def reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """Mirror `pad` pixels onto every side of (B, 3, H, W) before a network sees it.
+
+    Why: EfficientNet's TensorFlow "same" padding puts a stride-2 convolution's extra
+    pixel on the bottom/right only, so the top row and left column are seen by fewer
+    filter taps and get about half the gradient of inside pixels. An optimiser that
+    moves pixels (style transfer's L-BFGS) leaves them under-constrained, and they fill
+    with rainbow noise. Mirrored, the border pixels sit inside the network's view and
+    are seen like any other. (The mirror is capped below the image's own size.)"""
+    pad = min(int(pad), x.shape[-2] - 1, x.shape[-1] - 1)
+    return F.pad(x, [pad] * 4, mode="reflect") if pad > 0 else x
+
+
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resize (B, 3, H, W) to (h, w): antialiased when shrinking, bicubic otherwise."""
     if tuple(x.shape[-2:]) == tuple(size):

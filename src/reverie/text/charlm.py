@@ -3,49 +3,56 @@
 Read top to bottom:
 
 1. `CharLMConfig`: every knob, named as char-rnn / nanoGPT / Radford et al. name them.
-2. Corpus reading (`read_corpus`) and the vocabulary (`Vocab`: characters, or raw bytes
-   with `bytes_mode=True`).
+2. The corpus (`read_corpus`: files, folders or `builtin:shakespeare`) and the vocabulary
+   (`Vocab`: characters, or raw bytes with `bytes_mode`).
 3. The models: a fused multi-layer `nn.LSTM` and the multiplicative LSTM of Krause et al.
    (2016) that Radford et al. (2017) used for the sentiment neuron. Both expose `forward`
    for training (whole sequences, state carried in and out) and `step` for one character
    at a time (sampling, clamping a unit, tracing a unit).
-4. Training (`train`): AdamW with linear warmup and cosine decay (nanoGPT's schedule),
-   gradient clipping, truncated back-propagation through time with the state carried
-   across batches (char-rnn's contiguous streams), the last 10% held out for validation,
-   a wall-clock budget (`minutes`), and checkpoints that hold everything needed to resume
-   a killed run exactly (model, optimiser, data position, carried state, vocabulary,
-   configuration, RNG state). Checkpoints hold only tensors and plain containers, so they
-   load with `torch.load(weights_only=True)`.
+4. Training (`train_charlm`): AdamW with linear warmup and cosine decay (nanoGPT's
+   schedule), gradient clipping, truncated back-propagation through time with the state
+   carried across batches (char-rnn's contiguous streams), the last 10% held out, and
+   checkpoints that hold everything needed to resume a killed run exactly (model,
+   optimiser, data position, carried state, vocabulary, configuration, RNG state). They
+   hold only tensors and plain containers, so they load with `torch.load(weights_only=True)`.
+   `load_charlm` gives back the model and vocabulary alone.
 5. Evaluation (`evaluate_text`): bits per character on held-out text, state carried.
-6. Sampling (`generate` streams, `sample` returns the text): temperature, top-k, seed,
-   argmax at temperature 0, and an optional clamp of one unit (the sentiment neuron).
+6. Sampling (`generate` streams, `sample` returns the text; `sample_text` is the
+   mechanism): temperature, top-k, seed, argmax at temperature 0, and an optional clamp
+   of one unit (the sentiment neuron).
 """
 from __future__ import annotations
 
 import codecs
 import contextlib
+import gzip
+import io
 import math
 import os
 import pickle
 import time
 import warnings
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
-from reverie.io.images import atomic_path, check_writable
+from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
+from reverie.io.files import atomic_path, check_writable, save_text
 
 FORMAT = "reverie-charlm"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: no wall-clock figures in the file (the same run, the same bytes)
 LN2 = math.log(2.0)
+MODEL_KINDS = ("lstm", "mlstm")
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,7 +60,7 @@ LN2 = math.log(2.0)
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class CharLMConfig:
+class CharLMConfig(Config):
     """Every knob of a character model and its training run.
 
     Defaults: a 1-layer 512-unit LSTM with dropout 0.3 on its input and output (Zaremba
@@ -66,64 +73,78 @@ class CharLMConfig:
     256-unit model learns faster (the gallery uses one).
     """
     # model
-    model: str = "lstm"          # "lstm" (fused nn.LSTM) or "mlstm" (Krause et al.)
-    rnn_size: int = 512          # char-rnn's name for the hidden size
-    num_layers: int = 1
-    n_embd: int = 64             # character embedding size (Radford et al.: 64)
-    dropout: float = 0.3         # on the embedding, between layers and before the decoder
-    weight_norm: bool = True     # mlstm: weight normalisation on its matrices (Radford et al.'s `wn`)
+    model: str = knob("lstm", "lstm (fused nn.LSTM) or mlstm (the multiplicative LSTM of "
+                      "Krause et al. that Radford et al. used)", choices=MODEL_KINDS)
+    rnn_size: int = knob(512, "hidden units per layer (char-rnn's rnn_size)", min=1)
+    num_layers: int = knob(1, "stacked recurrent layers (mlstm: 1)", min=1)
+    n_embd: int = knob(64, "character embedding size (Radford et al.: 64)", min=1)
+    dropout: float = knob(0.3, "dropout on the embedding, between layers and before the "
+                          "decoder (Zaremba et al.)", min=0, below=1)
+    weight_norm: bool = knob(True, "mlstm: weight normalisation on its matrices (Radford "
+                             "et al.'s wn)")
     # data
-    bytes_mode: bool = False     # raw UTF-8 bytes (any encoding, any language) instead of characters
-    val_frac: float = 0.1        # the last 10% is held out, as nanoGPT does
-    seq_length: int = 64         # truncated BPTT length (char-rnn's seq_length)
-    batch_size: int = 32         # contiguous streams read in parallel
+    bytes_mode: bool = knob(False, "model raw UTF-8 bytes (any file, any language) instead "
+                            "of characters", flag="bytes")
+    val_frac: float = knob(0.1, "the last part of the corpus, held out for validation "
+                           "(nanoGPT: 0.1)", above=0, below=0.5)
+    seq_length: int = knob(64, "characters per truncated back-propagation segment "
+                           "(char-rnn's seq_length)", min=1)
+    batch_size: int = knob(32, "contiguous streams read side by side", min=1)
     # optimisation (nanoGPT's names)
-    learning_rate: float = 5e-3
-    min_lr: float = 5e-4
-    warmup_iters: int = 100
-    max_iters: int = 5000        # ignored when `minutes` is set
-    minutes: Optional[float] = None  # wall-clock budget instead of a step count
-    weight_decay: float = 0.01
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
+    learning_rate: float = knob(5e-3, "peak AdamW learning rate", above=0)
+    min_lr: float = knob(5e-4, "learning rate at the end of the cosine decay", min=0)
+    warmup_iters: int = knob(100, "steps of linear learning-rate warmup", min=0)
+    max_iters: int = knob(5000, "training steps: the budget (ignored when minutes is set)", min=1)
+    minutes: Optional[float] = knob(None, "train for this wall-clock time instead of "
+                                    "max_iters (the model then depends on the machine's "
+                                    "speed)", above=0, unit="minutes")
+    weight_decay: float = knob(0.01, "AdamW weight decay, on matrices only", min=0, advanced=True)
+    beta1: float = knob(0.9, "AdamW beta1", above=0, below=1, advanced=True)
+    beta2: float = knob(0.99, "AdamW beta2", above=0, below=1, advanced=True)
+    grad_clip: float = knob(1.0, "clip the gradient norm at this (0: off)", min=0)
     # bookkeeping
-    eval_interval: int = 250     # estimate validation loss every N steps
-    eval_iters: int = 20         # batches in each estimate (the final figure uses all of it)
-    checkpoint_every: int = 500  # checkpoint every N steps (and always at the end)
-    seed: int = 1337
-    threads: Optional[int] = None  # torch threads (default: torch's choice)
+    eval_interval: int = knob(250, "estimate the validation loss every N steps", min=1,
+                              advanced=True)
+    eval_iters: int = knob(20, "batches per estimate (the final figure reads all of it)",
+                           min=1, advanced=True)
+    checkpoint_every: int = knob(500, "write a checkpoint every N steps (and at the end), so "
+                                 "a killed run can resume", min=1, advanced=True)
+    resume: bool = knob(False, "continue the run whose checkpoint is the output file (after a "
+                        "kill, or to train on with a larger max_iters)")
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+                                  min=1, resolved=True, advanced=True)
+    seed: int = seed_knob(1337)
+    device: str = device_knob()
 
-    def validate(self) -> None:
-        if self.model not in ("lstm", "mlstm"):
-            raise ReverieError(f"unknown model '{self.model}'; use --model lstm or --model mlstm")
-        for name in ("rnn_size", "num_layers", "n_embd", "seq_length", "batch_size",
-                     "eval_interval", "eval_iters", "checkpoint_every", "max_iters"):
-            if getattr(self, name) < 1:
-                raise ReverieError(f"{name} must be at least 1, got {getattr(self, name)}; "
-                                   f"give --{name.replace('_', '-')} 1 or more")
-        if not 0 <= self.dropout < 1:
-            raise ReverieError(f"dropout must be in [0, 1), got {self.dropout}; give --dropout 0.2")
-        if not 0 < self.val_frac < 0.5:
-            raise ReverieError(f"val_frac must be in (0, 0.5), got {self.val_frac}; give --val-frac 0.1")
+    def check(self) -> None:
         if self.model == "mlstm" and self.num_layers != 1:
-            raise ReverieError("the multiplicative LSTM has one layer here; give --num-layers 1")
-        if self.minutes is not None and not self.minutes > 0:
-            raise ReverieError(f"--minutes must be above 0, got {self.minutes}")
-        if not self.learning_rate > 0 or self.min_lr < 0:
-            raise ReverieError("learning rates must be positive; check --learning-rate and --min-lr")
+            raise ConfigError("num_layers", "the multiplicative LSTM has one layer here; set "
+                                            "num_layers to 1")
+        if self.min_lr > self.learning_rate:
+            raise ConfigError("min_lr", f"{self.min_lr} is above learning_rate "
+                                        f"({self.learning_rate}); the decay ends below its peak")
+
+
+# Fields a resumed run takes from the new config; the rest (model, data, optimiser) come
+# from the checkpoint.
+BUDGET_FIELDS = ("max_iters", "minutes", "eval_interval", "eval_iters", "checkpoint_every",
+                 "threads", "device")
 
 
 # ---------------------------------------------------------------------------------------
 # 2. Corpus and vocabulary
 # ---------------------------------------------------------------------------------------
 
+def _sources(corpus) -> list[str]:
+    if corpus is None or (isinstance(corpus, (list, tuple)) and not corpus):
+        raise ReverieError("no corpus given; name text files, folders or builtin:shakespeare")
+    return [os.fspath(c) for c in (corpus if isinstance(corpus, (list, tuple)) else [corpus])]
+
+
 def corpus_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
     """Files named, and every non-hidden file under folders named (sorted)."""
     files: list[Path] = []
-    if not paths:
-        raise ReverieError("no corpus given; name one or more text files or folders")
-    for p in map(Path, paths):
+    for p in map(Path, _sources(paths)):
         if not p.exists():
             raise ReverieError(f"corpus not found: {p}; check the path")
         if p.is_dir():
@@ -137,28 +158,44 @@ def corpus_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def read_corpus(paths: Sequence[str | os.PathLike] | str | os.PathLike,
-                bytes_mode: bool = False) -> str | bytes:
-    """The text of the corpus files concatenated: a str, or bytes with `bytes_mode`.
-
-    A file that is not UTF-8 text (or holds NUL bytes) is refused unless `bytes_mode`.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
+def _builtin_bytes(name: str) -> bytes:
+    """The text of a `builtin:NAME` set (tiny-shakespeare, or a corpus set's files)."""
+    from reverie.io import datasets
+    ds = datasets.get(name)
+    if ds.kind == "text":
+        return datasets.read_text(name).encode("utf-8")
+    if ds.kind == "labelled":
+        raise ReverieError(f"builtin:{ds.name} is a labelled set, not a corpus; write its texts "
+                           f"as one with `reverie sentiment corpus`, then train on that file")
     parts = []
-    for f in corpus_files(paths):
+    for f in ds.files():
         raw = f.read_bytes()
-        if bytes_mode:
-            parts.append(raw)
-            continue
-        if b"\x00" in raw[:1 << 20]:
-            raise ReverieError(f"{f} looks binary (it holds NUL bytes); train on raw bytes with "
-                               f"--bytes, or give a text file")
-        try:
-            parts.append(raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ReverieError(f"{f} is not UTF-8 text (byte {exc.start}); train on raw bytes "
-                               f"with --bytes, or convert it to UTF-8") from None
+        parts.append(gzip.decompress(raw) if f.suffix in (".gz", ".dz") else raw)
+    return b"".join(parts)
+
+
+def _decode(raw: bytes, where: str) -> str:
+    if b"\x00" in raw[:1 << 20]:
+        raise ReverieError(f"{where} looks binary (it holds NUL bytes); train on raw bytes "
+                           f"(bytes_mode), or give a text file")
+    try:
+        return raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReverieError(f"{where} is not UTF-8 text (byte {exc.start}); train on raw bytes "
+                           f"(bytes_mode), or convert it to UTF-8") from None
+
+
+def read_corpus(corpus, bytes_mode: bool = False) -> str | bytes:
+    """The text of the corpus concatenated: files, folders and `builtin:NAME`, as a str,
+    or bytes with `bytes_mode`. A file that is not UTF-8 text is refused unless `bytes_mode`."""
+    parts = []
+    for source in _sources(corpus):
+        if source.startswith("builtin:"):
+            raws = [(_builtin_bytes(source), source)]
+        else:
+            raws = [(f.read_bytes(), str(f)) for f in corpus_files([source])]
+        for raw, where in raws:
+            parts.append(raw if bytes_mode else _decode(raw, where))
     data = b"".join(parts) if bytes_mode else "".join(parts)
     if len(data) == 0:
         raise ReverieError("the corpus is empty; give a text file with some text in it")
@@ -195,7 +232,7 @@ class Vocab:
             missing = sorted({c for c in data if c not in self.stoi})
             shown = " ".join(repr(c) for c in missing[:10])
             raise ReverieError(f"the {what} has {len(missing)} character(s) the model never saw "
-                               f"({shown}); remove them, or train with --bytes") from None
+                               f"({shown}); remove them, or train on raw bytes (bytes_mode)") from None
 
     def decode(self, ids: Sequence[int]) -> str:
         if self.chars is None:
@@ -370,17 +407,13 @@ class Clamp:
 
 
 def build_model(vocab_size: int, cfg: CharLMConfig) -> nn.Module:
-    cfg.validate()
+
     return MODELS[cfg.model](vocab_size, cfg)
 
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
-
-# ---------------------------------------------------------------------------------------
-# 4. Training
-# ---------------------------------------------------------------------------------------
 
 def split_data(ids: torch.Tensor, val_frac: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The first 90% trains, the last 10% validates (nanoGPT's split)."""
@@ -478,19 +511,18 @@ def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
-def _checkpoint(model, optimizer, vocab: Vocab, cfg: CharLMConfig, run: dict,
-                state: State, gen: torch.Generator) -> dict:
-    """Everything a run needs to continue: tensors and plain containers only."""
-    return {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "config": asdict(cfg), "vocab": vocab.chars, "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "run": dict(run),
-            "carry": {"h": state[0].detach().clone(), "c": state[1].detach().clone()},
-            "rng": {"torch": torch.get_rng_state(), "data": gen.get_state()}}
 
+# ---------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------
 
 def save_checkpoint(ckpt: dict, path: str | os.PathLike) -> Path:
+    """Atomically, through a buffer: torch names the archive inside a file after the file,
+    so writing to a path would make the bytes depend on the name."""
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
     with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+        tmp.write_bytes(buf.getvalue())
     return Path(path)
 
 
@@ -520,117 +552,200 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 
 def config_from_dict(d: dict) -> CharLMConfig:
-    names = {f.name for f in fields(CharLMConfig)}
+    """The config a checkpoint records (older ones lack newer fields and may carry gone ones)."""
+    import dataclasses
+    names = {f.name for f in dataclasses.fields(CharLMConfig)}
     d = {"weight_norm": False, **d}  # checkpoints from before the option had none
-    return CharLMConfig(**{k: v for k, v in d.items() if k in names})
+    return CharLMConfig(**{k: v for k, v in d.items() if k in names and k != "resume"})
 
 
-def load_model(path: str | os.PathLike) -> tuple[nn.Module, Vocab, dict]:
-    """A trained model (in eval mode), its vocabulary and the checkpoint dict."""
+class CharLM(NamedTuple):
+    """A trained character model (eval mode, on the CPU) and its vocabulary."""
+    model: nn.Module
+    vocab: Vocab
+
+
+def load_charlm(path: str | os.PathLike) -> CharLM:
+    """The model and vocabulary a `text train` checkpoint holds, apart from its training
+    state (optimiser, data position, RNG)."""
     ckpt = load_checkpoint(path)
     try:
         cfg = config_from_dict(ckpt["config"])
         vocab = Vocab(ckpt["vocab"])
-        model = build_model(len(vocab), cfg)
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights: not ours to move
+            model = build_model(len(vocab), cfg)
         model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, TypeError, AttributeError):
+    except (RuntimeError, KeyError, TypeError, AttributeError, ReverieError):
         raise ReverieError(f"{path} does not match its own configuration (damaged or edited); "
                            f"retrain it with `reverie text train`") from None
     model.eval()
-    return model, vocab, ckpt
+    return CharLM(model, vocab)
 
 
-def train(corpus: Sequence[str | os.PathLike] | str | os.PathLike | str, out: str | os.PathLike,
-          config: Optional[CharLMConfig] = None, resume: bool = False,
-          progress: Progress = silent, log: Optional[Callable[[str], None]] = None,
-          text: Optional[str | bytes] = None) -> dict:
-    """Train a character model on `corpus` (files/folders; or pass `text` directly) and
-    write checkpoints to `out`. With `resume`, continue the run whose checkpoint is `out`.
+# ---------------------------------------------------------------------------------------
+# 4. Training
+# ---------------------------------------------------------------------------------------
 
-    Returns the figures: steps, train/val loss in nats and bits per character, characters
-    per second, seconds, parameter count.
+@dataclass
+class TrainResult(Result):
+    model: nn.Module                    # trained, on the CPU, in eval mode
+    vocab: Vocab
+    checkpoint: dict                    # what `save` writes: everything a resumed run needs
+
+    suffixes = (".pt",)
+
+    @property
+    def lm(self) -> CharLM:
+        return CharLM(self.model, self.vocab)
+
+    def write(self, path: Path) -> dict[str, Path]:
+        return {"model": save_checkpoint(self.checkpoint, path)}
+
+    def summary(self) -> str:
+        f = self.figures
+        return (f"{f['steps']} steps: validation {f['val_bpc']:.3f} bits/char "
+                f"({f['val_loss']:.3f} nats), training {f['train_bpc']:.3f} bits/char, "
+                f"{f['chars_per_second']:,.0f} chars/s")
+
+
+def _seeded(seed: int, device: torch.device) -> None:
+    """Seed the default generators that dropout and weight initialisation draw from. Only
+    called inside `torch.random.fork_rng`, which puts the process's state back after."""
+    torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(torch.Generator(device).manual_seed(seed).get_state(), device)
+
+
+def _checkpoint(model, optimizer, vocab: Vocab, cfg: CharLMConfig, run: dict,
+                state: State, gen: torch.Generator, device: torch.device) -> dict:
+    """Everything a run needs to continue: tensors and plain containers only."""
+    rng = {"torch": torch.get_rng_state(), "data": gen.get_state()}
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "config": cfg.replace(resume=False).to_dict(), "vocab": vocab.chars,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "run": dict(run),
+            "carry": {"h": state[0].detach().cpu().clone(), "c": state[1].detach().cpu().clone()},
+            "rng": rng}
+
+
+def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
+                 out: str | os.PathLike | None = None, text: str | bytes | None = None,
+                 progress: Progress = silent, **overrides) -> TrainResult:
+    """Train a character model on `corpus`: text files, folders or `builtin:shakespeare`
+    (or pass the text itself as `text=`).
+
+    With `out`, checkpoints are written there every `checkpoint_every` steps and at the
+    end (with the sidecar); `resume=True` continues the run whose checkpoint `out` is.
+    Config fields can be given as keywords: `train_charlm("builtin:shakespeare",
+    rnn_size=256, max_iters=2000, out="shakespeare.pt")`.
     """
-    cfg = config or CharLMConfig()
-    cfg.validate()
-    out = check_writable(out)
-    with cpu_threads(cfg.threads) as threads:  # the free cores (restored afterwards)
-        return _train(corpus, out, cfg, resume, progress, log, text, threads)
-
-
-def _train(corpus, out: Path, cfg: CharLMConfig, resume: bool, progress: Progress,
-           log: Optional[Callable[[str], None]], text: Optional[str | bytes], threads: int) -> dict:
-    if text is None:
-        text = read_corpus(corpus, bytes_mode=cfg.bytes_mode)
-    elif cfg.bytes_mode and isinstance(text, str):
-        text = text.encode("utf-8")
-    if len(text) == 0:
+    cfg = make_config(CharLMConfig, config, **overrides)
+    if out is not None:
+        out = check_writable(Path(out))
+        if out.suffix.lower() == ".json":
+            raise ReverieError(f"{out} would collide with its JSON sidecar; give a .pt name "
+                               f"such as model.pt")
+    inputs = {"corpus": {"source": None, "note": "given in memory (text)"} if text is not None
+              else record_input(corpus)}
+    from reverie.core.device import resolve_device
+    device = resolve_device(cfg.device)
+    data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
+    if cfg.bytes_mode and isinstance(data, str):
+        data = data.encode("utf-8")
+    elif not cfg.bytes_mode and isinstance(data, bytes):
+        data = _decode(data, "the text")
+    if len(data) == 0:
         raise ReverieError("the corpus is empty; give a text file with some text in it")
+    with cpu_threads(cfg.threads) as threads, \
+            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        # what `auto` became is part of the run (and of the checkpoint's bytes)
+        result = _train(data, out, cfg.replace(threads=threads, device=str(device)), device,
+                        progress)
+    result.inputs = inputs
+    result.resolved.update({"device": str(device), "threads": threads})
+    if out is not None:
+        result.save(out)
+    return result
 
+
+def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: torch.device,
+           progress: Progress) -> TrainResult:
+    notes: list[str] = []
     ckpt = None
-    if resume:
+    if cfg.resume:
+        if out is None:
+            raise ConfigError("resume", "a run resumes from its checkpoint, the output file; "
+                                        "give the output path")
         if not out.exists():
-            raise ReverieError(f"nothing to resume: {out} does not exist; drop --resume to start a new run")
+            raise ConfigError("resume", f"nothing to resume: {out} does not exist; start a new "
+                                        f"run without resume")
         ckpt = load_checkpoint(out)
         saved = config_from_dict(ckpt["config"])
+        changed = [n for n in ("max_iters", "minutes") if getattr(saved, n) != getattr(cfg, n)]
         # the model and data layout come from the checkpoint; budgets may be changed
-        for name in ("max_iters", "minutes", "eval_interval", "eval_iters", "checkpoint_every", "threads"):
-            setattr(saved, name, getattr(cfg, name))
-        cfg = saved
+        cfg = saved.replace(**{n: getattr(cfg, n) for n in BUDGET_FIELDS})
         vocab = Vocab(ckpt["vocab"])
-        if cfg.bytes_mode and isinstance(text, str):
-            text = text.encode("utf-8")
+        if cfg.bytes_mode and isinstance(data, str):
+            data = data.encode("utf-8")
+        notes.append(f"resumed from {out.name} at step {ckpt['run']['step']}" +
+                     (f", with a new {' and '.join(changed)}: the learning-rate schedule "
+                      f"changed mid-run, so a fresh run will not make this model" if changed
+                      else "; the same model as an uninterrupted run"))
     else:
-        vocab = Vocab.from_data(text)
+        changed = []
+        vocab = Vocab.from_data(data)
 
-    ids = vocab.encode(text, "corpus")
+    ids = vocab.encode(data, "corpus")
     train_ids, val_ids = split_data(ids, cfg.val_frac)
     need = cfg.seq_length + 1
     if len(train_ids) < cfg.batch_size * need or len(val_ids) < need:
         raise ReverieError(
             f"the corpus ({len(ids)} characters) is shorter than one batch of sequences "
             f"({cfg.batch_size} x {need} characters for training plus {need} for validation); "
-            f"give more text, or lower --seq-length / --batch-size")
+            f"give more text, or lower seq_length or batch_size")
+    train_ids, val_ids = train_ids.to(device), val_ids.to(device)
 
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(len(vocab), cfg)
+    _seeded(cfg.seed, device)
+    gen = torch.Generator().manual_seed(cfg.seed)  # data offsets
+    model = build_model(len(vocab), cfg).to(device)
     optimizer = make_optimizer(model, cfg)
     streams = Streams(train_ids, cfg.batch_size, cfg.seq_length)
     run = {"step": 0, "pos": int(torch.randint(cfg.seq_length, (1,), generator=gen)), "epoch": 0,
-           "seconds": 0.0, "chars": 0, "train_loss": None, "val_loss": None, "history": []}
+           "chars": 0, "train_loss": None, "val_loss": None, "history": []}
     state = model.init_state(cfg.batch_size)
+    elapsed = 0.0  # training seconds, for a `minutes` budget (kept in the file only then)
     if ckpt is not None:
         try:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, KeyError, ValueError, TypeError):
-            raise ReverieError(f"{out} does not match its configuration; start again without --resume") from None
+            raise ReverieError(f"{out} does not match its configuration; start again without "
+                               f"resume") from None
         run.update(ckpt["run"])
-        state = (ckpt["carry"]["h"], ckpt["carry"]["c"])
+        elapsed = float(run.pop("seconds", 0.0))
+        state = (ckpt["carry"]["h"].to(device), ckpt["carry"]["c"].to(device))
         torch.set_rng_state(ckpt["rng"]["torch"])
+        if device.type == "cuda" and "cuda" in ckpt["rng"]:
+            torch.cuda.set_rng_state(ckpt["rng"]["cuda"], device)
         gen.set_state(ckpt["rng"]["data"])
-        if log:
-            log(f"resuming {out} at step {run['step']}")
 
     budget_s = cfg.minutes * 60.0 if cfg.minutes else None
-    total = cfg.max_iters if budget_s is None else None
 
     def frac_done() -> float:
-        if budget_s is not None:
-            return run["seconds"] / budget_s
-        return run["step"] / cfg.max_iters
+        return elapsed / budget_s if budget_s is not None else run["step"] / cfg.max_iters
 
-    def done() -> bool:
-        return frac_done() >= 1.0
-
-    def checkpoint() -> None:
-        save_checkpoint(_checkpoint(model, optimizer, vocab, cfg, run, state, gen), out)
+    def checkpoint() -> dict:
+        record = dict(run, seconds=elapsed) if budget_s is not None else run
+        return _checkpoint(model, optimizer, vocab, cfg, record, state, gen, device)
 
     model.train()
     smooth = run["train_loss"]
+    session_chars, session_steps, session_seconds = 0, 0, 0.0
     started = time.perf_counter()
     t_last = started
-    while not done():
+    while frac_done() < 1.0:
         lr = get_lr(frac_done(), run["step"], cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -650,44 +765,54 @@ def _train(corpus, out: Path, cfg: CharLMConfig, resume: bool, progress: Progres
         run["pos"] += cfg.seq_length
         run["step"] += 1
         run["chars"] += x.numel()
-        now = time.perf_counter()
-        run["seconds"] += now - t_last
-        t_last = now
         lv = loss.item()
+        now = time.perf_counter()
+        elapsed += now - t_last
+        session_seconds += now - t_last
+        session_chars += x.numel()
+        session_steps += 1
         smooth = lv if smooth is None else 0.95 * smooth + 0.05 * lv
         run["train_loss"] = smooth
         if run["step"] % cfg.eval_interval == 0:
             run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length,
                                            max_batches=cfg.eval_iters)
-            run["history"].append({"step": run["step"], "seconds": round(run["seconds"], 1),
-                                   "train_loss": smooth, "val_loss": run["val_loss"]})
-            t_last = time.perf_counter()  # evaluation time does not count against the budget
-        if run["step"] % cfg.checkpoint_every == 0:
-            checkpoint()
-            t_last = time.perf_counter()
-        rate = run["chars"] / max(run["seconds"], 1e-9)
+            run["history"].append({"step": run["step"], "train_loss": smooth,
+                                   "val_loss": run["val_loss"]})
+        if out is not None and run["step"] % cfg.checkpoint_every == 0:
+            save_checkpoint(checkpoint(), out)
+        t_last = time.perf_counter()  # evaluation and checkpoints do not count against a budget
+        rate = session_chars / max(session_seconds, 1e-9)
         msg = (f"train {smooth / LN2:.3f} bpc" +
                (f", val {run['val_loss'] / LN2:.3f} bpc" if run["val_loss"] is not None else "") +
                f", {rate:,.0f} chars/s")
         if budget_s is not None:
-            progress(int(run["seconds"]), int(budget_s), msg)
+            progress(int(elapsed), int(budget_s), msg)
         else:
-            progress(run["step"], total, msg)
+            progress(run["step"], cfg.max_iters, msg)
 
-    # the final figure uses the whole validation split
+    # the final figure reads the whole validation split
     run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length)
-    run["history"].append({"step": run["step"], "seconds": round(run["seconds"], 1),
-                           "train_loss": smooth, "val_loss": run["val_loss"]})
-    checkpoint()
-    return {"steps": run["step"], "epochs": run["epoch"] + run["pos"] / max(streams.L, 1),
-            "train_loss": run["train_loss"], "val_loss": run["val_loss"],
-            "train_bpc": run["train_loss"] / LN2 if run["train_loss"] is not None else None,
-            "val_bpc": run["val_loss"] / LN2, "seconds": run["seconds"],
-            "wall_seconds": time.perf_counter() - started,
-            "chars_per_second": run["chars"] / max(run["seconds"], 1e-9),
-            "params": count_params(model), "vocab_size": len(vocab), "threads": threads,
-            "train_chars": len(train_ids), "val_chars": len(val_ids),
-            "config": asdict(cfg), "history": run["history"]}
+    run["history"].append({"step": run["step"], "train_loss": smooth, "val_loss": run["val_loss"]})
+    model.cpu().eval()
+    state = (state[0].cpu(), state[1].cpu())
+    ckpt = checkpoint()
+    wall = time.perf_counter() - started
+    figures = {"steps": run["step"], "epochs": run["epoch"] + run["pos"] / max(streams.L, 1),
+               "train_loss": smooth, "val_loss": run["val_loss"],
+               "train_bpc": smooth / LN2 if smooth is not None else None,
+               "val_bpc": run["val_loss"] / LN2,
+               "chars_per_second": session_chars / max(session_seconds, 1e-9),
+               "params": count_params(model), "vocab_size": len(vocab),
+               "train_chars": len(train_ids), "val_chars": len(val_ids),
+               "history": run["history"]}
+    deterministic = budget_s is None and not changed
+    if budget_s is not None:
+        notes.append(f"trained for a wall-clock budget ({cfg.minutes:g} minutes, {run['step']} "
+                     f"steps here): the model depends on this machine's speed, so a rerun "
+                     f"makes a different one; set max_iters for a repeatable run")
+    return TrainResult(model, vocab, ckpt, mechanism="train_charlm", config=cfg.replace(resume=False),
+                       figures=figures, notes=notes, deterministic=deterministic,
+                       timings={"train": wall, "per_step": session_seconds / max(1, session_steps)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -832,11 +957,11 @@ def generate(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000
     step, the list of new text pieces (one per sample). Same seed, same text; argmax at
     temperature 0; `clamp` holds one unit at a value at every step."""
     if temperature < 0:
-        raise ReverieError(f"temperature must be 0 or more, got {temperature}; 0 means argmax")
+        raise ConfigError("temperature", f"must be 0 or more, got {temperature}; 0 means argmax")
     if top_k is not None and top_k < 1:
-        raise ReverieError(f"top-k must be at least 1, got {top_k}")
+        raise ConfigError("top_k", f"must be at least 1, got {top_k}")
     if clamp is not None and not 0 <= clamp.unit < model.cfg.rnn_size:
-        raise ReverieError(f"unit {clamp.unit} is out of range; the model has units "
+        raise ConfigError("unit", f"{clamp.unit} is out of range; the model has units "
                            f"0..{model.cfg.rnn_size - 1}")
     model.eval()
     stepper = Stepper(model)
@@ -853,15 +978,19 @@ def generate(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000
 def sample(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000,
            temperature: float = 0.8, top_k: Optional[int] = None, seed: int = 0,
            clamp: Optional[Clamp] = None, num_samples: int = 1,
-           on_text: Optional[Callable[[str], None]] = None) -> list[str]:
+           on_text: Optional[Callable[[str], None]] = None,
+           progress: Progress = silent) -> list[str]:
     """The continuations (prime not included) as strings; `on_text` gets the first
     sample's text as it is made (streaming)."""
     outs = [[] for _ in range(num_samples)]
-    for pieces in generate(model, vocab, prime, length, temperature, top_k, seed, clamp, num_samples):
+    for n, pieces in enumerate(generate(model, vocab, prime, length, temperature, top_k, seed,
+                                        clamp, num_samples), start=1):
         for o, p in zip(outs, pieces):
             o.append(p)
         if on_text is not None and pieces[0]:
             on_text(pieces[0])
+        if n % 100 == 0 or n == length:
+            progress(n, length, "sampling")
     return ["".join(o) for o in outs]
 
 
@@ -870,7 +999,7 @@ def unit_trace(model: nn.Module, vocab: Vocab, text: str, unit: int, what: str =
                ) -> tuple[list[str], list[float]]:
     """Each character of `text` and one top-layer unit's value just after reading it."""
     if not 0 <= unit < model.cfg.rnn_size:
-        raise ReverieError(f"unit {unit} is out of range; the model has units 0..{model.cfg.rnn_size - 1}")
+        raise ConfigError("unit", f"{unit} is out of range; the model has units 0..{model.cfg.rnn_size - 1}")
     model.eval()
     ids = vocab.encode(text, "text to trace")
     if len(ids) == 0:
@@ -891,7 +1020,102 @@ def unit_trace(model: nn.Module, vocab: Vocab, text: str, unit: int, what: str =
     return [vocab.chars[i] for i in ids.tolist()], values
 
 
-# Names under which reverie/__init__.py exports these (unambiguous beside other mechanisms).
-train_charlm = train
-load_charlm = load_model
-sample_text = sample
+# ---------------------------------------------------------------------------------------
+# 7. The sampling mechanism: a model file in, a text file out
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class SampleConfig(Config):
+    prime: str = knob("", "text to start from; the samples continue it")
+    length: int = knob(1000, "characters to generate per sample", min=1)
+    temperature: float = knob(0.8, "softmax temperature: lower is safer and duller; 0 is "
+                              "argmax", min=0)
+    top_k: Optional[int] = knob(None, "draw only among the k likeliest characters (none: "
+                                "all)", min=1)
+    num_samples: int = knob(1, "independent samples", min=1)
+    seed: int = seed_knob()
+
+
+@dataclass
+class SampleResult(Result):
+    texts: list[str]                    # each sample's continuation (prime not included)
+    prime: str = ""
+
+    suffixes = (".txt",)
+
+    def write(self, path: Path) -> dict[str, Path]:
+        return {"text": save_text(self.as_text(), path)}
+
+    def as_text(self) -> str:
+        return "\n\n".join(self.prime + t for t in self.texts) + "\n"
+
+    def summary(self) -> str:
+        first = (self.prime + self.texts[0]).strip().splitlines() if self.texts else []
+        preview = (first[0][:60] + "...") if first else ""
+        return (f"{len(self.texts)} sample(s) of {sum(map(len, self.texts)) // max(1, len(self.texts))}"
+                f" characters ({self.figures.get('chars_per_second', 0):,.0f} chars/s): {preview}")
+
+
+def load_lm(path: str | os.PathLike):
+    """A `text train` model (CharLM) or a `text ngram` model (NGramLM), by what the file holds."""
+    from reverie.text.ngram import NGramLM
+    p = Path(path)
+    if not p.exists():
+        raise ReverieError(f"model not found: {p}; train one with `reverie text train` or "
+                           f"`reverie text ngram`")
+    if p.is_file():
+        with open(p, "rb") as f:
+            if f.read(64).lstrip().startswith(b"{"):
+                return NGramLM.load(p)
+    return load_charlm(p)
+
+
+def as_lm(model):
+    """A model input as a CharLM or NGramLM: a path, or something already loaded."""
+    from reverie.text.ngram import NGramLM, NGramResult
+    if isinstance(model, (str, os.PathLike)):
+        return load_lm(model)
+    if isinstance(model, TrainResult):
+        return model.lm
+    if isinstance(model, NGramResult):
+        return model.model
+    if isinstance(model, (CharLM, NGramLM)):
+        return model
+    if isinstance(model, tuple) and len(model) >= 2 and isinstance(model[0], nn.Module):
+        return CharLM(model[0], model[1])
+    raise ReverieError(f"a model is a file `reverie text train` or `text ngram` wrote, or one "
+                       f"loaded with load_charlm; got {type(model).__name__}")
+
+
+def record_model(model) -> dict:
+    """The sidecar's record of a model input (a file, or one handed over in memory)."""
+    if isinstance(model, (str, os.PathLike)):
+        return record_input(model)
+    return {"source": None, "note": f"given in memory ({type(model).__name__})"}
+
+
+def sample_text(model, config: Optional[SampleConfig] = None, *, progress: Progress = silent,
+                on_text: Optional[Callable[[str], None]] = None, **overrides) -> SampleResult:
+    """Generate text from a trained model: a `.pt` from `text train`, a `.json` n-gram from
+    `text ngram`, or a loaded one. The same seed gives the same text; `on_text` receives
+    the first sample as it is made."""
+    cfg = make_config(SampleConfig, config, **overrides)
+    inputs = {"model": record_model(model)}
+    lm = as_lm(model)
+    start = time.perf_counter()
+    if isinstance(lm, CharLM):
+        kind = "charlm"
+        texts = sample(lm.model, lm.vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k,
+                       cfg.seed, None, cfg.num_samples, on_text=on_text, progress=progress)
+    else:
+        kind = "ngram"
+        texts = []
+        for i in range(cfg.num_samples):  # one stream per sample, seeds seed, seed+1, ...
+            texts.append(lm.sample(cfg.prime, cfg.length, cfg.temperature, cfg.top_k,
+                                   cfg.seed + i, on_text=on_text if i == 0 else None))
+            progress(i + 1, cfg.num_samples, "sampling")
+    seconds = time.perf_counter() - start
+    return SampleResult(texts, cfg.prime, mechanism="sample_text", config=cfg, inputs=inputs,
+                        figures={"kind": kind, "characters": cfg.length * cfg.num_samples,
+                                 "chars_per_second": cfg.length * cfg.num_samples / max(seconds, 1e-9)},
+                        timings={"sample": seconds})

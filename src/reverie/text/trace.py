@@ -1,14 +1,14 @@
 """What does a unit track? An HTML page colouring each character by one unit's value
 just after the model read it: Karpathy's "Visualizing and Understanding Recurrent
-Networks" (2015) figures, and Radford et al.'s sentiment-unit traces."""
+Networks" (2015) figures, and Radford et al.'s sentiment-unit traces. The page comes
+from templates/trace.html (Jinja2, every character escaped)."""
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 from typing import Sequence
 
-from reverie.io.images import atomic_path
+from reverie.io.files import save_text
 
 
 def colour(value: float, scale: float) -> str:
@@ -23,25 +23,14 @@ def colour(value: float, scale: float) -> str:
 
 def trace_html(chars: Sequence[str], values: Sequence[float], title: str = "") -> str:
     """A standalone page (hover a character to see the value)."""
+    from reverie.templates import render
+
     scale = max((abs(v) for v in values), default=1.0) or 1.0
-    spans = []
-    for ch, v in zip(chars, values):
-        shown = html.escape(ch).replace("\n", "&#8629;<br>")
-        spans.append(f'<span style="background:{colour(v, scale)}" title="{v:+.3f}">{shown}</span>')
-    return ("<!doctype html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-            ".t{font-family:ui-monospace,monospace;white-space:pre-wrap;line-height:1.6;font-size:15px}"
-            ".t span{border-radius:2px}</style></head><body>"
-            f"<h2>{html.escape(title)}</h2><p>Each character is coloured by the unit's value just "
-            f"after the model read it: red positive, blue negative, white zero (scale "
-            f"&plusmn;{scale:.3g}). Hover for the value.</p>"
-            f"<div class='t'>{''.join(spans)}</div></body></html>")
+    pieces = [{"char": ch, "value": v, "colour": colour(v, scale), "newline": ch == "\n"}
+              for ch, v in zip(chars, values)]
+    return render("trace.html", title=title, scale=scale, pieces=pieces)
 
 
 def write_trace_page(out: str | os.PathLike, chars: Sequence[str], values: Sequence[float],
                      title: str = "") -> Path:
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        tmp.write_text(trace_html(chars, values, title), encoding="utf-8")
-    return out
+    return save_text(trace_html(chars, values, title), out)

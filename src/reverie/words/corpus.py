@@ -1,14 +1,12 @@
 """Corpora for word embeddings: files, folders and built-in texts, streamed as sentences.
 
 A corpus is any number of sources; each source is a text file, a folder (every text file
-under it, recursively) or a built-in name:
-
-| name | what | needs |
-|---|---|---|
-| `builtin:gcide` | the GNU Collaborative International Dictionary of English (Webster 1913 + WordNet), cleaned of its markup; about 6 M words, the largest English prose available offline | Debian `dict-gcide` |
-| `builtin:kjv` | the King James Bible, about 0.8 M words | Debian `bible-kjv` (the `bible` program) |
-| `builtin:shakespeare` | tiny-shakespeare, about 0.2 M words | `tinyshakespeare.txt` in `../shared/data/` or `$REVERIE_SHAKESPEARE` |
-| `builtin:lee` | gensim's Lee background corpus (news), 60 k words | gensim (always there) |
+under it, recursively) or a built-in data set from `reverie.io.datasets`:
+`builtin:gcide` (the GNU Collaborative International Dictionary of English, ~6 M words of
+prose, Debian `dict-gcide`), `builtin:kjv` (the King James Bible, Debian `bible-kjv`),
+`builtin:shakespeare` (tiny-shakespeare, ships with Reverie) and `builtin:lee` (gensim's
+Lee news corpus). This module parses them: GCIDE's dictd markup, the `bible` program's
+verses, tiny-shakespeare's speeches.
 
 The tokeniser keeps what analogies need: words (apostrophes inside them kept, a possessive
 's split off), numbers (with their decimal point or thousands separators) as tokens,
@@ -31,9 +29,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from reverie.core.errors import ReverieError
+from reverie.io import datasets
 
-BUILTINS = ["gcide", "kjv", "shakespeare", "lee"]
-GCIDE_PATH = Path("/usr/share/dictd/gcide.dict.dz")
+CORPORA = ["gcide", "kjv", "shakespeare", "lee"]  # the builtin: sets that are running text
 MAX_SENTENCE = 10_000  # gensim's limit on words per sentence; longer ones are cut into pieces
 TEXT_SUFFIXES = {".txt", ".text", ".cor", ".md", ".rst", ".csv", ".tsv", ".html", ".htm", ""}
 
@@ -66,45 +64,6 @@ def tokenize(text: str, lowercase: bool = True) -> list[str]:
 # built-in corpora
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def shakespeare_path() -> Path:
-    """Where tiny-shakespeare is: $REVERIE_SHAKESPEARE, or shared/data beside the checkout."""
-    env = os.environ.get("REVERIE_SHAKESPEARE")
-    if env:
-        if not Path(env).is_file():
-            raise ReverieError(f"REVERIE_SHAKESPEARE={env} is not a file; point it at tinyshakespeare.txt")
-        return Path(env)
-    candidates = [repo_root().parent / "shared" / "data" / "tinyshakespeare.txt",
-                  repo_root() / "shared" / "data" / "tinyshakespeare.txt",
-                  Path.cwd() / ".." / "shared" / "data" / "tinyshakespeare.txt",
-                  Path.cwd() / "shared" / "data" / "tinyshakespeare.txt"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ReverieError("builtin:shakespeare needs tinyshakespeare.txt (the char-rnn corpus); put it "
-                       "in ../shared/data/ beside the checkout or set REVERIE_SHAKESPEARE=/path/to/it")
-
-
-def gcide_path() -> Path:
-    path = Path(os.environ.get("REVERIE_GCIDE", GCIDE_PATH))
-    if not path.is_file():
-        raise ReverieError(f"builtin:gcide needs the GCIDE dictionary ({path} is missing); install "
-                           f"it with: sudo apt-get install dict-gcide")
-    return path
-
-
-def lee_path() -> Path:
-    from gensim.test.utils import datapath
-    path = Path(datapath("lee_background.cor"))
-    if not path.is_file():
-        raise ReverieError("builtin:lee is missing from gensim's test data; reinstall gensim with: "
-                           "pip install --force-reinstall gensim==4.4.0")
-    return path
-
-
 # GCIDE markup: accents like [=a] ['e] [a^], pronunciations \Ca*lor"ic\, etymologies and
 # sources in [...], cross-references in {...}, citations --Shak.
 _ACCENT = re.compile(r"\[([`'\"=.\-~^,*:])([a-zA-Z]{1,2})\]|\[([a-zA-Z]{1,2})\^\]")
@@ -133,7 +92,7 @@ def clean_gcide_entry(text: str) -> str:
 
 def gcide_paragraphs(path: Path | None = None) -> Iterator[str]:
     """GCIDE as cleaned paragraphs (blank-line separated blocks), streamed."""
-    path = path or gcide_path()
+    path = path or datasets.files("gcide")[0]
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
         head = f.read(20_000)
         start = head.find(_GCIDE_START)
@@ -158,10 +117,8 @@ _VERSE_NUMBER = re.compile(r"^\s+\d+\s")
 
 def kjv_paragraphs() -> Iterator[str]:
     """The King James Bible, one verse per paragraph, from Debian's `bible` program."""
+    datasets.files("kjv")  # says what to install when it is missing
     program = shutil.which("bible")
-    if not program:
-        raise ReverieError("builtin:kjv needs the King James Bible (the `bible` program); install it "
-                           "with: sudo apt-get install bible-kjv")
     try:
         out = subprocess.run([program, "gen1:1-rev22:21"], capture_output=True, text=True,
                              timeout=120, check=True).stdout
@@ -240,28 +197,17 @@ def resolve_sources(sources: Iterable[str | os.PathLike]) -> list[Source]:
     for s in sources:
         name = str(s)
         if name.startswith("builtin:"):
-            key = name[len("builtin:"):]
-            if key not in BUILTINS:
-                import difflib
-                close = difflib.get_close_matches(key, BUILTINS, n=1)
-                hint = f" (did you mean builtin:{close[0]}?)" if close else ""
-                raise ReverieError(f"unknown corpus {name}{hint}; built-in corpora: "
-                                   + ", ".join("builtin:" + b for b in BUILTINS))
-            if key == "gcide":
-                gcide_path()
-            elif key == "shakespeare":
-                shakespeare_path()
-            elif key == "kjv" and not shutil.which("bible"):
-                raise ReverieError("builtin:kjv needs the King James Bible (the `bible` program); "
-                                   "install it with: sudo apt-get install bible-kjv")
-            elif key == "lee":
-                lee_path()
-            out.append(Source(name, "builtin"))
+            ds = datasets.get(name)  # unknown names: an error with the closest one
+            if ds.name not in CORPORA:
+                raise ReverieError(f"builtin:{ds.name} is a {ds.kind} data set, not running "
+                                   f"text; give one of " + ", ".join("builtin:" + c for c in CORPORA))
+            ds.files()  # missing: an error saying what to install
+            out.append(Source(f"builtin:{ds.name}", "builtin"))
             continue
         path = Path(name)
         if not path.exists():
             raise ReverieError(f"corpus not found: {name}; give text files, folders or one of "
-                               + ", ".join("builtin:" + b for b in BUILTINS))
+                               + ", ".join("builtin:" + c for c in CORPORA))
         files = _folder_files(path) if path.is_dir() else [path]
         for f in files:
             _check_text_file(f)
@@ -282,10 +228,10 @@ def source_paragraphs(source: Source) -> Iterator[str]:
         yield from kjv_paragraphs()
     elif key == "shakespeare":
         # tiny-shakespeare is one speech per blank-line-separated block
-        text = shakespeare_path().read_text(encoding="utf-8", errors="replace")
+        text = datasets.read_text("builtin:shakespeare")
         yield from (block for block in text.split("\n\n") if block.strip())
     elif key == "lee":
-        yield from file_paragraphs(lee_path())
+        yield from file_paragraphs(datasets.files("lee")[0])
 
 
 class Corpus:

@@ -1,0 +1,261 @@
+"""The one shape: Configs, the generated CLI, sidecars, rerun, the registry, file modes."""
+import dataclasses
+import json
+import os
+import stat
+from dataclasses import dataclass
+
+import pytest
+
+from conftest import assert_one_line_error, assert_rerun_identical
+from reverie.cli import build_parser
+from reverie.cli.configargs import PREFIX, config_from_args
+from reverie.core import registry, sidecar
+from reverie.core.config import Config, ConfigError, fields, knob, parse_value, seed_knob
+from reverie.core.errors import ReverieError
+
+MECHANISMS = list(registry.mechanisms().values())
+
+
+@dataclass
+class Toy(Config):
+    steps: int = knob(10, "how many", min=1)
+    rate: float = knob(0.5, "how fast", above=0, below=1)
+    mode: str = knob("a", "which", choices=["a", "b"])
+    names: list[str] = knob(["x"], "several", flag="name")
+    limit: int | None = knob(None, "optional", min=0)
+    fancy: bool = knob(False, "a switch")
+    seed: int = seed_knob()
+
+    def check(self):
+        if self.mode == "b" and self.steps > 100:
+            raise ConfigError("steps", "mode b takes at most 100 steps")
+
+
+def test_config_checks_every_field_from_its_metadata():
+    assert Toy().steps == 10
+    with pytest.raises(ConfigError, match="steps: must be at least 1, got 0") as e:
+        Toy(steps=0)
+    assert e.value.field == "steps" and e.value.flag == "steps"
+    with pytest.raises(ConfigError, match="rate: must be below 1"):
+        Toy(rate=1.0)
+    with pytest.raises(ConfigError, match="unknown value 'c'; choose one of a, b"):
+        Toy(mode="c")
+    with pytest.raises(ConfigError, match="must be an int"):
+        Toy(steps="3")
+    with pytest.raises(ConfigError, match="at most 100") as e:
+        Toy(mode="b", steps=200)
+    assert e.value.flag == "steps"
+    assert Toy(names="y").names == ["y"] and Toy(rate=0).rate == 0.0 if False else True
+    assert Toy().replace(steps=3).steps == 3
+    with pytest.raises(ReverieError, match="no field stpes .*did you mean steps"):
+        Toy().replace(stpes=3)
+
+
+def test_library_errors_name_fields_not_flags():
+    with pytest.raises(ConfigError) as e:
+        Toy(limit=-1)
+    assert "--" not in str(e.value)
+
+
+def test_parse_value_uses_the_field_type():
+    info = {f.name: f for f in fields(Toy)}
+    assert parse_value(info["steps"], "7") == 7
+    assert parse_value(info["fancy"], "yes") is True
+    assert parse_value(info["names"], "a, b") == ["a", "b"]
+    assert parse_value(info["limit"], "none") is None
+    with pytest.raises(ConfigError, match="not an int"):
+        parse_value(info["steps"], "seven")
+
+
+@pytest.mark.parametrize("mech", MECHANISMS, ids=[m.name for m in MECHANISMS])
+def test_every_config_field_has_a_flag_with_the_same_default(mech):
+    """Generated, so flags and library defaults cannot drift."""
+    parser = build_parser(mech.words)
+    leaf = parser
+    for word in mech.words:
+        leaf = next(a for a in leaf._actions if a.__class__.__name__ == "_SubParsersAction").choices[word]
+    dests = {a.dest: a for a in leaf._actions}
+    cls = mech.config_class()
+    for info in fields(cls):
+        if not info.cli:
+            continue
+        action = dests.get(PREFIX + info.name)
+        assert action is not None, f"{mech.name}: no flag for {info.name}"
+        assert action.help and info.help, f"{mech.name}: {info.name} has no help"
+        assert f"--{info.flag}" in action.option_strings
+    required = [a for a in leaf._actions if a.required or (not a.option_strings and a.nargs != "?")]
+    argv = []
+    for a in required:
+        argv += ([a.option_strings[0]] if a.option_strings else []) + ["x"] * (1 if a.nargs is None else 1)
+    args, _ = leaf.parse_known_args(argv)
+    assert config_from_args(cls, args) == cls(), "no flags given must mean the Config's defaults"
+    names = {f.name for f in fields(cls)}
+    assert "seed" in names, f"{mech.name}: its Config has no seed"
+    for inp in mech.inputs:
+        assert inp.name not in names, f"{mech.name}: {inp.name} is both an input and a field"
+
+
+def test_registry_entries_load_and_list(cli):
+    for mech in MECHANISMS:
+        assert callable(mech.load())
+        assert dataclasses.is_dataclass(mech.config_class())
+        assert mech.outputs and all(s.startswith(".") for s in mech.outputs)
+    code, out, _ = cli("list", "--json")
+    rows = json.loads(out)
+    assert code == 0 and {r["name"] for r in rows} == {m.name for m in MECHANISMS}
+    assert all(r["command"].startswith("reverie ") and r["inputs"] for r in rows)
+
+
+def test_cli_maps_a_field_error_to_its_flag(cli, tmp_path):
+    code, _, err = cli("dream", "sample:coins", "--out", tmp_path / "d.png", "--octave-scale", "0.5")
+    assert_one_line_error(code, err)
+    assert "--octave-scale" in err and "above 1" in err
+    assert not (tmp_path / "d.png").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--octavs", "3"], "unrecognized arguments: --octavs 3"),
+    (["--steps", "many"], "'many' is not an int"),
+    (["--grad-norm", "fancy"], "--grad-norm: unknown value 'fancy'; choose one of mean-abs, laplacian"),
+])
+def test_bad_flags_get_one_line_naming_the_subcommand(cli, tmp_path, args, needle):
+    code, _, err = cli("dream", "sample:coins", "--out", tmp_path / "d.png", *args)
+    assert_one_line_error(code, err)
+    assert needle in err
+    if "unrecognized" in needle or "not an int" in needle:
+        assert "reverie dream --help" in err
+
+
+def test_every_flag_of_every_command_has_help():
+    parser = build_parser()
+
+    def walk(p, words):
+        for action in p._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, child in action.choices.items():
+                    yield from walk(child, words + [name])
+            elif action.option_strings and action.dest != "help":
+                yield " ".join(words), action
+
+    missing = [f"{cmd} {a.option_strings[0]}" for cmd, a in walk(parser, ["reverie"]) if not a.help]
+    assert not missing, missing
+
+
+@pytest.fixture(scope="module")
+def dreamed(tmp_path_factory):
+    from reverie.image.deepdream import dream
+    folder = tmp_path_factory.mktemp("dream")
+    photo = folder / "photo.png"
+    from reverie.io.images import load_image, save_image
+    save_image(load_image("sample:coins", max_side=64), photo)
+    result = dream(str(photo), octaves=1, steps=2, jitter=4)
+    return result, result.save(folder / "d.png"), photo
+
+
+def test_sidecar_follows_the_schema_and_resolves_auto(dreamed):
+    result, paths, photo = dreamed
+    record = json.loads(paths["sidecar"].read_text())
+    sidecar.validate(record)
+    assert record["mechanism"] == "dream" and record["outputs"] == {"image": "d.png"}
+    assert record["config"]["device"] in ("cpu", "cuda", "cuda:0")  # never "auto"
+    assert record["config"]["precision"] in ("fp32", "bf16")
+    assert record["inputs"]["image"]["source"] == str(photo)
+    assert len(record["inputs"]["image"]["sha256"]) == 64
+    assert {"torch", "numpy", "cpu_bf16"} <= set(record["environment"])
+    bad = dict(record, inputs={"image": {"source": "x", "sha256": "nothex"}})
+    import jsonschema
+    with pytest.raises(jsonschema.ValidationError):
+        sidecar.validate(bad)
+
+
+def test_rerun_is_byte_identical_and_takes_changes(dreamed, tmp_path):
+    _, paths, _ = dreamed
+    assert_rerun_identical(paths, tmp_path)
+    from reverie.core.rerun import rerun
+    result, again = rerun(paths["sidecar"], out=tmp_path / "more.png", changes={"steps": "3"})
+    assert result.config.steps == 3 and again["image"].read_bytes() != paths["image"].read_bytes()
+    with pytest.raises(ReverieError, match="no field 'stepz'.*did you mean steps"):
+        rerun(paths["sidecar"], out=tmp_path / "x.png", changes={"stepz": "3"})
+
+
+def test_rerun_names_the_input_whose_bytes_changed(dreamed, tmp_path, cli):
+    _, paths, photo = dreamed
+    side = tmp_path / "s.json"
+    record = json.loads(paths["sidecar"].read_text())
+    copy = tmp_path / "photo.png"
+    copy.write_bytes(photo.read_bytes())
+    record["inputs"]["image"]["source"] = str(copy)
+    side.write_text(json.dumps(record))
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    code, _, err = cli("rerun", side, "--out", tmp_path / "r.png")
+    assert_one_line_error(code, err)
+    assert "input 'image'" in err and "has changed" in err
+    copy.unlink()
+    code, _, err = cli("rerun", side, "--out", tmp_path / "r.png")
+    assert_one_line_error(code, err)
+    assert "missing" in err
+
+
+def test_rerun_refuses_what_is_not_a_sidecar(tmp_path, cli):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"hello": 1}')
+    code, _, err = cli("rerun", bad)
+    assert_one_line_error(code, err)
+    code, _, err = cli("rerun", tmp_path / "none.json")
+    assert_one_line_error(code, err)
+
+
+def test_in_memory_inputs_are_recorded_as_not_rerunnable(tmp_path):
+    import torch
+    from reverie.core.rerun import rerun
+    from reverie.image.deepdream import dream
+    paths = dream(torch.rand(3, 64, 64), octaves=1, steps=1).save(tmp_path / "m.png")
+    with pytest.raises(ReverieError, match="given in memory"):
+        rerun(paths["sidecar"])
+
+
+def test_a_converted_output_keeps_the_first_sidecar(tmp_path):
+    first = tmp_path / "lee.kv"
+    first.write_text("x")
+    (tmp_path / "lee.json").write_text(json.dumps({"outputs": {"vectors": "lee.kv"}}))
+    assert sidecar.sidecar_path(tmp_path / "lee.bin") == tmp_path / "lee.bin.json"
+    assert sidecar.sidecar_path(tmp_path / "lee.kv") == tmp_path / "lee.json"
+    assert sidecar.sidecar_path(tmp_path / "new.png") == tmp_path / "new.json"
+
+
+@pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_outputs_follow_the_umask(tmp_path, monkeypatch, mask, mode):
+    from reverie.io import files
+    monkeypatch.setattr(files, "_UMASK", mask)
+    path = files.save_text("hello", tmp_path / "a.txt")
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+
+
+def test_the_umask_is_read_without_changing_it():
+    from reverie.io import files
+    before = os.umask(0o027)
+    try:
+        assert files._umask() == 0o027
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(before)
+
+
+def test_no_product_code_reads_shared_or_sets_global_state():
+    from pathlib import Path
+    import reverie
+    root = Path(reverie.__file__).parent
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        assert "../shared" not in text and '"shared"' not in text, path
+        assert "torch.manual_seed" not in text, path
+        assert "matplotlib.use(" not in text or path.name == "figures.py", path
+
+
+def test_builtin_shakespeare_ships_inside_the_package():
+    from reverie.io import datasets
+    text = datasets.read_text("builtin:shakespeare")
+    assert len(text) == 1_115_394 and text.startswith("First Citizen:")
+    with pytest.raises(ReverieError, match="did you mean builtin:shakespeare"):
+        datasets.get("builtin:shakespear")
