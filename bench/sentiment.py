@@ -60,6 +60,9 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=50, help="clamped samples each way (default: 50)")
     p.add_argument("--clamp-scale", type=float, default=0.5,
                    help="clamp beyond the 1st/99th percentile by this fraction of their span (default: 0.5)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: the free cores by load average; give 2 when "
+                        "the machine has just finished other work, as the average lags)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="folder for the model and the histogram")
     p.add_argument("--json", action="store_true")
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
         cfg = CharLMConfig(rnn_size=args.rnn_size, dropout=args.dropout, seq_length=args.seq_length,
                            batch_size=args.batch_size, learning_rate=args.learning_rate,
                            minutes=args.minutes, eval_interval=500, eval_iters=10,
-                           checkpoint_every=10**9)
+                           checkpoint_every=10**9, threads=args.threads)
         log(f"training the language model for {args.minutes} min on {len(corpus):,} characters ...")
         trained = train_charlm(text=corpus, config=cfg, out=lm_path)
         res = {**trained.figures, "seconds": trained.timings["train"],

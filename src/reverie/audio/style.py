@@ -185,8 +185,12 @@ def audio_texture(style, config: AudioTextureConfig | None = None, *,
     s_x = resample(s_x, s_sr, sr)
     length = len(s_x) if cfg.seconds is None else int(round(cfg.seconds * sr))
     if length < 2 * cfg.n_fft:
-        raise ConfigError("seconds", f"{cfg.seconds or len(s_x) / sr:.3g} s is too short for "
-                          f"n_fft {cfg.n_fft}; give at least {2 * cfg.n_fft / sr:.2f} s")
+        if cfg.seconds is not None:
+            raise ConfigError("seconds", f"{cfg.seconds:.3g} s is too short for n_fft "
+                              f"{cfg.n_fft}; give at least {2 * cfg.n_fft / sr:.2f} s")
+        raise ReverieError(f"the style clip is {len(s_x) / sr:.3g} s, too short for n_fft "
+                           f"{cfg.n_fft}; give a clip of at least {2 * cfg.n_fft / sr:.2f} s "
+                           f"or a smaller n_fft")
     return _synthesise(cfg, "audio_texture", inputs, notes, s_x, None, sr, length, 0.0, "noise",
                        progress)
 

@@ -72,7 +72,8 @@ def run(mech: Mechanism, args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(result.as_text())
         return 0
-    paths = result.save(out)
+    # a trainer given `out` has saved already (its checkpoints went there)
+    paths = result.saved if "out" in inputs and result.saved else result.save(out)
     report(result, paths, args.json)
     return 0
 

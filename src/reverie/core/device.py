@@ -11,7 +11,7 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ReverieError(f"device {name!r} asked for but no CUDA GPU is available; use --device cpu")
+        raise ReverieError(f"device {name!r} asked for but no CUDA GPU is available; set device to cpu")
     try:
         return torch.device(name)
     except RuntimeError:

@@ -34,7 +34,8 @@ def files_of(source: str) -> list[Path]:
         return _RESOLVERS[prefix](name)
     path = Path(source)
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return sorted(p for p in path.rglob("*") if p.is_file()
+                      and not any(part.startswith(".") for part in p.relative_to(path).parts))
     return [path]
 
 

@@ -1,7 +1,10 @@
 """Progress reporting: the library takes a callback, the CLI draws a bar with it.
 
 A callback is `progress(done, total, message="")`. Library functions call it after each
-unit of work; the CLI passes `bar(...)`, the studio passes its own.
+unit of work; the CLI passes `bar(...)`, the studio passes its own. A callback may also
+have a `preview(value)` method: mechanisms hand it what they have made so far (an image
+tensor, a drawing's render, the text sampled so far), every few steps, through
+`show_preview`; the studio draws it live, the CLI has none.
 """
 from __future__ import annotations
 
@@ -14,6 +17,16 @@ Progress = Callable[..., None]
 
 def silent(done: int, total: int, message: str = "") -> None:
     """A callback that ignores progress (the default in the library)."""
+
+
+def wants_preview(progress: Progress) -> bool:
+    return callable(getattr(progress, "preview", None))
+
+
+def show_preview(progress: Progress, value) -> None:
+    """Hand `value` to the callback's `preview` method, if it has one."""
+    if wants_preview(progress):
+        progress.preview(value)
 
 
 @contextlib.contextmanager

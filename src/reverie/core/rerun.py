@@ -48,12 +48,18 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
         if rec == {"source": None} and not inp.required:
             continue  # an optional input that was not given
         args[inp.name] = input_records.value_of(inp.name, rec)
+    named = {inp.name for inp in mech.inputs}
+    for name, rec in record["inputs"].items():  # files a field named (weights, an init image)
+        if name not in named and rec.get("sha256"):
+            input_records.value_of(name, rec)
     outputs = record.get("outputs") or {}
     main = next(iter(outputs.values()), None)
     if out is None:
         if main is None:
-            raise ReverieError(f"{path} names no output; give --out")
+            raise ReverieError(f"{path} names no output; give an output path")
         out = default_out(path.parent / main)
+    from reverie.io.files import check_writable
+    check_writable(out)  # before minutes of work
     mech.check_output(config, Path(out))
     result = mech.load()(**args, config=config, progress=progress)
     return result, result.save(out)

@@ -27,6 +27,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     resolved: dict[str, Any] = field(default_factory=dict)
     deterministic: bool = True
+    saved: dict[str, Path] | None = field(default=None, repr=False)  # set by save()
 
     # Suffixes `save` accepts, the first the default; subclasses set it.
     suffixes: ClassVar[tuple[str, ...]] = ()
@@ -53,6 +54,7 @@ class Result:
         main = check_writable(self.output_path(path))
         paths = self.write(main)
         paths["sidecar"] = sidecar.write(self, paths, next(iter(paths.values())))
+        self.saved = paths
         return paths
 
     def sidecar(self, paths: dict[str, Path] | None = None) -> dict:

@@ -74,8 +74,8 @@ def build(result, outputs: dict[str, Path]) -> dict:
         "inputs": result.inputs,
         "config": config,
         "resolved": result.resolved,
-        "figures": result.figures,
-        "timings": result.timings,
+        "figures": jsonable(result.figures, 6),
+        "timings": jsonable(result.timings, 4),
         "notes": list(result.notes),
         "outputs": {k: p.name for k, p in outputs.items()},
         "deterministic": bool(result.deterministic),
@@ -114,6 +114,6 @@ def validate(data: dict) -> None:
     jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
 
 
-def jsonable(obj: Any) -> Any:
+def jsonable(obj: Any, digits: int | None = None) -> Any:
     from reverie.io.files import _jsonable
-    return _jsonable(obj)
+    return _jsonable(obj, digits)

@@ -328,12 +328,26 @@ def parse_svg(text: str) -> tuple[int, str, str, list[dict]]:
     return size, system, bg, elements
 
 
+def read_svg_text(path: str | os.PathLike) -> str:
+    """An SVG file's text, with a one-line error for anything that is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReverieError(f"drawing not found: {path}; give an SVG file Reverie wrote")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ReverieError(f"{path} is not an SVG file (not UTF-8 text); give the .svg Reverie "
+                           f"wrote, not its .png") from None
+    except OSError as exc:
+        raise ReverieError(f"cannot read {path} ({exc.strerror}); check the path") from None
+
+
 def load_svg(path: str | os.PathLike, shape: Shape | None = None) -> Drawing:
     """Read a drawing back from its SVG (the inverse of `write_svg`)."""
     path = Path(path)
     if not path.exists():
         raise ReverieError(f"drawing not found: {path}; check the path")
-    size, system, bg, elements = parse_svg(path.read_text(encoding="utf-8"))
+    size, system, bg, elements = parse_svg(read_svg_text(path))
     return drawing_from_elements(size, system, bg, elements, shape or Shape())
 
 
@@ -418,7 +432,7 @@ def render_svg_file(path: str | os.PathLike, out_size: int | None = None, supers
     path = Path(path)
     if not path.exists():
         raise ReverieError(f"drawing not found: {path}; check the path")
-    size, _, bg, elements = parse_svg(path.read_text(encoding="utf-8"))
+    size, _, bg, elements = parse_svg(read_svg_text(path))
     return render_elements(size, bg, elements, out_size, supersample)
 
 

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent, wants_preview
 from reverie.core.result import Result
 from reverie.draw import drawing as draw
 from reverie.nets.classes import class_name, find_class
@@ -340,6 +340,8 @@ def plan_grad(start: draw.Drawing, target: int, nets, cfg: PerceiveConfig, g: to
                         "transformed_prob": robust_ema})
         if frames is not None:
             frames.append(draw.render_tensor(current, supersample=2))
+        if wants_preview(progress):  # the drawing as it forms (the studio)
+            show_preview(progress, draw.render_tensor(current, supersample=1))
         if float(obj[0]) > best_obj:
             best, best_obj = current, float(obj[0])
         return float(prob[0])

@@ -20,7 +20,7 @@ def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: 
         "layers": ", ".join(config.layers), "octaves x steps": f"{len(f['octave_sizes'])} x {config.steps}",
         "step size": config.step_size,
         "mean activation": f"{f['objective_activation_before']:.3g} -> {f['objective_activation_after']:.3g} "
-                           f"(x{f['objective_gain']:.2f})",
+                           + (f" (x{f['objective_gain']:.2f})" if f["objective_gain"] else ""),
         "most amplified": ", ".join(c["channel"] for c in f["top_channels"][:5]),
         "seconds": round(result.timings["dream"], 1)})
 
@@ -54,7 +54,7 @@ def build(ctx: GalleryContext) -> Section:
                        "layers": "stage4", "seconds": round(result.timings["dream"], 1)}))
 
     # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
-    targets = ["goldfish"] if quick else ["goldfish", "flamingo", "volcano", "stage5:37"]
+    targets = ["goldfish"] if quick else ["goldfish", "flamingo", "stage5:37"]
     vis = VisualizeConfig(device=str(ctx.device), **({"size": 96, "steps": 8, "transforms": 2}
                                                       if quick else {}))
     for target in targets:

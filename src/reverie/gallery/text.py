@@ -45,8 +45,11 @@ def _cached_lm(ctx: GalleryContext, name: str, cfg: CharLMConfig, corpus: str | 
     if model.exists() and side.exists():
         return model, {**json.loads(side.read_text())["figures"], "cached": True}
     model.parent.mkdir(parents=True, exist_ok=True)
-    result = train_charlm(corpus, cfg.replace(device=str(ctx.device)), text=text, out=model,
-                          progress=ctx.progress)
+    # every core: the load average the earlier sections left is this process's own work
+    import torch
+    result = train_charlm(corpus, cfg.replace(device=str(ctx.device),
+                                              threads=cfg.threads or torch.get_num_threads()),
+                          text=text, out=model, progress=ctx.progress)
     return model, {**result.figures, "seconds": result.timings["train"], "cached": False}
 
 

@@ -12,7 +12,7 @@ MECHANISMS = [
                       example="sample:astronaut"),
                 Input("guide", "image", "grow what this image shows instead of what the layer "
                       "likes", required=False)),
-        outputs=(".png", ".jpg", ".webp", ".gif", ".mp4")),
+        outputs=(".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4")),
     Mechanism(
         name="visualize", title="Activation maximisation", domain="image",
         summary="paint from noise what a class or a unit of an ImageNet network looks for",
@@ -22,7 +22,7 @@ MECHANISMS = [
         inputs=(Input("target", "value", "a class name or index (goldfish, 1) or a unit "
                       "layer:channel (stage5:37); see `reverie classes`, `reverie layers`",
                       example="goldfish"),),
-        outputs=(".png", ".jpg", ".webp")),
+        outputs=(".png", ".jpg", ".jpeg", ".webp")),
     Mechanism(
         name="style_transfer", command="style", title="Neural style transfer", domain="image",
         summary="paint a photo in the style of one or more images by optimising its pixels",
@@ -32,7 +32,7 @@ MECHANISMS = [
                       example="sample:chelsea"),
                 Input("styles", "image", "the style image(s), blended by style_weights",
                       many=True, example="sample:gravel")),
-        outputs=(".png", ".jpg", ".webp")),
+        outputs=(".png", ".jpg", ".jpeg", ".webp")),
     Mechanism(
         name="texture", title="Texture synthesis", domain="image",
         summary="grow a new texture from noise with the style statistics of an image",
@@ -40,5 +40,5 @@ MECHANISMS = [
         function="reverie.image.style:texture", config="reverie.image.style:TextureConfig",
         inputs=(Input("style", "image", "the texture image(s) to imitate: a path or sample:NAME",
                       many=True, example="sample:brick"),),
-        outputs=(".png", ".jpg", ".webp")),
+        outputs=(".png", ".jpg", ".jpeg", ".webp")),
 ]

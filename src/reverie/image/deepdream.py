@@ -28,7 +28,7 @@ from reverie.core.config import Config, ConfigError, device_knob, knob, make_con
 from reverie.core.device import autocast, resolve_device, resolve_precision
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io.animation import save_animation
 from reverie.io.images import as_image, save_image
@@ -96,8 +96,9 @@ class DreamResult(Result):
 
     def summary(self) -> str:
         f = self.figures
+        gain = f"x{f['objective_gain']:.2f}" if f["objective_gain"] is not None else "from <= 0"
         return (f"{f['objective']}: mean activation {f['objective_activation_before']:.3g} -> "
-                f"{f['objective_activation_after']:.3g} (x{f['objective_gain']:.2f}) in "
+                f"{f['objective_activation_after']:.3g} ({gain}) in "
                 f"{self.timings['dream']:.1f} s; most amplified: "
                 + ", ".join(c["channel"] for c in f["top_channels"][:5]))
 
@@ -217,6 +218,7 @@ def dream_frame(net, objective, image: torch.Tensor, cfg: DreamConfig, generator
             x = step(net, objective, x, cfg, generator)
             done += 1
             progress(done, total, f"octave {size[1]}x{size[0]}")
+        show_preview(progress, x[0])  # the dream so far, once an octave
         detail = x - octave_base
     return x[0], done
 

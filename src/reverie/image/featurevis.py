@@ -24,8 +24,7 @@ from reverie.core.config import (Config, ConfigError, device_knob, knob, make_co
                                  seed_knob)
 from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
-from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent, wants_preview
 from reverie.core.result import Result
 from reverie.io.images import save_image
 from reverie.nets.classes import class_name, find_class
@@ -113,7 +112,7 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
               progress: Progress = silent, **overrides) -> VisualizeResult:
     """Optimise images from noise so `target` (class name/index or `layer:channel`) fires."""
     cfg = make_config(VisualizeConfig, config, **overrides)
-    inputs = {"target": record_input(target)}
+    inputs = {"target": {"value": target}}  # a class or unit, never a file
     device = resolve_device(cfg.device)
     net = load_net(cfg.model, device)
     tgt = parse_target(net, target)
@@ -150,6 +149,9 @@ def visualize(target: str | int, config: VisualizeConfig | None = None, *,
         optimizer.step()
         history.append(score.item())
         progress(i + 1, cfg.steps, f"objective {history[-1]:.3f}")
+        if (i + 1) % 16 == 0 and wants_preview(progress):
+            with torch.no_grad():
+                show_preview(progress, torch.cat(list(param().clamp(0, 1).detach().cpu()), dim=2))
     seconds = time.perf_counter() - start
 
     with torch.no_grad():

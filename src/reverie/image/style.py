@@ -52,13 +52,13 @@ from reverie.core.config import Config, ConfigError, device_knob, knob, make_con
 from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent, wants_preview
 from reverie.core.result import Result
 from reverie.io.animation import save_animation
 from reverie.io.images import as_image, save_image
 from reverie.optvis.colour import edge_spread, keep_colors, match_colors
 from reverie.optvis.losses import gram, sqrtm_psd, tv_loss
-from reverie.optvis.transform import reflect_pad
+from reverie.optvis.transform import reflect_pad, resize
 
 # -- configuration -----------------------------------------------------------------------------
 
@@ -341,12 +341,8 @@ def range_penalty(x: torch.Tensor) -> torch.Tensor:
 # -- images and sizes --------------------------------------------------------------------------
 
 def _resize(x: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
-    squeeze = x.dim() == 3
-    x4 = x.unsqueeze(0) if squeeze else x
-    down = hw[0] < x4.shape[-2]
-    y = F.interpolate(x4, size=tuple(int(v) for v in hw), mode="bicubic", align_corners=False,
-                      antialias=down).clamp(0, 1)
-    return y[0] if squeeze else y
+    """A picture at another size, kept in [0, 1]."""
+    return resize(x, hw, shrink="bicubic").clamp(0, 1)
 
 
 def fit_size(hw: Sequence[int], long_side: int) -> tuple[int, int]:
@@ -458,6 +454,11 @@ def _paint(content, styles: list, cfg: StyleConfig, inputs: dict, mechanism: str
     if not styles:
         raise ReverieError("give at least one style image")
     weights = _blend_weights(cfg, len(styles))
+    # files named by fields (an init image, VGG weights) are inputs too: rerun checks them
+    if cfg.init not in ("content", "noise", "gray", "style"):
+        inputs["init"] = record_input(cfg.init)
+    if cfg.model.startswith("vgg19:"):
+        inputs["weights"] = record_input(str(Path(cfg.model[len("vgg19:"):]).expanduser()))
     dev = resolve_device(cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)
     notes: list[str] = []
@@ -512,6 +513,8 @@ def _paint(content, styles: list, cfg: StyleConfig, inputs: dict, mechanism: str
             done += 1
             history.append({"scale": label, "eval": evals, "loss": loss_value})
             progress(done, total, f"{label} loss {loss_value:.4g}")
+            if done % 10 == 0 and wants_preview(progress):
+                show_preview(progress, img.detach().clamp(0, 1).cpu()[0])
             if cfg.save_every and done % cfg.save_every == 0:
                 frames.append(_resize(img.detach().clamp(0, 1).cpu(), final_hw)[0])
 

@@ -64,21 +64,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: Any, digits: int | None = None) -> Any:
+    """Plain JSON types; floats rounded to `digits` only when asked (figures, never
+    configs or model data, which must read back exactly)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, digits) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, digits) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     if type(obj).__module__.startswith("torch") and hasattr(obj, "tolist"):
-        return _jsonable(obj.tolist())
+        return _jsonable(obj.tolist(), digits)
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, float):
-        return round(obj, 6)
+        return round(obj, digits) if digits is not None else obj
     return obj
 
 

@@ -162,7 +162,7 @@ def load_vgg19(path: str | Path, pooling: str = "max") -> VGG19:
     path = Path(path)
     if not path.is_file():
         raise ReverieError(f"VGG-19 weights not found: {path}; give the path of a torchvision "
-                           f"vgg19 state dict, e.g. --model vgg19:~/models/vgg19-dcbb9e9d.pth")
+                           f"vgg19 state dict, e.g. model vgg19:~/models/vgg19-dcbb9e9d.pth")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip, or weights_only refusals all mean the same to a user

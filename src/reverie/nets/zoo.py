@@ -97,7 +97,7 @@ class NamedLayers:
     layers: dict[str, LayerInfo]
 
     def layers_hint(self) -> str:
-        return f"list them with: reverie layers --model {self.name}"
+        return f"`reverie layers --model {self.name}` lists them"
 
     def check_layer(self, name: str) -> str:
         if name not in self.layers:

@@ -29,7 +29,7 @@ def layers_and_channels(net: EfficientNetLite, specs: list[str]) -> Objective:
     """Each spec is `layer` (sum of squared activations: the original DeepDream L2
     objective) or `layer:channel` (sum of that channel's activation)."""
     if not specs:
-        raise ReverieError("no layer given; name one with --layer, e.g. --layer stage4")
+        raise ReverieError("no layer given; name one in layers, e.g. stage4")
     parsed = [check_tap(net, s) for s in specs]
     taps = sorted({name for name, _ in parsed})
 
@@ -50,7 +50,7 @@ def guide(net: EfficientNetLite, layer: str, guide_image: torch.Tensor) -> Objec
     best-matching feature vector, so the photo grows what the guide shows."""
     name, channel = check_tap(net, layer)
     if channel is not None:
-        raise ReverieError("a guide works on a whole layer; give --layer without :channel")
+        raise ReverieError("a guide works on a whole layer; give a layer without :channel")
     with torch.no_grad():
         g = net.features(guide_image, [name])[name][0]        # (C, h, w)
     g = g.flatten(1)                                           # (C, M)

@@ -88,10 +88,15 @@ def reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     return F.pad(x, [pad] * 4, mode="reflect") if pad > 0 else x
 
 
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize (B, 3, H, W) to (h, w): antialiased when shrinking, bicubic otherwise."""
-    if tuple(x.shape[-2:]) == tuple(size):
+def resize(x: torch.Tensor, size, shrink: str = "bilinear") -> torch.Tensor:
+    """Resize (B, 3, H, W) or (3, H, W) to (h, w): bicubic when growing; when shrinking,
+    antialiased `shrink` interpolation (bilinear for gradients, as DeepDream's octaves;
+    bicubic for pictures, as style transfer's scales)."""
+    size = tuple(int(v) for v in size)
+    if tuple(x.shape[-2:]) == size:
         return x
+    if x.dim() == 3:
+        return resize(x[None], size, shrink)[0]
     shrinking = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-    return F.interpolate(x, size=size, mode="bicubic" if not shrinking else "bilinear",
+    return F.interpolate(x, size=size, mode=shrink if shrinking else "bicubic",
                          antialias=shrinking, align_corners=False)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import gzip
 import io
 import math
 import os
@@ -45,7 +44,7 @@ import torch.nn.functional as F
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io.files import atomic_path, check_writable, save_text
 
@@ -167,11 +166,10 @@ def _builtin_bytes(name: str) -> bytes:
     if ds.kind == "labelled":
         raise ReverieError(f"builtin:{ds.name} is a labelled set, not a corpus; write its texts "
                            f"as one with `reverie sentiment corpus`, then train on that file")
-    parts = []
-    for f in ds.files():
-        raw = f.read_bytes()
-        parts.append(gzip.decompress(raw) if f.suffix in (".gz", ".dz") else raw)
-    return b"".join(parts)
+    # running text (GCIDE, the KJV, Lee): read as `words train` reads it, markup removed
+    from reverie.words.corpus import resolve_sources, source_paragraphs
+    source = resolve_sources([f"builtin:{ds.name}"])[0]
+    return "\n\n".join(source_paragraphs(source)).encode("utf-8")
 
 
 def _decode(raw: bytes, where: str) -> str:
@@ -643,7 +641,8 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
     """
     cfg = make_config(CharLMConfig, config, **overrides)
     if out is not None:
-        out = check_writable(Path(out))
+        out = Path(out)
+        out = check_writable(out if out.suffix else out.with_suffix(TrainResult.suffixes[0]))
         if out.suffix.lower() == ".json":
             raise ReverieError(f"{out} would collide with its JSON sidecar; give a .pt name "
                                f"such as model.pt")
@@ -991,6 +990,7 @@ def sample(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000,
             on_text(pieces[0])
         if n % 100 == 0 or n == length:
             progress(n, length, "sampling")
+            show_preview(progress, "".join(outs[0]))  # the text as it is sampled
     return ["".join(o) for o in outs]
 
 

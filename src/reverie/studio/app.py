@@ -1,0 +1,352 @@
+"""Reverie Studio: every registered mechanism as a page in the browser, offline.
+
+FastAPI serves pages rendered from Jinja2 templates (autoescaped), a little local
+JavaScript for progress (server-sent events), and files from the studio's own folder only.
+Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no telemetry.
+
+    pages            /                 every mechanism, the recent jobs
+                     /m/NAME           its form (generated from the registry and Config)
+                     /jobs/ID          a job: progress, live preview, then the result
+                     /history          every result, newest first, filterable
+    actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
+                     POST /jobs/ID/cancel
+    data             /jobs/ID/events   server-sent events with the job's state
+                     /files/PATH       a file in the studio's folder
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse,
+                               Response, StreamingResponse)
+from fastapi.staticfiles import StaticFiles
+
+import reverie
+from reverie.core import registry
+from reverie.core.errors import ReverieError
+from reverie.studio import files, forms
+from reverie.studio.jobs import FINISHED, JobQueue
+from reverie.templates import render
+
+STATIC = Path(__file__).with_name("static")
+MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", ".vec"),
+                  "drawing": (".svg",)}
+
+
+class Settings:
+    def __init__(self, folder: Path, workers: int = 1, max_upload_mb: float = 25.0,
+                 auth: str | None = None):
+        self.folder = Path(folder).resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.workers = workers
+        self.max_upload = int(max_upload_mb * 1024 * 1024)
+        self.auth = auth
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None, openapi_url=None)
+    jobs = JobQueue(settings.folder, settings.workers)
+    app.state.jobs, app.state.settings = jobs, settings
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    mechs = registry.mechanisms()
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if settings.auth and not _authorised(request, settings.auth):
+            return Response("authentication required", status_code=401,
+                            headers={"WWW-Authenticate": 'Basic realm="Reverie Studio"'})
+        response = await call_next(request)
+        # the page may load only what this server serves
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def page(template: str, status: int = 200, **context) -> HTMLResponse:
+        return HTMLResponse(render(f"studio/{template}", version=reverie.__version__,
+                                   domains=_by_domain(mechs), **context), status_code=status)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index():
+        return page("index.html", jobs=[_job_view(j, mechs) for j in jobs.newest_first()[:8]])
+
+    @app.get("/m/{name}", response_class=HTMLResponse)
+    def mechanism_page(name: str, again: str | None = None):
+        mech = mechs.get(name)
+        if mech is None:
+            return page("error.html", message=f"no mechanism called {name!r}", status=404)
+        values, inputs = {}, {}
+        if again and jobs.get(again):  # "use these settings again"
+            earlier = jobs.get(again)
+            values, inputs = dict(earlier.config), dict(earlier.inputs)
+        return page("mechanism.html", mech=mech, controls=forms.controls(mech, values),
+                    presets=forms.presets_json(mech), inputs=_input_views(mech, inputs, settings,
+                                                        _made_files(jobs, settings)),
+                    max_mb=settings.max_upload // (1024 * 1024))
+
+    @app.post("/m/{name}/run")
+    async def run(name: str, request: Request):
+        mech = mechs.get(name)
+        if mech is None:
+            return JSONResponse({"error": f"no mechanism called {name!r}"}, status_code=404)
+        length = int(request.headers.get("content-length") or 0)
+        if length > settings.max_upload:
+            return _refuse(f"the upload is {length / 1e6:.1f} MB, over the studio's limit of "
+                           f"{settings.max_upload / 1e6:.0f} MB; choose a smaller file "
+                           f"(or start the studio with --max-upload-mb)", 413)
+        try:
+            form = await request.form(max_part_size=settings.max_upload)
+            inputs = await _read_inputs(mech, form, settings)
+            config = forms.config_from_form(mech, {k: v for k, v in form.items()
+                                                   if isinstance(v, str)})
+            mech.config_class()(**config)  # refuse bad values now, not in the job
+        except ReverieError as exc:
+            return _refuse(str(exc), 400)
+        job = jobs.submit(name, inputs, config)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"job": job.id, "url": f"/jobs/{job.id}"})
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse)
+    def job_page(job_id: str):
+        job = jobs.get(job_id)
+        if job is None:
+            return page("error.html", message=f"no job {job_id!r}", status=404)
+        return page("job.html", job=_job_view(job, mechs), position=jobs.position(job),
+                    explain=_explain(job, settings))
+
+    @app.get("/jobs/{job_id}/state")
+    def job_state(job_id: str):
+        job = jobs.get(job_id)
+        if job is None:
+            return JSONResponse({"error": "no such job"}, status_code=404)
+        return {**job.public(), "position": jobs.position(job)}
+
+    @app.get("/jobs/{job_id}/events")
+    async def job_events(job_id: str, request: Request):
+        if jobs.get(job_id) is None:
+            return JSONResponse({"error": "no such job"}, status_code=404)
+
+        async def stream():
+            last = None
+            while not await request.is_disconnected():
+                job = jobs.get(job_id)
+                state = json.dumps({**job.public(), "position": jobs.position(job)})
+                if state != last:
+                    yield f"data: {state}\n\n"
+                    last = state
+                if job.status in FINISHED:
+                    return
+                await asyncio.sleep(0.3)
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    @app.post("/jobs/{job_id}/cancel")
+    def cancel(job_id: str):
+        if not jobs.cancel(job_id):
+            return JSONResponse({"error": "the job is not running or queued"}, status_code=409)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    @app.get("/history", response_class=HTMLResponse)
+    def history(mechanism: str | None = None):
+        shown = [_job_view(j, mechs) for j in jobs.newest_first()
+                 if j.status == "done" and (not mechanism or j.mechanism == mechanism)]
+        return page("history.html", jobs=shown, selected=mechanism or "",
+                    names=sorted({j.mechanism for j in jobs.newest_first()}))
+
+    @app.get("/files/{relative:path}")
+    def serve(relative: str):
+        path = files.safe_path(settings.folder, relative)
+        if path is None or not path.is_file() or path.name.startswith("."):
+            return Response("not found", status_code=404)
+        return FileResponse(path)
+
+    app.router.on_shutdown.append(jobs.stop)
+    return app
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _authorised(request: Request, auth: str) -> bool:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return False
+    try:
+        given = base64.b64decode(header[6:]).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return hmac.compare_digest(given, auth)
+
+
+def _refuse(message: str, status: int) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _by_domain(mechs) -> list[tuple[str, list]]:
+    out: dict[str, list] = {}
+    for m in mechs.values():
+        out.setdefault(m.domain, []).append(m)
+    return list(out.items())
+
+
+def _made_files(jobs: JobQueue, settings: Settings) -> list[str]:
+    """The main outputs of finished jobs, relative to the studio's folder, newest first."""
+    out = []
+    for job in jobs.newest_first():
+        if job.status == "done":
+            for role, name in job.outputs.items():
+                if role != "sidecar":
+                    out.append(f"jobs/{Path(job.folder).name}/{name}")
+    return out
+
+
+def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list[dict]:
+    views = []
+    for inp in mech.inputs:
+        choices = forms.input_choices(inp)
+        if inp.kind in MODEL_SUFFIXES:  # what this studio has trained or made
+            choices = [m for m in made if Path(m).suffix in MODEL_SUFFIXES[inp.kind]]
+        current = given.get(inp.name)
+        if current is not None:
+            parts = current if isinstance(current, list) else [current]
+            shown = []
+            for part in map(str, parts):
+                try:  # a studio file given again: shown relative to the folder
+                    shown.append(str(Path(part).relative_to(settings.folder)))
+                except ValueError:
+                    shown.append(part)
+            current = ", ".join(shown)
+        value = current or inp.example or (choices[0] if choices else "")
+        views.append({"input": inp, "choices": choices, "value": value,
+                      "upload": inp.kind != "value",
+                      "accept": ",".join(sorted(files.SUFFIXES.get(inp.kind, ())))})
+    return views
+
+
+async def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
+    """Each input from an upload (checked by content), a built-in name, a file this studio
+    made (relative to its folder), or a typed value."""
+    uploads = settings.folder / "uploads" / time.strftime("%Y%m%d-%H%M%S")
+    out: dict[str, Any] = {}
+    for inp in mech.inputs:
+        values: list[Any] = []
+        for item in form.getlist(f"{inp.name}__file"):
+            if hasattr(item, "read") and getattr(item, "filename", ""):
+                data = await item.read()
+                if len(data) > settings.max_upload:
+                    raise ReverieError(f"{item.filename} is over the upload limit of "
+                                       f"{settings.max_upload / 1e6:.0f} MB")
+                values.append(str(files.store_upload(uploads, inp.kind, item.filename, data)))
+        text = str(form.get(inp.name) or "").strip()
+        if not values and text:
+            for part in ([t.strip() for t in text.split(",")] if inp.many else [text]):
+                if part:
+                    values.append(_source(part, inp.kind, settings))
+        if not values:
+            if inp.required:
+                raise ReverieError(f"{inp.name}: {inp.help}; give one")
+            continue
+        out[inp.name] = values if inp.many else values[0]
+    return out
+
+
+def _source(text: str, kind: str, settings: Settings) -> str:
+    """A typed source: `sample:`/`builtin:` names and values as they are; a path only if it
+    lies in the studio's folder (nothing else on the machine is readable from a page)."""
+    if kind == "value" or text.startswith(("sample:", "builtin:")):
+        return text
+    path = files.safe_path(settings.folder, text)
+    if path is None or not path.is_file():
+        raise ReverieError(f"{text!r} is not a file in the studio's folder; upload it or pick "
+                           f"one from the list")
+    return str(path)
+
+
+def _job_view(job, mechs) -> dict:
+    mech = mechs.get(job.mechanism)
+    folder = Path(job.folder)
+    rel = f"jobs/{folder.name}"
+    main = next((n for r, n in job.outputs.items() if r != "sidecar"), None)
+    kind = _media_kind(main) if main else ""
+    return {"job": job, "title": mech.title if mech else job.mechanism,
+            "command": "reverie " + " ".join(mech.words) if mech else "",
+            "files": [{"role": r, "name": n, "href": f"/files/{rel}/{n}"}
+                      for r, n in job.outputs.items()],
+            "main": f"/files/{rel}/{main}" if main else "", "main_kind": kind,
+            "preview": f"/files/{rel}/{job.preview}" if job.preview else "",
+            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))}
+
+
+def _media_kind(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"):
+        return "image"
+    if suffix in (".wav", ".flac", ".ogg"):
+        return "audio"
+    if suffix == ".mp4":
+        return "video"
+    if suffix in (".txt",):
+        return "text"
+    return "file"
+
+
+def _explain(job, settings: Settings) -> dict:
+    """What the result shows about the mechanism: its summary, figures as tables, notes,
+    and the text output where there is one."""
+    if job.status != "done":
+        return {}
+    sidecar_name = job.outputs.get("sidecar")
+    record = {}
+    if sidecar_name:
+        try:
+            record = json.loads((Path(job.folder) / sidecar_name).read_text())
+        except (OSError, ValueError):
+            record = {}
+    text = ""
+    for role, name in job.outputs.items():
+        if role != "sidecar" and name.endswith(".txt"):
+            text = (Path(job.folder) / name).read_text(encoding="utf-8", errors="replace")[:20000]
+    return {"summary": job.summary, "notes": job.notes, "text": text,
+            "tables": _tables(record.get("figures", {})),
+            "timings": record.get("timings", {}), "config": record.get("config", {})}
+
+
+def _tables(figures: dict) -> list[dict]:
+    """Figures as small tables: scalars in one, each list of rows in its own."""
+    plain, tables = [], []
+    for key, value in figures.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            cols = list(value[0].keys())
+            tables.append({"title": key.replace("_", " "), "columns": cols,
+                           "rows": [[_cell(row.get(c)) for c in cols] for row in value[:20]]})
+        elif isinstance(value, dict) and value and all(isinstance(v, (list, dict)) for v in value.values()):
+            for sub, rows in value.items():
+                if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+                    cols = list(rows[0].keys())
+                    tables.append({"title": f"{key.replace('_', ' ')}: {sub}", "columns": cols,
+                                   "rows": [[_cell(r.get(c)) for c in cols] for r in rows[:20]]})
+                else:
+                    plain.append([f"{key} {sub}", _cell(rows)])
+        else:
+            plain.append([key.replace("_", " "), _cell(value)])
+    if plain:
+        tables.insert(0, {"title": "figures", "columns": ["figure", "value"], "rows": plain})
+    return tables
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in list(value.items())[:6])
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value[:8]) + (" ..." if len(value) > 8 else "")
+    return "" if value is None else str(value)

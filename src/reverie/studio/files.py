@@ -1,0 +1,105 @@
+"""What the studio reads from users and serves back, checked.
+
+- `safe_path`: a path inside the studio's folder, or None: no `..`, no absolute paths, no
+  symlink that leads out (resolved, then checked to lie under the folder).
+- `store_upload`: an uploaded file kept only if it is what its input expects (an image
+  Pillow opens within the decompression-bomb limit, a sound soundfile reads, UTF-8 text, a
+  checkpoint torch loads with weights_only), else a ReverieError saying what was wrong.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from reverie.core.errors import ReverieError
+
+SUFFIXES = {  # input kind -> accepted upload suffixes
+    "image": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"},
+    "audio": {".wav", ".flac", ".ogg"},
+    "text": {".txt", ".md", ".csv", ".tsv"},
+    "corpus": {".txt", ".md", ".csv", ".tsv"},
+    "model": {".pt", ".json"},
+    "vectors": {".bin", ".txt", ".vec"},
+    "drawing": {".svg"},
+}
+
+
+def safe_path(root: Path, relative: str) -> Path | None:
+    """`relative` resolved inside `root`, or None if it would leave it."""
+    if not relative or "\0" in relative or relative.startswith(("/", "\\")) or ":" in relative:
+        return None
+    parts = Path(relative).parts
+    if any(p in ("..", "") for p in parts):
+        return None
+    root = root.resolve()
+    path = (root / relative).resolve()
+    try:
+        path.relative_to(root)
+    except ValueError:  # a symlink out of the folder
+        return None
+    return path
+
+
+def clean_name(name: str) -> str:
+    """A file name safe to keep: its last component, odd characters replaced."""
+    base = os.path.basename(name.replace("\\", "/")) or "upload"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip(".") or "upload"
+    return base[:120]
+
+
+def check_upload(kind: str, path: Path, name: str | None = None) -> None:
+    """Refuse a file that is not what `kind` expects (by its content, not its name)."""
+    name = name or path.name
+    suffix = Path(name).suffix.lower()
+    allowed = SUFFIXES.get(kind)
+    if allowed is not None and suffix not in allowed:
+        raise ReverieError(f"{name}: a {kind} input takes {', '.join(sorted(allowed))} files")
+    if kind == "image":
+        from reverie.io.images import open_pil
+        try:
+            open_pil(path)  # Pillow, with the decompression-bomb and damage checks
+        except ReverieError as exc:
+            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+    elif kind == "audio":
+        import soundfile
+        try:
+            soundfile.info(str(path))
+        except Exception:
+            raise ReverieError(f"{name} is not a sound file soundfile can read; give a "
+                               f"WAV, FLAC or OGG file") from None
+    elif kind in ("text", "corpus", "drawing"):
+        raw = path.read_bytes()
+        if b"\0" in raw[:65536]:
+            raise ReverieError(f"{name} is not text (it holds NUL bytes)")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ReverieError(f"{name} is not UTF-8 text; convert it to UTF-8") from None
+    elif kind == "model" and suffix == ".pt":
+        import torch
+        try:
+            torch.load(path, map_location="cpu", weights_only=True)  # never unpickles code
+        except Exception:
+            raise ReverieError(f"{name} is not a checkpoint Reverie can load safely "
+                               f"(weights only); give a .pt written by `reverie text train`") from None
+
+
+def store_upload(folder: Path, kind: str, name: str, data: bytes) -> Path:
+    """Write an upload into `folder` and check it; a bad one is removed again."""
+    if not data:
+        raise ReverieError(f"{name or 'the upload'} is empty; choose a file with something in it")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / clean_name(name)
+    tmp = folder / f".part-{path.name}"
+    tmp.write_bytes(data)
+    try:
+        check_upload(kind, tmp, path.name)  # content checks read the temp file
+    except ReverieError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise ReverieError(f"{path.name} could not be read as a {kind} file") from None
+    tmp.replace(path)
+    return path

@@ -1,0 +1,106 @@
+// Reverie Studio: progress over server-sent events, live previews, presets, form errors.
+// Local and small on purpose: no framework, nothing fetched from anywhere else.
+"use strict";
+
+function fmtSeconds(s) {
+  if (s === null || s === undefined) return "";
+  s = Math.round(s);
+  return "about " + Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") + " left";
+}
+
+function watchJob(box) {
+  const id = box.dataset.id;
+  if (["done", "failed", "cancelled"].includes(box.dataset.status)) return;
+  const source = new EventSource("/jobs/" + id + "/events");
+  let lastPreview = -1;
+  source.onmessage = (event) => {
+    const s = JSON.parse(event.data);
+    document.getElementById("status").textContent = s.status;
+    document.getElementById("status").className = "status " + s.status;
+    document.getElementById("position").textContent = s.position ? "queued, " + s.position + " in line" : "";
+    const bar = document.getElementById("bar");
+    bar.max = s.total || 1;
+    bar.value = s.done;
+    document.getElementById("message").textContent = s.message;
+    document.getElementById("left").textContent = fmtSeconds(s.seconds_left);
+    if (s.preview && s.preview_version !== lastPreview) {
+      lastPreview = s.preview_version;
+      const url = "/files/jobs/" + id + "/" + s.preview + "?v=" + s.preview_version;
+      if (s.preview.endsWith(".png")) {
+        const img = document.getElementById("preview-img");
+        img.src = url;
+        img.hidden = false;
+      } else {
+        fetch(url).then((r) => r.text()).then((text) => {
+          const pre = document.getElementById("preview-text");
+          pre.textContent = text;
+          pre.hidden = false;
+        });
+      }
+    }
+    if (["done", "failed", "cancelled"].includes(s.status)) {
+      source.close();
+      window.location.reload();
+    }
+  };
+}
+
+function setupPresets(select) {
+  const presets = JSON.parse(select.dataset.presets);
+  for (const name of Object.keys(presets)) {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    select.appendChild(option);
+  }
+  select.addEventListener("change", () => {
+    const fields = presets[select.value] || {};
+    for (const [name, value] of Object.entries(fields)) {
+      const input = document.getElementById("f-" + name);
+      if (!input) continue;
+      if (input.type === "checkbox") input.checked = value === "True" || value === "true";
+      else input.value = value;
+    }
+  });
+}
+
+function setupForm(form) {
+  const error = document.getElementById("form-error");
+  const maxBytes = Number(form.dataset.maxMb) * 1024 * 1024;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    for (const input of form.querySelectorAll("input[type=file]")) {
+      for (const file of input.files) {
+        if (file.size > maxBytes) {
+          error.textContent = file.name + " is " + (file.size / 1e6).toFixed(1) +
+            " MB, over the studio's limit of " + form.dataset.maxMb + " MB; choose a smaller file";
+          error.hidden = false;
+          return;
+        }
+      }
+    }
+    const button = document.getElementById("run-button");
+    button.disabled = true;
+    try {
+      const response = await fetch(form.action, {method: "POST", body: new FormData(form),
+                                                  headers: {"Accept": "application/json"}});
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error || ("the studio answered " + response.status));
+      window.location.href = data.url;
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+      button.disabled = false;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const job = document.getElementById("job");
+  if (job) watchJob(job);
+  const preset = document.getElementById("preset");
+  if (preset) setupPresets(preset);
+  const form = document.getElementById("run");
+  if (form) setupForm(form);
+});

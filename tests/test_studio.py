@@ -1,0 +1,186 @@
+"""Reverie Studio over HTTP: pages generated from the registry, jobs, uploads, safety."""
+import io
+import json
+import os
+import time
+
+import pytest
+
+fastapi = pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from conftest import assert_one_line_error  # noqa: E402
+from reverie.core.config import fields  # noqa: E402
+from reverie.core.registry import mechanisms  # noqa: E402
+from reverie.studio.app import Settings, create_app  # noqa: E402
+
+TINY_DREAM = {"image": "sample:coins", "size": "64", "octaves": "1", "steps": "2", "jitter": "4"}
+
+
+@pytest.fixture
+def studio(tmp_path):
+    app = create_app(Settings(tmp_path / "studio", workers=1, max_upload_mb=1))
+    with TestClient(app) as client:
+        client.jobs = app.state.jobs
+        client.folder = tmp_path / "studio"
+        yield client
+    app.state.jobs.stop()
+
+
+def submit(client, name, data, files=None):
+    r = client.post(f"/m/{name}/run", data=data, files=files or {},
+                    headers={"Accept": "application/json"})
+    return r
+
+
+def finished(client, job_id, timeout=60):
+    return client.jobs.wait(job_id, timeout)
+
+
+def test_every_mechanism_has_a_page_with_every_field(studio):
+    index = studio.get("/").text
+    for mech in mechanisms().values():
+        assert f'href="/m/{mech.name}"' in index
+        page = studio.get(f"/m/{mech.name}")
+        assert page.status_code == 200
+        for f in fields(mech.config_class()):
+            if f.cli and f.name != "device":  # a field added to a Config appears by itself
+                assert f'name="{f.name}"' in page.text, (mech.name, f.name)
+        for inp in mech.inputs:
+            assert f'name="{inp.name}"' in page.text
+    assert "objects" in studio.get("/m/dream").text  # presets
+
+
+def test_pages_load_nothing_from_elsewhere(studio):
+    for url in ["/", "/m/dream", "/history"]:
+        text = studio.get(url).text
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text
+        r = studio.get(url)
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_a_dream_runs_and_explains_itself(studio):
+    r = submit(studio, "dream", TINY_DREAM)
+    assert r.status_code == 200, r.text
+    job = finished(studio, r.json()["job"])
+    assert job.status == "done", job.error
+    page = studio.get(f"/jobs/{job.id}").text
+    assert 'id="output"' in page and "top channels" in page and "stage5:" in page
+    assert "Use these settings again" in page
+    out = studio.get(f"/files/jobs/{job.id}/{job.outputs['image']}")
+    assert out.status_code == 200 and out.content[:8] == b"\x89PNG\r\n\x1a\n"
+    side = json.loads(studio.get(f"/files/jobs/{job.id}/{job.outputs['sidecar']}").text)
+    assert side["mechanism"] == "dream" and side["config"]["steps"] == 2
+    again = studio.get(f"/m/dream?again={job.id}").text
+    assert 'name="steps" value="2"' in again
+    assert job.id in studio.get("/history?mechanism=dream").text
+
+
+def test_bad_settings_and_inputs_are_refused_before_a_job(studio):
+    r = submit(studio, "dream", {**TINY_DREAM, "steps": "0"})
+    assert r.status_code == 400 and "steps" in r.json()["error"] and "at least 1" in r.json()["error"]
+    r = submit(studio, "dream", {**TINY_DREAM, "image": "/etc/passwd"})
+    assert r.status_code == 400 and "not a file in the studio's folder" in r.json()["error"]
+    assert studio.jobs.newest_first() == []
+
+
+def test_uploads_are_checked_by_content_and_size(studio):
+    r = submit(studio, "dream", {**TINY_DREAM, "image": ""},
+               files={"image__file": ("photo.png", io.BytesIO(b"this is not a picture"), "image/png")})
+    assert r.status_code == 400 and "not an image" in r.json()["error"]
+    assert "photo.png" in r.json()["error"] and ".part" not in r.json()["error"]
+    big = io.BytesIO(b"\0" * (1024 * 1024 + 10))
+    r = submit(studio, "dream", {**TINY_DREAM, "image": ""},
+               files={"image__file": ("big.png", big, "image/png")})
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    uploads = studio.folder / "uploads"
+    assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))
+
+
+def test_a_real_upload_is_used(studio):
+    from reverie.io.images import load_image, save_image
+    buffer = studio.folder / "x.png"
+    save_image(load_image("sample:coffee", max_side=64), buffer)
+    r = submit(studio, "dream", {**TINY_DREAM, "image": ""},
+               files={"image__file": ("my photo.png", buffer.open("rb"), "image/png")})
+    job = finished(studio, r.json()["job"])
+    assert job.status == "done" and job.inputs["image"].endswith("my_photo.png")
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "..%2fsecret.txt",
+                                  "%2fetc%2fpasswd", "/etc/passwd", "jobs/../../secret.txt",
+                                  "link/secret.txt"])
+def test_nothing_outside_the_folder_is_served(studio, path):
+    (studio.folder.parent / "secret.txt").write_text("do not serve")
+    link = studio.folder / "link"
+    if not link.exists():
+        os.symlink(studio.folder.parent, link)
+    r = studio.get(f"/files/{path}")
+    assert r.status_code == 404 and "do not serve" not in r.text
+
+
+def test_jobs_queue_and_finish_in_order(studio):
+    ids = [submit(studio, "dream", {**TINY_DREAM, "seed": str(i)}).json()["job"] for i in range(3)]
+    jobs = [finished(studio, i) for i in ids]
+    assert all(j.status == "done" for j in jobs)
+    starts = [j.started for j in jobs]
+    assert starts == sorted(starts) and jobs[0].finished <= jobs[1].started + 1e-3
+
+
+def test_a_failing_job_leaves_the_studio_running(studio, monkeypatch):
+    import reverie.image.deepdream as deepdream
+
+    def boom(*a, **k):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(deepdream, "dream", boom)
+    bad = finished(studio, submit(studio, "dream", TINY_DREAM).json()["job"])
+    assert bad.status == "failed" and "internal error" in bad.error
+    monkeypatch.undo()
+    good = finished(studio, submit(studio, "dream", TINY_DREAM).json()["job"])
+    assert good.status == "done"
+
+
+def test_cancel_a_queued_job(studio):
+    first = submit(studio, "dream", {**TINY_DREAM, "steps": "30", "size": "128"}).json()["job"]
+    second = submit(studio, "dream", TINY_DREAM).json()["job"]
+    assert studio.post(f"/jobs/{second}/cancel").status_code in (200, 303)
+    assert finished(studio, second).status == "cancelled"
+    assert finished(studio, first).status == "done"
+
+
+def test_finished_jobs_survive_a_restart(tmp_path):
+    settings = Settings(tmp_path / "s")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        job_id = submit(client, "dream", TINY_DREAM).json()["job"]
+        app.state.jobs.wait(job_id)
+    app.state.jobs.stop()
+    app2 = create_app(Settings(tmp_path / "s"))
+    with TestClient(app2) as client:
+        assert app2.state.jobs.get(job_id).status == "done"
+        assert job_id in client.get("/history").text
+    app2.state.jobs.stop()
+
+
+def test_events_stream_reports_progress(studio):
+    job_id = submit(studio, "dream", TINY_DREAM).json()["job"]
+    finished(studio, job_id)
+    with studio.stream("GET", f"/jobs/{job_id}/events") as r:
+        body = "".join(r.iter_text())
+    state = json.loads(body.strip().split("data: ")[-1])
+    assert state["status"] == "done" and state["done"] == state["total"] > 0
+
+
+def test_auth_when_asked(tmp_path):
+    app = create_app(Settings(tmp_path / "a", auth="ada:lovelace"))
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 401
+        assert client.get("/", auth=("ada", "wrong")).status_code == 401
+        assert client.get("/", auth=("ada", "lovelace")).status_code == 200
+    app.state.jobs.stop()
+
+
+def test_a_public_host_needs_a_password(cli):
+    code, _, err = cli("studio", "--host", "0.0.0.0", "--no-browser")
+    assert_one_line_error(code, err)
+    assert "--auth" in err

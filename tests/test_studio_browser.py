@@ -1,0 +1,145 @@
+"""Reverie Studio in a real browser: Playwright driving Debian's Chromium.
+
+CI installs chromium (see .ci/run); elsewhere these tests skip when it is missing. With
+REVERIE_SCREENSHOTS=DIR the screenshots for the README are written there (docs/).
+"""
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium for the studio's browser tests (.ci/run installs it)",
+                    pytrace=False)
+    pytest.skip("no chromium here (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+    from reverie.studio.app import Settings, create_app
+
+    folder = tmp_path_factory.mktemp("studio")
+    app = create_app(Settings(folder, workers=1, max_upload_mb=1))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", folder, app
+    srv.should_exit = True
+    thread.join(10)
+    app.state.jobs.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.requests_seen = []
+    pg.on("request", lambda r: pg.requests_seen.append(r.url))
+    yield pg
+    hosts = {urlparse(u).hostname for u in pg.requests_seen if not u.startswith(("data:", "blob:"))}
+    assert hosts <= {"127.0.0.1"}, f"the page asked other hosts: {hosts}"
+    context.close()
+
+
+def shoot(pg, name):
+    folder = os.environ.get("REVERIE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(Path(folder) / name), full_page=False)
+
+
+def fill(pg, values: dict):
+    for name, value in values.items():
+        pg.fill(f"#f-{name}", str(value))
+
+
+def test_a_dream_shows_its_output_and_amplified_channels(page, server):
+    url, _, _ = server
+    page.goto(url + "/")
+    page.click("text=DeepDream")
+    page.fill("#in-image", "sample:astronaut")
+    fill(page, {"size": 160, "octaves": 2, "steps": 4})
+    page.click("#run-button")
+    page.wait_for_selector("#explain", timeout=60_000)
+    assert page.is_visible("img#output")
+    explain = page.inner_text("#explain")
+    assert "top channels" in explain and "stage5:" in explain
+    shoot(page, "studio-dream.png")
+
+
+def test_perceive_shows_its_verdict_table(page, server):
+    url, _, _ = server
+    page.goto(url + "/m/perceive")
+    page.fill("#in-target", "hammerhead shark")
+    fill(page, {"size": 128, "plan_size": 128, "steps": 30, "batch": 2, "strokes": 12,
+                "check_every": 10, "random_start": 4})
+    page.click("#run-button")
+    page.wait_for_selector("#explain", timeout=90_000)
+    explain = page.inner_text("#explain")
+    assert "verdicts" in explain and "held-out" in explain and "lite2" in explain
+    shoot(page, "studio-perceive.png")
+
+
+def test_bad_uploads_get_clear_messages(page, server, tmp_path):
+    url, _, _ = server
+    page.goto(url + "/m/dream")
+    page.fill("#in-image", "")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture at all")
+    page.set_input_files("input[name=image__file]", str(notes))
+    page.click("#run-button")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "not an image" in page.inner_text("#form-error")
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (1024 * 1024 + 100))
+    page.set_input_files("input[name=image__file]", str(big))
+    page.click("#run-button")
+    page.wait_for_function("document.querySelector('#form-error').textContent.includes('limit')")
+    assert "limit" in page.inner_text("#form-error")
+
+
+def test_two_jobs_queue_and_finish_in_order(page, server):
+    url, _, app = server
+    ids = []
+    for seed in (1, 2):
+        page.goto(url + "/m/dream")
+        page.fill("#in-image", "sample:coins")
+        fill(page, {"size": 96, "octaves": 1, "steps": 3, "seed": seed})
+        page.click("#run-button")
+        page.wait_for_url("**/jobs/*")
+        ids.append(page.url.rsplit("/", 1)[1])
+    page.wait_for_selector("#explain", timeout=60_000)
+    jobs = [app.state.jobs.wait(i) for i in ids]
+    assert [j.status for j in jobs] == ["done", "done"]
+    assert jobs[0].finished <= jobs[1].started + 1e-3
+    page.goto(url + "/history")
+    for i in ids:
+        assert page.is_visible(f"a[href='/jobs/{i}']")
