@@ -2,7 +2,7 @@
 
 - idle server memory: RSS of a fresh `reverie studio` process after it has started;
 - first page load: seconds for the first GET / (templates compiled, registry walked);
-- overhead: the same dream (about 30 s: sample:astronaut at 768 px, default settings)
+- overhead: the same dream (about 30 s: sample:astronaut at 1024 px, 80 steps per octave)
   run by calling the library directly and through the studio's queue (submit over HTTP,
   wait for done); target: the studio within 10% of the library;
 - queue: 5 small dreams submitted at once; all must finish, in submission order, none lost.
@@ -73,15 +73,17 @@ def wait_done(url: str, job: str, timeout: float = 900) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=768, help="dream size for the overhead case")
+    ap.add_argument("--size", type=int, default=1024, help="dream size for the overhead case")
+    ap.add_argument("--steps", type=int, default=80, help="dream steps per octave (about 30 s)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    dream_fields = {"image": "sample:astronaut", "size": str(args.size)}
+    dream_fields = {"image": "sample:astronaut", "size": str(args.size), "steps": str(args.steps)}
 
-    # the library, in this process
+    # the library, in this process (warmed up first, as the server is by its first job)
     import reverie
+    reverie.dream("sample:coins", size=64, octaves=1, steps=1)
     start = time.perf_counter()
-    reverie.dream("sample:astronaut", size=args.size)
+    reverie.dream("sample:astronaut", size=args.size, steps=args.steps)
     library_s = time.perf_counter() - start
 
     folder = tempfile.mkdtemp(prefix="studio-bench-")
@@ -98,6 +100,8 @@ def main() -> None:
         urllib.request.urlopen(url + "/").read()
         first_page_s = time.perf_counter() - t
 
+        wait_done(url, submit(url, "dream", {"image": "sample:coins", "size": "64",
+                                              "octaves": "1", "steps": "1"}))  # warm up
         t = time.perf_counter()
         job = submit(url, "dream", dream_fields)
         done = wait_done(url, job)
@@ -124,7 +128,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"idle server memory   {idle_mb:.0f} MB (after 6 jobs {busy_mb:.0f} MB)")
+    print(f"idle server memory   {idle_mb:.0f} MB (after 7 jobs {busy_mb:.0f} MB)")
     print(f"startup              {started_s:.2f} s; first page {first_page_s * 1000:.0f} ms")
     print(f"dream at {args.size} px     library {library_s:.2f} s, studio {studio_s:.2f} s: "
           f"overhead {overhead:+.1%} (target <= +10%)")

@@ -343,6 +343,9 @@ def _tables(figures: dict) -> list[dict]:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+        return ", ".join(f"{v['name']} {v['prob']:.2f}" if isinstance(v.get("prob"), float)
+                         else str(v["name"]) for v in value[:5])  # a top-5
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
