@@ -7,7 +7,8 @@ from PIL import Image
 
 from conftest import assert_one_line_error
 from reverie.core.errors import ReverieError
-from reverie.io.images import atomic_path, load_image, save_image
+from reverie.io.images import load_image, save_image
+from reverie.io.files import atomic_path
 
 
 def _save(im, path, **kw):

@@ -141,12 +141,6 @@ def features(spec: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return F.relu(F.conv1d(spec[None], weights))[0]
 
 
-def style_loss(spec: torch.Tensor, target_gram: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Ulyanov's style loss: the summed squared difference of Gram matrices (averaged over
-    frames, reverie.optvis.losses.gram, as in his code)."""
-    return (gram(features(spec, weights)) - target_gram).pow(2).sum()
-
-
 # -- the mechanisms ----------------------------------------------------------------------------
 
 def audio_style(content, style, config: AudioStyleConfig | None = None, *,

@@ -57,8 +57,6 @@ def run(mech: Mechanism, args: argparse.Namespace) -> int:
     base = mech.preset_table()[args.preset] if getattr(args, "preset", None) else {}
     config = config_from_args(mech.config_class(), args, base)
     if out is not None:
-        from reverie.io.files import check_writable
-        check_writable(out)  # before minutes of work
         mech.check_output(config, out)
     inputs = {inp.name: getattr(args, inp.name) for inp in mech.inputs}
     function = mech.load()

@@ -58,7 +58,10 @@ class Mechanism:
         return dict(_attr(self.presets)) if self.presets else {}
 
     def check_output(self, config, path) -> None:
-        """Refuse an output path the config cannot fill, before minutes of work."""
+        """Refuse an output path that cannot be written or that the config cannot fill,
+        before minutes of work."""
+        from reverie.io.files import check_writable
+        check_writable(path)
         if self.check_out:
             _attr(self.check_out)(config, path)
 

@@ -58,8 +58,6 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
         if main is None:
             raise ReverieError(f"{path} names no output; give an output path")
         out = default_out(path.parent / main)
-    from reverie.io.files import check_writable
-    check_writable(out)  # before minutes of work
     mech.check_output(config, Path(out))
     result = mech.load()(**args, config=config, progress=progress)
     return result, result.save(out)

@@ -9,6 +9,7 @@ each came from, with its sha256), `figures` (what was measured), `timings` (seco
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from reverie.core.errors import ReverieError
 
 
 @dataclass(kw_only=True)
-class Result:
+class Result(ABC):
     mechanism: str = ""
     config: Config | None = None
     inputs: dict[str, dict] = field(default_factory=dict)
@@ -42,9 +43,9 @@ class Result:
                                f"use {', '.join(self.suffixes)}")
         return path
 
+    @abstractmethod
     def write(self, path: Path) -> dict[str, Path]:
         """Write the outputs (atomically); return {role: path}, the main one first."""
-        raise NotImplementedError
 
     def save(self, path: str | os.PathLike) -> dict[str, Path]:
         """The outputs and, beside the main one, the sidecar (`"sidecar"` in the paths)."""

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import register_prefix
-from reverie.io.files import atomic_path, check_writable, save_json, sidecar_path, write_sidecar  # noqa: F401
+from reverie.io.files import atomic_path
 
 # The scikit-image photos that ship inside the package (others in skimage.data download).
 SAMPLES = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina", "ihc",
