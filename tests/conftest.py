@@ -41,3 +41,16 @@ def assert_rerun_identical(paths: dict, tmp_path, changes: dict | None = None) -
         if role != "sidecar":
             assert again[role].read_bytes() == path.read_bytes(), f"{role} differs on rerun"
     return again
+
+
+class Previews:
+    """A progress callback that keeps what a mechanism shows as it works (`show_preview`)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, done, total, message=""):
+        pass
+
+    def preview(self, value):
+        self.seen.append(value)

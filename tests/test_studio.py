@@ -170,6 +170,66 @@ def test_events_stream_reports_progress(studio):
     assert state["status"] == "done" and state["done"] == state["total"] > 0
 
 
+TINY_LM = {"rnn_size": "16", "n_embd": "8", "seq_length": "16", "batch_size": "4",
+           "max_iters": "40", "eval_interval": "10", "eval_iters": "2", "checkpoint_every": "10",
+           "warmup_iters": "2", "threads": "1"}
+PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
+        "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n") * 40
+
+
+def test_training_checkpoints_shows_curves_resumes_and_feeds_other_pages(studio, monkeypatch):
+    from reverie.studio import jobs as studio_jobs
+    upload = {"corpus__file": ("play.txt", PLAY.encode(), "text/plain")}
+    # cut the run short after step 25, as a user pressing Cancel would
+    original = studio_jobs.Reporter.__call__
+
+    def cancel_at_25(self, done, total, message=""):
+        if (self.job.mechanism == "train_charlm" and done >= 25
+                and self.job.config.get("resume") is not True):
+            self.jobs._cancel[self.job.id].set()
+        return original(self, done, total, message)
+    monkeypatch.setattr(studio_jobs.Reporter, "__call__", cancel_at_25)
+    job_id = submit(studio, "train_charlm", TINY_LM, upload).json()["job"]
+    job = finished(studio, job_id)
+    assert job.status == "cancelled" and job.preview == "preview.png"  # the live loss curve
+    page = studio.get(f"/jobs/{job_id}").text
+    assert "Resume from the checkpoint" in page  # a checkpoint at step 20 is on disk
+    assert studio.post(f"/jobs/{job_id}/resume").status_code in (200, 303)
+    job = finished(studio, job_id)
+    assert job.status == "done", job.error
+    assert any("resumed from train_charlm.pt at step 20" in n for n in job.notes)
+    side = json.loads((studio.folder / "jobs" / job_id / job.outputs["sidecar"]).read_text())
+    assert side["figures"]["steps"] == 40
+    page = studio.get(f"/jobs/{job_id}").text
+    assert "loss curves" in page and job.explanations["loss curves"] == "loss-curves.png"
+    # the trained model is a choice on the pages that take one; sampling it explains itself
+    model = f"jobs/{job_id}/train_charlm.pt"
+    assert model in studio.get("/m/sample_text").text
+    sample_id = submit(studio, "sample_text", {"model": model, "length": "80"}).json()["job"]
+    sample = finished(studio, sample_id)
+    assert sample.status == "done" and "unit trace" in sample.explanations
+    trace = studio.get(f"/files/jobs/{sample_id}/{sample.explanations['unit trace']}")
+    assert trace.status_code == 200 and "<span" in trace.text
+    csp = trace.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script" not in csp  # a framed page runs nothing
+    assert "<iframe" in studio.get(f"/jobs/{sample_id}").text
+
+
+def test_history_exports_as_a_static_page(studio):
+    import zipfile
+    job = finished(studio, submit(studio, "dream", TINY_DREAM).json()["job"])
+    assert 'href="/history/export"' in studio.get("/history").text
+    r = studio.get("/history/export")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    names = set(z.namelist())
+    index = z.read("history/index.html").decode()
+    image = f"jobs/{job.id}/{job.outputs['image']}"
+    assert f"history/{image}" in names and "history/static/studio.css" in names
+    assert f'src="{image}"' in index and "/files/" not in index and "<script" not in index
+    assert not any("upload" in n or "job.json" in n for n in names)
+
+
 def test_auth_when_asked(tmp_path):
     app = create_app(Settings(tmp_path / "a", auth="ada:lovelace"))
     with TestClient(app) as client:

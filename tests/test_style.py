@@ -31,7 +31,7 @@ def content():
     return load_image("sample:chelsea", max_side=64)
 
 
-def test_style_loss_falls_and_content_stays_bounded(content):
+def test_style_loss_falls_and_content_stays_bounded(content, tmp_path):
     style = _stripes()
     before = evaluate(content, content, [style])
     result = style_transfer(content, [style], StyleConfig(**TINY))
@@ -41,6 +41,10 @@ def test_style_loss_falls_and_content_stays_bounded(content):
     assert set(result.losses) >= {"style", "content", "tv", "style:stage2", "content:stage4"}
     assert result.image.shape == (3, content.shape[1], content.shape[2])
     assert result.resolved["style_layers"] == ["stem", "stage1", "stage2", "stage3", "stage4"]
+    # the explanation: the loss at every evaluation, falling
+    curve = result.explain(tmp_path)["loss curve"]
+    assert curve.read_bytes()[:4] == b"\x89PNG"
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
 
 
 def test_top_rows_are_no_noisier_than_the_inside():

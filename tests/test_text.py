@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_one_line_error, assert_rerun_identical
+from conftest import Previews, assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.config import ConfigError
 from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids,
-                                 load_charlm, sample, sample_text, train_charlm, unit_trace)
+                                 load_charlm, sample, sample_text, train_charlm, unit_states,
+                                 unit_trace)
 from reverie.text.ngram import NGramConfig, NGramLM, train_ngram
 
 torch.set_num_threads(1)
@@ -244,6 +245,28 @@ def test_unit_trace_and_page(tmp_path, trained):
     from reverie.text.trace import trace_html
     escaped = trace_html(list("<b>&"), [0.1, -0.2, 0.3, 0.0], title="<script>")
     assert "<script>" not in escaped and "&lt;b&gt;" not in escaped and "&lt;" in escaped
+
+
+def test_sample_explains_itself_with_the_busiest_unit(tmp_path, trained):
+    result = sample_text(trained, length=120, seed=1)
+    model, vocab = load_charlm(trained)
+    paths = result.explain(tmp_path)
+    page = paths["unit trace"].read_text()
+    chars, states = unit_states(model, vocab, result.prime + result.texts[0], "h")
+    unit = int(states.std(axis=0).argmax())
+    assert f"unit {unit} (h)" in page and page.count("<span") == len(chars)
+    # the chosen unit moves more over the sample than a typical one
+    assert states[:, unit].std() > np.median(states.std(axis=0))
+
+
+def test_training_explains_itself_with_loss_curves(tmp_path, corpus_file):
+    watch = Previews()
+    result = train_charlm([corpus_file], tiny(max_iters=40), progress=watch)
+    # a live curve at each evaluation, in bits per character, growing as it trains
+    assert len(watch.seen) == 2 and [len(v["series"]["val"]) for v in watch.seen] == [1, 2]
+    assert watch.seen[-1]["ylabel"] == "bits per character"
+    png = result.explain(tmp_path)["loss curves"]
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 3000
 
 
 def test_clamp_changes_the_output(trained):

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, assert_rerun_identical
+from conftest import Previews, assert_one_line_error, assert_rerun_identical
 from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 from reverie.words.analogy import analogy, neighbors, odd_one_out, similarity
@@ -153,6 +153,16 @@ def test_progress_reports_epochs_and_words_per_second(corpus_file):
     assert "words/s" in epochs[-1][2] and "epoch 3/3" in epochs[-1][2]
 
 
+def test_training_previews_the_space_as_it_forms(corpus_file):
+    watch = Previews()
+    result = train_words([corpus_file], progress=watch, **{**FAST, "epochs": 2})
+    assert len(watch.seen) == 2 and watch.seen[-1].startswith("after epoch 2/2")
+    word, near = watch.seen[-1].splitlines()[1].strip().split(": ")
+    near = near.split(", ")
+    assert len(set(near)) == 6 and word not in near
+    assert all(w in result.vectors.key_to_index for w in [word, *near])
+
+
 def test_config_errors_name_fields_not_flags():
     with pytest.raises(ConfigError, match="vector_size: must be at least 1") as e:
         WordsConfig(vector_size=0)
@@ -265,6 +275,13 @@ def test_plot_writes_figure_and_record(trained, tmp_path):
     assert out.stat().st_size > 5000 and out.read_bytes()[:4] == b"\x89PNG"
     assert fig["offset_cosine_mean"] > 0.5  # the gender offsets are parallel
     assert json.loads(out.with_suffix(".json").read_text())["pairs"][0] == ["man", "woman"]
+
+
+def test_an_analogy_explains_itself_with_its_arrows(trained, tmp_path):
+    result = analogy(trained[0].vectors, "man", "woman", "king")
+    png = result.explain(tmp_path)["analogy plot"]
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
+    assert list(tmp_path.iterdir()) == [png]  # the figure alone, no record beside it
 
 
 # -- the command line --------------------------------------------------------------------

@@ -63,6 +63,12 @@ class Result(ABC):
         from reverie.core import sidecar
         return sidecar.build(self, paths or {"output": Path("unsaved")})
 
+    def explain(self, folder: Path) -> dict[str, Path]:
+        """Figures that show why the output looks as it does (a loss curve, a unit's trace,
+        an analogy's arrows), written into `folder`: {role: path}. The studio shows them
+        beside the output; most results explain themselves through `figures` instead."""
+        return {}
+
     def summary(self) -> str:
         """One line for the terminal: what was made and the figure that matters."""
         return ""

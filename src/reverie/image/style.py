@@ -169,6 +169,17 @@ class StyleResult(Result):
                                                 fps=self.config.fps)
         return paths
 
+    def explain(self, folder: Path) -> dict[str, Path]:
+        """The total loss at every evaluation, one line per scale (coarse to fine)."""
+        if not self.history:
+            return {}
+        from reverie.io.figures import plot_curves
+        series: dict[str, list] = {}
+        for h in self.history:
+            series.setdefault(f"scale {h['scale']}", []).append((h["eval"], h["loss"]))
+        return {"loss curve": plot_curves(series, Path(folder) / "loss-curve.png",
+                                          xlabel="evaluation", ylabel="total loss")}
+
     def summary(self) -> str:
         w, h = self.figures["size"]
         line = f"{w}x{h} in {self.timings['total']:.1f} s: style distance {self.losses['style']:.4g}"

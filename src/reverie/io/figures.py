@@ -26,3 +26,22 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+def plot_curves(series: dict[str, list[tuple[float, float]]], path: str | os.PathLike,
+                xlabel: str = "step", ylabel: str = "loss", title: str = "") -> Path:
+    """Lines of (x, y) points, one per named series: training curves, live or finished."""
+    fig, ax = new_figure(6.0, 3.2)
+    for name, points in series.items():
+        points = [(x, y) for x, y in points if y is not None]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="." if len(points) < 30 else None, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if series:
+        ax.legend()
+    return save_figure(fig, path)

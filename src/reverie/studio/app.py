@@ -31,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 import reverie
 from reverie.core import registry
 from reverie.core.errors import ReverieError
-from reverie.studio import files, forms
+from reverie.studio import export, files, forms
 from reverie.studio.jobs import FINISHED, JobQueue
 from reverie.templates import render
 
@@ -63,15 +63,20 @@ def create_app(settings: Settings) -> FastAPI:
             return Response("authentication required", status_code=401,
                             headers={"WWW-Authenticate": 'Basic realm="Reverie Studio"'})
         response = await call_next(request)
-        # the page may load only what this server serves
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+        if request.url.path.startswith("/files/") and request.url.path.endswith(".html"):
+            # a page a mechanism wrote (a unit trace): shown in a frame, its own inline
+            # styles only, no scripts, nothing loaded
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+        else:  # the page may load only what this server serves
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+                "script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'")
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     def page(template: str, status: int = 200, **context) -> HTMLResponse:
-        return HTMLResponse(render(f"studio/{template}", version=reverie.__version__,
+        return HTMLResponse(render(f"studio/{template}", version=reverie.__version__, static=False,
                                    domains=_by_domain(mechs), **context), status_code=status)
 
     @app.get("/", response_class=HTMLResponse)
@@ -87,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         if again and jobs.get(again):  # "use these settings again"
             earlier = jobs.get(again)
             values, inputs = dict(earlier.config), dict(earlier.inputs)
+            values.pop("resume", None)  # a new job starts its own run
         return page("mechanism.html", mech=mech, controls=forms.controls(mech, values),
                     presets=forms.presets_json(mech), inputs=_input_views(mech, inputs, settings,
                                                         _made_files(jobs, settings)),
@@ -121,7 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
         if job is None:
             return page("error.html", message=f"no job {job_id!r}", status=404)
         return page("job.html", job=_job_view(job, mechs), position=jobs.position(job),
-                    explain=_explain(job, settings))
+                    explain=_explain(job, settings), resumable=jobs.resumable(job))
 
     @app.get("/jobs/{job_id}/state")
     def job_state(job_id: str):
@@ -155,12 +161,29 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": "the job is not running or queued"}, status_code=409)
         return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
+    @app.post("/jobs/{job_id}/resume")
+    def resume(job_id: str):
+        if not jobs.resume(job_id):
+            return JSONResponse({"error": "the job has no checkpoint to resume from"},
+                                status_code=409)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
     @app.get("/history", response_class=HTMLResponse)
     def history(mechanism: str | None = None):
         shown = [_job_view(j, mechs) for j in jobs.newest_first()
                  if j.status == "done" and (not mechanism or j.mechanism == mechanism)]
         return page("history.html", jobs=shown, selected=mechanism or "",
                     names=sorted({j.mechanism for j in jobs.newest_first()}))
+
+    @app.get("/history/export")
+    def history_export():
+        """Every result as a folder that works without the studio: open its index.html."""
+        done = [j for j in jobs.newest_first() if j.status == "done"]
+        html = render("studio/history.html", static=True, version=reverie.__version__,
+                      jobs=[_job_view(j, mechs, files="") for j in done],
+                      names=sorted({j.mechanism for j in done}), selected="")
+        zip_path = export.write_zip(settings.folder, done, html, STATIC / "studio.css")
+        return FileResponse(zip_path, filename=zip_path.name, media_type="application/zip")
 
     @app.get("/files/{relative:path}")
     def serve(relative: str):
@@ -270,18 +293,22 @@ def _source(text: str, kind: str, settings: Settings) -> str:
     return str(path)
 
 
-def _job_view(job, mechs) -> dict:
+def _job_view(job, mechs, files: str = "/files/") -> dict:
+    """What the templates show of a job; `files` prefixes every file's address (relative
+    ones in a static export)."""
     mech = mechs.get(job.mechanism)
     folder = Path(job.folder)
-    rel = f"jobs/{folder.name}"
+    rel = f"{files}jobs/{folder.name}"
     main = next((n for r, n in job.outputs.items() if r != "sidecar"), None)
     kind = _media_kind(main) if main else ""
     return {"job": job, "title": mech.title if mech else job.mechanism,
             "command": "reverie " + " ".join(mech.words) if mech else "",
-            "files": [{"role": r, "name": n, "href": f"/files/{rel}/{n}"}
+            "files": [{"role": r, "name": n, "href": f"{rel}/{n}"}
                       for r, n in job.outputs.items()],
-            "main": f"/files/{rel}/{main}" if main else "", "main_kind": kind,
-            "preview": f"/files/{rel}/{job.preview}" if job.preview else "",
+            "main": f"{rel}/{main}" if main else "", "main_kind": kind,
+            "explanations": [{"what": what, "href": f"{rel}/{n}", "kind": _media_kind(n)}
+                             for what, n in job.explanations.items()],
+            "preview": f"{rel}/{job.preview}" if job.preview else "",
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))}
 
 
@@ -295,6 +322,8 @@ def _media_kind(name: str) -> str:
         return "video"
     if suffix in (".txt",):
         return "text"
+    if suffix in (".html",):
+        return "page"
     return "file"
 
 

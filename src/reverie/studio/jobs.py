@@ -9,6 +9,7 @@ the server and the other jobs go on.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import queue
 import threading
@@ -45,6 +46,7 @@ class Job:
     message: str = ""
     error: str = ""
     outputs: dict[str, str] = field(default_factory=dict)   # role -> file name in folder
+    explanations: dict[str, str] = field(default_factory=dict)  # what -> file (Result.explain)
     preview: str = ""                # file name of the latest preview (image or text)
     preview_version: int = 0
     summary: str = ""
@@ -134,6 +136,30 @@ class JobQueue:
             self._finish(job, "cancelled", "cancelled before it started")
         return True
 
+    def resumable(self, job: Job) -> bool:
+        """A training job cut short (cancelled, failed, or the studio stopped) whose
+        checkpoint is on disk: it can go on from there, as `--resume` does on the CLI."""
+        from reverie.core import registry
+        from reverie.core.config import fields
+        mech = registry.mechanisms().get(job.mechanism)
+        return (job.status in ("cancelled", "failed") and mech is not None
+                and "resume" in {f.name for f in fields(mech.config_class())}
+                and _output_path(job, mech).exists())
+
+    def resume(self, job_id: str) -> bool:
+        """Queue the job again, continuing from its checkpoint."""
+        job = self.jobs.get(job_id)
+        if job is None or not self.resumable(job):
+            return False
+        with self._lock:
+            job.config = {**job.config, "resume": True}
+            job.status, job.error, job.finished, job.started = "queued", "", None, None
+            job.done = job.total = 0
+            self._cancel[job_id] = threading.Event()
+        self._save(job)
+        self._queue.put(job_id)
+        return True
+
     def wait(self, job_id: str, timeout: float = 60.0) -> Job:
         """Block until the job is finished (for tests and scripts)."""
         end = time.time() + timeout
@@ -171,11 +197,19 @@ class JobQueue:
         try:
             mech = registry.get(job.mechanism)
             config = mech.config_class()(**job.config)
-            result = mech.load()(**job.inputs, config=config, progress=Reporter(self, job))
-            suffix = result.suffixes[0] if result.suffixes else mech.outputs[0]
-            paths = result.save(Path(job.folder) / f"{mech.name}{suffix}")
+            function = mech.load()
+            extra = {}
+            if "out" in inspect.signature(function).parameters:
+                # a trainer: checkpoints go to the output as it trains, so it can resume
+                extra["out"] = _output_path(job, mech)
+            result = function(**job.inputs, config=config, progress=Reporter(self, job), **extra)
+            paths = result.saved or result.save(_output_path(job, mech))
             job.outputs = {role: p.name for role, p in paths.items()}
             job.summary, job.notes = result.summary(), list(result.notes)
+            try:
+                job.explanations = {what: p.name for what, p in result.explain(Path(job.folder)).items()}
+            except Exception:  # an explanation that fails must not lose the result
+                traceback.print_exc()
             self._finish(job, "done")
         except Cancelled:
             self._finish(job, "cancelled", "cancelled")
@@ -185,6 +219,10 @@ class JobQueue:
             traceback.print_exc()
             self._finish(job, "failed", f"internal error ({type(exc).__name__}: {exc}); "
                                         f"please report it with the job's folder")
+
+
+def _output_path(job: Job, mech) -> Path:
+    return Path(job.folder) / f"{mech.name}{mech.outputs[0]}"
 
 
 class Reporter:
@@ -208,6 +246,11 @@ class Reporter:
         if isinstance(value, str):
             name = "preview.txt"
             (folder / ".preview.tmp").write_text(value[-4000:], encoding="utf-8")
+        elif isinstance(value, dict):  # curves: {"series": {name: [(x, y), ...]}, ...}
+            from reverie.io.figures import plot_curves
+            name = "preview.png"
+            plot_curves(**value, path=folder / ".preview.tmp.png")
+            (folder / ".preview.tmp.png").replace(folder / ".preview.tmp")
         else:
             from reverie.io.images import tensor_to_pil
             name = "preview.png"

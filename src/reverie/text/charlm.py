@@ -32,9 +32,9 @@ import pickle
 import time
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -599,11 +599,25 @@ class TrainResult(Result):
     def write(self, path: Path) -> dict[str, Path]:
         return {"model": save_checkpoint(self.checkpoint, path)}
 
+    def explain(self, folder: Path) -> dict[str, Path]:
+        from reverie.io.figures import plot_curves
+        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
+                                           path=Path(folder) / "loss-curves.png")}
+
     def summary(self) -> str:
         f = self.figures
         return (f"{f['steps']} steps: validation {f['val_bpc']:.3f} bits/char "
                 f"({f['val_loss']:.3f} nats), training {f['train_bpc']:.3f} bits/char, "
                 f"{f['chars_per_second']:,.0f} chars/s")
+
+
+def loss_curves(history: list[dict]) -> dict:
+    """Training and validation loss in bits per character, as `plot_curves` takes them (and
+    as a live preview: a dict with `series`)."""
+    return {"series": {name: [(h["step"], h[f"{name}_loss"] / LN2) for h in history
+                              if h.get(f"{name}_loss") is not None]
+                       for name in ("train", "val")},
+            "xlabel": "step", "ylabel": "bits per character"}
 
 
 def _seeded(seed: int, device: torch.device) -> None:
@@ -777,6 +791,7 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
                                            max_batches=cfg.eval_iters)
             run["history"].append({"step": run["step"], "train_loss": smooth,
                                    "val_loss": run["val_loss"]})
+            show_preview(progress, loss_curves(run["history"]))  # the studio draws it live
         if out is not None and run["step"] % cfg.checkpoint_every == 0:
             save_checkpoint(checkpoint(), out)
         t_last = time.perf_counter()  # evaluation and checkpoints do not count against a budget
@@ -1000,6 +1015,14 @@ def unit_trace(model: nn.Module, vocab: Vocab, text: str, unit: int, what: str =
     """Each character of `text` and one top-layer unit's value just after reading it."""
     if not 0 <= unit < model.cfg.rnn_size:
         raise ConfigError("unit", f"{unit} is out of range; the model has units 0..{model.cfg.rnn_size - 1}")
+    pieces, states = unit_states(model, vocab, text, what)
+    return pieces, [float(v) for v in states[:, unit]]
+
+
+def unit_states(model: nn.Module, vocab: Vocab, text: str, what: str = "c"
+                ) -> tuple[list[str], np.ndarray]:
+    """Each character (or byte) of `text` and every top-layer unit's value just after
+    reading it: an array of (characters, units)."""
     model.eval()
     ids = vocab.encode(text, "text to trace")
     if len(ids) == 0:
@@ -1010,7 +1033,8 @@ def unit_trace(model: nn.Module, vocab: Vocab, text: str, unit: int, what: str =
     with one_blas_thread():
         for i in ids.tolist():
             _, state = stepper.step(np.array([i]), state)
-            values.append(float((state[1] if what == "c" else state[0])[-1, 0, unit]))
+            values.append(np.array((state[1] if what == "c" else state[0])[-1, 0], dtype=np.float32))
+    values = np.stack(values)
     if vocab.bytes_mode:
         # one piece per byte; a multi-byte character shows on its last byte
         pieces, dec = [], vocab.decoder()
@@ -1040,11 +1064,25 @@ class SampleConfig(Config):
 class SampleResult(Result):
     texts: list[str]                    # each sample's continuation (prime not included)
     prime: str = ""
+    lm: Any = field(default=None, repr=False)   # the model that wrote them, for `explain`
 
     suffixes = (".txt",)
 
     def write(self, path: Path) -> dict[str, Path]:
         return {"text": save_text(self.as_text(), path)}
+
+    def explain(self, folder: Path) -> dict[str, Path]:
+        """Karpathy's unit trace of the first sample, for the unit whose output moves most
+        over it: what the network was keeping track of as it wrote."""
+        if not isinstance(self.lm, CharLM) or not self.texts:
+            return {}
+        from reverie.text.trace import write_trace_page
+        text = (self.prime + self.texts[0])[:2000]
+        pieces, states = unit_states(self.lm.model, self.lm.vocab, text, "h")
+        unit = int(states.std(axis=0).argmax())
+        return {"unit trace": write_trace_page(
+            Path(folder) / "unit-trace.html", pieces, states[:, unit].tolist(),
+            title=f"unit {unit} (h), the one that changes most over this sample")}
 
     def as_text(self) -> str:
         return "\n\n".join(self.prime + t for t in self.texts) + "\n"
@@ -1115,7 +1153,7 @@ def sample_text(model, config: Optional[SampleConfig] = None, *, progress: Progr
                                    cfg.seed + i, on_text=on_text if i == 0 else None))
             progress(i + 1, cfg.num_samples, "sampling")
     seconds = time.perf_counter() - start
-    return SampleResult(texts, cfg.prime, mechanism="sample_text", config=cfg, inputs=inputs,
+    return SampleResult(texts, cfg.prime, lm, mechanism="sample_text", config=cfg, inputs=inputs,
                         figures={"kind": kind, "characters": cfg.length * cfg.num_samples,
                                  "chars_per_second": cfg.length * cfg.num_samples / max(seconds, 1e-9)},
                         timings={"sample": seconds})

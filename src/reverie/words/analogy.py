@@ -9,7 +9,7 @@ nearest words, similarity and the odd one out. The arithmetic itself is
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -39,6 +39,7 @@ class AnalogyConfig(Config):
 class AnalogyResult(Result):
     question: list[str]                                 # [A, B, C] as the vocabulary spells them
     answers: dict[str, list[tuple[str, float]]]         # method -> (word, score), best first
+    vectors: Any = field(default=None, repr=False)      # the vector set, for `explain`
 
     suffixes = (".json", ".txt")
 
@@ -63,6 +64,19 @@ class AnalogyResult(Result):
         return {"answers": save_json({"question": f"{a} : {b} :: {c} : ?", "a": a, "b": b,
                                       "c": c, "answers": self.rows()}, path)}
 
+    def explain(self, folder: Path) -> dict[str, Path]:
+        """Mikolov's figure for this question: A->B beside C->answer, projected by PCA;
+        the answer is right when the arrows are parallel and of a length."""
+        best = next((v[0][0] for v in self.answers.values() if v), None)
+        if self.vectors is None or best is None:
+            return {}
+        from reverie.words.plot import draw_analogies
+        a, b, c = self.question
+        out = Path(folder) / "analogy-plot.png"
+        draw_analogies(self.vectors, [a, b, c, best], out,
+                       title=f"{a} -> {b} beside {c} -> {best} (PCA of the four vectors)")
+        return {"analogy plot": out}
+
     def summary(self) -> str:
         a, b, c = self.question
         best = ", ".join(f"{v[0][0]} ({m} {v[0][1]:.3f})" for m, v in self.answers.items() if v)
@@ -86,7 +100,7 @@ def analogy(vectors: Any, a: str, b: str, c: str, config: AnalogyConfig | None =
     answers = {check_method(m): vs.analogy(*question, k=cfg.topn, method=m,
                                            restrict=cfg.restrict_vocab) for m in cfg.methods}
     progress(1, 1, "searched")
-    result = AnalogyResult(question, answers, mechanism="analogy", config=cfg,
+    result = AnalogyResult(question, answers, vs, mechanism="analogy", config=cfg,
                            inputs=inputs, timings={"search": time.perf_counter() - start})
     result.figures = {"question": f"{question[0]} : {question[1]} :: {question[2]} : ?",
                       "answers": result.rows(), "vocabulary": len(vs)}

@@ -38,6 +38,14 @@ def plot_analogies(vectors: Any, words: Sequence[str], out: str | os.PathLike,
                    title: str | None = None, record: dict | None = None) -> dict:
     """Draw the pairs (A B C D ...: arrows A->B, C->D) to `out` (.png, .svg, .pdf, .jpg);
     a small record of what was drawn goes beside it. Returns the figures."""
+    p = draw_analogies(vectors, words, out, title)
+    write_sidecar(out, {"command": "words plot", **p, **(record or {})})
+    return p
+
+
+def draw_analogies(vectors: Any, words: Sequence[str], out: str | os.PathLike,
+                   title: str | None = None) -> dict:
+    """The figure alone (`out`), without a record beside it."""
     from reverie.io.figures import new_figure, save_figure
 
     out = check_writable(out)
@@ -63,5 +71,4 @@ def plot_analogies(vectors: Any, words: Sequence[str], out: str | os.PathLike,
     ax.set_xlim(P[:, 0].min() - pad, P[:, 0].max() + 2 * pad)  # room for the labels
     ax.set_ylim(P[:, 1].min() - pad, P[:, 1].max() + pad)
     save_figure(fig, out)
-    write_sidecar(out, {"command": "words plot", **p, **(record or {})})
     return p

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Optional
 from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, silent
+from reverie.core.progress import Progress, show_preview, silent, wants_preview
 from reverie.core.result import Result
 from reverie.io.files import check_writable
 from reverie.words.corpus import Corpus, write_line_corpus
@@ -131,6 +131,19 @@ class _EpochProgress:
         left = (self.epochs - self.epoch) * elapsed / self.epoch
         self.progress(self.epoch, self.epochs,
                       f"epoch {self.epoch}/{self.epochs}, {wps:,.0f} words/s, {left:.0f} s left")
+        if wants_preview(self.progress):
+            show_preview(self.progress, self.neighbours(model.wv))
+
+    def neighbours(self, wv) -> str:
+        """The space as it forms: nearest words of a few mid-frequency words (ranks 100,
+        200, ...: content words, not 'the' and 'of')."""
+        ranks = [r for r in (100, 200, 300, 400, 500, 600) if r < len(wv)] or [len(wv) // 2]
+        probes = [wv.index_to_key[r] for r in ranks]
+        lines = [f"after epoch {self.epoch}/{self.epochs}, the nearest words:"]
+        for word in probes:
+            near = ", ".join(w for w, _ in wv.most_similar(word, topn=6))
+            lines.append(f"  {word}: {near}")
+        return "\n".join(lines)
 
     def on_epoch_begin(self, model):
         pass

@@ -189,6 +189,8 @@ _SETS: "weakref.WeakKeyDictionary[Any, VectorSet]" = weakref.WeakKeyDictionary()
 
 def vector_set(vectors: Any) -> VectorSet:
     """The latent-space arithmetic's view of word vectors (cached per KeyedVectors)."""
+    if isinstance(vectors, VectorSet):
+        return vectors
     kv = as_vectors(vectors)
     try:
         cached = _SETS.get(kv)
