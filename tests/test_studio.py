@@ -75,6 +75,17 @@ def test_a_dream_runs_and_explains_itself(studio):
     assert job.id in studio.get("/history?mechanism=dream").text
 
 
+def test_a_conversation_with_eliza_one_line_per_turn(studio):
+    r = submit(studio, "chat", {"say": "Men are all alike.\nMy mother takes care of me.",
+                                "bot": "eliza"})
+    assert r.status_code == 200, r.text
+    job = finished(studio, r.json()["job"])
+    assert job.status == "done", job.error
+    text = studio.get(f"/files/jobs/{job.id}/{job.outputs['transcript']}").text
+    assert "IN WHAT WAY" in text and "TELL ME MORE ABOUT YOUR FAMILY" in text
+    assert "IN WHAT WAY" in studio.get(f"/jobs/{job.id}").text
+
+
 def test_bad_settings_and_inputs_are_refused_before_a_job(studio):
     r = submit(studio, "dream", {**TINY_DREAM, "steps": "0"})
     assert r.status_code == 400 and "steps" in r.json()["error"] and "at least 1" in r.json()["error"]

@@ -15,7 +15,7 @@ from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
-COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "gallery", "studio"]
+COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "gallery", "studio"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):

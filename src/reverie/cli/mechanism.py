@@ -49,6 +49,7 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
 
 def run(mech: Mechanism, args: argparse.Namespace) -> int:
     from reverie.core.progress import bar
+    from reverie.scale.ddp import is_main
 
     out = Path(args.out) if args.out is not None else None
     if out is not None and out.suffix and out.suffix.lower() not in mech.outputs:
@@ -62,8 +63,11 @@ def run(mech: Mechanism, args: argparse.Namespace) -> int:
     function = mech.load()
     if out is not None and "out" in inspect.signature(function).parameters:
         inputs["out"] = out  # a trainer checkpoints into it as it goes
-    with bar(mech.name, enabled=None if not args.no_progress else False) as progress:
+    main = is_main()  # under torchrun, rank 0 alone draws progress, saves and reports
+    with bar(mech.name, enabled=None if main and not args.no_progress else False) as progress:
         result = function(**inputs, config=config, progress=progress)
+    if not main:
+        return 0
     if out is None:  # a printable mechanism asked for no file
         if args.json:
             print_json({"text": result.as_text(), "figures": result.figures, "notes": result.notes})

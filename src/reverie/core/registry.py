@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
-DOMAINS = ["image", "audio", "text", "words", "draw"]
+DOMAINS = ["image", "audio", "text", "chat", "words", "draw"]
 
 
 @dataclass(frozen=True)

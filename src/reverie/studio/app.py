@@ -234,6 +234,7 @@ def _made_files(jobs: JobQueue, settings: Settings) -> list[str]:
 def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list[dict]:
     views = []
     for inp in mech.inputs:
+        lines = inp.kind == "value" and inp.many  # several values: a text box, one per line
         choices = forms.input_choices(inp)
         if inp.kind in MODEL_SUFFIXES:  # what this studio has trained or made
             choices = [m for m in made if Path(m).suffix in MODEL_SUFFIXES[inp.kind]]
@@ -246,9 +247,9 @@ def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list
                     shown.append(str(Path(part).relative_to(settings.folder)))
                 except ValueError:
                     shown.append(part)
-            current = ", ".join(shown)
+            current = ("\n" if lines else ", ").join(shown)
         value = current or inp.example or (choices[0] if choices else "")
-        views.append({"input": inp, "choices": choices, "value": value,
+        views.append({"input": inp, "choices": choices, "value": value, "lines": lines,
                       "upload": inp.kind != "value",
                       "accept": ",".join(sorted(files.SUFFIXES.get(inp.kind, ())))})
     return views
@@ -270,7 +271,9 @@ async def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
                 values.append(str(files.store_upload(uploads, inp.kind, item.filename, data)))
         text = str(form.get(inp.name) or "").strip()
         if not values and text:
-            for part in ([t.strip() for t in text.split(",")] if inp.many else [text]):
+            parts = ([text] if not inp.many else text.splitlines() if inp.kind == "value"
+                     else [t.strip() for t in text.split(",")])
+            for part in parts:
                 if part:
                     values.append(_source(part, inp.kind, settings))
         if not values:

@@ -18,7 +18,7 @@ SUFFIXES = {  # input kind -> accepted upload suffixes
     "image": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"},
     "audio": {".wav", ".flac", ".ogg"},
     "text": {".txt", ".md", ".csv", ".tsv"},
-    "corpus": {".txt", ".md", ".csv", ".tsv"},
+    "corpus": {".txt", ".md", ".csv", ".tsv", ".yml", ".yaml"},
     "model": {".pt", ".json"},
     "vectors": {".bin", ".txt", ".vec"},
     "drawing": {".svg"},

@@ -47,6 +47,7 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io.files import atomic_path, check_writable, save_text
+from reverie.scale import ddp
 
 FORMAT = "reverie-charlm"
 FORMAT_VERSION = 2   # 2: no wall-clock figures in the file (the same run, the same bytes)
@@ -425,10 +426,12 @@ class Streams:
     true context of the next. Each pass starts at a random offset so truncation
     boundaries move between epochs."""
 
-    def __init__(self, ids: torch.Tensor, batch_size: int, seq_length: int):
+    def __init__(self, ids: torch.Tensor, batch_size: int, seq_length: int,
+                 rows: slice = slice(None)):
         self.T = seq_length
         self.L = len(ids) // batch_size
-        self.data = ids[: self.L * batch_size].view(batch_size, self.L)
+        # under DDP each rank reads its own block of the global batch's streams
+        self.data = ids[: self.L * batch_size].view(batch_size, self.L)[rows]
 
     def batch(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
         chunk = self.data[:, pos: pos + self.T + 1]
@@ -663,7 +666,10 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
     inputs = {"corpus": {"source": None, "note": "given in memory (text)"} if text is not None
               else record_input(corpus)}
     from reverie.core.device import resolve_device
-    device = resolve_device(cfg.device)
+    world = ddp.world()
+    created = world.distributed and not torch.distributed.is_initialized()
+    device = ddp.init(world, resolve_device(cfg.device))
+    world.rows(cfg.batch_size)  # refuse a batch that does not split before reading anything
     data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
     if cfg.bytes_mode and isinstance(data, str):
         data = data.encode("utf-8")
@@ -671,20 +677,28 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
         data = _decode(data, "the text")
     if len(data) == 0:
         raise ReverieError("the corpus is empty; give a text file with some text in it")
-    with cpu_threads(cfg.threads) as threads, \
-            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        # what `auto` became is part of the run (and of the checkpoint's bytes)
-        result = _train(data, out, cfg.replace(threads=threads, device=str(device)), device,
-                        progress)
+    # processes sharing a machine share its cores
+    threads = cfg.threads or max(1, free_cores() // world.local_size)
+    try:
+        with cpu_threads(threads) as threads, \
+                torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            # what `auto` became is part of the run (and of the checkpoint's bytes)
+            result = _train(data, out, cfg.replace(threads=threads, device=str(device)),
+                            device, progress if world.main else silent, world)
+    finally:
+        if created:
+            ddp.close(world)
     result.inputs = inputs
     result.resolved.update({"device": str(device), "threads": threads})
-    if out is not None:
+    if world.distributed:
+        result.resolved["processes"] = world.size
+    if out is not None and world.main:
         result.save(out)
     return result
 
 
 def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: torch.device,
-           progress: Progress) -> TrainResult:
+           progress: Progress, world: ddp.World = ddp.World()) -> TrainResult:
     notes: list[str] = []
     ckpt = None
     if cfg.resume:
@@ -724,10 +738,12 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
     gen = torch.Generator().manual_seed(cfg.seed)  # data offsets
     model = build_model(len(vocab), cfg).to(device)
     optimizer = make_optimizer(model, cfg)
-    streams = Streams(train_ids, cfg.batch_size, cfg.seq_length)
+    rows = world.rows(cfg.batch_size)
+    streams = Streams(train_ids, cfg.batch_size, cfg.seq_length, rows)
+    local_batch = rows.stop - rows.start
     run = {"step": 0, "pos": int(torch.randint(cfg.seq_length, (1,), generator=gen)), "epoch": 0,
            "chars": 0, "train_loss": None, "val_loss": None, "history": []}
-    state = model.init_state(cfg.batch_size)
+    state = model.init_state(local_batch)
     elapsed = 0.0  # training seconds, for a `minutes` budget (kept in the file only then)
     if ckpt is not None:
         try:
@@ -738,20 +754,26 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
                                f"resume") from None
         run.update(ckpt["run"])
         elapsed = float(run.pop("seconds", 0.0))
-        state = (ckpt["carry"]["h"].to(device), ckpt["carry"]["c"].to(device))
+        # the carry is the global batch's: any number of processes takes its rows
+        state = (ckpt["carry"]["h"][:, rows].to(device), ckpt["carry"]["c"][:, rows].to(device))
         torch.set_rng_state(ckpt["rng"]["torch"])
         if device.type == "cuda" and "cuda" in ckpt["rng"]:
             torch.cuda.set_rng_state(ckpt["rng"]["cuda"], device)
         gen.set_state(ckpt["rng"]["data"])
 
+    if world.rank > 0:  # dropout: rank 0 keeps the single-process stream, the others their own
+        _seeded(cfg.seed + 1_000_003 * world.rank + run["step"], device)
+    net = ddp.wrap(model, world, device)
     budget_s = cfg.minutes * 60.0 if cfg.minutes else None
 
     def frac_done() -> float:
         return elapsed / budget_s if budget_s is not None else run["step"] / cfg.max_iters
 
     def checkpoint() -> dict:
+        """Called by every rank at the same step: the carry is gathered from all of them."""
         record = dict(run, seconds=elapsed) if budget_s is not None else run
-        return _checkpoint(model, optimizer, vocab, cfg, record, state, gen, device)
+        carry = (ddp.gather_rows(state[0], world, 1), ddp.gather_rows(state[1], world, 1))
+        return _checkpoint(model, optimizer, vocab, cfg, record, carry, gen, device)
 
     model.train()
     smooth = run["train_loss"]
@@ -765,9 +787,9 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
         if not streams.fits(run["pos"]):  # end of a pass: start again at a random offset
             run["pos"] = int(torch.randint(cfg.seq_length, (1,), generator=gen))
             run["epoch"] += 1
-            state = model.init_state(cfg.batch_size)
+            state = model.init_state(local_batch)
         x, y = streams.batch(run["pos"])
-        logits, state = model(x, state)
+        logits, state = net(x, state)
         state = (state[0].detach(), state[1].detach())
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -777,12 +799,12 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
         optimizer.step()
         run["pos"] += cfg.seq_length
         run["step"] += 1
-        run["chars"] += x.numel()
-        lv = loss.item()
+        run["chars"] += x.numel() * world.size
         now = time.perf_counter()
-        elapsed += now - t_last
+        # ranks agree on the loss of the global batch and on the time used (the budget)
+        lv, elapsed = ddp.average([loss.item(), elapsed + now - t_last], world, device)
         session_seconds += now - t_last
-        session_chars += x.numel()
+        session_chars += x.numel() * world.size
         session_steps += 1
         smooth = lv if smooth is None else 0.95 * smooth + 0.05 * lv
         run["train_loss"] = smooth
@@ -793,7 +815,9 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
                                    "val_loss": run["val_loss"]})
             show_preview(progress, loss_curves(run["history"]))  # the studio draws it live
         if out is not None and run["step"] % cfg.checkpoint_every == 0:
-            save_checkpoint(checkpoint(), out)
+            ckpt = checkpoint()
+            if world.main:
+                save_checkpoint(ckpt, out)
         t_last = time.perf_counter()  # evaluation and checkpoints do not count against a budget
         rate = session_chars / max(session_seconds, 1e-9)
         msg = (f"train {smooth / LN2:.3f} bpc" +
@@ -807,9 +831,8 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
     # the final figure reads the whole validation split
     run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length)
     run["history"].append({"step": run["step"], "train_loss": smooth, "val_loss": run["val_loss"]})
-    model.cpu().eval()
-    state = (state[0].cpu(), state[1].cpu())
     ckpt = checkpoint()
+    model.cpu().eval()
     wall = time.perf_counter() - started
     figures = {"steps": run["step"], "epochs": run["epoch"] + run["pos"] / max(streams.L, 1),
                "train_loss": smooth, "val_loss": run["val_loss"],

@@ -1,0 +1,1 @@
+"""Beyond one machine: DDP training (ddp.py) and Dask batch rendering (batch.py)."""
