@@ -120,8 +120,9 @@ def test_the_prompt_keeps_whole_recent_turns_and_known_characters(model):
     responder = load_responder(model[0])
     turns = [Turn("ANN", "ping"), Turn("BOB", "pong"), Turn("ANN", "h\u00e9llo \u2603")]
     text = prompt(turns, "BOB", responder.lm.vocab, context=25)  # the last two turns fit
-    assert text == "BOB:\npong\n\nANN:\nhello\n\nBOB:\n"  # accent folded, snowman dropped
-    assert prompt(turns, "BOB", responder.lm.vocab, context=0) == "BOB:\n"
+    # after a turn's end, as every turn in training; accent folded, snowman dropped
+    assert text == "\n\nBOB:\npong\n\nANN:\nhello\n\nBOB:\n"
+    assert prompt(turns, "BOB", responder.lm.vocab, context=0) == "\n\nBOB:\n"
 
 
 def test_models_of_another_kind_are_refused(tmp_path, model):

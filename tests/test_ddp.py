@@ -102,3 +102,15 @@ def test_a_batch_that_does_not_split_is_refused(corpus, tmp_path):
     assert "batch_size 5 does not split evenly over 2 processes" in p.stderr
     # each rank gives the one-line error (torchrun then reports the failed ranks its own way)
     assert "reverie/text" not in p.stderr and "ReverieError" not in p.stderr
+
+
+def test_a_group_torchrun_restarts_resumes_from_its_checkpoint(corpus, tmp_path, monkeypatch):
+    from reverie.text.charlm import train_charlm
+    out = tmp_path / "m.pt"
+    tiny = dict(rnn_size=16, n_embd=8, batch_size=2, seq_length=16, max_iters=6,
+                checkpoint_every=3, eval_interval=6, threads=1)
+    train_charlm([corpus], out=out, **tiny)
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    again = train_charlm([corpus], out=out, **dict(tiny, max_iters=9))
+    assert again.figures["steps"] == 9
+    assert any("resumed from m.pt at step 6" in n for n in again.notes)

@@ -134,7 +134,10 @@ def prompt(history: Sequence[Turn], persona: str, vocab: Vocab, context: int) ->
             break
         kept.append(t)
         size += len(piece)
-    return format_turns(reversed(kept)) + header(persona)
+    # Every turn the model trained on followed a turn's end: starting the same way keeps it
+    # in the states it knows (a 15-minute Shakespeare model fed "PROSPERO:" from a zero
+    # state went to 38 bits/char, and to 2.2 after the end marker).
+    return END + format_turns(reversed(kept)) + header(persona)
 
 
 def respond(responder: Responder, history: Sequence[Turn], persona: str, *,
@@ -161,7 +164,7 @@ def reply_bits(responder: Responder, history: Sequence[Turn], persona: str, repl
     lm = responder.lm
     reply = fit_to_vocab(reply, lm.vocab) + END
     with_context = _bits(lm, prompt(history, persona, lm.vocab, context), reply)
-    without = _bits(lm, header(persona), reply)
+    without = _bits(lm, prompt([], persona, lm.vocab, context), reply)
     return {"bits_per_char": with_context, "bits_per_char_without_context": without,
             "context_gain_bits": without - with_context}
 

@@ -15,7 +15,8 @@ from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
-COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "gallery", "studio"]
+COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "gallery", "studio",
+                   "batch"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):

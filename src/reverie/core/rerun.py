@@ -22,9 +22,20 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
     """Returns (result, paths). `changes` are field=value texts, parsed by the field's type."""
     path = Path(path)
     record = sidecar.read(path)
-    mech = registry.get(record["mechanism"])
+    if out is None:
+        registry.get(record["mechanism"])  # an unknown mechanism is the first thing to say
+        outputs = record.get("outputs") or {}
+        main = next(iter(outputs.values()), None)
+        if main is None:
+            raise ReverieError(f"{path} names no output; give an output path")
+        out = default_out(path.parent / main)
+    return run_record(record, out, changes, progress)
+
+
+def config_of(mech: registry.Mechanism, recorded: dict, changes: dict[str, str] | None = None):
+    """The Config a record holds, with `changes` (field=value texts) parsed and applied."""
     config_cls = mech.config_class()
-    config = config_cls.from_dict(record["config"])
+    config = config_cls.from_dict(recorded)
     if changes:
         infos = {f.name: f for f in fields(config_cls)}
         parsed = {}
@@ -37,9 +48,14 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
                                    f"{', '.join(infos)}")
             parsed[name] = parse_value(infos[name], text)
         config = config.replace(**parsed)
+    return config
+
+
+def input_args(mech: registry.Mechanism, recorded: dict) -> dict:
+    """The keyword arguments recorded inputs give back, each checked by its sha256."""
     args = {}
     for inp in mech.inputs:
-        rec = record["inputs"].get(inp.name)
+        rec = recorded.get(inp.name)
         if rec is None:
             if inp.required:
                 raise ReverieError(f"the sidecar does not record input {inp.name!r}; it was "
@@ -49,15 +65,19 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
             continue  # an optional input that was not given
         args[inp.name] = input_records.value_of(inp.name, rec)
     named = {inp.name for inp in mech.inputs}
-    for name, rec in record["inputs"].items():  # files a field named (weights, an init image)
+    for name, rec in recorded.items():  # files a field named (weights, an init image)
         if name not in named and rec.get("sha256"):
             input_records.value_of(name, rec)
-    outputs = record.get("outputs") or {}
-    main = next(iter(outputs.values()), None)
-    if out is None:
-        if main is None:
-            raise ReverieError(f"{path} names no output; give an output path")
-        out = default_out(path.parent / main)
+    return args
+
+
+def run_record(record: dict, out: str | os.PathLike, changes: dict[str, str] | None = None,
+               progress: Progress = silent):
+    """Run what a record names (a sidecar's `mechanism`, `config` and `inputs`; a batch
+    job has the same keys) and save it to `out`. Returns (result, paths)."""
+    mech = registry.get(record["mechanism"])
+    config = config_of(mech, record["config"], changes)
+    args = input_args(mech, record["inputs"])
     mech.check_output(config, Path(out))
     result = mech.load()(**args, config=config, progress=progress)
     return result, result.save(out)

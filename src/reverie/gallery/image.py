@@ -1,13 +1,14 @@
-"""Gallery section: DeepDream at four depths, a guided dream, a zoom animation, and
-activation maximisation judged by held-out networks."""
+"""Gallery section: DeepDream at four depths, a guided dream, a zoom animation,
+enhancement by low-level dreaming, and activation maximisation judged by held-out networks."""
 from __future__ import annotations
 
 from reverie.gallery import Card, GalleryContext, Section
 from reverie.image.deepdream import DreamConfig, dream, preset
+from reverie.image.enhance import enhance, gaussian_blur
 from reverie.image.featurevis import VisualizeConfig, visualize
 from reverie.io.images import load_image, save_image
 
-MECHANISMS = ["dream", "visualize"]
+MECHANISMS = ["dream", "enhance", "visualize"]
 
 
 def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: DreamConfig,
@@ -23,6 +24,26 @@ def _dream_card(ctx: GalleryContext, title: str, name: str, photo: str, config: 
                            + (f" (x{f['objective_gain']:.2f})" if f["objective_gain"] else ""),
         "most amplified": ", ".join(c["channel"] for c in f["top_channels"][:5]),
         "seconds": round(result.timings["dream"], 1)})
+
+
+def _enhance_card(ctx: GalleryContext, side: int) -> Card:
+    """A photo blurred by a known amount (Gaussian, sigma 1.5), enhanced with the
+    defaults: the input, the output and what changed, magnified."""
+    soft = gaussian_blur(load_image("sample:chelsea", max_side=side)[None], 1.5)[0]
+    result = enhance(soft, device=str(ctx.device))
+    f = result.figures
+    media = [save_image(soft, ctx.asset("enhance_input.png")),
+             result.save(ctx.asset("enhance.png"))["image"],
+             save_image(result.difference(), ctx.asset("enhance_difference.png"))]
+    return Card("Enhancement: low-level dreaming on a blurred photo", [ctx.rel(m) for m in media], {
+        "input": "sample:chelsea, Gaussian blur sigma 1.5",
+        "shown": f"input, output, difference x{f['difference_magnification']:.1f}",
+        "layers": ", ".join(result.config.layers), "steps": result.config.steps,
+        "high-frequency energy": f"{f['high_frequency_energy_before']:.3g} -> "
+                                 f"{f['high_frequency_energy_after']:.3g}",
+        "low-frequency change": f"{f['low_frequency_change']:.2f}/255 RMS",
+        "most amplified": ", ".join(c["channel"] for c in f["top_channels"][:5]),
+        "seconds": round(result.timings["enhance"], 1)})
 
 
 def build(ctx: GalleryContext) -> Section:
@@ -53,6 +74,8 @@ def build(ctx: GalleryContext) -> Section:
                       {"frames": frames, "zoom per frame": 1.06, "rotate per frame": 1.0,
                        "layers": "stage4", "seconds": round(result.timings["dream"], 1)}))
 
+    cards.append(_enhance_card(ctx, 128 if quick else 384))
+
     # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
     targets = ["goldfish"] if quick else ["goldfish", "flamingo", "stage5:37"]
     vis = VisualizeConfig(device=str(ctx.device), **({"size": 96, "steps": 8, "transforms": 2}
@@ -77,7 +100,8 @@ def build(ctx: GalleryContext) -> Section:
         "Transformative perception: DeepDream and activation maximisation",
         "DeepDream (Mordvintsev et al. 2015) runs gradient ascent on a photo to amplify what "
         "one layer of an ImageNet classifier (EfficientNet-Lite0) sees in it: shallow layers "
-        "sharpen edges and strokes, deep layers grow eyes, fur and animals. Activation "
+        "sharpen edges and strokes, deep layers grow eyes, fur and animals; held to the "
+        "photo's low frequencies, a shallow dream is an enhancer (`reverie enhance`). Activation "
         "maximisation (Olah et al. 2017) starts from noise instead, with a Fourier, "
         "colour-decorrelated image and random transforms each step; the held-out networks' "
         "verdicts show whether the picture means the same to networks that did not make it.",

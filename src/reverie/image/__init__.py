@@ -1,4 +1,5 @@
-"""Images: DeepDream, activation maximisation, Gatys style transfer and texture."""
+"""Images: DeepDream, enhancement by low-level dreaming, activation maximisation, Gatys
+style transfer and texture."""
 from reverie.core.registry import Input, Mechanism
 
 MECHANISMS = [
@@ -13,6 +14,17 @@ MECHANISMS = [
                 Input("guide", "image", "grow what this image shows instead of what the layer "
                       "likes", required=False)),
         outputs=(".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4")),
+    Mechanism(
+        name="enhance", title="Enhancement by low-level dreaming", domain="image",
+        summary="crisp up a soft, noisy or blocky photo by dreaming at a shallow layer, its "
+                "low frequencies held to the input (an artistic filter: classical restoration "
+                "scores higher, see bench/enhance.py)",
+        paper="DeepDream (Mordvintsev et al. 2015) at a low level, after the post \"DeepDream: "
+              "today psychedelic images, tomorrow unemployed artists\"",
+        function="reverie.image.enhance:enhance", config="reverie.image.enhance:EnhanceConfig",
+        inputs=(Input("image", "image", "the photo to enhance: a path or sample:NAME",
+                      example="sample:astronaut"),),
+        outputs=(".png", ".jpg", ".jpeg", ".webp")),
     Mechanism(
         name="visualize", title="Activation maximisation", domain="image",
         summary="paint from noise what a class or a unit of an ImageNet network looks for",

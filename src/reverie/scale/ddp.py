@@ -67,6 +67,11 @@ def is_main() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def restarted() -> bool:
+    """torchrun restarted this group after a failure (--max-restarts): resume, don't restart."""
+    return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+
+
 def init(w: World, device: torch.device) -> torch.device:
     """Join the process group (once) and return this rank's device: cuda:LOCAL_RANK on GPUs."""
     if not w.distributed:

@@ -670,6 +670,8 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
     created = world.distributed and not torch.distributed.is_initialized()
     device = ddp.init(world, resolve_device(cfg.device))
     world.rows(cfg.batch_size)  # refuse a batch that does not split before reading anything
+    if ddp.restarted() and out is not None and out.exists() and not cfg.resume:
+        cfg = cfg.replace(resume=True)  # an elastic restart continues from the checkpoint
     data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
     if cfg.bytes_mode and isinstance(data, str):
         data = data.encode("utf-8")

@@ -1,0 +1,129 @@
+"""`reverie batch JOBS.jsonl` (many jobs on a Dask cluster, resumable) and `reverie zoom
+IMAGE` (a DeepDream zoom video as a chain of chunks on one)."""
+from __future__ import annotations
+
+import sys
+
+from reverie.cli.common import add_json, add_progress, nonneg_int, positive_int, print_json
+
+
+def add_cluster(p) -> None:
+    p.add_argument("--cluster", default="local", metavar="local|tcp://HOST:PORT",
+                   help="local: worker processes on this machine; or the address of a "
+                        "`dask scheduler` whose `dask worker`s do the work (default: local)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--retries", type=nonneg_int, default=2,
+                   help="times a failed task is tried again before it is reported")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("batch", help="run many jobs (a .jsonl, one a line) on a Dask cluster; "
+                       "a rerun resumes",
+                       description="Run each line of JOBS.jsonl, {\"mechanism\": NAME, "
+                       "\"config\": {...}, \"inputs\": {...}, \"out\": \"FILE\"} (a sidecar's "
+                       "JSON on one line is a job), as a Dask task; each output is written with "
+                       "its sidecar into --out. Jobs whose output and sidecar exist are skipped, "
+                       "so running it again resumes. A failed job is retried, then listed; the "
+                       "others go on (exit 1 if any failed).")
+    p.add_argument("jobs", metavar="JOBS.jsonl", help="one job a line (JSON)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    add_cluster(p)
+    add_progress(p)
+    add_json(p)
+    p.set_defaults(func=run_batch_cmd)
+
+    p = sub.add_parser("zoom", help="a DeepDream zoom video dreamed on a Dask cluster in "
+                       "chunks of frames; a rerun resumes",
+                       description="`reverie dream --frames N` on a Dask cluster: each frame is "
+                       "dreamed from the last, so chunks of --chunk frames run as a chain of "
+                       "tasks; finished chunks are kept in .chunks/ beside --out, so running the "
+                       "same command again resumes. Dream settings come from --config (a JSON "
+                       "of DreamConfig fields, or a dream sidecar) and --set FIELD=VALUE.")
+    p.add_argument("image", help="the photo to dream on (a path or sample:NAME)")
+    p.add_argument("--out", required=True, metavar="PATH", help="the animation (.mp4 or .gif); "
+                   "its sidecar .json is written beside it")
+    p.add_argument("--frames", type=positive_int, default=None,
+                   help="frames of the video (the same as --set frames=N; default: the config's)")
+    p.add_argument("--chunk", type=positive_int, default=10,
+                   help="frames one task dreams before handing its last frame on")
+    p.add_argument("--config", default=None, metavar="FILE.json",
+                   help="dream settings: {field: value} or a dream sidecar")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a DreamConfig field, repeatable: --set size=256 --set layers=stage3")
+    add_cluster(p)
+    add_progress(p)
+    add_json(p)
+    p.set_defaults(func=run_zoom_cmd)
+
+
+def run_batch_cmd(args) -> int:
+    from reverie.core.progress import bar
+    from reverie.scale.batch import read_jobs, run_batch
+
+    jobs = read_jobs(args.jobs)
+    with bar("batch", enabled=False if args.no_progress else None) as progress:
+        report = run_batch(jobs, args.out, cluster=args.cluster, workers=args.workers,
+                           retries=args.retries, progress=progress)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print(report.summary())
+    for f in report.failed:
+        print(f"failed: line {f['line']} ({f['out']}): {f['error']}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _zoom_config(args):
+    import json
+    from pathlib import Path
+
+    from reverie.core.errors import ReverieError
+    from reverie.core.rerun import config_of
+    from reverie.core.registry import get
+
+    recorded = {}
+    if args.config:
+        try:
+            recorded = json.loads(Path(args.config).read_text())
+        except FileNotFoundError:
+            raise ReverieError(f"config file not found: {args.config}") from None
+        except ValueError as exc:
+            raise ReverieError(f"{args.config} is not valid JSON ({exc})") from None
+        if isinstance(recorded, dict) and "mechanism" in recorded:  # a sidecar
+            if recorded["mechanism"] != "dream":
+                raise ReverieError(f"{args.config} is a sidecar of {recorded['mechanism']}, "
+                                   f"not of dream")
+            recorded = recorded.get("config") or {}
+        if not isinstance(recorded, dict):
+            raise ReverieError(f"{args.config} must hold a JSON object of DreamConfig fields")
+    changes = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ReverieError(f"--set takes FIELD=VALUE, got {item!r}; e.g. --set size=256")
+        changes[name.strip()] = value.strip()
+    if args.frames is not None:
+        changes["frames"] = str(args.frames)
+    return config_of(get("dream"), recorded, changes)
+
+
+def run_zoom_cmd(args) -> int:
+    from reverie.core.progress import bar
+    from reverie.scale.batch import dream_chain
+
+    config = _zoom_config(args)
+    with bar("zoom", enabled=False if args.no_progress else None) as progress:
+        result, paths = dream_chain(args.image, config, args.out, cluster=args.cluster,
+                                    workers=args.workers, chunk=args.chunk,
+                                    retries=args.retries, progress=progress)
+    if args.json:
+        print_json({"outputs": {k: str(v) for k, v in paths.items()},
+                     "figures": result.figures, "timings": result.timings,
+                     "notes": result.notes})
+        return 0
+    f = result.figures
+    print(f"wrote {paths['animation']}")
+    print(f"{f['frames']} frames in {f['chunks']} chunks of {f['chunk']} "
+          f"({f['chunks_resumed']} resumed) in {result.timings['zoom']:.1f} s")
+    return 0
