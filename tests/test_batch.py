@@ -121,9 +121,13 @@ def test_cli_lists_a_failed_job_and_exits_1(cli, cluster, tmp_path):
     code, out, err = cli("batch", jobs, "--out", tmp_path / "out", "--cluster", cluster,
                          "--retries", "0", "--json")
     assert code == 1
-    report = json.loads(out)
-    assert report["done"] == 1 and report["failed"][0]["line"] == 2
-    assert "failed: line 2 (no.txt): input 'script' (nowhere.txt) is missing" in err
+    printed = json.loads(out)
+    assert printed["figures"]["done"] == 1 and printed["figures"]["failed"][0]["line"] == 2
+    assert any("failed: line 2 (no.txt): input 'script' (nowhere.txt) is missing" in n
+               for n in printed["notes"])
+    rows = [json.loads(r) for r in (tmp_path / "out" / "batch.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["status"]) for r in rows] == [(1, "done"), (2, "failed")]
+    assert (tmp_path / "out" / "batch.json").exists()  # the batch's own sidecar
     code, _, err = cli("batch", jobs, "--out", tmp_path / "out", "--cluster", cluster,
                        "--workers", "2")
     assert_one_line_error(code, err)
@@ -169,3 +173,15 @@ def test_zoom_runs_as_a_chain_of_chunks_and_resumes(cluster, tmp_path):
     resumed, _ = dream_chain("sample:coins", cfg, tmp_path / "again.gif", cluster=cluster, chunk=2)
     assert resumed.figures["chunks_resumed"] == 1
     assert pixels(resumed.frames[0]).max() == 0 and pixels(resumed.frames[2]).max() > 0
+
+
+def test_the_batch_seed_varies_jobs_that_name_none(tmp_path):
+    from reverie.scale.batch import BatchConfig, _with_defaults
+    job = {"mechanism": "dream", "config": {"size": 64}, "inputs": {}, "out": "a.png", "line": 3}
+    named = {**job, "config": {"seed": 7}}
+    assert _with_defaults(job, BatchConfig())["config"] == {"size": 64}
+    assert _with_defaults(job, BatchConfig(seed=10, device="cpu"))["config"] == \
+        {"size": 64, "seed": 13, "device": "cpu"}
+    assert _with_defaults(named, BatchConfig(seed=10))["config"] == {"seed": 7}
+    chat = {**job, "mechanism": "chat", "config": {}}  # ELIZA has a seed, and no device
+    assert "device" not in _with_defaults(chat, BatchConfig(device="cpu"))["config"]

@@ -86,6 +86,26 @@ def test_a_conversation_with_eliza_one_line_per_turn(studio):
     assert "IN WHAT WAY" in studio.get(f"/jobs/{job.id}").text
 
 
+def test_a_batch_runs_on_a_local_cluster_with_progress_and_safe_inputs(studio):
+    lines = [{"mechanism": "chat", "inputs": {"say": [line]}, "out": f"talk{i}.txt"}
+             for i, line in enumerate(["Men are all alike.", "I am unhappy.", "My mother."])]
+    jobs = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    r = submit(studio, "batch", {"workers": "1"},
+               files={"jobs__file": ("jobs.jsonl", io.BytesIO(jobs), "application/jsonl")})
+    assert r.status_code == 200, r.text
+    job = finished(studio, r.json()["job"], timeout=120)
+    assert job.status == "done", job.error
+    assert job.done == job.total == 3  # one step a job
+    assert "3 done" in job.summary
+    talk = studio.get(f"/files/jobs/{job.id}/talk0.txt").text
+    assert "IN WHAT WAY" in talk
+    # a page may not make the studio read other files of this machine through a batch
+    sneaky = json.dumps({"mechanism": "chat", "inputs": {"say": ["hi"], "script": "/etc/passwd"}})
+    r = submit(studio, "batch", {},
+               files={"jobs__file": ("jobs.jsonl", io.BytesIO(sneaky.encode()), "text/plain")})
+    assert r.status_code == 400 and "line 1: input 'script' is '/etc/passwd'" in r.json()["error"]
+
+
 def test_bad_settings_and_inputs_are_refused_before_a_job(studio):
     r = submit(studio, "dream", {**TINY_DREAM, "steps": "0"})
     assert r.status_code == 400 and "steps" in r.json()["error"] and "at least 1" in r.json()["error"]

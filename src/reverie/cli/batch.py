@@ -1,38 +1,12 @@
-"""`reverie batch JOBS.jsonl` (many jobs on a Dask cluster, resumable) and `reverie zoom
-IMAGE` (a DeepDream zoom video as a chain of chunks on one)."""
+"""`reverie zoom IMAGE`: a DeepDream zoom video as a chain of chunks on a Dask cluster.
+(`reverie batch JOBS.jsonl` is generated from the registry, as every mechanism is.)"""
 from __future__ import annotations
 
-import sys
-
-from reverie.cli.common import add_json, add_progress, nonneg_int, positive_int, print_json
-
-
-def add_cluster(p) -> None:
-    p.add_argument("--cluster", default="local", metavar="local|tcp://HOST:PORT",
-                   help="local: worker processes on this machine; or the address of a "
-                        "`dask scheduler` whose `dask worker`s do the work (default: local)")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes of the local cluster (default: one per core)")
-    p.add_argument("--retries", type=nonneg_int, default=2,
-                   help="times a failed task is tried again before it is reported")
+from reverie.cli.common import add_json, add_progress, positive_int, print_json
+from reverie.cli.configargs import add_config_flags
 
 
 def register(sub) -> None:
-    p = sub.add_parser("batch", help="run many jobs (a .jsonl, one a line) on a Dask cluster; "
-                       "a rerun resumes",
-                       description="Run each line of JOBS.jsonl, {\"mechanism\": NAME, "
-                       "\"config\": {...}, \"inputs\": {...}, \"out\": \"FILE\"} (a sidecar's "
-                       "JSON on one line is a job), as a Dask task; each output is written with "
-                       "its sidecar into --out. Jobs whose output and sidecar exist are skipped, "
-                       "so running it again resumes. A failed job is retried, then listed; the "
-                       "others go on (exit 1 if any failed).")
-    p.add_argument("jobs", metavar="JOBS.jsonl", help="one job a line (JSON)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
-    add_cluster(p)
-    add_progress(p)
-    add_json(p)
-    p.set_defaults(func=run_batch_cmd)
-
     p = sub.add_parser("zoom", help="a DeepDream zoom video dreamed on a Dask cluster in "
                        "chunks of frames; a rerun resumes",
                        description="`reverie dream --frames N` on a Dask cluster: each frame is "
@@ -51,27 +25,11 @@ def register(sub) -> None:
                    help="dream settings: {field: value} or a dream sidecar")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a DreamConfig field, repeatable: --set size=256 --set layers=stage3")
-    add_cluster(p)
+    from reverie.scale.batch import BatchConfig
+    add_config_flags(p, BatchConfig, title="cluster")  # the same flags as `reverie batch`
     add_progress(p)
     add_json(p)
     p.set_defaults(func=run_zoom_cmd)
-
-
-def run_batch_cmd(args) -> int:
-    from reverie.core.progress import bar
-    from reverie.scale.batch import read_jobs, run_batch
-
-    jobs = read_jobs(args.jobs)
-    with bar("batch", enabled=False if args.no_progress else None) as progress:
-        report = run_batch(jobs, args.out, cluster=args.cluster, workers=args.workers,
-                           retries=args.retries, progress=progress)
-    if args.json:
-        print_json(report.as_dict())
-    else:
-        print(report.summary())
-    for f in report.failed:
-        print(f"failed: line {f['line']} ({f['out']}): {f['error']}", file=sys.stderr)
-    return 1 if report.failed else 0
 
 
 def _zoom_config(args):
@@ -112,11 +70,16 @@ def run_zoom_cmd(args) -> int:
     from reverie.core.progress import bar
     from reverie.scale.batch import dream_chain
 
+    from reverie.cli.configargs import config_from_args
+    from reverie.scale.batch import BatchConfig
+
     config = _zoom_config(args)
+    cluster = config_from_args(BatchConfig, args)
     with bar("zoom", enabled=False if args.no_progress else None) as progress:
-        result, paths = dream_chain(args.image, config, args.out, cluster=args.cluster,
-                                    workers=args.workers, chunk=args.chunk,
-                                    retries=args.retries, progress=progress)
+        result, paths = dream_chain(args.image, config, args.out, cluster=cluster.cluster,
+                                    workers=cluster.workers, chunk=args.chunk,
+                                    retries=cluster.retries, threads=cluster.threads,
+                                    progress=progress)
     if args.json:
         print_json({"outputs": {k: str(v) for k, v in paths.items()},
                      "figures": result.figures, "timings": result.timings,

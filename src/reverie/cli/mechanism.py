@@ -77,7 +77,7 @@ def run(mech: Mechanism, args: argparse.Namespace) -> int:
     # a trainer given `out` has saved already (its checkpoints went there)
     paths = result.saved if "out" in inputs and result.saved else result.save(out)
     report(result, paths, args.json)
-    return 0
+    return 1 if getattr(result, "failures", None) else 0  # part of a batch failed
 
 
 def report(result, paths: dict[str, Path], as_json: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
-DOMAINS = ["image", "audio", "text", "chat", "words", "draw"]
+DOMAINS = ["image", "audio", "text", "chat", "words", "draw", "scale"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class Input:
     """One input of a mechanism, passed to its function as the keyword `name`.
 
     kind: image | audio | text (a file of text) | corpus (files, folders or builtin:NAME) |
-    model (a file a trainer wrote) | vectors | drawing | value (a word or phrase typed in).
+    model (a file a trainer wrote) | vectors | drawing | value (a word or phrase typed in) |
+    jobs (a JSON Lines file of jobs for `batch`).
     """
     name: str
     kind: str

@@ -46,11 +46,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from reverie.core import registry
+from reverie.core.config import Config, knob, make_config
 from reverie.core.errors import ReverieError
-from reverie.core.progress import Progress, silent
+from reverie.core.inputs import record as record_input
+from reverie.core.progress import Progress, show_preview, silent, wants_preview
+from reverie.core.result import Result
+from reverie.io.files import save_text
 
 # Keys a job may have beyond mechanism, config, inputs and out: the rest of a sidecar.
 SIDECAR_KEYS = {"schema", "reverie_version", "resolved", "figures", "timings", "notes",
@@ -298,6 +302,14 @@ class BatchResult:
                 f"({self.jobs_per_minute:.1f} jobs/min on {self.workers} workers)")
 
 
+def _preview(progress: Progress, path: Path) -> None:
+    """The studio shows each finished image as the batch goes (other callbacks ignore it)."""
+    if wants_preview(progress) and path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+        from reverie.io.images import load_image
+        with contextlib.suppress(Exception):  # a preview must never fail the batch
+            show_preview(progress, load_image(path))
+
+
 def check_jobs(jobs: list[dict], out_dir: str | os.PathLike) -> None:
     """Each output path can be written and suits its config (an animation for frames > 1),
     before anything runs."""
@@ -340,11 +352,84 @@ def run_batch(jobs: list[dict], out_dir: str | os.PathLike, cluster: Any = "loca
                 report.finished.append(future.result())
                 report.done += 1
                 progress(count, len(todo), f"wrote {job['out']}")
+                _preview(progress, out_dir / job["out"])
             future.release()
     report.failed.sort(key=lambda f: f["line"] or 0)
     report.seconds = time.perf_counter() - start
     report.jobs_per_minute = 60.0 * report.done / report.seconds if report.seconds else 0.0
     return report
+
+
+# -- the registered mechanism: `reverie batch` and the studio's batch page -----------------
+@dataclass
+class BatchConfig(Config):
+    cluster: str = knob("local", "local: single-thread worker processes on this machine; or "
+                        "the address of a `dask scheduler` whose `dask worker`s do the work",
+                        metavar="local|tcp://HOST:PORT")
+    workers: Optional[int] = knob(None, "worker processes of the local cluster (none: one "
+                                  "per core)", min=1)
+    retries: int = knob(2, "times a failed job is tried again before it is listed", min=0)
+    threads: int = knob(1, "torch threads per job: one per worker process, so N workers on "
+                        "N cores do not fight", min=1, advanced=True)
+    seed: Optional[int] = knob(None, "jobs whose config sets no seed get this plus their line "
+                               "number: variations of one job in a few lines (none: each "
+                               "mechanism's default seed)", min=0)
+    device: str = knob("auto", "the device of jobs whose config sets none: cpu, cuda, cuda:N, "
+                       "or auto (each job's own choice)", metavar="DEVICE")
+
+
+@dataclass
+class BatchRun(Result):
+    report: BatchResult
+    suffixes = (".jsonl",)
+
+    @property
+    def failures(self) -> list[dict]:
+        """Jobs that failed after their retries: the command exits 1."""
+        return self.report.failed
+
+    def write(self, path: Path) -> dict[str, Path]:
+        """One line a job of this run: where its output went, or why it failed."""
+        rows = ([{"line": f["line"], "out": f["out"], "status": "done",
+                  "seconds": round(f["seconds"], 3)} for f in self.report.finished]
+                + [{**f, "status": "failed"} for f in self.report.failed])
+        rows.sort(key=lambda r: r["line"] or 0)
+        return {"report": save_text("".join(json.dumps(r) + "\n" for r in rows), path)}
+
+    def summary(self) -> str:
+        return self.report.summary()
+
+
+def _with_defaults(job: dict, cfg: BatchConfig) -> dict:
+    """The batch's seed and device for a job that names neither (a sidecar names both)."""
+    from reverie.core.config import fields
+    names = {f.name for f in fields(registry.get(job["mechanism"]).config_class())}
+    config = dict(job["config"])
+    if cfg.seed is not None and "seed" in names and "seed" not in config:
+        config["seed"] = cfg.seed + job["line"]
+    if cfg.device != "auto" and "device" in names and "device" not in config:
+        config["device"] = cfg.device
+    return {**job, "config": config}
+
+
+def batch(jobs: str | os.PathLike, config: Optional[BatchConfig] = None, *,
+          out: str | os.PathLike, progress: Progress = silent, **overrides) -> BatchRun:
+    """Run the jobs of a JSON Lines file on a Dask cluster into the folder `out` (or, when
+    `out` names a .jsonl file, into its folder); the report (one line a job) and its sidecar
+    go there too, as batch.jsonl. A rerun skips the jobs already done."""
+    cfg = make_config(BatchConfig, config, **overrides)
+    out = Path(out)
+    report_path = out if out.suffix else out / "batch.jsonl"
+    todo = [_with_defaults(job, cfg) for job in read_jobs(jobs)]
+    report = run_batch(todo, report_path.parent, cluster=cfg.cluster, workers=cfg.workers,
+                       retries=cfg.retries, progress=progress, threads=cfg.threads)
+    figures = {k: v for k, v in report.as_dict().items() if k != "finished"}
+    notes = [f"failed: line {f['line']} ({f['out']}): {f['error']}" for f in report.failed]
+    result = BatchRun(report, mechanism="batch", config=cfg,
+                      inputs={"jobs": record_input(jobs)}, figures=figures, notes=notes,
+                      timings={"batch": report.seconds}, deterministic=False)
+    result.save(report_path)
+    return result
 
 
 # -- a zoom video as a chain of chunks ----------------------------------------------------

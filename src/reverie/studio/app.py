@@ -293,6 +293,8 @@ def _source(text: str, kind: str, settings: Settings) -> str:
     if path is None or not path.is_file():
         raise ReverieError(f"{text!r} is not a file in the studio's folder; upload it or pick "
                            f"one from the list")
+    if kind == "jobs":
+        files.check_jobs(path, text)
     return str(path)
 
 

@@ -22,6 +22,7 @@ SUFFIXES = {  # input kind -> accepted upload suffixes
     "model": {".pt", ".json"},
     "vectors": {".bin", ".txt", ".vec"},
     "drawing": {".svg"},
+    "jobs": {".jsonl"},
 }
 
 
@@ -68,6 +69,8 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
         except Exception:
             raise ReverieError(f"{name} is not a sound file soundfile can read; give a "
                                f"WAV, FLAC or OGG file") from None
+    elif kind == "jobs":
+        check_jobs(path, name)
     elif kind in ("text", "corpus", "drawing"):
         raw = path.read_bytes()
         if b"\0" in raw[:65536]:
@@ -83,6 +86,31 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
         except Exception:
             raise ReverieError(f"{name} is not a checkpoint Reverie can load safely "
                                f"(weights only); give a .pt written by `reverie text train`") from None
+
+
+def check_jobs(path: Path, name: str | None = None) -> None:
+    """A batch run from a page: every line a valid job (read as `reverie batch` reads it),
+    its inputs built-in samples, corpora or typed values, since a page may not make the
+    studio read other files on this machine."""
+    from reverie.core import registry
+    from reverie.scale.batch import read_jobs
+
+    name = name or path.name
+    try:
+        jobs = read_jobs(path)
+    except ReverieError as exc:
+        raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+    for job in jobs:
+        kinds = {inp.name: inp.kind for inp in registry.get(job["mechanism"]).inputs}
+        for input_name, rec in job["inputs"].items():
+            if kinds.get(input_name) == "value" or "value" in rec:
+                continue
+            for src in [r.get("source") for r in rec.get("many", [])] or [rec.get("source")]:
+                if src is not None and not str(src).startswith(("sample:", "builtin:")):
+                    raise ReverieError(
+                        f"{name} line {job['line']}: input {input_name!r} is {src!r}; in the "
+                        f"studio a job's inputs are sample:NAME, builtin:NAME or typed values "
+                        f"(for files on this machine run `reverie batch` in a terminal)")
 
 
 def store_upload(folder: Path, kind: str, name: str, data: bytes) -> Path:
