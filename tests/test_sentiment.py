@@ -16,7 +16,8 @@ from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, sample, train_charlm
 from reverie.text.sentiment import (ProbeConfig, features, fit_probe, fit_sentiment, generate_clamped,
-                                    lm_corpus, load_labelled)
+                                    lm_corpus, load_labelled, read_lengths, unit_percentiles,
+                                    walk_states, encode_texts)
 
 torch.set_num_threads(1)
 
@@ -133,7 +134,12 @@ def test_cli_fit_and_generate(tmp_path, lm, labelled_csv, capsys):
     fig = json.loads(capsys.readouterr().out)["figures"]
     assert fig["n"] == 300 and fig["dropped"] == 1
     assert fig["test_accuracy"] > 0.7 and 0 <= fig["unit"] < 32 and fig["polarity"] in (1, -1)
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 0 <= fig["length_balanced_accuracy"] <= 1 and fig["ranked_by"] == "length"
+    assert "unit_gain_over_length" in fig and len(fig["top_units"]) == 5
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 2 * height  # two panels: the histogram, and the unit against length
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["figures"]["unit"] == fig["unit"] and side["config"]["Cs"]
 
@@ -159,6 +165,168 @@ def test_cli_generate_without_unit_names_the_flag(cli, tmp_path, lm):
     code, _, err = cli("sentiment", "generate", lm, "--out", tmp_path / "x.txt")
     assert_one_line_error(code, err)
     assert "--unit" in err and not (tmp_path / "x.txt").exists()
+
+
+def planted_length_and_sentiment(n: int = 1000, seed: int = 0):
+    """Labels, lengths (negatives longer, as complaints are) and features: unit 3 only counts
+    characters (a saturating counter, like a cell state that grows with every character),
+    unit 11 holds sentiment independently of length, more weakly than length does."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    lengths = np.round(np.exp(rng.normal(4.2 + 0.6 * (y == 0), 0.4))).astype(int) + 5
+    X = rng.normal(size=(n, 16)).astype(np.float32)
+    X[:, 3] = 3 * (1 - np.exp(-lengths / 90)) + 0.02 * rng.normal(size=n)
+    X[:, 11] = 0.5 * (2 * y - 1) + rng.normal(size=n)
+    return X, y, lengths
+
+
+def test_a_unit_that_only_counts_adds_nothing_over_length():
+    X, y, lengths = planted_length_and_sentiment()
+    # alone, the counter is the better classifier: ranked by AUC it wins (the trap)
+    by_auc = fit_probe(X, y, ProbeConfig(seed=0, rank="auc"), lengths=lengths).figures
+    assert by_auc["unit"] == 3 and by_auc["ranked_by"] == "auc"
+    assert by_auc["unit_balanced_accuracy"] > 0.68 and by_auc["length_balanced_accuracy"] > 0.68
+    assert abs(by_auc["unit_gain_over_length"]) <= 0.02          # it adds nothing to length
+    assert abs(by_auc["unit_partial_correlation"]) < 0.1
+    assert by_auc["unit_length_correlation"] > 0.95
+    assert abs(by_auc["unit_balanced_accuracy"] - by_auc["length_balanced_accuracy"]) < 0.05
+    # ranked by what it adds over length, the sentiment unit comes first
+    f = fit_probe(X, y, ProbeConfig(seed=0), lengths=lengths).figures
+    assert f["ranked_by"] == "length" and f["unit"] == 11 and f["polarity"] == 1
+    assert f["auc_unit"] == 3 and [u["unit"] for u in f["top_units"]][0] == 11
+    assert f["unit_partial_correlation"] > 0.25 and f["unit_gain_over_length"] > 0.02
+    counter = f["auc_unit_figures"]  # the counter, measured the same way beside it
+    assert abs(counter["gain_over_length"]) <= 0.02 and abs(counter["partial_correlation"]) < 0.1
+    assert f["unit_gain_over_length"] > counter["gain_over_length"] + 0.02
+    ranked = {u["unit"]: i for i, u in enumerate(f["top_units"])}
+    assert 3 not in ranked or ranked[3] > ranked[11]
+    # without lengths there is nothing to control for: the best AUC, as before
+    assert fit_probe(X, y, ProbeConfig(seed=0)).figures["ranked_by"] == "auc"
+
+
+def test_partial_correlation_is_zero_for_any_function_of_length():
+    from reverie.text.probe_length import length_correlations, partial_correlations
+    X, y, lengths = planted_length_and_sentiment(600, seed=3)
+    X[:, 0] = np.log(lengths)                  # exactly in the basis
+    X[:, 1] = 0.01 * lengths                   # linear in length
+    rows = np.arange(len(y))
+    r = partial_correlations(X, y, lengths, rows)
+    assert abs(r[0]) < 1e-6 and abs(r[1]) < 0.06 and abs(r[3]) < 0.06 and r[11] > 0.25
+    assert length_correlations(X, lengths)[0] == pytest.approx(1.0)
+
+
+def test_features_that_cannot_count(lm):
+    model, vocab = load_charlm(lm)
+    texts = ["the car is great", "awful", "the road and the car today it was so very really bad and sad"]
+    c = features(model, vocab, texts, "c")
+    walked = walk_states(model, encode_texts(vocab, texts), tail_chars=5, batch_size=2)
+    assert np.allclose(walked["c"], c, atol=1e-4)  # the step-by-step pass reads the same state
+    lengths = read_lengths(vocab, texts)
+    assert list(lengths) == [len(t) + 3 for t in texts]  # "\n " before, " " after
+    # ctail over more characters than any text has is the mean; over one, the final state
+    everything = features(model, vocab, texts, "ctail", tail_chars=1000)
+    assert np.allclose(features(model, vocab, texts, "ctail", tail_chars=1), c, atol=1e-4)
+    assert np.allclose(features(model, vocab, texts, "cdev"), c - everything, atol=1e-4)
+    tail5 = features(model, vocab, texts, "ctail", tail_chars=5)
+    assert np.allclose(tail5, walked["tail"], atol=1e-5) and not np.allclose(tail5, everything)
+    # by hand: the cell state after each character of the last text, its last 5 averaged
+    from reverie.text.charlm import unit_states
+    _, states = unit_states(model, vocab, "\n " + texts[2] + " ", "c")
+    assert np.allclose(tail5[2], states[-5:].mean(0), atol=1e-4)
+    assert np.allclose(everything[2], states.mean(0), atol=1e-4)
+    from reverie.text.sentiment import feature_state
+    assert feature_state("ctail", 7, 32) == ("c", 7) and feature_state("cdev", 7, 32) == ("c", 7)
+
+
+def test_fit_measures_every_feature_against_length(tmp_path, lm, labelled_csv):
+    for feature in ("ctail", "cdev"):
+        result = fit_sentiment(str(lm), str(labelled_csv), feature=feature, tail_chars=8, seed=0)
+        f = result.figures
+        assert f["feature"] == feature and f["state"] == "c" and result.features.shape == (300, 32)
+        assert 0.3 <= f["length_balanced_accuracy"] <= 0.7  # the planted reviews: length says little
+        assert f["unit_gain_over_length"] == pytest.approx(
+            f["unit_with_length_balanced_accuracy"] - f["length_balanced_accuracy"])
+        assert -1 <= f["unit_partial_correlation"] <= 1 and result.lengths.shape == (300,)
+    assert_rerun_identical(result.save(tmp_path / "cdev.png"), tmp_path)
+
+
+def test_airline_tweets_are_the_tweets_that_mention_an_airline():
+    from reverie.io.datasets import AIRLINES, mentions_airline
+    from reverie.text.probe_length import balanced_accuracy, length_basis
+    from reverie.text.sentiment import unlabelled_texts
+    texts = unlabelled_texts("builtin:airline-tweets")
+    assert len(texts) == 14638
+    assert all(mentions_airline(t) for t in texts) and len(AIRLINES) == 7
+    assert mentions_airline("thanks @JETBLUE!") and not mentions_airline("ask @deltaassist")
+    airline = load_labelled("builtin:airline-tweets")
+    assert int(airline.labels.sum()) == 2363 and int((airline.labels == 0).sum()) == 9176
+    assert airline.dropped == 3099  # neutral: kept for the language model, not the probe
+    # the issue's figure: length alone sorts about 64% of them (balanced), positive vs negative
+    from sklearn.model_selection import train_test_split
+    lengths = np.array([len(t) for t in airline.texts])
+    train, test = train_test_split(np.arange(len(lengths)), test_size=0.2, random_state=0,
+                                   stratify=airline.labels)
+    score = balanced_accuracy(length_basis(lengths), airline.labels, train, test)["balanced_accuracy"]
+    assert 0.62 < score < 0.68
+
+
+def test_clamping_at_a_percentile_writes_that_value_at_every_step(tmp_path, lm, labelled_csv,
+                                                                  monkeypatch):
+    from reverie.text import charlm
+    model, vocab = load_charlm(lm)
+    texts = [r[0] for r in csv.reader(open(labelled_csv))][1:]
+    expected = unit_percentiles(model, vocab, texts, 4, "c", [90, 10])
+    assert expected[0] > expected[1]
+    real_step, written = charlm.Stepper.step, []
+
+    def step(self, idx, state, clamp=None):
+        logits, new = real_step(self, idx, state, clamp)
+        if clamp is not None:
+            written.append(new[1][-1][:, clamp.unit].copy())
+        return logits, new
+    monkeypatch.setattr(charlm.Stepper, "step", step)
+    result = generate_clamped(str(lm), data=str(labelled_csv), unit=4, state="c", percentile=90,
+                              prime="the", length=30, num_samples=2)
+    value = result.figures["value"]
+    assert value == pytest.approx(expected[0], rel=1e-6) and result.resolved == {"value": value}
+    assert len(written) == 3 + 30 and all(np.all(w == np.float32(value)) for w in written)
+    low, high = result.figures["unit_p1_p99_on_texts"]
+    assert low <= value <= high  # a value the unit takes on real text, not an extreme
+    monkeypatch.setattr(charlm.Stepper, "step", real_step)
+    paths = result.save(tmp_path / "p90.txt")
+    side = json.loads(paths["sidecar"].read_text())
+    assert side["config"]["value"] == pytest.approx(value) and side["config"]["percentile"] == 90
+    assert side["resolved"]["value"] == pytest.approx(value) and side["inputs"]["data"]
+    assert_rerun_identical(paths, tmp_path)
+    # the hidden state: a percentile inside tanh's range
+    h = generate_clamped(str(lm), data=str(labelled_csv), unit=4, state="h", percentile=5, length=10)
+    assert -1 < h.figures["value"] < 1 and h.figures["value"] != value
+
+
+def test_cli_percentile_without_data_names_the_input(tmp_path, lm, labelled_csv, capsys):
+    txt = tmp_path / "g.txt"
+    msg = run_bad(["sentiment", "generate", str(lm), "--unit", "1", "--percentile", "90",
+                   "--out", str(txt)], capsys, txt)
+    assert "--data" in msg
+    assert "--percentile" in run_bad(["sentiment", "generate", str(lm), "--unit", "1", "--percentile",
+                                      "101", "--data", str(labelled_csv), "--out", str(txt)], capsys, txt)
+    assert main(["sentiment", "generate", str(lm), "--unit", "1", "--percentile", "95", "--data",
+                 str(labelled_csv), "--length", "20", "--num-samples", "1", "--out", str(txt),
+                 "--json"]) == 0
+    fig = json.loads(capsys.readouterr().out)["figures"]
+    assert fig["percentile"] == 95 and fig["percentile_texts"] == 301
+
+
+def test_judge_recall_on_real_texts():
+    from reverie.text.judge import as_tweet, fit_judge
+    rng = random.Random(5)
+    texts = [review(rng, i % 2 == 0) for i in range(200)]
+    y = np.array([1 if i % 2 == 0 else 0 for i in range(200)])
+    judge = fit_judge(texts, y, np.arange(150), np.arange(150, 200))
+    assert judge.recall["positive"] > 0.9 and judge.recall["negative"] > 0.9
+    assert judge.verdicts(["it was so lovely", "it was so awful"]) == ["positive", "negative"]
+    assert judge.agreement(["the road was great", "a happy car"], 1) == 1.0
+    assert as_tweet("\n\n  hello there \nnext one") == "hello there" and as_tweet("\n") == ""
 
 
 def test_builtin_datasets():
@@ -236,6 +404,10 @@ def test_cli_corpus_writes_the_texts_and_needs_no_label_column(tmp_path, labelle
     fig = json.loads(capsys.readouterr().out)["figures"]
     lines = out.read_text().splitlines()
     assert fig["texts"] == len(lines) == 301  # the neutral row too: the language model reads every text
+    airline = tmp_path / "airline.txt"
+    assert main(["sentiment", "corpus", "builtin:airline-tweets", "--out", str(airline), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["figures"]["texts"] == 14638
+    assert len(airline.read_text().splitlines()) == 14638
     texts_only = tmp_path / "texts.csv"
     texts_only.write_text("body\nlovely car\nawful road\n")
     assert main(["sentiment", "corpus", str(texts_only), "--text-col", "body",

@@ -38,7 +38,9 @@ def register(sub) -> None:
     ss = group(sub, "sentiment", "the sentiment neuron: probe a language model, clamp a unit")
     p = ss.add_parser("corpus", help="write a labelled set's texts as a corpus to train a "
                                      "language model on")
-    p.add_argument("data", help="CSV/TSV, or builtin:tweets / builtin:drugs (labels unused)")
+    p.add_argument("data", help="CSV/TSV, or builtin:airline-tweets (the 14,638 tweets that "
+                                "mention an airline, neutral kept) / builtin:tweets / "
+                                "builtin:drugs (labels unused)")
     p.add_argument("--text-col", default="text", help="the column of texts (default: text)")
     p.add_argument("--out", required=True, help="text file to write, one text per line")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffled order (default: 0)")

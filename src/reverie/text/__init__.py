@@ -35,21 +35,25 @@ MECHANISMS = [
     Mechanism(
         name="fit_sentiment", title="Sentiment neuron probe", domain="text",
         summary="fit an L1 logistic-regression probe on a language model's state and find "
-                "its most predictive unit",
+                "the unit that adds most over the text's length",
         paper="Radford, Jozefowicz & Sutskever 2017, Learning to Generate Reviews and "
               "Discovering Sentiment",
         function="reverie.text.sentiment:fit_sentiment",
         config="reverie.text.sentiment:ProbeConfig", command="sentiment fit",
         inputs=(Input("lm", "model", _MODEL),
-                Input("data", "corpus", "labelled CSV/TSV, or builtin:tweets / builtin:drugs",
-                      example="builtin:tweets")),
+                Input("data", "corpus", "labelled CSV/TSV, or builtin:airline-tweets / "
+                      "builtin:tweets / builtin:drugs", example="builtin:airline-tweets")),
         outputs=(".png",)),
     Mechanism(
         name="generate_clamped", prints=True, title="Generate with a unit clamped", domain="text",
-        summary="generate text with one unit held at a value at every step",
+        summary="generate text with one unit held at a value at every step (or at a "
+                "percentile of its values on real texts)",
         paper="Radford, Jozefowicz & Sutskever 2017",
         function="reverie.text.sentiment:generate_clamped",
         config="reverie.text.sentiment:ClampConfig", command="sentiment generate",
-        inputs=(Input("lm", "model", _MODEL),),
+        inputs=(Input("lm", "model", _MODEL),
+                Input("data", "corpus", "with percentile: the texts whose values of the unit "
+                      "set the clamp (CSV/TSV or builtin:airline-tweets / builtin:tweets / "
+                      "builtin:drugs)", required=False, example="builtin:airline-tweets")),
         outputs=(".txt",)),
 ]

