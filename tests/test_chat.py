@@ -123,6 +123,10 @@ def test_the_prompt_keeps_whole_recent_turns_and_known_characters(model):
     # after a turn's end, as every turn in training; accent folded, snowman dropped
     assert text == "\n\nBOB:\npong\n\nANN:\nhello\n\nBOB:\n"
     assert prompt(turns, "BOB", responder.lm.vocab, context=0) == "\n\nBOB:\n"
+    # a turn longer than the context is heard by its end; names fitted as the text is
+    long = [Turn("ANN", "ping " * 100 + "last words")]
+    assert prompt(long, "B\u00d6B", responder.lm.vocab, context=30).endswith(
+        "pinglastwords\n\nBOB:\n")  # (this model never saw a space)
 
 
 def test_models_of_another_kind_are_refused(tmp_path, model):

@@ -109,8 +109,14 @@ def test_a_group_torchrun_restarts_resumes_from_its_checkpoint(corpus, tmp_path,
     out = tmp_path / "m.pt"
     tiny = dict(rnn_size=16, n_embd=8, batch_size=2, seq_length=16, max_iters=6,
                 checkpoint_every=3, eval_interval=6, threads=1)
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "bard")
     train_charlm([corpus], out=out, **tiny)
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
     again = train_charlm([corpus], out=out, **dict(tiny, max_iters=9))
     assert again.figures["steps"] == 9
     assert any("resumed from m.pt at step 6" in n for n in again.notes)
+    # another job's restart finds a file it did not write: it starts afresh over it
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "other")
+    fresh = train_charlm([corpus], out=out, **dict(tiny, rnn_size=12))
+    assert not any("resumed" in n for n in fresh.notes)
+    assert fresh.config.rnn_size == 12

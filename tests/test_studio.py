@@ -43,7 +43,7 @@ def test_every_mechanism_has_a_page_with_every_field(studio):
         page = studio.get(f"/m/{mech.name}")
         assert page.status_code == 200
         for f in fields(mech.config_class()):
-            if f.cli and f.name != "device":  # a field added to a Config appears by itself
+            if f.cli and f.studio and f.name != "device":  # a field added to a Config appears by itself
                 assert f'name="{f.name}"' in page.text, (mech.name, f.name)
         for inp in mech.inputs:
             assert f'name="{inp.name}"' in page.text
@@ -90,7 +90,7 @@ def test_a_batch_runs_on_a_local_cluster_with_progress_and_safe_inputs(studio):
     lines = [{"mechanism": "chat", "inputs": {"say": [line]}, "out": f"talk{i}.txt"}
              for i, line in enumerate(["Men are all alike.", "I am unhappy.", "My mother."])]
     jobs = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    r = submit(studio, "batch", {"workers": "1"},
+    r = submit(studio, "batch", {"workers": "1", "cluster": "tcp://10.9.9.9:8786"},  # not a page's to set
                files={"jobs__file": ("jobs.jsonl", io.BytesIO(jobs), "application/jsonl")})
     assert r.status_code == 200, r.text
     job = finished(studio, r.json()["job"], timeout=120)
@@ -104,6 +104,12 @@ def test_a_batch_runs_on_a_local_cluster_with_progress_and_safe_inputs(studio):
     r = submit(studio, "batch", {},
                files={"jobs__file": ("jobs.jsonl", io.BytesIO(sneaky.encode()), "text/plain")})
     assert r.status_code == 400 and "line 1: input 'script' is '/etc/passwd'" in r.json()["error"]
+    for inputs in ({"say": ["hi"], "script": {"value": "/etc/passwd"}},   # a record
+                   {"say": ["hi"], "script": [["/etc/passwd"]]}):        # nested
+        sneaky = json.dumps({"mechanism": "chat", "inputs": inputs})
+        r = submit(studio, "batch", {},
+                   files={"jobs__file": ("jobs.jsonl", io.BytesIO(sneaky.encode()), "text/plain")})
+        assert r.status_code == 400 and "line 1: input 'script'" in r.json()["error"], r.text
 
 
 def test_bad_settings_and_inputs_are_refused_before_a_job(studio):

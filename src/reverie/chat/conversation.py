@@ -114,7 +114,8 @@ def _why_row(turn: dict) -> dict:
                     "rule": e["decomposition"] or ""})
     if "neural" in turn:
         n = turn["neural"]
-        row.update({n["speaker"]: n["text"], "bits/char": round(n["bits_per_char"], 3),
+        row.update({"network": f"{n['speaker']}: {n['text']}",
+                    "bits/char": round(n["bits_per_char"], 3),
                     "saved by context": round(n["context_gain_bits"], 3)})
     return row
 

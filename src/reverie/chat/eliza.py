@@ -494,7 +494,7 @@ def load_script(source: Union[str, os.PathLike, Script] = DOCTOR) -> Script:
     if isinstance(source, Script):
         return source
     if isinstance(source, str) and "(" in source and not _is_file(source):
-        return _Reader(source, "script").script()
+        return _read(source, "script")
     path = Path(source)
     name = path.name or str(path)
     try:
@@ -517,7 +517,15 @@ def load_script(source: Union[str, os.PathLike, Script] = DOCTOR) -> Script:
         line = data[:e.start].count(b"\n") + 1
         raise ReverieError(f"{name} line {line}: the script is not UTF-8 text (byte "
                            f"0x{data[e.start]:02x}); save it as UTF-8") from None
-    return _Reader(text, name).script()
+    return _read(text, name)
+
+
+def _read(text: str, name: str) -> Script:
+    try:
+        return _Reader(text, name).script()
+    except RecursionError:  # thousands of nested parentheses: no script is shaped like that
+        raise ReverieError(f"{name}: the lists nest too deeply to be an ELIZA script; check "
+                           f"its parentheses") from None
 
 
 def _is_file(text: str) -> bool:

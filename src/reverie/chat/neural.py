@@ -126,11 +126,18 @@ def fit_to_vocab(text: str, vocab: Vocab) -> str:
 def prompt(history: Sequence[Turn], persona: str, vocab: Vocab, context: int) -> str:
     """The conversation's last turns that fit in `context` characters, then the persona's
     name line: what the model continues."""
-    turns = [Turn(t.speaker, fit_to_vocab(t.text, vocab)) for t in history]
+    def name(speaker: str) -> str:  # one line, in characters the model knows
+        return " ".join(fit_to_vocab(speaker, vocab).split())
+
+    persona = name(persona)
+    turns = [Turn(name(t.speaker), fit_to_vocab(t.text, vocab)) for t in history]
     kept, size = [], 0
     for t in reversed(turns):
         piece = format_turns([t])
         if size + len(piece) > context:
+            room = context - size - len(header(t.speaker) + END)
+            if not kept and room > 0:  # a turn longer than the context: its end is heard
+                kept.append(Turn(t.speaker, t.text[-room:]))
             break
         kept.append(t)
         size += len(piece)

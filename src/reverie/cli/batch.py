@@ -26,7 +26,8 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a DreamConfig field, repeatable: --set size=256 --set layers=stage3")
     from reverie.scale.batch import BatchConfig
-    add_config_flags(p, BatchConfig, title="cluster")  # the same flags as `reverie batch`
+    # the same cluster flags as `reverie batch` (seed and device: the dream's own, via --set)
+    add_config_flags(p, BatchConfig, title="cluster", skip={"seed", "device"})
     add_progress(p)
     add_json(p)
     p.set_defaults(func=run_zoom_cmd)

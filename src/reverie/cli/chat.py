@@ -111,7 +111,11 @@ def interactive(session, result_class, explain: bool = False) -> int:
             except ReverieError as exc:  # a bad command costs the line, not the conversation
                 print(f"error: {exc}")
             continue
-        turn = session.say(line)
+        try:
+            turn = session.say(line)
+        except ReverieError as exc:  # a line the bot cannot take costs the line only
+            print(f"error: {exc}")
+            continue
         turns.append(turn)
         for bot in ("eliza", "neural"):
             if bot in turn:

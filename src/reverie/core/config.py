@@ -39,16 +39,18 @@ def knob(default: Any = _MISSING, help: str = "", *, choices: Sequence[Any] | No
          min: float | None = None, max: float | None = None, above: float | None = None,
          below: float | None = None, unit: str = "", flag: str | None = None,
          cli: bool = True, advanced: bool = False, factory=None, metavar: str | None = None,
-         resolved: bool = False) -> Any:
+         resolved: bool = False, studio: bool = True) -> Any:
     """A Config field. `min`/`max` are inclusive bounds, `above`/`below` exclusive;
     `choices` the allowed values (for lists: of each item); `flag` a CLI name other than the
     field's (e.g. `layer` for `layers`, repeatable); `cli=False` keeps it off the command
     line (set by the library or another flag); `resolved=True` marks a field whose `auto`
-    value is replaced in the sidecar by what it became (device, precision, threads)."""
+    value is replaced in the sidecar by what it became (device, precision, threads);
+    `studio=False` keeps it off the studio's pages (a page may not set it: a cluster's
+    address would make the server connect where the page says)."""
     meta = {"help": help, "choices": list(choices) if choices is not None else None,
             "min": min, "max": max, "above": above, "below": below, "unit": unit,
             "flag": flag, "cli": cli, "advanced": advanced, "metavar": metavar,
-            "resolved": resolved}
+            "resolved": resolved, "studio": studio}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     if isinstance(default, (list, dict, set)):
@@ -76,6 +78,7 @@ class FieldInfo:
     advanced: bool
     metavar: str | None
     resolved: bool
+    studio: bool = True
 
     @property
     def is_list(self) -> bool:
@@ -120,7 +123,7 @@ def fields(config_cls) -> list[FieldInfo]:
             above=m.get("above"), below=m.get("below"), unit=m.get("unit", ""),
             flag=m.get("flag") or f.name.replace("_", "-"), cli=m.get("cli", True),
             advanced=m.get("advanced", False), metavar=m.get("metavar"),
-            resolved=m.get("resolved", False)))
+            resolved=m.get("resolved", False), studio=m.get("studio", True)))
     return out
 
 

@@ -2,6 +2,7 @@
 sha256) and Config, optionally with some fields changed."""
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -79,5 +80,8 @@ def run_record(record: dict, out: str | os.PathLike, changes: dict[str, str] | N
     config = config_of(mech, record["config"], changes)
     args = input_args(mech, record["inputs"])
     mech.check_output(config, Path(out))
-    result = mech.load()(**args, config=config, progress=progress)
-    return result, result.save(out)
+    function = mech.load()
+    if "out" in inspect.signature(function).parameters:  # a trainer or a batch writes as it goes
+        args["out"] = Path(out)
+    result = function(**args, config=config, progress=progress)
+    return result, result.saved or result.save(out)

@@ -109,6 +109,8 @@ def parse_job(data: Any, index: int) -> dict:
         raise ReverieError(f"unknown key {', '.join(map(repr, unknown))}; a job has mechanism, "
                            f"config, inputs and out")
     mech = registry.get(str(data["mechanism"]))
+    if mech.name == "batch":
+        raise ReverieError("a job cannot be a batch itself; put its jobs in this file")
     config = data.get("config") or {}
     inputs = data.get("inputs") or {}
     if not isinstance(config, dict) or not isinstance(inputs, dict):
@@ -363,11 +365,12 @@ def run_batch(jobs: list[dict], out_dir: str | os.PathLike, cluster: Any = "loca
 # -- the registered mechanism: `reverie batch` and the studio's batch page -----------------
 @dataclass
 class BatchConfig(Config):
+    # the studio runs batches on its own machine's cores: a page sets neither
     cluster: str = knob("local", "local: single-thread worker processes on this machine; or "
                         "the address of a `dask scheduler` whose `dask worker`s do the work",
-                        metavar="local|tcp://HOST:PORT")
+                        metavar="local|tcp://HOST:PORT", studio=False)
     workers: Optional[int] = knob(None, "worker processes of the local cluster (none: one "
-                                  "per core)", min=1)
+                                  "per core)", min=1, studio=False)
     retries: int = knob(2, "times a failed job is tried again before it is listed", min=0)
     threads: int = knob(1, "torch threads per job: one per worker process, so N workers on "
                         "N cores do not fight", min=1, advanced=True)

@@ -72,6 +72,12 @@ def restarted() -> bool:
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
 
 
+def run_id() -> str | None:
+    """torchrun's id of this job (--rdzv-id; a fresh one per --standalone launch), the same
+    across its restarts: a checkpoint records it, so a restart resumes its own run only."""
+    return os.environ.get("TORCHELASTIC_RUN_ID")
+
+
 def init(w: World, device: torch.device) -> torch.device:
     """Join the process group (once) and return this rank's device: cuda:LOCAL_RANK on GPUs."""
     if not w.distributed:

@@ -88,10 +88,17 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
                                f"(weights only); give a .pt written by `reverie text train`") from None
 
 
+# names a job may not write in a studio job's folder: the job's record and its report
+RESERVED_OUTS = {"job.json", "batch.jsonl", "batch.json"}
+
+
 def check_jobs(path: Path, name: str | None = None) -> None:
     """A batch run from a page: every line a valid job (read as `reverie batch` reads it),
-    its inputs built-in samples, corpora or typed values, since a page may not make the
-    studio read other files on this machine."""
+    with inputs given as plain values only: built-in samples and corpora (`sample:NAME`,
+    `builtin:NAME`) or typed words. A page may not make the studio read other files on this
+    machine, so a sidecar's records (which name files) are refused here."""
+    import json
+
     from reverie.core import registry
     from reverie.scale.batch import read_jobs
 
@@ -100,17 +107,26 @@ def check_jobs(path: Path, name: str | None = None) -> None:
         jobs = read_jobs(path)
     except ReverieError as exc:
         raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
-    for job in jobs:
+    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+           if line.strip() and not line.lstrip().startswith("#")]
+    for job, data in zip(jobs, raw):
+        where = f"{name} line {job['line']}"
+        if job["out"] in RESERVED_OUTS:
+            raise ReverieError(f"{where}: out {job['out']!r} is the studio's own; name it otherwise")
         kinds = {inp.name: inp.kind for inp in registry.get(job["mechanism"]).inputs}
-        for input_name, rec in job["inputs"].items():
-            if kinds.get(input_name) == "value" or "value" in rec:
+        for input_name, value in (data.get("inputs") or {}).items():
+            values = value if isinstance(value, list) else [value]
+            if input_name not in kinds or not all(isinstance(v, str) for v in values):
+                raise ReverieError(f"{where}: input {input_name!r} must be a name or a list of "
+                                   f"names (in the studio: sample:NAME, builtin:NAME or words)")
+            if kinds[input_name] == "value":
                 continue
-            for src in [r.get("source") for r in rec.get("many", [])] or [rec.get("source")]:
-                if src is not None and not str(src).startswith(("sample:", "builtin:")):
+            for v in values:
+                if not v.startswith(("sample:", "builtin:")):
                     raise ReverieError(
-                        f"{name} line {job['line']}: input {input_name!r} is {src!r}; in the "
-                        f"studio a job's inputs are sample:NAME, builtin:NAME or typed values "
-                        f"(for files on this machine run `reverie batch` in a terminal)")
+                        f"{where}: input {input_name!r} is {v!r}; in the studio a job's inputs "
+                        f"are sample:NAME, builtin:NAME or typed values (for files on this "
+                        f"machine run `reverie batch` in a terminal)")
 
 
 def store_upload(folder: Path, kind: str, name: str, data: bytes) -> Path:

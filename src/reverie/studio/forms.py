@@ -41,7 +41,7 @@ def controls(mech: Mechanism, values: dict | None = None) -> list[Control]:
     values = values or {}
     out = []
     for f in fields(mech.config_class()):
-        if not f.cli or f.name == "device":
+        if not f.cli or not f.studio or f.name == "device":
             continue
         value = values.get(f.name, f.default)
         help_text = f.help + (f" ({f.unit})" if f.unit else "")
@@ -75,7 +75,7 @@ def config_from_form(mech: Mechanism, form: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     from_page = "__form" in form
     for f in fields(mech.config_class()):
-        if not f.cli or f.name == "device":
+        if not f.cli or not f.studio or f.name == "device":
             continue
         if f.kind == "bool":
             if f.name not in form and not from_page:

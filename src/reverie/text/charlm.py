@@ -669,9 +669,11 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
     world = ddp.world()
     created = world.distributed and not torch.distributed.is_initialized()
     device = ddp.init(world, resolve_device(cfg.device))
-    world.rows(cfg.batch_size)  # refuse a batch that does not split before reading anything
-    if ddp.restarted() and out is not None and out.exists() and not cfg.resume:
-        cfg = cfg.replace(resume=True)  # an elastic restart continues from the checkpoint
+    if not cfg.resume:  # refuse a batch that does not split before reading anything
+        world.rows(cfg.batch_size)
+    if (ddp.restarted() and out is not None and out.exists() and not cfg.resume
+            and load_checkpoint(out)["run"].get("elastic_run") == ddp.run_id()):
+        cfg = cfg.replace(resume=True)  # an elastic restart continues its own checkpoint
     data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
     if cfg.bytes_mode and isinstance(data, str):
         data = data.encode("utf-8")
@@ -744,7 +746,8 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
     streams = Streams(train_ids, cfg.batch_size, cfg.seq_length, rows)
     local_batch = rows.stop - rows.start
     run = {"step": 0, "pos": int(torch.randint(cfg.seq_length, (1,), generator=gen)), "epoch": 0,
-           "chars": 0, "train_loss": None, "val_loss": None, "history": []}
+           "chars": 0, "train_loss": None, "val_loss": None, "history": [],
+           "elastic_run": ddp.run_id()}
     state = model.init_state(local_batch)
     elapsed = 0.0  # training seconds, for a `minutes` budget (kept in the file only then)
     if ckpt is not None:
@@ -845,6 +848,11 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
                "train_chars": len(train_ids), "val_chars": len(val_ids),
                "history": run["history"]}
     deterministic = budget_s is None and not changed
+    if world.distributed and cfg.dropout > 0:
+        deterministic = False
+        notes.append(f"trained on {world.size} processes with dropout: each draws its own "
+                     f"masks, so one process (or another count) makes a different model; with "
+                     f"dropout 0 they make the same one")
     if budget_s is not None:
         notes.append(f"trained for a wall-clock budget ({cfg.minutes:g} minutes, {run['step']} "
                      f"steps here): the model depends on this machine's speed, so a rerun "
