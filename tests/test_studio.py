@@ -50,6 +50,13 @@ def test_every_mechanism_has_a_page_with_every_field(studio):
     assert "objects" in studio.get("/m/dream").text  # presets
 
 
+def test_built_in_choices_suit_the_input(studio):
+    probe = studio.get("/m/fit_sentiment").text
+    assert "builtin:airline-tweets" in probe and "builtin:shakespeare" not in probe
+    train = studio.get("/m/train_chat").text
+    assert "builtin:chatterbot" in train and "builtin:tweets" not in train
+
+
 def test_pages_load_nothing_from_elsewhere(studio):
     for url in ["/", "/m/dream", "/history"]:
         text = studio.get(url).text

@@ -105,10 +105,10 @@ def input_choices(inp: Input) -> list[str]:
     """Built-in choices for an input beside an upload."""
     if inp.kind == "image":
         return [f"sample:{s}" for s in SAMPLE_IMAGES]
-    if inp.kind == "corpus":
-        return ["builtin:shakespeare", "builtin:lee", "builtin:gcide", "builtin:kjv"]
-    if inp.kind == "text" and inp.name == "data":
-        return ["builtin:tweets", "builtin:drugs"]
+    if inp.kind == "corpus":  # labelled sets for a probe's data, text to learn from otherwise
+        from reverie.io.datasets import DATASETS
+        kinds = ("labelled",) if inp.name == "data" else ("text", "corpus", "dialogue")
+        return [f"builtin:{d.name}" for d in DATASETS.values() if d.kind in kinds]
     return []
 
 
