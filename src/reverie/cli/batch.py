@@ -2,7 +2,7 @@
 (`reverie batch JOBS.jsonl` is generated from the registry, as every mechanism is.)"""
 from __future__ import annotations
 
-from reverie.cli.common import add_json, add_progress, positive_int, print_json
+from reverie.cli.common import add_json, add_progress, parse_sets, positive_int, print_json
 from reverie.cli.configargs import add_config_flags
 
 
@@ -56,12 +56,7 @@ def _zoom_config(args):
             recorded = recorded.get("config") or {}
         if not isinstance(recorded, dict):
             raise ReverieError(f"{args.config} must hold a JSON object of DreamConfig fields")
-    changes = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ReverieError(f"--set takes FIELD=VALUE, got {item!r}; e.g. --set size=256")
-        changes[name.strip()] = value.strip()
+    changes = parse_sets(args.set, "size=256")
     if args.frames is not None:
         changes["frames"] = str(args.frames)
     return config_of(get("dream"), recorded, changes)

@@ -58,3 +58,16 @@ positive_int = _number("positive_int", int, lambda v: v >= 1, "at least 1")
 positive_float = _number("positive_float", float, lambda v: v > 0, "above 0")
 nonneg_int = _number("nonneg_int", int, lambda v: v >= 0, "0 or more")
 nonneg_float = _number("nonneg_float", float, lambda v: v >= 0, "0 or more")
+
+
+def parse_sets(items: list[str], example: str) -> dict[str, str]:
+    """`--set FIELD=VALUE` items (rerun, zoom) as {field: text}; the Config parses the text."""
+    from reverie.core.errors import ReverieError
+
+    changes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ReverieError(f"--set takes FIELD=VALUE, got {item!r}; e.g. --set {example}")
+        changes[name.strip()] = value.strip()
+    return changes

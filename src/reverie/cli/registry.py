@@ -50,17 +50,12 @@ def run_list(args) -> int:
 
 
 def run_rerun(args) -> int:
+    from reverie.cli.common import parse_sets
     from reverie.cli.mechanism import report
-    from reverie.core.errors import ReverieError
     from reverie.core.progress import bar
     from reverie.core.rerun import rerun
 
-    changes = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ReverieError(f"--set takes FIELD=VALUE, got {item!r}; e.g. --set steps=20")
-        changes[name.strip()] = value.strip()
+    changes = parse_sets(args.set, "steps=20")
     with bar("rerun", enabled=None if not args.no_progress else False) as progress:
         result, paths = rerun(args.sidecar, args.out, changes, progress)
     report(result, paths, args.json)

@@ -64,7 +64,7 @@ def world() -> World:
 
 def is_main() -> bool:
     """Cheap check for code that should print or write only once (the CLI)."""
-    return os.environ.get("RANK", "0") == "0"
+    return world().main
 
 
 def restarted() -> bool:
