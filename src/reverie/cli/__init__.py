@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
-COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "gallery", "studio",
-                   "batch"]
+COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "music", "sketch", "gan",
+                   "sound", "gallery", "studio", "batch"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -59,6 +60,8 @@ def build_parser(wanted: list[str] | None = None) -> argparse.ArgumentParser:
     common.GROUPS.clear()
     common.GROUPS[()] = sub
     for name in COMMAND_MODULES:
+        if importlib.util.find_spec(f"{__name__}.{name}") is None:
+            continue  # a domain not built yet
         importlib.import_module(f"{__name__}.{name}").register(sub)
     for mech in mechanisms().values():
         words = mech.words

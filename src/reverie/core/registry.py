@@ -7,12 +7,13 @@ gallery and the studio all walk this registry, so a mechanism added here appears
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
-DOMAINS = ["image", "audio", "text", "chat", "words", "draw", "scale"]
+DOMAINS = ["image", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,8 @@ class Input:
 
     kind: image | audio | text (a file of text) | corpus (files, folders or builtin:NAME) |
     model (a file a trainer wrote) | vectors | drawing | value (a word or phrase typed in) |
-    jobs (a JSON Lines file of jobs for `batch`).
+    jobs (a JSON Lines file of jobs for `batch`) | score (MIDI or MusicXML) | strokes (a
+    sketch-rnn stroke-3 `.npz`).
     """
     name: str
     kind: str
@@ -80,6 +82,8 @@ def mechanisms() -> dict[str, Mechanism]:
     """Every registered mechanism by name, in domain order."""
     out: dict[str, Mechanism] = {}
     for domain in DOMAINS:
+        if importlib.util.find_spec(f"reverie.{domain}") is None:
+            continue  # a domain not built yet
         for m in getattr(importlib.import_module(f"reverie.{domain}"), "MECHANISMS", []):
             out[m.name] = m
     return out

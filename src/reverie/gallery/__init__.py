@@ -23,7 +23,7 @@ from typing import Any, Callable
 from reverie.core.progress import Progress, silent
 
 # The sections in page order; those whose module exists (a domain not built yet is skipped).
-ORDER = ["image", "style", "audio", "text", "chat", "words", "draw", "scale"]
+ORDER = ["image", "style", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale"]
 SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}") is not None]
 
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the

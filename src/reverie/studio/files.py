@@ -23,6 +23,8 @@ SUFFIXES = {  # input kind -> accepted upload suffixes
     "vectors": {".bin", ".txt", ".vec"},
     "drawing": {".svg"},
     "jobs": {".jsonl"},
+    "score": {".mid", ".midi", ".musicxml", ".mxl", ".xml"},
+    "strokes": {".npz"},
 }
 
 
