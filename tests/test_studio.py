@@ -117,6 +117,28 @@ def test_a_batch_runs_on_a_local_cluster_with_progress_and_safe_inputs(studio):
         r = submit(studio, "batch", {},
                    files={"jobs__file": ("jobs.jsonl", io.BytesIO(sneaky.encode()), "text/plain")})
         assert r.status_code == 400 and "line 1: input 'script'" in r.json()["error"], r.text
+    sneaky = json.dumps({"mechanism": "style_transfer", "inputs": {"content": "sample:coins",
+                         "styles": ["sample:brick"]}, "config": {"init": "/etc/hostname"}})
+    r = submit(studio, "batch", {},
+               files={"jobs__file": ("jobs.jsonl", io.BytesIO(sneaky.encode()), "text/plain")})
+    assert r.status_code == 400 and "config 'init' names a file" in r.json()["error"], r.text
+
+
+def test_settings_that_name_files_read_only_the_studios_folder(studio):
+    """A Config field that may name a file (style's init image, VGG weights) takes only a file
+    inside the studio's folder from a page; keywords pass as they are."""
+    style = {"content": "sample:coins", "styles": "sample:brick", "size": "32"}
+    for field, value in (("init", "/etc/hostname"), ("init", "../../etc/hostname"),
+                         ("model", "vgg19:/etc/hostname")):
+        r = submit(studio, "style_transfer", {**style, field: value})
+        assert r.status_code == 400 and "not a file in the studio's folder" in r.json()["error"], r.text
+    from reverie.core.registry import get
+    from reverie.studio.forms import config_from_form
+    (studio.folder / "mine.png").write_bytes(b"x")
+    config = config_from_form(get("style_transfer"), {"init": "mine.png", "model": "random:3"}, studio.folder)
+    assert config["init"] == str((studio.folder / "mine.png").resolve())
+    assert config["model"] == "random:3"
+    assert config_from_form(get("style_transfer"), {"init": "noise"}, studio.folder)["init"] == "noise"
 
 
 def test_bad_settings_and_inputs_are_refused_before_a_job(studio):

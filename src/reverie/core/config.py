@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from reverie.core.errors import ReverieError
 
@@ -39,18 +39,21 @@ def knob(default: Any = _MISSING, help: str = "", *, choices: Sequence[Any] | No
          min: float | None = None, max: float | None = None, above: float | None = None,
          below: float | None = None, unit: str = "", flag: str | None = None,
          cli: bool = True, advanced: bool = False, factory=None, metavar: str | None = None,
-         resolved: bool = False, studio: bool = True) -> Any:
+         resolved: bool = False, studio: bool = True,
+         file: Callable[[str], str | None] | None = None) -> Any:
     """A Config field. `min`/`max` are inclusive bounds, `above`/`below` exclusive;
     `choices` the allowed values (for lists: of each item); `flag` a CLI name other than the
     field's (e.g. `layer` for `layers`, repeatable); `cli=False` keeps it off the command
     line (set by the library or another flag); `resolved=True` marks a field whose `auto`
     value is replaced in the sidecar by what it became (device, precision, threads);
     `studio=False` keeps it off the studio's pages (a page may not set it: a cluster's
-    address would make the server connect where the page says)."""
+    address would make the server connect where the page says); `file` marks a field whose
+    value may name a file: it returns the path part of a value, or None when the value names
+    none (the studio then accepts only a file in its own folder)."""
     meta = {"help": help, "choices": list(choices) if choices is not None else None,
             "min": min, "max": max, "above": above, "below": below, "unit": unit,
             "flag": flag, "cli": cli, "advanced": advanced, "metavar": metavar,
-            "resolved": resolved, "studio": studio}
+            "resolved": resolved, "studio": studio, "file": file}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     if isinstance(default, (list, dict, set)):
@@ -79,6 +82,7 @@ class FieldInfo:
     metavar: str | None
     resolved: bool
     studio: bool = True
+    file: Callable[[str], str | None] | None = None
 
     @property
     def is_list(self) -> bool:
@@ -123,7 +127,8 @@ def fields(config_cls) -> list[FieldInfo]:
             above=m.get("above"), below=m.get("below"), unit=m.get("unit", ""),
             flag=m.get("flag") or f.name.replace("_", "-"), cli=m.get("cli", True),
             advanced=m.get("advanced", False), metavar=m.get("metavar"),
-            resolved=m.get("resolved", False), studio=m.get("studio", True)))
+            resolved=m.get("resolved", False), studio=m.get("studio", True),
+            file=m.get("file")))
     return out
 
 

@@ -67,11 +67,22 @@ STYLE_LOSSES = ("gram", "meancov", "w2")
 INITS = ("content", "noise", "gray", "style")
 
 
+def _init_file(value: str) -> str | None:
+    """The file an `init` value names, if any (for the studio's folder check)."""
+    return None if value in INITS or value.startswith("sample:") else value
+
+
+def _model_file(value: str) -> str | None:
+    """The weights file a `model` value names, if any."""
+    return value[len("vgg19:"):] if value.startswith("vgg19:") else None
+
+
 @dataclass
 class StyleConfig(Config):
     model: str = knob("lite0", "feature network: lite0, lite1, lite2, random, random:SEED "
                       "(seeded random filters, Ustyuzhaninov et al.) or vgg19:PATH (a "
-                      "torchvision VGG-19 state dict, the papers' network)", metavar="MODEL")
+                      "torchvision VGG-19 state dict, the papers' network)", metavar="MODEL",
+                      file=_model_file)
     content_layers: Optional[list[str]] = knob(
         None, "content layer (none: the network's own, stage4 for lite)", flag="content-layer",
         metavar="LAYER", resolved=True)
@@ -93,7 +104,7 @@ class StyleConfig(Config):
                                                 "one per style, normalised (none: equal)", min=0)
     init: str = knob("content", "starting image: content, noise (white noise, the papers'), "
                      "gray (crowsonkb's), style, or an image path or sample:NAME",
-                     metavar="INIT")
+                     metavar="INIT", file=_init_file)
     optimizer: str = knob("lbfgs", "L-BFGS (Gatys) or Adam with an average of the iterates "
                           "(crowsonkb)", choices=("lbfgs", "adam"))
     iterations: int = knob(60, "loss evaluations at each scale after the first", min=1)
@@ -144,7 +155,8 @@ class TextureConfig(StyleConfig):
     original_colors: bool = knob(False, "unused by texture", cli=False)
     color_match: bool = knob(False, "unused by texture", cli=False)
     init: str = knob("noise", "starting image: noise (white noise, the papers'), gray "
-                     "(crowsonkb's), style, or an image path or sample:NAME", metavar="INIT")
+                     "(crowsonkb's), style, or an image path or sample:NAME", metavar="INIT",
+                     file=_init_file)
     aspect: float = knob(1.0, "width / height of the texture (size is its long side)",
                          above=0)
 

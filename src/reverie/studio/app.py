@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
             form = await request.form(max_part_size=settings.max_upload)
             inputs = await _read_inputs(mech, form, settings)
             config = forms.config_from_form(mech, {k: v for k, v in form.items()
-                                                   if isinstance(v, str)})
+                                                   if isinstance(v, str)}, settings.folder)
             mech.config_class()(**config)  # refuse bad values now, not in the job
         except ReverieError as exc:
             return _refuse(str(exc), 400)

@@ -129,6 +129,13 @@ def check_jobs(path: Path, name: str | None = None) -> None:
                         f"{where}: input {input_name!r} is {v!r}; in the studio a job's inputs "
                         f"are sample:NAME, builtin:NAME or typed values (for files on this "
                         f"machine run `reverie batch` in a terminal)")
+        from reverie.core.config import fields
+        for f in fields(registry.get(job["mechanism"]).config_class()):
+            value = (data.get("config") or {}).get(f.name)
+            if f.file is not None and isinstance(value, str) and f.file(value) is not None:
+                raise ReverieError(f"{where}: config {f.name!r} names a file ({value!r}); in the "
+                                   f"studio a job's settings may not (run `reverie batch` in a "
+                                   f"terminal for that)")
 
 
 def store_upload(folder: Path, kind: str, name: str, data: bytes) -> Path:

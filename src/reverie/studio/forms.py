@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from reverie.core.config import FieldInfo, fields, parse_value
@@ -68,10 +69,12 @@ def controls(mech: Mechanism, values: dict | None = None) -> list[Control]:
     return out
 
 
-def config_from_form(mech: Mechanism, form: dict[str, str]) -> dict[str, Any]:
+def config_from_form(mech: Mechanism, form: dict[str, str],
+                     folder: Path | None = None) -> dict[str, Any]:
     """The fields a form sets, parsed by their types (the Config checks them). An empty box
     keeps the default. A checkbox absent from the studio's own form (marked by `__form`) is
-    off; from another client, an absent switch keeps its default."""
+    off; from another client, an absent switch keeps its default. A field that names a file
+    (an init image, VGG weights) may name only a file in the studio's `folder`."""
     out: dict[str, Any] = {}
     from_page = "__form" in form
     for f in fields(mech.config_class()):
@@ -90,9 +93,26 @@ def config_from_form(mech: Mechanism, form: dict[str, str]) -> dict[str, Any]:
                 out[f.name] = None
             continue
         value = parse_value(f, text)
+        if f.file is not None and isinstance(value, str):
+            value = _file_in_folder(f, value, folder)
         if value != f.default:
             out[f.name] = value
     return out
+
+
+def _file_in_folder(f: FieldInfo, value: str, folder: Path | None) -> str:
+    """`value` with the file it names resolved inside `folder`, or a ReverieError."""
+    from reverie.core.errors import ReverieError
+    from reverie.studio.files import safe_path
+
+    part = f.file(value)
+    if part is None:
+        return value
+    path = safe_path(folder, part) if folder is not None else None
+    if path is None or not path.is_file():
+        raise ReverieError(f"{f.name}: {part!r} is not a file in the studio's folder; put it "
+                           f"there (or upload it as an input) and name it relative to the folder")
+    return value[:len(value) - len(part)] + str(path)
 
 
 def presets_json(mech: Mechanism) -> str:
