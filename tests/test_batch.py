@@ -72,6 +72,12 @@ def test_six_jobs_one_fails_and_a_rerun_runs_only_it(cluster, tmp_path):
     assert (out / "later" / "eliza.txt").is_file() and (out / "later" / "eliza.json").is_file()
     assert (out / "dream.png").stat().st_mtime_ns == before  # not made again
     assert run_batch(jobs, out, cluster=cluster).skipped == 6  # nothing left: no cluster needed
+    # an edited job is not the one its output came from: it runs again
+    said = dict(jobs[0], inputs={**jobs[0]["inputs"], "say": {"value": ["I am glad."]}})
+    steps = dict(jobs[4], config={**jobs[4]["config"], "steps": 3})
+    assert not done(said, out) and not done(steps, out)
+    (tmp_path / "later.txt").write_text((tmp_path / "later.txt").read_text() + "\n")
+    assert not done(jobs[3], out)  # its script changed since
 
 
 def test_a_sidecar_on_one_line_is_a_job(tmp_path):

@@ -195,10 +195,39 @@ def out_path(job: dict, out_dir: str | os.PathLike) -> Path:
 
 
 def done(job: dict, out_dir: str | os.PathLike) -> bool:
-    """The job's output and its sidecar both exist (each written atomically): skip it."""
+    """The job's output and its sidecar both exist (each written atomically) and the sidecar
+    says they were made by this job as it reads now (mechanism, the settings it sets, its
+    inputs and their bytes): skip it. An edited job, or a changed input file, runs again."""
     from reverie.core.sidecar import sidecar_path
     out = out_path(job, out_dir)
-    return out.is_file() and sidecar_path(out).is_file()
+    if not (out.is_file() and sidecar_path(out).is_file()):
+        return False
+    try:
+        made = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if made.get("mechanism") != job["mechanism"]:
+        return False
+    config = registry.get(job["mechanism"]).config_class().from_dict(job["config"]).to_dict()
+    if any(made.get("config", {}).get(k) != config[k] for k in job["config"]):
+        return False
+    return all(_same_input(rec, made.get("inputs", {}).get(name) or {})
+               for name, rec in job["inputs"].items())
+
+
+def _same_input(wanted: dict, made: dict) -> bool:
+    """A job's input record against the one its sidecar holds (files hashed as they are now)."""
+    if "many" in wanted:
+        many = made.get("many") or []
+        return len(many) == len(wanted["many"]) and all(map(_same_input, wanted["many"], many))
+    if "value" in wanted:  # one value given for an input of many is recorded as a list of one
+        return made.get("value") in (wanted["value"], [wanted["value"]])
+    if wanted.get("source") is None:
+        return made.get("source") is None
+    if made.get("source") != wanted["source"]:
+        return False
+    now = record_input(wanted["source"]).get("sha256")
+    return now is None or now == made.get("sha256")
 
 
 @contextlib.contextmanager
