@@ -96,6 +96,19 @@ def test_training_lowers_held_out_loss_and_records_the_speakers(model):
     assert side["mechanism"] == "train_chat" and side["figures"]["turns"] == 1200
 
 
+def test_a_checkpoint_left_by_a_killed_run_is_a_responder(model, tmp_path):
+    out = tmp_path / "killed.pt"
+
+    def kill(done, total, message=""):
+        if done >= 30:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_chat([model[2]], out=out, progress=kill, **{**TINY, "checkpoint_every": 20})
+    responder = load_responder(out)  # written at step 20, before the kill
+    assert responder.dialogue and [n for n, _ in responder.speakers] == ["ANN", "BOB"]
+
+
 def test_the_reply_depends_on_the_conversation(model):
     responder = load_responder(model[0])
     for question, answer in PAIRS.items():

@@ -54,10 +54,11 @@ def train_chat(corpus=None, config: Optional[CharLMConfig] = None, *,
     checkpoints go there as they are made and `resume=True` continues a killed run."""
     cfg = make_config(CharLMConfig, config, **overrides)
     text, who, n_turns = dialogue_text(corpus)
-    result = train_charlm(text=text, config=cfg, out=out, progress=progress)
-    # what makes it a responder: the layout it learned and who speaks in it
-    result.checkpoint["dialogue"] = {"format": DIALOGUE_FORMAT,
-                                     "speakers": [[n, c] for n, c in who[:200]]}
+    # what makes it a responder: the layout it learned and who speaks in it (in every
+    # checkpoint, so a model saved before a kill answers as one too)
+    dialogue = {"format": DIALOGUE_FORMAT, "speakers": [[n, c] for n, c in who[:200]]}
+    result = train_charlm(text=text, config=cfg, out=out, progress=progress,
+                          extra={"dialogue": dialogue})
     result.mechanism = "train_chat"
     result.inputs = {"corpus": record_input(corpus)}
     result.figures.update({"turns": n_turns, "speakers": len(who),

@@ -647,14 +647,16 @@ def _checkpoint(model, optimizer, vocab: Vocab, cfg: CharLMConfig, run: dict,
 
 def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
                  out: str | os.PathLike | None = None, text: str | bytes | None = None,
-                 progress: Progress = silent, **overrides) -> TrainResult:
+                 progress: Progress = silent, extra: dict | None = None,
+                 **overrides) -> TrainResult:
     """Train a character model on `corpus`: text files, folders or `builtin:shakespeare`
     (or pass the text itself as `text=`).
 
     With `out`, checkpoints are written there every `checkpoint_every` steps and at the
     end (with the sidecar); `resume=True` continues the run whose checkpoint `out` is.
     Config fields can be given as keywords: `train_charlm("builtin:shakespeare",
-    rnn_size=256, max_iters=2000, out="shakespeare.pt")`.
+    rnn_size=256, max_iters=2000, out="shakespeare.pt")`. `extra` (plain containers) goes
+    into every checkpoint, so a caller's records survive a kill (chat's dialogue layout).
     """
     cfg = make_config(CharLMConfig, config, **overrides)
     if out is not None:
@@ -688,7 +690,7 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
                 torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             # what `auto` became is part of the run (and of the checkpoint's bytes)
             result = _train(data, out, cfg.replace(threads=threads, device=str(device)),
-                            device, progress if world.main else silent, world)
+                            device, progress if world.main else silent, world, extra or {})
     finally:
         if created:
             ddp.close(world)
@@ -702,7 +704,8 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
 
 
 def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: torch.device,
-           progress: Progress, world: ddp.World = ddp.World()) -> TrainResult:
+           progress: Progress, world: ddp.World = ddp.World(),
+           extra: dict | None = None) -> TrainResult:
     notes: list[str] = []
     ckpt = None
     if cfg.resume:
@@ -778,7 +781,8 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
         """Called by every rank at the same step: the carry is gathered from all of them."""
         record = dict(run, seconds=elapsed) if budget_s is not None else run
         carry = (ddp.gather_rows(state[0], world, 1), ddp.gather_rows(state[1], world, 1))
-        return _checkpoint(model, optimizer, vocab, cfg, record, carry, gen, device)
+        return {**_checkpoint(model, optimizer, vocab, cfg, record, carry, gen, device),
+                **(extra or {})}
 
     model.train()
     smooth = run["train_loss"]
