@@ -114,3 +114,33 @@ def test_cli_bad_image_exit_2_no_output(cli, tmp_path, content):
     code, _, err = cli("dream", bad, "--out", out, "--steps", 1, "--octaves", 1)
     assert_one_line_error(code, err)
     assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_checkpoints_load_only_our_own_files(tmp_path):
+    import pickle
+    import torch
+    from reverie.io.checkpoints import load_checkpoint, save_checkpoint
+
+    def load(p):
+        return load_checkpoint(p, "reverie-x", 2, "an X model", "train one with `reverie x`")
+
+    good = save_checkpoint({"format": "reverie-x", "format_version": 2, "w": torch.ones(2)},
+                           tmp_path / "good.pt")
+    assert torch.equal(load(good)["w"], torch.ones(2))
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran code",))
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "reverie-x", "x": Evil()}, evil, pickle_module=pickle)
+    cases = {evil: "must not", tmp_path / "missing.pt": "not found", tmp_path: "folder"}
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    cases[tmp_path / "junk.pt"] = "not a readable model"
+    other = save_checkpoint({"format": "reverie-y"}, tmp_path / "other.pt")
+    cases[other] = r"not an X model \(it is a reverie-y file\)"
+    newer = save_checkpoint({"format": "reverie-x", "format_version": 3}, tmp_path / "new.pt")
+    cases[newer] = "newer Reverie"
+    for path, message in cases.items():
+        with pytest.raises(ReverieError, match=message) as e:
+            load(path)
+        assert "\n" not in str(e.value)

@@ -25,13 +25,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import io
 import math
 import os
-import pickle
 import time
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
@@ -46,7 +42,9 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
-from reverie.io.files import atomic_path, check_writable, save_text
+from reverie.io import checkpoints
+from reverie.io.checkpoints import save_checkpoint
+from reverie.io.files import check_writable, save_text
 from reverie.scale import ddp
 
 FORMAT = "reverie-charlm"
@@ -512,52 +510,17 @@ def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
-
 # ---------------------------------------------------------------------------------------
 # Checkpoints
 # ---------------------------------------------------------------------------------------
 
-def save_checkpoint(ckpt: dict, path: str | os.PathLike) -> Path:
-    """Atomically, through a buffer: torch names the archive inside a file after the file,
-    so writing to a path would make the bytes depend on the name."""
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return Path(path)
-
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load and check a Reverie character-model checkpoint (weights_only: no code runs)."""
-    path = Path(path)
-    if not path.exists():
-        raise ReverieError(f"model not found: {path}; train one with `reverie text train`")
-    if path.is_dir():
-        raise ReverieError(f"{path} is a folder; give a model file made by `reverie text train`")
-    try:
-        with warnings.catch_warnings():  # torch warns about odd pickles; we raise our own error
-            warnings.simplefilter("ignore")
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ReverieError(f"{path} holds objects a model file must not (a tampered or foreign "
-                           f"pickle); use a model made by `reverie text train`") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError):
-        raise ReverieError(f"{path} is not a readable model file (damaged or another format); "
-                           f"use a model made by `reverie text train`") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ReverieError(f"{path} is not a Reverie character model (a checkpoint from another "
-                           f"model?); use a model made by `reverie text train`")
-    if ckpt.get("format_version", 0) > FORMAT_VERSION:
-        raise ReverieError(f"{path} was made by a newer Reverie; upgrade with pip install -U reverie")
-    return ckpt
+    return checkpoints.load_checkpoint(path, FORMAT, FORMAT_VERSION, "a Reverie character model", "use a model made by `reverie text train`")
 
 
 def config_from_dict(d: dict) -> CharLMConfig:
-    """The config a checkpoint records (older ones lack newer fields and may carry gone ones)."""
-    import dataclasses
-    names = {f.name for f in dataclasses.fields(CharLMConfig)}
-    d = {"weight_norm": False, **d}  # checkpoints from before the option had none
-    return CharLMConfig(**{k: v for k, v in d.items() if k in names and k != "resume"})
+    return checkpoints.saved_config(CharLMConfig, d, weight_norm=False)
 
 
 class CharLM(NamedTuple):
@@ -707,19 +670,10 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
            progress: Progress, world: ddp.World = ddp.World(),
            extra: dict | None = None) -> TrainResult:
     notes: list[str] = []
-    ckpt = None
-    if cfg.resume:
-        if out is None:
-            raise ConfigError("resume", "a run resumes from its checkpoint, the output file; "
-                                        "give the output path")
-        if not out.exists():
-            raise ConfigError("resume", f"nothing to resume: {out} does not exist; start a new "
-                                        f"run without resume")
-        ckpt = load_checkpoint(out)
-        saved = config_from_dict(ckpt["config"])
-        changed = [n for n in ("max_iters", "minutes") if getattr(saved, n) != getattr(cfg, n)]
-        # the model and data layout come from the checkpoint; budgets may be changed
-        cfg = saved.replace(**{n: getattr(cfg, n) for n in BUDGET_FIELDS})
+    # the model and data layout come from the checkpoint; budgets may be changed
+    ckpt, cfg, changed = checkpoints.resume_checkpoint(cfg, out, load_checkpoint,
+                                                       config_from_dict, BUDGET_FIELDS)
+    if ckpt is not None:
         vocab = Vocab(ckpt["vocab"])
         if cfg.bytes_mode and isinstance(data, str):
             data = data.encode("utf-8")
@@ -728,7 +682,6 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
                       f"changed mid-run, so a fresh run will not make this model" if changed
                       else "; the same model as an uninterrupted run"))
     else:
-        changed = []
         vocab = Vocab.from_data(data)
 
     ids = vocab.encode(data, "corpus")

@@ -1,0 +1,143 @@
+"""Model files: written atomically, read with `torch.load(weights_only=True)` and checked.
+
+Every trained model (char LM, Coconet, MusicVAE, sketch-rnn, the GANs) is one dict of
+tensors and plain containers with a `format` name and `format_version`; these functions
+are the one place that writes and reads them, so a bad file gets the same one-line errors
+everywhere and no model file can run code when it is loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+
+import torch
+
+from reverie.core.errors import ReverieError
+from reverie.io.files import atomic_path
+
+
+def save_checkpoint(ckpt: dict, path: str | os.PathLike) -> Path:
+    """Atomically, through a buffer: torch names the archive's inner folder after the file,
+    so writing to the path itself would make the bytes depend on the name."""
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,
+                    fix: str) -> dict:
+    """The checkpoint at `path`, which must be a `fmt` file no newer than `version`.
+    `what` names the model in errors ("a Coconet music model"); `fix` says how to make one
+    ("train one with `reverie music train`")."""
+    path = Path(path)
+    if not path.exists():
+        raise ReverieError(f"model not found: {path}; {fix}")
+    if path.is_dir():
+        raise ReverieError(f"{path} is a folder, not a model file; {fix}")
+    with open(path, "rb") as f:
+        if f.read(2) != b"PK":  # torch.save writes a zip archive; anything else is not ours
+            raise ReverieError(f"{path} is not a readable model file (damaged or another "
+                               f"format); {fix}")
+    try:
+        with warnings.catch_warnings():  # torch warns about odd pickles; we raise our own error
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ReverieError(f"{path} holds objects a model file must not (a tampered or foreign "
+                           f"pickle); {fix}") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError):
+        raise ReverieError(f"{path} is not a readable model file (damaged or another format); "
+                           f"{fix}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        other = ckpt.get("format") if isinstance(ckpt, dict) else None
+        raise ReverieError(f"{path} is not {what}"
+                           + (f" (it is a {other} file)" if isinstance(other, str) else "")
+                           + f"; {fix}")
+    if ckpt.get("format_version", 0) > version:
+        raise ReverieError(f"{path} was made by a newer Reverie; upgrade with "
+                           f"pip install -U reverie")
+    return ckpt
+
+
+def saved_config(config_cls, recorded: dict, **missing):
+    """The Config a checkpoint recorded: fields this version no longer has are dropped,
+    fields it gained take `missing` or their defaults, and `resume` is never carried over."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    values = {**missing, **recorded}
+    return config_cls(**{k: v for k, v in values.items() if k in names and k != "resume"})
+
+
+# The budget fields whose change alters a resumed run's learning-rate schedule.
+SCHEDULE_FIELDS = ("max_iters", "num_steps", "minutes")
+
+
+def resume_checkpoint(cfg, out: Path | None, load, from_dict,
+                      budget_fields) -> tuple[dict | None, object, list[str]]:
+    """For a training run: with `cfg.resume`, the checkpoint at `out` (read by `load`) and
+    the config to go on with, the saved one (`from_dict`) with `budget_fields` from `cfg` (the
+    model and data come from the checkpoint); also which schedule fields changed.
+    Without resume: (None, cfg, [])."""
+    from reverie.core.config import ConfigError
+
+    if not cfg.resume:
+        return None, cfg, []
+    if out is None:
+        raise ConfigError("resume", "a run resumes from its checkpoint, the output file; "
+                                    "give the output path")
+    if not Path(out).exists():
+        raise ConfigError("resume", f"nothing to resume: {out} does not exist; start a new "
+                                    f"run without resume")
+    ckpt = load(out)
+    saved = from_dict(ckpt["config"])
+    changed = [n for n in budget_fields
+               if n in SCHEDULE_FIELDS and getattr(saved, n) != getattr(cfg, n)]
+    return ckpt, saved.replace(**{n: getattr(cfg, n) for n in budget_fields}), changed
+
+
+def restore_training(ckpt: dict, out, model, optimizer, gen: torch.Generator,
+                     run: dict) -> float:
+    """Put a checkpoint's weights, optimizer state, run record and random streams back
+    (`run` is updated in place); returns the training seconds it had already spent."""
+    try:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, KeyError, ValueError, TypeError):
+        raise ReverieError(f"{out} does not match its configuration; start again without "
+                           f"resume") from None
+    run.update(ckpt["run"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    gen.set_state(ckpt["rng"]["data"])
+    return float(run.pop("seconds", 0.0))
+
+
+def training_state(fmt: str, version: int, cfg, model, optimizer, run: dict,
+                   gen: torch.Generator, elapsed: float | None = None, **extra) -> dict:
+    """Everything a run needs to go on exactly where it stopped (what `restore_training`
+    reads back): weights, optimizer, the run record (with the seconds spent, for a
+    wall-clock budget), both random streams, and `extra` (the data's record, a scale)."""
+    record = dict(run, seconds=elapsed) if elapsed is not None else dict(run)
+    return {"format": fmt, "format_version": version,
+            "config": cfg.replace(resume=False).to_dict(),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "run": record,
+            "rng": {"torch": torch.get_rng_state(), "data": gen.get_state()}, **extra}
+
+
+def model_path(out, example: str) -> Path | None:
+    """Where a training run writes its model: `out` as a .pt path (no suffix: .pt added),
+    checked writable; anything but .pt is an error naming `example`."""
+    if out is None:
+        return None
+    from reverie.io.files import check_writable
+    out = Path(out)
+    out = check_writable(out if out.suffix else out.with_suffix(".pt"))
+    if out.suffix.lower() != ".pt":
+        raise ReverieError(f"a model is written as .pt, not {out.suffix!r}; give e.g. {example}")
+    return out
