@@ -1,0 +1,231 @@
+"""Music: chorale data, Coconet (training, harmonising, composing), the chord Markov
+baseline, the rule checker, scores in and out, and the CLI's bad-input errors.
+
+Small and fast: six chorales parsed straight from music21 (not the whole corpus) and nets
+of a few layers trained for a few dozen steps."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import assert_one_line_error
+from reverie.cli import main
+from reverie.core.errors import ReverieError
+from reverie.music import chorales as ch
+from reverie.music import coconet, rules
+from reverie.music.markov import ChordMarkov
+from reverie.music.score import write_midi, write_musicxml
+
+NAMES = ["bach/bwv269", "bach/bwv347", "bach/bwv153.1", "bach/bwv86.6", "bach/bwv267",
+         "bach/bwv281"]
+MELODY = "E4:4 E4:4 F4:4 G4:4 G4:4 F4:4 E4:4 D4:4 C4:4 C4:4 D4:4 E4:4 E4:6 D4:2 D4:8"
+
+
+def tiny(**kw) -> coconet.CoconetConfig:
+    base = dict(num_layers=4, num_filters=8, batch_size=8, crop_piece_len=16, max_iters=40,
+                eval_interval=10, checkpoint_every=10, learning_rate=5e-3, threads=1)
+    base.update(kw)
+    return coconet.CoconetConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def pieces() -> list[ch.Chorale]:
+    from music21 import corpus
+    return [ch._score_to_chorale(corpus.parse(n), n.split("/")[-1], key="") for n in NAMES]
+
+
+@pytest.fixture(scope="module")
+def model(pieces, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("music") / "tiny.pt"
+    coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=30), out=path)
+    return str(path)
+
+
+def test_chorales_hold_four_voices_with_onsets(pieces):
+    c = pieces[0]
+    assert c.pitches.shape[1] == 4 and c.pitches.dtype == np.float32
+    assert c.onsets.shape == c.pitches.shape and c.fermatas.shape == (len(c),)
+    assert c.fermatas.any()                        # bwv269 has fermatas
+    # a held note is one onset, not one per sixteenth
+    assert c.onsets.sum() < (~np.isnan(c.pitches)).sum() / 2
+    shifts = ch.shifts_in_range(c)
+    assert 0 in shifts and all(not ch.voice_range_violations(ch.transpose(c, s).pitches)
+                               for s in shifts)
+    assert ch.transpose(ch.Chorale("x", c.pitches, c.onsets, "D major"), 2).key == "E major"
+
+
+def test_split_is_by_piece_and_stable(pieces):
+    a = ch.split_chorales(pieces)
+    moved = [ch.transpose(p, 2) for p in pieces]
+    b = ch.split_chorales(moved)                   # transpositions land with their original
+    assert [[p.name for p in part] for part in a] == \
+           [[p.name[:-2] for p in part] for part in b]
+
+
+def test_training_lowers_held_out_loss(pieces):
+    before = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=1))
+    after = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=60))
+    assert after.figures["val_loss"] < before.figures["val_loss"] - 0.3
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_continues_exactly(pieces, tmp_path):
+    cfg = tiny(max_iters=30)
+    full = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
+                                 out=tmp_path / "full.pt")
+
+    def crash_at_25(done, total, message=""):
+        if done == 25:
+            raise Crash()
+    with pytest.raises(Crash):
+        coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
+                              out=tmp_path / "cut.pt", progress=crash_at_25)
+    assert torch.load(tmp_path / "cut.pt", weights_only=True)["run"]["step"] == 20
+    resumed = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
+                                    out=tmp_path / "cut.pt", resume=True)
+    assert resumed.figures["steps"] == 30
+    assert resumed.figures["val_loss"] == pytest.approx(full.figures["val_loss"], abs=1e-5)
+
+
+def test_harmonisation_keeps_the_soprano_exactly(model, tmp_path):
+    result = coconet.harmonize(model, MELODY, gibbs_steps=20, seed=1)
+    given = ch.from_notes(MELODY)
+    got = result.chorale
+    assert np.array_equal(got.pitches[:, 0], given.pitches[:, 0])
+    assert np.array_equal(got.onsets[:, 0], given.onsets[:, 0])   # repeated notes stay repeated
+    assert not np.isnan(got.pitches[:, 1:]).any()                  # the model wrote the rest
+    paths = result.save(tmp_path / "h.mid")
+    assert {"midi", "musicxml", "audio", "piano_roll", "animation", "sidecar"} <= set(paths)
+    back = ch.read_score(paths["midi"])
+    assert np.array_equal(back.pitches[: len(got), 0], given.pitches[:, 0])
+    record = json.loads(paths["sidecar"].read_text())
+    assert record["figures"]["soprano_preserved"] is True
+    assert "synthesiser" in record["figures"] and "rules_bach" in record["figures"]
+
+
+def test_composed_voices_stay_in_range_and_key_is_kept(model):
+    result = coconet.compose(model, bars=2, key="D major", gibbs_steps=30, seed=2,
+                             animation=False)
+    p = result.chorale.pitches
+    assert p.shape == (32, 4) and not np.isnan(p).any()
+    assert ch.voice_range_violations(p) == []
+    assert result.figures["rules"]["steps"] > 0 and not result.given[4:-8].any()
+    first = {int(x) % 12 for x in p[0]}
+    assert first == {2, 6, 9}                      # the tonic triad of D major: D, F#, A
+
+
+def test_midi_and_musicxml_round_trip(pieces, tmp_path):
+    c = pieces[1]
+    for path, writer in ((tmp_path / "x.mid", write_midi), (tmp_path / "x.musicxml", write_musicxml)):
+        writer(c, path)
+        back = ch.read_score(path)
+        n = len(c)
+        assert np.array_equal(np.nan_to_num(back.pitches[:n], nan=-1), np.nan_to_num(c.pitches, nan=-1))
+        assert np.array_equal(back.onsets[:n], c.onsets)
+
+
+def test_note_strings():
+    c = ch.from_notes("C4:4 R:2 Bb3:2 F#5")
+    assert c.notes[0] == [(0, 4, 60), (6, 2, 58), (8, 4, 78)]
+    with pytest.raises(ReverieError):
+        ch.from_notes("C4:0")
+
+
+def test_markov_fits_its_training_data_better_than_order_0(pieces):
+    m = ChordMarkov(order=2).fit(pieces[:4])
+    assert m.nll(pieces[:4]) < m.nll(pieces[:4], order=0) - 1.0
+    # probabilities of every chord sum to one (here: over a small closed set is impossible,
+    # so check a held-out piece gets a finite likelihood)
+    assert np.isfinite(m.nll(pieces[4:]))
+
+
+def _piece(chords):
+    p = np.array(chords, np.float32)
+    return ch.Chorale("t", np.repeat(p, 4, 0), np.tile(np.array([[1, 1, 1, 1], [0, 0, 0, 0],
+                      [0, 0, 0, 0], [0, 0, 0, 0]], bool), (len(chords), 1)))
+
+
+def test_rule_checker_finds_a_planted_parallel_fifth():
+    # C major to D major with bass and tenor a fifth apart both times (C3-G3 to D3-A3)
+    bad = _piece([[72, 64, 55, 48], [71, 67, 57, 50]])
+    c = rules.counts(bad.pitches, bad.onsets)
+    assert c["parallel_fifths"] == 1 and c["parallel_octaves"] == 0
+    assert c["where"] == [("parallel_fifths", 1, 2, 3)]
+    # I - IV - V - I, voiced as a textbook would: nothing to flag
+    good = _piece([[72, 64, 55, 48], [72, 65, 57, 53], [71, 62, 55, 43], [72, 64, 55, 48]])
+    figures = rules.check([good])
+    assert figures["steps"] == 3
+    assert all(figures[k] == 0 for k in rules.KEYS)
+
+
+def test_evaluation_scores_frames_and_notes(model, pieces):
+    figures = coconet.evaluate(model, pieces[5:], frames_per_piece=8)
+    assert figures["frames_scored"] == 8
+    assert 0 < figures["nll_per_note"] < figures["nll_per_frame"]
+
+
+def test_continue_keeps_the_beginning(model, pieces, tmp_path):
+    start = ch.Chorale("s", pieces[0].pitches[:32], pieces[0].onsets[:32])
+    write_midi(start, tmp_path / "start.mid")
+    result = coconet.continue_chorale(model, str(tmp_path / "start.mid"), bars=1,
+                                      gibbs_steps=10, animation=False)
+    assert len(result.chorale) == 48
+    assert np.array_equal(result.chorale.pitches[:32], start.pitches)
+
+
+def test_cli_compose_and_train(model, pieces, tmp_path, capsys):
+    out = tmp_path / "c.mid"
+    assert main(["music", "compose", model, "--bars", "1", "--gibbs-steps", "5", "--out",
+                 str(out), "--no-progress", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert out.exists() and out.with_suffix(".wav").exists() and "rules" in figures
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    for i, c in enumerate(pieces):
+        write_midi(c, folder / f"p{i}.mid")
+    m = tmp_path / "m.pt"
+    assert main(["music", "train", str(folder), "--out", str(m), "--max-iters", "3",
+                 "--num-layers", "4", "--num-filters", "8", "--crop-piece-len", "16",
+                 "--no-progress"]) == 0
+    assert coconet.load_coconet(m).config.num_layers == 4
+
+
+@pytest.mark.parametrize("case", ["corrupt_midi", "empty_musicxml", "out_of_range", "unknown_key",
+                                  "other_model", "bad_note"])
+def test_bad_inputs_give_one_line_and_write_nothing(case, model, tmp_path, capsys):
+    out = tmp_path / "out" / "x.mid"
+    corrupt = tmp_path / "corrupt.mid"
+    corrupt.write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    empty = tmp_path / "empty.musicxml"
+    empty.write_text('<?xml version="1.0" encoding="UTF-8"?><score-partwise version="3.1">'
+                     '<part-list><score-part id="P1"><part-name>S</part-name></score-part>'
+                     '</part-list><part id="P1"><measure number="1"><attributes><divisions>1'
+                     '</divisions></attributes><note><rest/><duration>4</duration></note>'
+                     '</measure></part></score-partwise>')
+    other = tmp_path / "other.pt"
+    torch.save({"format": "reverie-charlm", "model": {}}, other)
+    args = {"corrupt_midi": ["harmonize", model, str(corrupt)],
+            "empty_musicxml": ["harmonize", model, str(empty)],
+            "out_of_range": ["harmonize", model, "C6:4 D4:4 G3:4"],
+            "unknown_key": ["compose", model, "--key", "H major"],
+            "other_model": ["compose", str(other)],
+            "bad_note": ["harmonize", model, "X4:4"]}[case]
+    code = main(["music", *args, "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err)
+    if case == "out_of_range":
+        assert "C6" in err and "G3" in err and "A3-A5" in err
+    assert not out.parent.exists() or not any(out.parent.iterdir())   # nothing written
+
+
+def test_harmonisation_reruns_byte_identical(model, tmp_path):
+    from conftest import assert_rerun_identical
+    result = coconet.harmonize(model, "E4:4 F4:4 G4:8", gibbs_steps=10, seed=4)
+    paths = result.save(tmp_path / "h.mid")
+    assert_rerun_identical(paths, tmp_path)
