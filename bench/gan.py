@@ -1,0 +1,228 @@
+"""Benchmark: DCGAN on builtin:digits and builtin:textures, with and without DiffAugment.
+
+In one run on this machine (the load average is recorded: other work slows training):
+- for each set, two models trained for `--minutes` each (default 10): the default recipe
+  (hinge, spectral norm, TTUR, EMA, DiffAugment color,translation,cutout) and the same
+  without DiffAugment; a quarter of the images is held out;
+- FD and KID on Lite0 pooled features (NOT comparable to published Inception-v3 FID)
+  between the held-out images and as many samples of each model, beside real-versus-real:
+  as many training images against the same held-out ones (the floor);
+- digits: an SVM (Platt-calibrated) trained on the real 8x8 digits labels 1,000 samples (downsampled to 8x8):
+  the share it labels with confidence >= 0.9 (target >= 80%) and the classes found (10);
+  the same figures for real held-out digits (the ceiling);
+- digits: a thickness vector from the heaviest and lightest quarter of the training digits
+  by ink (64 of each, inverted), applied at amounts -2..2 to 10 seeds: for how many seeds
+  ink rises monotonically (target >= 9 of 10); also a vector from the heaviest and lightest
+  quarter of 2,000 samples by ink (the seed form, no inversion);
+- digits: mean pixel error of inverting 20 held-out digits, beside the error of the
+  nearest training digit (a lookup "inversion") and of the mean digit.
+
+Models are kept in bench/out/gan/ and reused (delete them to train again); each part's
+figures are written to bench/out/gan/results.json as soon as they are measured.
+
+    flock /tmp/rv/heavy.lock env OMP_NUM_THREADS=2 python bench/gan.py [--minutes 10]
+        [--sets digits textures] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from reverie.gan import metrics  # noqa: E402
+from reverie.gan.data import load_set  # noqa: E402
+from reverie.gan.dcgan import GANConfig, latent_for_seed, load_gan, train_gan  # noqa: E402
+from reverie.gan.latent import InvertConfig, invert_latents  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "gan"
+VAL_FRAC = 0.25
+RECIPE = dict(size=32, ngf=32, ndf=32, batch_size=64, val_frac=VAL_FRAC, fd_every=1000,
+              fd_samples=500, sample_every=500, checkpoint_every=1000)
+
+
+def save(results: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1, default=float))
+
+
+def split(source: str, seed: int = 0):
+    """The training and held-out images exactly as `train_gan` splits them."""
+    data = load_set(source, 32, seed=seed)
+    perm = torch.randperm(len(data.images), generator=torch.Generator().manual_seed(seed))
+    n_val = int(len(data.images) * VAL_FRAC)
+    return data, perm[n_val:], perm[:n_val]
+
+
+def train(source: str, minutes: float, policy: str, name: str) -> Path:
+    path = OUT / f"{name}.pt"
+    if not path.exists():
+        cfg = GANConfig(**RECIPE, diffaugment=policy, minutes=minutes)
+        t = time.time()
+        last = [0.0]
+
+        def progress(done, total, msg=""):
+            if time.time() - last[0] > 30:
+                last[0] = time.time()
+                print(f"  {name}: {done}/{total} s {msg}", flush=True)
+        train_gan(source, cfg, out=path, progress=progress)
+        print(f"  trained {name} in {time.time() - t:.0f} s", flush=True)
+    return path
+
+
+def fd_figures(model: Path, train_x, held_x, n: int) -> dict:
+    gan = load_gan(model)
+    z = torch.stack([latent_for_seed(10_000 + i, gan.latent_shape) for i in range(n)])
+    fake = gan.images(z)
+    f_held = metrics.lite0_features(held_x[:n])
+    f_fake = metrics.lite0_features(fake)
+    side = json.loads(model.with_suffix(".json").read_text())["figures"]
+    return {"steps": side["steps"], "fd": metrics.frechet_distance(f_held, f_fake),
+            "kid": metrics.kernel_distance(f_held, f_fake), "n": n,
+            "seconds_per_step": side["seconds_per_step"]}, fake
+
+
+def real_floor(train_x, held_x, n: int) -> dict:
+    a = metrics.lite0_features(held_x[:n])
+    b = metrics.lite0_features(train_x[:n])
+    return {"fd": metrics.frechet_distance(a, b), "kid": metrics.kernel_distance(a, b), "n": n}
+
+
+def to8(x: torch.Tensor) -> np.ndarray:
+    """32 px RGB in [0, 1] -> sklearn's 8x8 digits scale (0-16), flattened."""
+    g = x.mean(1, keepdim=True)
+    return (F.adaptive_avg_pool2d(g, 8) * 16).flatten(1).numpy()
+
+
+def classifier_test(train_idx, held_idx, fake) -> dict:
+    from sklearn.datasets import load_digits
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    d = load_digits()
+    # trained on the real 8x8 digits the GAN trained on (their 32 px versions pooled back)
+    data, _, _ = split("builtin:digits")
+    x_train = to8(data.images[train_idx])
+    clf = CalibratedClassifierCV(SVC(gamma="scale"), ensemble=False).fit(x_train, d.target[train_idx.numpy()])
+    out = {}
+    for name, x in (("samples", fake), ("real held-out", data.images[held_idx])):
+        p = clf.predict_proba(to8(x))
+        conf = p.max(1)
+        labels = p.argmax(1)
+        out[name] = {"confident_share": float((conf >= 0.9).mean()),
+                     "classes_found": int(len(set(labels[conf >= 0.9]))),
+                     "classes_any": int(len(set(labels))), "n": len(x),
+                     "accuracy": (float((labels == d.target[held_idx.numpy()]).mean())
+                                  if name != "samples" else None)}
+    return out
+
+
+def thickness(model: Path, train_idx) -> dict:
+    gan = load_gan(model)
+    data, _, _ = split("builtin:digits")
+    x = data.images[train_idx]
+    ink = x.mean((1, 2, 3))
+    order = torch.argsort(ink)
+    q = len(order) // 4
+    gen = torch.Generator().manual_seed(0)
+    light = order[:q][torch.randperm(q, generator=gen)[:64]]
+    heavy = order[-q:][torch.randperm(q, generator=gen)[:64]]
+    t = time.time()
+    cfg = InvertConfig(starts=4, steps=200, feature_weight=0.0)
+    z, pix, _ = invert_latents(gan, torch.cat([x[heavy], x[light]]), cfg)
+    v_inv = z[:64].mean(0) - z[64:].mean(0)
+    inv_s = time.time() - t
+    # the seed form: heaviest and lightest quarter of 2,000 samples
+    zs = torch.stack([latent_for_seed(20_000 + i, gan.latent_shape) for i in range(2000)])
+    s_ink = gan.images(zs).mean((1, 2, 3))
+    so = torch.argsort(s_ink)
+    v_seed = zs[so[-500:]].mean(0) - zs[so[:500]].mean(0)
+    amounts = [-2, -1, 0, 1, 2]
+    out = {"inversion_seconds": inv_s, "inversion_mse_mean": float(pix.mean())}
+    for name, v in (("inverted digits", v_inv), ("sample seeds", v_seed)):
+        mono = 0
+        inks = []
+        for seed in range(10):
+            z0 = latent_for_seed(seed, gan.latent_shape)
+            strip = gan.images(torch.stack([z0 + a * v for a in amounts])).mean((1, 2, 3))
+            inks.append([round(float(i), 4) for i in strip])
+            mono += bool(np.all(np.diff(strip.numpy()) > 0))
+        out[name] = {"monotonic_seeds": mono, "of": 10, "ink": inks,
+                     "norm": float(v.norm())}
+    return out
+
+
+def inversion(model: Path, train_idx, held_idx) -> dict:
+    gan = load_gan(model)
+    data, _, _ = split("builtin:digits")
+    targets = data.images[held_idx[:20]]
+    t = time.time()
+    z, pix, _ = invert_latents(gan, targets, InvertConfig())  # the command's defaults
+    recon = gan.images(z)
+    train = data.images[train_idx]
+    _, nn_mse = metrics.nearest(targets, train)
+    mean_img = train.mean(0, keepdim=True)
+    return {"pixel_mse": float(((recon - targets) ** 2).mean()),
+            "pixel_mae": float((recon - targets).abs().mean()),
+            "nearest_training_digit_mse": float(nn_mse.mean()),
+            "mean_digit_mse": float(((mean_img - targets) ** 2).mean()),
+            "seconds": time.time() - t, "starts": 4, "steps": 200}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--sets", nargs="+", default=["digits", "textures"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = json.loads((OUT / "results.json").read_text()) if (OUT / "results.json").exists() else {}
+    results["load_average"] = os.getloadavg()
+    results["minutes"] = args.minutes
+    results["recipe"] = RECIPE
+    for s in args.sets:
+        source = f"builtin:{s}"
+        data, train_idx, held_idx = split(source)
+        r = results.setdefault(s, {})
+        n = min(500, len(held_idx))
+        r["real_vs_real"] = real_floor(data.images[train_idx], data.images[held_idx], n)
+        print(f"{s}: real vs real {r['real_vs_real']}", flush=True)
+        save(results)
+        fakes = {}
+        for variant, policy in (("diffaugment", "color,translation,cutout"), ("no_diffaugment", "")):
+            path = train(source, args.minutes, policy, f"{s}-{variant}-{args.minutes:g}min")
+            r[variant], fakes[variant] = fd_figures(path, data.images[train_idx],
+                                                    data.images[held_idx], n)
+            print(f"{s} {variant}: {r[variant]}", flush=True)
+            save(results)
+        if s == "digits":
+            best = OUT / f"digits-diffaugment-{args.minutes:g}min.pt"
+            gan = load_gan(best)
+            z = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape) for i in range(1000)])
+            r["classifier"] = classifier_test(train_idx, held_idx, gan.images(z))
+            print(f"digits classifier: {r['classifier']}", flush=True)
+            save(results)
+            r["inversion"] = inversion(best, train_idx, held_idx)
+            print(f"digits inversion: {r['inversion']}", flush=True)
+            save(results)
+            r["thickness"] = thickness(best, train_idx)
+            print(f"digits thickness: { {k: v for k, v in r['thickness'].items()} }", flush=True)
+            save(results)
+    if args.json:
+        print(json.dumps(results, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
