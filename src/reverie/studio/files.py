@@ -73,6 +73,18 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
                                f"WAV, FLAC or OGG file") from None
     elif kind == "jobs":
         check_jobs(path, name)
+    elif kind == "score":
+        from reverie.music.chorales import read_score
+        try:
+            read_score(path)
+        except ReverieError as exc:
+            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+    elif kind == "strokes":
+        from reverie.io.strokes import read_strokes
+        try:
+            read_strokes(path)  # never unpickles anything but numpy arrays
+        except ReverieError as exc:
+            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind in ("text", "corpus", "drawing"):
         raw = path.read_bytes()
         if b"\0" in raw[:65536]:
