@@ -26,8 +26,10 @@ Read top to bottom:
    plain LSTM with recurrent dropout.
 4. Loss (the paper's eq. 9-11, magenta's `get_lossfunc`): L_R = L_s + L_p, each a sum over
    steps divided by `max_seq_len` and averaged over the batch; the offset term only up to
-   the end of each drawing, the pen term over every step in training and, as magenta's
-   evaluation does, only up to the end in evaluation. L_KL is the KL divergence of
+   the end of each drawing, the pen term over every step (padding included, where the
+   model must keep saying "ended"), in training and in evaluation alike, as magenta's
+   evaluate_model does (its eval model is built with is_training=1; only its inference
+   mode masks the pen term). L_KL is the KL divergence of
    N(mu, sigma) from N(0, I) averaged over z's dimensions, floored at `kl_tolerance`.
    Loss = L_R + w_KL L_KL with w_KL annealed from `kl_weight_start` towards `kl_weight` at
    `kl_decay_rate` per step; the learning rate decays from `learning_rate` to
@@ -480,14 +482,15 @@ def _seeded(seed: int) -> None:
 def evaluate_split(model: SketchRNN, drawings: list[np.ndarray], batch_size: int = 100,
                    seed: int = 0, max_seq_len: Optional[int] = None) -> dict:
     """L_R (= L_s + L_p), L_KL (raw and floored at kl_tolerance) on prepared drawings, as
-    magenta's evaluate_model: no dropout, pen loss only up to each drawing's end, z drawn
-    from the posterior (a fixed seed, so the same model gives the same figures)."""
+    magenta's evaluate_model: no dropout, the pen loss over all max_seq_len steps (also
+    given up to each drawing's end only, `pen_loss_to_end`), z drawn from the posterior (a
+    fixed seed, so the same model gives the same figures)."""
     cfg = model.cfg
     T = max_seq_len or cfg.max_seq_len
     was = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    tot = {"ls": 0.0, "lp": 0.0, "kl": 0.0}
+    tot = {"ls": 0.0, "lp": 0.0, "lp_end": 0.0, "kl": 0.0}
     n = 0
     dev = model.head.weight.device
     for start in range(0, len(drawings), batch_size):
@@ -501,15 +504,18 @@ def evaluate_split(model: SketchRNN, drawings: list[np.ndarray], batch_size: int
         else:
             z, kl = None, 0.0
         mix = model.mixture(model.decode_sequence(batch[:, :-1], z))
-        ls, lp = losses(mix, batch[:, 1:], T, mask_pen=True)
+        ls, lp = losses(mix, batch[:, 1:], T, mask_pen=False)
+        _, lp_end = losses(mix, batch[:, 1:], T, mask_pen=True)
         k = len(chunk)
         tot["ls"] += ls.item() * k
         tot["lp"] += lp.item() * k
+        tot["lp_end"] += lp_end.item() * k
         tot["kl"] += kl * k
         n += k
     model.train(was)
-    ls, lp, kl = (tot[k] / max(n, 1) for k in ("ls", "lp", "kl"))
-    return {"r_loss": ls + lp, "offset_loss": ls, "pen_loss": lp, "kl_raw": kl,
+    ls, lp, lp_end, kl = (tot[k] / max(n, 1) for k in ("ls", "lp", "lp_end", "kl"))
+    return {"r_loss": ls + lp, "offset_loss": ls, "pen_loss": lp, "pen_loss_to_end": lp_end,
+            "kl_raw": kl,
             "kl_loss": max(kl, cfg.kl_tolerance) if cfg.conditional else 0.0, "drawings": n}
 
 

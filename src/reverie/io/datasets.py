@@ -24,7 +24,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    kind: str                          # text | labelled | corpus | dialogue | scores | strokes | images
+    # text | labelled | corpus | dialogue | scores | strokes | images | sound
+    kind: str
     description: str
     files: Callable[[], list[Path]]    # raises ReverieError with the fix when missing
     select: Optional[Callable[[str], bool]] = None  # labelled: keep only the texts it accepts
@@ -115,6 +116,12 @@ def _digits() -> list[Path]:
     return [package_file("sklearn", "datasets/data/digits.csv.gz", "scikit-learn")]
 
 
+def _speech() -> list[Path]:
+    from reverie.sound.data import espeak
+    espeak()                                   # says how to install it when missing
+    return _bundled("tinyshakespeare.txt.gz")()
+
+
 def _textures() -> list[Path]:
     return [package_file("skimage", f"data/{n}.png", "scikit-image")
             for n in ("brick", "grass", "gravel")]
@@ -147,6 +154,11 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             _digits),
     Dataset("textures", "images", "random crops of scikit-image's brick, grass and gravel "
             "photos", _textures),
+    Dataset("chorale-audio", "sound", "66 of those chorales (48 to train on, 8 to validate, "
+            "10 held out) rendered through pretty_midi's General MIDI soundfont (choir), "
+            "about 55 minutes; made offline once per sample rate and cached", _chorales),
+    Dataset("speech", "sound", "288 lines of tiny-shakespeare spoken by espeak-ng in four "
+            "voices; made offline once per sample rate and cached", _speech),
 ]}
 
 

@@ -13,9 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from reverie.io.files import atomic_path  # noqa: E402
 
 
-def new_figure(width: float = 6.0, height: float = 4.0):
-    """(figure, axes): close it with `save_figure`."""
-    return plt.subplots(figsize=(width, height))
+def new_figure(width: float = 6.0, height: float = 4.0, **subplots):
+    """(figure, axes): close it with `save_figure`. `subplots` go to plt.subplots
+    (nrows=3, sharex=True, height_ratios=...)."""
+    return plt.subplots(figsize=(width, height), **subplots)
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:

@@ -95,16 +95,17 @@ def write_musicxml(chorale: Chorale, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def render_audio(chorale: Chorale, qpm: float = 80.0) -> tuple[np.ndarray, str]:
-    """(mono samples at SAMPLE_RATE, which synthesiser made them)."""
+def render_audio(chorale: Chorale, qpm: float = 80.0,
+                 rate: int = SAMPLE_RATE) -> tuple[np.ndarray, str]:
+    """(mono samples at `rate`, which synthesiser made them)."""
     pm = to_pretty_midi(chorale, qpm)
     try:
-        audio = pm.fluidsynth(fs=SAMPLE_RATE)
+        audio = pm.fluidsynth(fs=rate)
         engine = "fluidsynth (pretty_midi's TimGM6mb.sf2 General MIDI soundfont, choir)"
         if audio.size == 0 or not np.isfinite(audio).all():
             raise RuntimeError("no samples")
     except Exception:  # noqa: BLE001 (missing library, soundfont or driver: fall back)
-        audio = pm.synthesize(fs=SAMPLE_RATE)   # pretty_midi's sine-wave synthesiser
+        audio = pm.synthesize(fs=rate)   # pretty_midi's sine-wave synthesiser
         engine = "built-in sine synthesiser (pretty_midi.synthesize; fluidsynth could not load)"
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > 0:

@@ -1,0 +1,254 @@
+"""Sound to train on and to start from: clips of mono float32 samples at one rate.
+
+- `builtin:chorale-audio`: Bach chorales (music21's) rendered through the General MIDI
+  soundfont pretty_midi ships (FluidSynth, choir), split by chorale as the music models
+  split them (`chorales.split_chorales`), so held-out clips are chorales never trained on.
+  Rendered once per sample rate and cached as int16 .npz in the user cache.
+- `builtin:speech`: sentences from tiny-shakespeare spoken by espeak-ng (Debian's
+  `espeak-ng`), cached the same way.
+- A folder (read recursively) or files of WAV/FLAC/OGG, resampled to the model's rate.
+
+Also mu-law companding (ITU-T G.711, as WaveNet quantises), which the model works in.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from reverie.core.errors import ReverieError
+from reverie.io.audio import SUFFIXES, load_audio, resample
+
+BUILTINS = ("chorale-audio", "speech")
+CACHE_VERSION = 1
+# How many chorales the built-in set renders: enough sound for a 20-minute CPU run (about
+# 45 minutes of training audio) without a large cache.
+CHORALES = {"train": 48, "valid": 8, "test": 10}
+SPEECH_SENTENCES = {"train": 240, "valid": 24, "test": 24}
+
+
+# ---------------------------------------------------------------------------------------
+# mu-law: 8 bits that spend their levels where the ear needs them
+# ---------------------------------------------------------------------------------------
+
+def mu_law_encode(x: np.ndarray, channels: int = 256) -> np.ndarray:
+    """Samples in [-1, 1] -> integers 0..channels-1 (WaveNet eq. 2, then uniform bins)."""
+    mu = channels - 1
+    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+    y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    return np.clip(np.floor((y + 1) / 2 * mu + 0.5), 0, mu).astype(np.int64)
+
+
+def mu_law_decode(q: np.ndarray, channels: int = 256) -> np.ndarray:
+    """Integers 0..channels-1 -> samples in [-1, 1] (the centre of each bin)."""
+    mu = channels - 1
+    y = 2 * (np.asarray(q, dtype=np.float64) / mu) - 1
+    return (np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# Clip sets
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class Clips:
+    """Named clips at one rate, split by clip: train, valid (validation during training)
+    and test (kept for benchmarks; never trained on)."""
+    rate: int
+    train: list[np.ndarray]
+    valid: list[np.ndarray]
+    test: list[np.ndarray] = field(default_factory=list)
+    names: dict[str, list[str]] = field(default_factory=dict)
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, part: str = "train") -> float:
+        return sum(len(c) for c in getattr(self, part)) / self.rate
+
+
+def _bucket(name: str) -> float:
+    return zlib.crc32(name.encode()) / 2 ** 32
+
+
+def _split(named: list[tuple[str, np.ndarray]], rate: int, source: str,
+           notes: list[str]) -> Clips:
+    """By a hash of each name (10% valid, 10% test), so adding files moves none. A set too
+    small to split keeps its last tenth of sound for validation."""
+    parts: dict[str, list] = {"train": [], "valid": [], "test": []}
+    for name, x in named:
+        u = _bucket(name)
+        parts["test" if u < 0.1 else "valid" if u < 0.2 else "train"].append((name, x))
+    if not parts["train"] or not parts["valid"]:
+        everything = parts["train"] + parts["valid"] + parts["test"]
+        parts = {"train": [], "valid": [], "test": []}
+        for name, x in everything:
+            cut = int(len(x) * 0.9)
+            parts["train"].append((name, x[:cut]))
+            parts["valid"].append((name + "@90%", x[cut:]))
+        notes.append("too few files to hold some out: the last tenth of each is the "
+                     "validation sound")
+    return Clips(rate, *([x for _, x in parts[p]] for p in ("train", "valid", "test")),
+                 names={p: [n for n, _ in v] for p, v in parts.items()}, source=source,
+                 notes=notes)
+
+
+def read_folder(sources, rate: int) -> Clips:
+    """Files and folders of WAV/FLAC/OGG as clips at `rate` (mixed to mono, resampled)."""
+    files: list[Path] = []
+    for src in sources:
+        p = Path(os.fspath(src))
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in SUFFIXES)
+            if not found:
+                raise ReverieError(f"{p} holds no WAV, FLAC or OGG files; give a folder of "
+                                   f"recordings or builtin:chorale-audio")
+            files += found
+        else:
+            files.append(p)
+    notes: list[str] = []
+    named, rates = [], set()
+    for f in files:
+        x, r = load_audio(f, max_seconds=3600.0, min_samples=256, notes=notes)
+        rates.add(r)
+        named.append((f.name, resample(x, r, rate)))
+    if rates - {rate}:
+        notes.append(f"resampled from {', '.join(f'{r} Hz' for r in sorted(rates - {rate}))} "
+                     f"to the model's {rate} Hz")
+    return _split(named, rate, ", ".join(os.fspath(s) for s in sources), notes)
+
+
+def load_clips(corpus, rate: int, progress=None) -> Clips:
+    """builtin:chorale-audio, builtin:speech, or files/folders of sound, at `rate`."""
+    sources = [s for s in (corpus if isinstance(corpus, (list, tuple)) else [corpus])
+               if s is not None]
+    if not sources:
+        raise ReverieError("no sound to train on; give builtin:chorale-audio, "
+                           "builtin:speech or a folder of WAV/FLAC/OGG files")
+    builtin = [os.fspath(s) for s in sources if os.fspath(s).startswith("builtin:")]
+    if builtin:
+        if len(sources) > 1:
+            raise ReverieError("give one built-in set alone, or your own files and folders")
+        name = builtin[0].split(":", 1)[1]
+        if name not in BUILTINS:
+            raise ReverieError(f"unknown sound set {builtin[0]}; the built-in ones are "
+                               + ", ".join(f"builtin:{b}" for b in BUILTINS))
+        return builtin_clips(name, rate, progress)
+    return read_folder(sources, rate)
+
+
+# ---------------------------------------------------------------------------------------
+# Built-in sets, rendered offline and cached
+# ---------------------------------------------------------------------------------------
+
+def builtin_clips(name: str, rate: int, progress=None, counts: dict | None = None) -> Clips:
+    from reverie.music.chorales import cache_dir
+    counts = counts or (CHORALES if name == "chorale-audio" else SPEECH_SENTENCES)
+    tag = "-".join(str(counts[p]) for p in ("train", "valid", "test"))
+    path = cache_dir() / "sound" / f"{name}-{rate}hz-{tag}-v{CACHE_VERSION}.npz"
+    if path.exists():
+        try:
+            return _load_cache(path, rate, f"builtin:{name}")
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is made again
+    make = _render_chorales if name == "chorale-audio" else _speak_sentences
+    parts, names, engine = make(rate, counts, progress)
+    _save_cache(path, parts, names, engine)
+    return _load_cache(path, rate, f"builtin:{name}")
+
+
+def _save_cache(path: Path, parts: dict, names: dict, engine: str) -> None:
+    from reverie.io.files import atomic_path
+    arrays = {}
+    for p, clips in parts.items():
+        arrays[f"{p}_audio"] = (np.concatenate(clips) * 32767).astype(np.int16) if clips \
+            else np.zeros(0, np.int16)
+        arrays[f"{p}_lengths"] = np.array([len(c) for c in clips], np.int64)
+        arrays[f"{p}_names"] = np.array(names[p], dtype=str)
+    arrays["engine"] = np.array(engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def _load_cache(path: Path, rate: int, source: str) -> Clips:
+    with np.load(path, allow_pickle=False) as z:
+        parts, names = {}, {}
+        for p in ("train", "valid", "test"):
+            audio = z[f"{p}_audio"].astype(np.float32) / 32767
+            bounds = np.cumsum(z[f"{p}_lengths"])[:-1]
+            parts[p] = [c for c in np.split(audio, bounds) if len(c)] if len(audio) else []
+            names[p] = [str(n) for n in z[f"{p}_names"]]
+        engine = str(z["engine"])
+    return Clips(rate, parts["train"], parts["valid"], parts["test"], names, source,
+                 [f"made with {engine}"])
+
+
+def _render_chorales(rate: int, counts: dict, progress) -> tuple[dict, dict, str]:
+    from reverie.music import chorales as ch
+    from reverie.music.score import render_audio
+    train, valid, test = ch.split_chorales(ch.load_chorales())
+    chosen = {"train": train[:counts["train"]], "valid": valid[:counts["valid"]],
+              "test": test[:counts["test"]]}
+    total = sum(len(v) for v in chosen.values())
+    parts, names, engine, done = {}, {}, "", 0
+    for p, pieces in chosen.items():
+        parts[p], names[p] = [], []
+        for c in pieces:
+            audio, engine = render_audio(c, rate=rate)
+            parts[p].append(audio)
+            names[p].append(c.name)
+            done += 1
+            if progress:
+                progress(done, total, f"rendering {c.name} at {rate} Hz")
+    return parts, names, engine
+
+
+def espeak() -> str:
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe is None:
+        raise ReverieError("builtin:speech is spoken by espeak-ng, which is not installed; "
+                           "install it (Debian/Ubuntu: sudo apt install espeak-ng; macOS: brew "
+                           "install espeak-ng) or train on builtin:chorale-audio")
+    return exe
+
+
+def _sentences(n: int) -> list[str]:
+    """Lines of tiny-shakespeare (shipped in the package) of 6 to 16 words, in order."""
+    import gzip
+    from importlib.resources import files
+    with gzip.open(files("reverie.data").joinpath("tinyshakespeare.txt.gz").open("rb")) as f:
+        text = f.read().decode("utf-8")
+    lines = [ln.strip() for ln in text.splitlines()]
+    good = [ln for ln in lines if 6 <= len(ln.split()) <= 16 and not ln.endswith(":")]
+    return good[:n]
+
+
+def _speak_sentences(rate: int, counts: dict, progress) -> tuple[dict, dict, str]:
+    exe = espeak()
+    total = sum(counts.values())
+    sentences = _sentences(total)
+    parts, names, i = {}, {}, 0
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "s.wav"
+        for p in ("train", "valid", "test"):
+            parts[p], names[p] = [], []
+            for _ in range(counts[p]):
+                s = sentences[i]
+                # voices vary by sentence so the set is not one speaker
+                voice = ("en-us", "en", "en-us+f3", "en+m3")[i % 4]
+                subprocess.run([exe, "-v", voice, "-s", "160", "-w", str(wav), s], check=True,
+                               capture_output=True, timeout=60)
+                x, r = load_audio(wav, min_samples=256)
+                parts[p].append(resample(x, r, rate) * 0.8 / max(1e-6, np.abs(x).max()))
+                names[p].append(s)
+                i += 1
+                if progress:
+                    progress(i, total, f"speaking sentence {i} at {rate} Hz")
+    return parts, names, f"{Path(exe).name} (voices en-us, en, en-us+f3, en+m3)"

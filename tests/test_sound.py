@@ -1,0 +1,273 @@
+"""Raw audio: mu-law, WaveNet (training, cached generation), GRUV, continuing and sampling,
+the built-in sets, resume after a kill, and bad input.
+
+Small and fast: pure tones at 8 kHz and nets of a few layers trained for a few hundred
+steps."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from conftest import assert_one_line_error
+from reverie.core.errors import ReverieError
+from reverie.sound import data, gruv, samplernn, wavenet
+from reverie.sound import generate as gen
+from reverie.sound import train as tr
+
+RATE = 8000
+
+
+def tone(seconds: float, f: float = 440.0, phase: float = 0.0) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.5 * np.sin(2 * np.pi * f * t + phase)).astype(np.float32)
+
+
+def pitch(x: np.ndarray) -> float:
+    """The loudest frequency, found to 0.06 Hz (a zero-padded FFT)."""
+    n = len(x)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(n), 16 * n))
+    return float(np.argmax(spectrum) * RATE / (16 * n))
+
+
+def tiny(**kw) -> tr.SoundConfig:
+    base = dict(layers=6, stacks=1, residual_channels=16, gate_channels=32,
+                skip_out_channels=32, sample_size=256, batch_size=4, max_iters=150,
+                eval_interval=25, checkpoint_every=25, learning_rate=3e-3, threads=1)
+    base.update(kw)
+    return tr.SoundConfig(**base)
+
+
+TONES = data.Clips(RATE, [tone(2.0, phase=i) for i in range(3)], [tone(1.0, phase=5.0)])
+
+
+def untrained(cfg: tr.SoundConfig) -> float:
+    """The held-out figure of a fresh net, on the fixed segments training measures."""
+    torch.manual_seed(0)
+    net = tr.make_net(cfg)
+    return tr.held_out(net, tr.fixed_validation(net, TONES.valid, cfg), cfg, "cpu")
+
+
+@pytest.fixture(scope="module")
+def tone_model():
+    return tr.train_sound(clips=TONES, config=tiny())
+
+
+def test_mu_law_round_trips_within_its_quantisation():
+    x = np.linspace(-1, 1, 20001)
+    q = data.mu_law_encode(x)
+    assert q.min() == 0 and q.max() == 255
+    companded = lambda v: np.sign(v) * np.log1p(255 * np.abs(v)) / np.log1p(255)  # noqa
+    # decoding gives the centre of the bin: within half a bin (1/255) in the companded scale
+    assert np.abs(companded(data.mu_law_decode(q)) - companded(x)).max() <= 1 / 255 + 1e-9
+    assert np.array_equal(data.mu_law_encode(data.mu_law_decode(np.arange(256))),
+                          np.arange(256))
+    assert data.mu_law_encode(np.zeros(1))[0] == 128          # silence is the middle level
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3])
+def test_cached_generation_gives_the_full_pass(kernel_size):
+    cfg = tiny(layers=6, stacks=2, kernel_size=kernel_size)
+    torch.manual_seed(0)
+    net = wavenet.WaveNet(cfg).eval()
+    rf = net.receptive_field
+    assert rf == (kernel_size - 1) * (1 + 2 + 4) * 2 + 1
+    q = torch.randint(0, 256, (2, rf + 30))
+    with torch.no_grad():
+        full = net(q).transpose(1, 2).numpy()                   # (B, 31, 256)
+    cached = wavenet.step_logits(net, q.numpy())[:, rf - 1:]    # full context from here on
+    assert np.abs(cached - full).max() < 1e-4
+    # and the same draws make the same samples; another seed other samples
+    a = wavenet.generate(net, q.numpy(), 200, 0.9, np.random.default_rng(5))
+    b = wavenet.generate(net, q.numpy(), 200, 0.9, np.random.default_rng(5))
+    c = wavenet.generate(net, q.numpy(), 200, 0.9, np.random.default_rng(6))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_samplernn_generation_agrees_with_its_full_pass():
+    cfg = tr.SoundConfig(model="samplernn", frame_size=4, dim=32, emb_size=8)
+    torch.manual_seed(0)
+    net = samplernn.SampleRNN(cfg).eval()
+    start = np.random.default_rng(0).integers(0, 256, (2, 37))    # 9 whole frames and 1
+    out = samplernn.generate(net, start, 40, 0.0, np.random.default_rng(0))
+    whole = np.concatenate([start[:, 1:], out], 1)
+    with torch.no_grad():
+        logits = net(torch.from_numpy(whole))                       # samples 4 .. end
+    # each generated sample is the full pass's argmax, given the ones before it
+    assert np.array_equal(logits.argmax(1).numpy()[:, -40:], out)
+
+
+def test_samplernn_learns_a_tone():
+    cfg = tr.SoundConfig(model="samplernn", frame_size=8, dim=64, emb_size=16, sample_size=256,
+                         batch_size=4, max_iters=120, eval_interval=30, learning_rate=3e-3,
+                         threads=1)
+    model = tr.train_sound(clips=TONES, config=cfg)
+    h = model.figures["history"]
+    assert min(r["valid"] for r in h) < untrained(cfg) - 3.0
+    assert model.figures["unit"] == "bits per sample"
+    result = gen.continue_sound(model, (tone(0.2), RATE), seconds=0.5, temperature=0)
+    assert abs(1200 * np.log2(pitch(result.audio[result.seam:]) / 440.0)) < 25
+
+
+def test_training_lowers_held_out_loss_and_the_continuation_keeps_the_pitch(tone_model):
+    h = tone_model.figures["history"]
+    assert untrained(tiny()) > 7.5                               # 8 bits is chance
+    assert min(r["valid"] for r in h) < untrained(tiny()) - 3.0  # bits per sample
+    assert tone_model.figures["unit"] == "bits per sample"
+    result = gen.continue_sound(tone_model, (tone(0.2), RATE), seconds=1.0, temperature=0,
+                                seed=0)
+    assert result.seam == int(0.2 * RATE) and len(result.audio) == int(1.2 * RATE)
+    made = result.audio[result.seam:]
+    cents = 1200 * np.log2(pitch(made) / 440.0)
+    assert abs(cents) < 10, cents
+    assert "keeps sounding" in result.figures["verdict"]
+
+
+def test_the_verdict_tells_silence_noise_and_sound_apart():
+    start = gen.trajectory(tone(2.0), RATE)
+    rng = np.random.default_rng(0)
+    fading = tone(2.0) * np.linspace(1, 0, 2 * RATE) ** 8
+    noise = (0.3 * rng.standard_normal(2 * RATE)).astype(np.float32)
+    assert "decays into silence" in gen.verdict(start, gen.trajectory(fading, RATE))
+    assert "turns to noise" in gen.verdict(start, gen.trajectory(noise, RATE))
+    assert gen.verdict(start, gen.trajectory(tone(2.0, 330), RATE)).startswith(
+        "keeps sounding (")
+
+
+def test_continue_and_sample_write_sound_picture_and_sidecar(tone_model, tmp_path):
+    tone_model.save(tmp_path / "t.pt")
+    start = tmp_path / "start.wav"
+    sf.write(start, tone(0.3), RATE)
+    paths = gen.continue_sound(tmp_path / "t.pt", start, seconds=0.5, seed=1).save(
+        tmp_path / "c.wav")
+    assert set(paths) == {"audio", "spectrogram", "sidecar"}
+    x, rate = sf.read(paths["audio"])
+    assert rate == RATE and len(x) == int(0.8 * RATE)
+    assert np.allclose(x[: int(0.3 * RATE)], tone(0.3), atol=1e-4)   # the start, as given
+    record = json.loads(paths["sidecar"].read_text())
+    f = record["figures"]
+    assert f["held_out_bits_per_sample"] < 8 and len(f["continuation"]["loudness_dbfs"]) == 2
+    assert record["inputs"]["start"]["sha256"]
+    one = gen.sample_sound(tmp_path / "t.pt", seconds=0.25, seed=3)
+    two = gen.sample_sound(tmp_path / "t.pt", seconds=0.25, seed=3)
+    other = gen.sample_sound(tmp_path / "t.pt", seconds=0.25, seed=4)
+    assert np.array_equal(one.audio, two.audio) and not np.array_equal(one.audio, other.audio)
+    assert one.seam == 0 and "primed with" in one.notes[0]
+
+
+def test_gruv_features_round_trip_and_it_learns_a_tone():
+    blocks = gruv.blocks_of(tone(1.0), 500)
+    assert blocks.shape == (16, 500)
+    assert np.allclose(gruv.from_features(gruv.to_features(blocks)), blocks, atol=1e-5)
+    # a little noise gives every DFT dimension some variance to normalise by
+    rng = np.random.default_rng(0)
+    hiss = lambda n: 0.02 * rng.standard_normal(n).astype(np.float32)  # noqa: E731
+    clips = data.Clips(RATE, [tone(2.0, phase=i) + hiss(2 * RATE) for i in range(3)],
+                       [tone(1.0, phase=5.0) + hiss(RATE)])
+    cfg = tr.SoundConfig(model="gruv", block_size=200, max_seq_len=8, hidden_dimension_size=64,
+                         batch_size=4, max_iters=80, eval_interval=20, learning_rate=1e-3,
+                         threads=1)
+    model = tr.train_sound(clips=clips, config=cfg)
+    h = model.figures["history"]
+    assert model.figures["unit"] == "normalised MSE" and h[-1]["valid"] < h[0]["valid"]
+    result = gen.continue_sound(model, (tone(0.5), RATE), seconds=0.5)
+    assert len(result.audio) == int(1.0 * RATE)
+    made = result.audio[result.seam:]
+    assert abs(1200 * np.log2(pitch(made) / 440.0)) < 50
+    assert result.figures["final_loudness_dbfs"] > -15          # the tone, not the mean block
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_after_a_kill_continues_exactly(tmp_path):
+    cfg = tiny(max_iters=30, eval_interval=10, checkpoint_every=10)
+    full = tr.train_sound(clips=TONES, config=cfg, out=tmp_path / "full.pt")
+
+    def crash_at_25(done, total, message=""):
+        if done == 25:
+            raise Crash()
+    with pytest.raises(Crash):
+        tr.train_sound(clips=TONES, config=cfg, out=tmp_path / "cut.pt", progress=crash_at_25)
+    assert torch.load(tmp_path / "cut.pt", weights_only=True)["run"]["step"] == 20
+    resumed = tr.train_sound(clips=TONES, config=cfg, out=tmp_path / "cut.pt", resume=True)
+    assert resumed.figures["steps"] == 30
+    assert resumed.figures["valid"] == pytest.approx(full.figures["valid"], abs=1e-5)
+
+
+def test_a_folder_of_recordings_is_split_and_resampled(tmp_path):
+    for i in range(4):
+        sf.write(tmp_path / f"take{i}.wav", tone(0.5, 220 * (i + 1))[::2], RATE // 2)
+    clips = data.load_clips(tmp_path, RATE)
+    assert clips.rate == RATE and clips.valid and clips.train
+    total = sum(len(c) for c in clips.train + clips.valid + clips.test)
+    assert abs(total - 4 * 0.5 * RATE) < 8                     # every second kept, at 8 kHz
+    assert any("resampled from 4000 Hz" in n for n in clips.notes)
+
+
+def test_builtin_chorale_audio_is_held_out_by_chorale(tmp_path, monkeypatch):
+    pytest.importorskip("music21")
+    monkeypatch.setenv("REVERIE_CACHE", str(tmp_path))
+    from reverie.music import chorales as ch
+    monkeypatch.setattr(ch, "load_chorales", lambda progress=None: [
+        ch._score_to_chorale(__import__("music21").corpus.parse(f"bach/{n}"), n, key="")
+        for n in ("bwv269", "bwv347", "bwv153.1", "bwv86.6", "bwv267", "bwv281")])
+    clips = data.builtin_clips("chorale-audio", RATE, counts={"train": 2, "valid": 1,
+                                                               "test": 1})
+    train, valid, test = ch.split_chorales(ch.load_chorales())
+    assert clips.names["train"] == [c.name for c in train[:2]]
+    assert clips.names["test"] == [c.name for c in test[:1]]
+    assert not set(clips.names["train"]) & set(clips.names["valid"] + clips.names["test"])
+    assert all(len(c) > 10 * RATE for c in clips.train)
+    assert list((tmp_path / "sound").glob("chorale-audio-8000hz-*.npz"))
+    again = data.builtin_clips("chorale-audio", RATE, counts={"train": 2, "valid": 1,
+                                                              "test": 1})
+    assert np.array_equal(again.train[0], clips.train[0])   # from the cache
+
+
+@pytest.mark.skipif(not (data.shutil.which("espeak-ng") or data.shutil.which("espeak")),
+                    reason="espeak-ng is not installed (.ci/run installs it)")
+def test_builtin_speech_is_spoken_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVERIE_CACHE", str(tmp_path))
+    clips = data.builtin_clips("speech", RATE, counts={"train": 2, "valid": 1, "test": 1})
+    assert len(clips.names["train"]) == 2 and clips.names["valid"] != clips.names["train"]
+    assert all(0.5 * RATE < len(c) < 10 * RATE and np.abs(c).max() > 0.1 for c in clips.train)
+    assert list((tmp_path / "sound").glob("speech-8000hz-*.npz"))
+
+
+def test_builtin_speech_needs_espeak(monkeypatch):
+    monkeypatch.setattr(data.shutil, "which", lambda name: None)
+    with pytest.raises(ReverieError, match="apt install espeak-ng"):
+        data.espeak()
+
+
+def test_bad_input_gets_one_line(cli, tone_model, tmp_path):
+    tone_model.save(tmp_path / "t.pt")
+    sf.write(tmp_path / "short.wav", tone(0.004), RATE)
+    code, _, err = cli("sound", "continue", tmp_path / "t.pt", tmp_path / "short.wav",
+                       "--out", tmp_path / "c.wav")
+    assert_one_line_error(code, err)
+    assert "at least" in err and "samples" in err
+    (tmp_path / "junk.wav").write_bytes(b"not audio at all")
+    code, _, err = cli("sound", "continue", tmp_path / "t.pt", tmp_path / "junk.wav",
+                       "--out", tmp_path / "c.wav")
+    assert_one_line_error(code, err)
+    other = {"format": "reverie-coconet", "format_version": 1}
+    torch.save(other, tmp_path / "other.pt")
+    code, _, err = cli("sound", "sample", tmp_path / "other.pt", "--out", tmp_path / "s.wav")
+    assert_one_line_error(code, err)
+    assert "not a sound model" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli("sound", "train", tmp_path / "empty", "--out", tmp_path / "m.pt")
+    assert_one_line_error(code, err)
+    code, _, err = cli("sound", "train", "builtin:birdsong", "--out", tmp_path / "m.pt")
+    assert_one_line_error(code, err)
+    assert not (tmp_path / "c.wav").exists() and not (tmp_path / "m.pt").exists()
+    # another rate is resampled, and said so
+    sf.write(tmp_path / "hi.wav", tone(0.3)[:: 1], RATE * 2)
+    result = gen.continue_sound(tmp_path / "t.pt", tmp_path / "hi.wav", seconds=0.1)
+    assert any("resampled from 16000 Hz" in n for n in result.notes)
