@@ -63,7 +63,7 @@ from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io import strokes as S
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.io.files import check_writable
 
 FORMAT = "reverie-sketch-rnn"
@@ -442,19 +442,14 @@ def load_sketch(path: str | os.PathLike) -> Sketcher:
 
 
 @dataclass
-class TrainResult(Result):
+class TrainResult(ModelFileResult):
     model: SketchRNN
     scale: float
     checkpoint: dict
 
-    suffixes = (".pt",)
-
     @property
     def sketcher(self) -> Sketcher:
         return Sketcher(self.model, self.scale)
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"model": save_checkpoint(self.checkpoint, path)}
 
     def explain(self, folder: Path) -> dict[str, Path]:
         from reverie.io.figures import plot_curves

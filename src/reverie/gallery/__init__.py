@@ -85,6 +85,21 @@ class GalleryContext:
         """A path as the page links it: relative to the gallery folder, with / separators."""
         return Path(os.path.relpath(path, self.out_dir)).as_posix()
 
+    def trained(self, domain: str, name: str, cfg, train: Callable) -> tuple[str, dict]:
+        """A model the section trains once per configuration and keeps in cache_dir:
+        (its path, its training figures with "cached" and, when trained now, "seconds").
+        `train(out)` trains it and returns the TrainResult."""
+        import hashlib
+        key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        path = self.cache_dir / domain / f"{name}-{key}.pt"
+        side = path.with_suffix(".json")
+        if path.exists() and side.exists():
+            return str(path), {**json.loads(side.read_text())["figures"], "cached": True}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result = train(path)
+        return str(path), {**result.figures, "seconds": result.timings.get("train"),
+                           "cached": False}
+
     def part(self, index: int, count: int) -> Progress:
         """`progress` scoped to the index-th of `count` equal parts of this section (for a
         section that runs several mechanisms, each reporting its own 0..total)."""

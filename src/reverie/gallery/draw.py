@@ -93,20 +93,11 @@ SKETCH_QUICK = dict(enc_rnn_size=16, dec_rnn_size=32, z_size=8, num_mixture=2, b
 
 
 def _sketch_model(ctx) -> tuple[str, dict]:
-    import hashlib
-    import json
-
     from reverie.draw.sketch import SketchConfig, train_sketch
 
     cfg = SketchConfig(**(SKETCH_QUICK if ctx.quick else SKETCH), seed=0, device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = ctx.cache_dir / "draw" / f"sketch-glyphs-{key}.pt"
-    side = path.with_suffix(".json")
-    if path.exists() and side.exists():
-        return str(path), {**json.loads(side.read_text())["figures"], "cached": True}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result = train_sketch("builtin:glyphs", cfg, out=path, progress=ctx.progress)
-    return str(path), {**result.figures, "cached": False}
+    return ctx.trained("draw", "sketch-glyphs", cfg, lambda out: train_sketch(
+        "builtin:glyphs", cfg, out=out, progress=ctx.progress))
 
 
 def _sketch_card(ctx) -> Card:

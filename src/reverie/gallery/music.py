@@ -8,8 +8,6 @@ ctx.cache_dir. The chorales are parsed once per machine (about a minute, then ca
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 from reverie.gallery import Card, GalleryContext, Section, Table
 from reverie.music.coconet import CoconetConfig, compose, harmonize, train_coconet
@@ -30,17 +28,11 @@ RULE_NAMES = {"parallel_fifths": "parallel fifths", "parallel_octaves": "paralle
 
 
 def _model(ctx: GalleryContext) -> tuple[str, dict]:
-    cfg = (QUICK if ctx.quick else GALLERY).replace(device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = ctx.cache_dir / "music" / f"coconet-chorales-{key}.pt"
-    side = path.with_suffix(".json")
-    if path.exists() and side.exists():
-        return str(path), {**json.loads(side.read_text())["figures"], "cached": True}
-    path.parent.mkdir(parents=True, exist_ok=True)
     import torch
-    result = train_coconet("builtin:chorales", cfg.replace(threads=torch.get_num_threads()),
-                           out=path, progress=ctx.progress)
-    return str(path), {**result.figures, "seconds": result.timings["train"], "cached": False}
+    cfg = (QUICK if ctx.quick else GALLERY).replace(device=str(ctx.device))
+    return ctx.trained("music", "coconet-chorales", cfg, lambda out: train_coconet(
+        "builtin:chorales", cfg.replace(threads=torch.get_num_threads()), out=out,
+        progress=ctx.progress))
 
 
 # MusicVAE: a small model for a step budget (bench/music_vae.py trains the real one)
@@ -53,14 +45,8 @@ A, B = "builtin:chorales/bwv269@1", "builtin:chorales/bwv347@3"
 
 def _vae(ctx: GalleryContext) -> tuple[str, dict]:
     cfg = (VAE_QUICK if ctx.quick else VAE).replace(device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = ctx.cache_dir / "music" / f"musicvae-chorales-{key}.pt"
-    side = path.with_suffix(".json")
-    if path.exists() and side.exists():
-        return str(path), {**json.loads(side.read_text())["figures"], "cached": True}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result = train_vae("builtin:chorales", cfg, out=path, progress=ctx.progress)
-    return str(path), {**result.figures, "cached": False}
+    return ctx.trained("music", "musicvae-chorales", cfg, lambda out: train_vae(
+        "builtin:chorales", cfg, out=out, progress=ctx.progress))
 
 
 def _vae_card(ctx: GalleryContext, title: str, lead: str, result, name: str) -> Card:

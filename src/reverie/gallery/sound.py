@@ -7,8 +7,6 @@ in ctx.cache_dir. `quick` trains tiny nets for a few steps on four rendered chor
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 from reverie.gallery import Card, GalleryContext, Section
 from reverie.sound.data import builtin_clips
@@ -28,18 +26,12 @@ QUICK_COUNTS = {"train": 2, "valid": 1, "test": 1}
 
 
 def _model(ctx: GalleryContext, name: str, clips) -> tuple[str, dict]:
+    import torch
     cfg = (QUICK[name] if ctx.quick else {"wavenet": WAVENET, "gruv": GRUV}[name]).replace(
         device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = ctx.cache_dir / "sound" / f"{name}-chorale-audio-{key}.pt"
-    side = path.with_suffix(".json")
-    if path.exists() and side.exists():
-        return str(path), {**json.loads(side.read_text())["figures"], "cached": True}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import torch
-    result = train_sound(clips=clips, config=cfg.replace(threads=torch.get_num_threads()),
-                         out=path, progress=ctx.progress)
-    return str(path), {**result.figures, "seconds": result.timings["train"], "cached": False}
+    return ctx.trained("sound", f"{name}-chorale-audio", cfg, lambda out: train_sound(
+        clips=clips, config=cfg.replace(threads=torch.get_num_threads()), out=out,
+        progress=ctx.progress))
 
 
 def _card(ctx, title: str, lead: str, result, name: str, made: str) -> Card:

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from reverie.core.errors import ReverieError
+from reverie.core.result import Result
 from reverie.io.files import atomic_path
 
 
@@ -29,6 +30,16 @@ def save_checkpoint(ckpt: dict, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
     return Path(path)
+
+
+class ModelFileResult(Result):
+    """What a training run returns: a subclass holds the trained model and `checkpoint`
+    (everything a resumed run needs), and `save` writes that checkpoint as the .pt file."""
+    checkpoint: dict
+    suffixes = (".pt",)
+
+    def write(self, path: Path) -> dict[str, Path]:
+        return {"model": save_checkpoint(self.checkpoint, path)}
 
 
 def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,

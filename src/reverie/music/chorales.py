@@ -320,7 +320,8 @@ def load_chorales(progress=None) -> list[Chorale]:
     return chorales
 
 
-def _bucket(name: str) -> float:
+def name_bucket(name: str) -> float:
+    """A name's fixed place in [0, 1): splits by it stay put when other items come or go."""
     return zlib.crc32(name.encode()) / 2 ** 32
 
 
@@ -332,7 +333,7 @@ def split_chorales(chorales: Iterable[Chorale], valid: float = 0.1, test: float 
     whose names differ only by a transposition suffix (`bwv269+2`) share a part."""
     train, val, tst = [], [], []
     for c in chorales:
-        u = _bucket(re.sub(r"[+-]\d+$", "", c.name))
+        u = name_bucket(re.sub(r"[+-]\d+$", "", c.name))
         (tst if u < test else val if u < test + valid else train).append(c)
     return train, val, tst
 

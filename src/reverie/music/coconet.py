@@ -58,7 +58,7 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.music import chorales as ch
 from reverie.music.chorales import Chorale
 
@@ -455,13 +455,9 @@ def as_model(model) -> Coconet:
 
 
 @dataclass
-class TrainResult(Result):
+class TrainResult(ModelFileResult):
     model: CoconetNet
     checkpoint: dict
-    suffixes = (".pt",)
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"model": save_checkpoint(self.checkpoint, path)}
 
     def explain(self, folder: Path) -> dict[str, Path]:
         from reverie.io.figures import plot_curves

@@ -72,7 +72,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.music import chorales as ch
 from reverie.music.chorales import Chorale
 
@@ -449,18 +449,14 @@ def load_vae(path: str | os.PathLike) -> MusicVAE:
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class VAETrainResult(Result):
+class VAETrainResult(ModelFileResult):
     model: MusicVAENet
     checkpoint: dict
-    suffixes = (".pt",)
 
     @property
     def vae(self) -> MusicVAE:
         attrs = {k: v.numpy() for k, v in self.checkpoint.get("attributes", {}).items()}
         return MusicVAE(self.model, self.config, attrs, {})
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"model": save_checkpoint(self.checkpoint, path)}
 
     def explain(self, folder: Path) -> dict[str, Path]:
         from reverie.io.figures import plot_curves

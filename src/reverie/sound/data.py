@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from reverie.core.errors import ReverieError
 from reverie.io.audio import SUFFIXES, load_audio, resample
+from reverie.music.chorales import name_bucket
 
 BUILTINS = ("chorale-audio", "speech")
 CACHE_VERSION = 1
@@ -52,6 +52,22 @@ def mu_law_decode(q: np.ndarray, channels: int = 256) -> np.ndarray:
     return (np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu).astype(np.float32)
 
 
+def random_segments(clips: list[np.ndarray], length: int, n: int, gen) -> np.ndarray:
+    """n random segments of `length` samples, (n, length): clips picked in proportion to
+    the places a segment can start in them; a clip too short is padded with silence in
+    front. `gen` is the run's torch.Generator."""
+    import torch
+    sizes = torch.tensor([max(0, len(c) - length) + 1 for c in clips], dtype=torch.float64)
+    rows = []
+    for i in torch.multinomial(sizes, n, replacement=True, generator=gen).tolist():
+        c = clips[i]
+        if len(c) < length:
+            c = np.concatenate([np.zeros(length - len(c), np.float32), c])
+        start = int(torch.randint(0, len(c) - length + 1, (1,), generator=gen))
+        rows.append(c[start:start + length])
+    return np.stack(rows).astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------------
 # Clip sets
 # ---------------------------------------------------------------------------------------
@@ -72,17 +88,13 @@ class Clips:
         return sum(len(c) for c in getattr(self, part)) / self.rate
 
 
-def _bucket(name: str) -> float:
-    return zlib.crc32(name.encode()) / 2 ** 32
-
-
 def _split(named: list[tuple[str, np.ndarray]], rate: int, source: str,
            notes: list[str]) -> Clips:
     """By a hash of each name (10% valid, 10% test), so adding files moves none. A set too
     small to split keeps its last tenth of sound for validation."""
     parts: dict[str, list] = {"train": [], "valid": [], "test": []}
     for name, x in named:
-        u = _bucket(name)
+        u = name_bucket(name)
         parts["test" if u < 0.1 else "valid" if u < 0.2 else "train"].append((name, x))
     if not parts["train"] or not parts["valid"]:
         everything = parts["train"] + parts["valid"] + parts["test"]

@@ -133,12 +133,12 @@ class SoundResult(Result):
                  extent=[0, seconds, 0, self.rate / 2000])
         a.set_ylabel("kHz")
         seam = self.seam / self.rate
-        whole = self.figures["trajectory"]
-        t = (np.arange(len(whole["loudness_dbfs"])) + 0.5) * WINDOW_SECONDS
-        b.plot(t, whole["loudness_dbfs"], color="#1f77b4")
+        for part, offset in ((self.figures["start"], 0.0), (self.figures["continuation"], seam)):
+            t = offset + (np.arange(len(part["loudness_dbfs"])) + 0.5) * WINDOW_SECONDS
+            b.plot(t, part["loudness_dbfs"], color="#1f77b4")
+            c.plot(t, part["centroid_hz"], color="#d62728")
         b.axhline(SILENT_DBFS, color="#999999", lw=0.7, ls=":")
         b.set_ylabel("dBFS")
-        c.plot(t, whole["centroid_hz"], color="#d62728")
         c.set_ylabel("centroid Hz")
         c.set_xlabel("seconds")
         for ax in (a, b, c):
@@ -156,10 +156,17 @@ class SoundResult(Result):
                 f"{f['verdict']}; {f['samples_per_second']:.0f} samples/s")
 
 
-def _finish(model: SoundModel, start: Optional[np.ndarray], made: np.ndarray, config,
-            seconds: float, mechanism: str, notes: list[str]) -> SoundResult:
+def _make(model: SoundModel, primer: np.ndarray, keep_primer: bool, config,
+          mechanism: str, notes: list[str], progress: Progress) -> SoundResult:
+    """`config.seconds` of the model's sound after `primer`; the result holds the primer
+    too where `keep_primer` (a continuation), and times the sampling alone."""
+    _warm_up(model)
+    t0 = time.perf_counter()
+    made = continue_rows(model, primer[None], int(round(config.seconds * model.rate)),
+                         config.temperature, config.seed)[0]
+    seconds = time.perf_counter() - t0
     rate = model.rate
-    start = np.zeros(0, np.float32) if start is None else start
+    start = primer if keep_primer else np.zeros(0, np.float32)
     audio = np.concatenate([start, made]).astype(np.float32)
     cont = trajectory(made, rate)
     begun = trajectory(start, rate) if len(start) >= rate * WINDOW_SECONDS else \
@@ -169,16 +176,17 @@ def _finish(model: SoundModel, start: Optional[np.ndarray], made: np.ndarray, co
                "samples_per_second": len(made) / max(seconds, 1e-9),
                "verdict": verdict(begun, cont),
                "continuation": cont, "start": begun,
-               "final_loudness_dbfs": float(np.mean(cont["loudness_dbfs"][-2:])),
-               "trajectory": trajectory(audio, rate)}
+               "final_loudness_dbfs": float(np.mean(cont["loudness_dbfs"][-2:]))}
     held = model.meta.get("valid")
     if held is not None:
         figures["held_out_" + ("bits_per_sample" if model.config.model in MU_LAW_MODELS
                                else "normalised_mse")] = held
     if model.config.model == "wavenet":
         figures["receptive_field_seconds"] = model.net.receptive_field / rate
-    return SoundResult(audio, rate, len(start), mechanism=mechanism, config=config,
-                       figures=figures, notes=notes, timings={"generate": seconds})
+    result = SoundResult(audio, rate, len(start), mechanism=mechanism, config=config,
+                         figures=figures, notes=notes, timings={"generate": seconds})
+    progress(1, 1, figures["verdict"])
+    return result
 
 
 def _check_start(model: SoundModel, start, notes: list[str]) -> np.ndarray:
@@ -213,14 +221,9 @@ def continue_sound(model=None, start=None, config: Optional[ContinueConfig] = No
     m = as_model(model)
     notes: list[str] = []
     x = _check_start(m, start, notes)
-    n = int(round(cfg.seconds * m.rate))
     progress(0, 1, f"continuing {len(x) / m.rate:.1f} s by {cfg.seconds:g} s")
-    _warm_up(m)
-    t0 = time.perf_counter()
-    made = continue_rows(m, x[None], n, cfg.temperature, cfg.seed)[0]
-    result = _finish(m, x, made, cfg, time.perf_counter() - t0, "continue_sound", notes)
+    result = _make(m, x, True, cfg, "continue_sound", notes, progress)
     result.inputs = {"model": _record(model), "start": _record(start)}
-    progress(1, 1, result.figures["verdict"])
     return result
 
 
@@ -240,12 +243,7 @@ def sample_sound(model=None, config: Optional[SampleConfig] = None, *,
     else:
         primer = np.zeros(m.min_start, np.float32)
         notes.append("primed with silence")
-    n = int(round(cfg.seconds * m.rate))
     progress(0, 1, f"sampling {cfg.seconds:g} s")
-    _warm_up(m)
-    t0 = time.perf_counter()
-    made = continue_rows(m, primer[None], n, cfg.temperature, cfg.seed)[0]
-    result = _finish(m, None, made, cfg, time.perf_counter() - t0, "sample_sound", notes)
+    result = _make(m, primer, False, cfg, "sample_sound", notes, progress)
     result.inputs = {"model": _record(model)}
-    progress(1, 1, result.figures["verdict"])
     return result

@@ -76,17 +76,10 @@ def batch(net: GRUV, clips: list[np.ndarray], max_seq_len: int, n: int,
           gen: torch.Generator) -> torch.Tensor:
     """n random runs of max_seq_len + 1 blocks, normalised: (n, max_seq_len + 1, 2B).
     X is the first max_seq_len, Y the same shifted by one block (load_training_example)."""
-    need = (max_seq_len + 1) * net.block_size
-    usable = [c for c in clips if len(c) >= need] or clips
-    sizes = torch.tensor([max(0, len(c) - need) + 1 for c in usable], dtype=torch.float64)
-    rows = []
-    for i in torch.multinomial(sizes, n, replacement=True, generator=gen).tolist():
-        c = usable[i]
-        if len(c) < need:
-            c = np.concatenate([np.zeros(need - len(c), np.float32), c])
-        s = int(torch.randint(0, len(c) - need + 1, (1,), generator=gen))
-        rows.append(to_features(blocks_of(c[s:s + need], net.block_size)))
-    return net.normalise(np.stack(rows))
+    from reverie.sound.data import random_segments
+    segments = random_segments(clips, (max_seq_len + 1) * net.block_size, n, gen)
+    return net.normalise(np.stack([to_features(blocks_of(s, net.block_size))
+                                   for s in segments]))
 
 
 def loss(net: GRUV, seq: torch.Tensor) -> torch.Tensor:

@@ -21,9 +21,8 @@ import torch
 from reverie.core.config import Config, knob, make_config, seed_knob, device_knob
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
-from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import Clips, load_clips
 
@@ -178,13 +177,9 @@ def as_model(model) -> SoundModel:
 
 
 @dataclass
-class TrainResult(Result):
+class TrainResult(ModelFileResult):
     model: torch.nn.Module
     checkpoint: dict
-    suffixes = (".pt",)
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"model": save_checkpoint(self.checkpoint, path)}
 
     def explain(self, folder: Path) -> dict[str, Path]:
         from reverie.io.figures import plot_curves

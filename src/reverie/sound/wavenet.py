@@ -68,18 +68,9 @@ def loss(net: WaveNet, q: torch.Tensor) -> torch.Tensor:
 
 
 def batch(clips: list[np.ndarray], length: int, n: int, gen: torch.Generator) -> torch.Tensor:
-    """n random segments of `length` samples (mu-law ints), clips picked by their length."""
-    from reverie.sound.data import mu_law_encode
-    sizes = np.array([max(0, len(c) - length) + 1 for c in clips], np.float64)
-    picks = torch.multinomial(torch.from_numpy(sizes), n, replacement=True, generator=gen)
-    rows = []
-    for i in picks.tolist():
-        c = clips[i]
-        if len(c) < length:   # a short clip is padded with silence in front
-            c = np.concatenate([np.zeros(length - len(c), np.float32), c])
-        start = int(torch.randint(0, len(c) - length + 1, (1,), generator=gen))
-        rows.append(mu_law_encode(c[start:start + length]))
-    return torch.from_numpy(np.stack(rows))
+    """n random segments of `length` samples as mu-law ints (n, length)."""
+    from reverie.sound.data import mu_law_encode, random_segments
+    return torch.from_numpy(mu_law_encode(random_segments(clips, length, n, gen)))
 
 
 # ---------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.io.files import check_writable, save_text
 from reverie.scale import ddp
 
@@ -551,19 +551,14 @@ def load_charlm(path: str | os.PathLike) -> CharLM:
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class TrainResult(Result):
+class TrainResult(ModelFileResult):
     model: nn.Module                    # trained, on the CPU, in eval mode
     vocab: Vocab
     checkpoint: dict                    # what `save` writes: everything a resumed run needs
 
-    suffixes = (".pt",)
-
     @property
     def lm(self) -> CharLM:
         return CharLM(self.model, self.vocab)
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"model": save_checkpoint(self.checkpoint, path)}
 
     def explain(self, folder: Path) -> dict[str, Path]:
         from reverie.io.figures import plot_curves
