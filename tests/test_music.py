@@ -57,6 +57,22 @@ def test_chorales_hold_four_voices_with_onsets(pieces):
     assert ch.transpose(ch.Chorale("x", c.pitches, c.onsets, "D major"), 2).key == "E major"
 
 
+def test_the_shipped_parse_equals_a_fresh_one(pieces, tmp_path, monkeypatch):
+    # builtin:chorales loads the parse the package ships (no minute of parsing) ...
+    monkeypatch.setenv("REVERIE_CACHE", str(tmp_path))
+    monkeypatch.setattr(ch, "_parse_corpus", lambda progress=None: pytest.fail("parsed"))
+    shipped = {c.name: c for c in ch.load_chorales()}
+    assert len(shipped) > 300 and ch.shipped_file().is_file()
+    # ... and it is what music21 gives today, note for note
+    for p in pieces:
+        s = shipped[p.name]
+        np.testing.assert_array_equal(s.pitches, p.pitches)   # NaN rests compare equal
+        np.testing.assert_array_equal(s.onsets, p.onsets)
+        np.testing.assert_array_equal(s.fermatas, p.fermatas)
+    from music21 import corpus
+    assert shipped["bwv269"].key == ch._score_to_chorale(corpus.parse(NAMES[0]), "bwv269").key
+
+
 def test_split_is_by_piece_and_stable(pieces):
     a = ch.split_chorales(pieces)
     moved = [ch.transpose(p, 2) for p in pieces]

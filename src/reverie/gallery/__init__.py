@@ -28,13 +28,13 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the
 # progress shares and time left (a previous run's gallery.json in the same folder, if
-# any, replaces them). Measured: quick image 8 s; quick draw 41 s on 2 busy cores.
-# The targets: quick <= 120 s, full <= 600 s in all.
+# any, replaces them). Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full
+# 812 s on 2 idle cores (2026-12-04). The targets: quick <= 120 s, full <= 600 s in all.
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 20, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10},
-    False: {"image": 95, "style": 55, "audio": 25, "text": 325, "chat": 45, "words": 6,
-            "draw": 155, "music": 55, "gan": 95, "sound": 110, "scale": 5},
+    False: {"image": 75, "style": 60, "audio": 27, "text": 155, "chat": 38, "words": 5,
+            "draw": 215, "music": 55, "gan": 96, "sound": 81, "scale": 6},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 

@@ -77,7 +77,8 @@ def build(ctx: GalleryContext) -> Section:
     cards.append(_enhance_card(ctx, 128 if quick else 384))
 
     # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
-    targets = ["goldfish"] if quick else ["goldfish", "flamingo", "stage5:37"]
+    # a class and a channel (each about 30 s on 2 cores)
+    targets = ["goldfish"] if quick else ["goldfish", "stage5:37"]
     vis = VisualizeConfig(device=str(ctx.device), **({"size": 96, "steps": 8, "transforms": 2}
                                                       if quick else {}))
     for target in targets:

@@ -3,8 +3,8 @@ and harmonises a melody (the soprano kept exactly), each with its sound, piano r
 Gibbs-sampling animation and the rule checks a harmony teacher makes, beside Bach's own.
 
 The budget is steps, so every run makes the same model; it trains once and is cached in
-ctx.cache_dir. The chorales are parsed once per machine (about a minute, then cached by
-`reverie.music.chorales`); `quick` trains a tiny net for a few steps.
+ctx.cache_dir. The chorales come parsed with the package (`reverie.music.chorales`);
+`quick` trains a tiny net for a few steps.
 """
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
     Dataset("lee", "corpus", "gensim's Lee background corpus (news), 60 k words", _lee),
     Dataset("chorales", "scores", "the Bach chorales music21 ships: 350 files, 331 in four "
-            "parts (SATB) on a sixteenth-note grid, parsed once and cached", _chorales),
+            "parts (SATB) on a sixteenth-note grid, shipped parsed", _chorales),
     Dataset("glyphs", "strokes", "558 letters and digits in 9 Hershey single-stroke fonts "
             "(vpype's), as stroke-3 drawings; made offline", _glyphs),
     Dataset("digits", "images", "scikit-learn's 1,797 handwritten digits (8x8), upsampled",

@@ -9,9 +9,10 @@ Read top to bottom:
 2. `VOICE_RANGES` and `transpose` / `shifts_in_range`: augmentation by transposition that
    keeps each voice inside its range (Coconet trains on all transpositions that fit).
 3. `load_chorales`: the Bach chorales music21 ships (`corpus.chorales.Iterator`: 371
-   Riemenschneider entries, 350 distinct files), those in four parts, parsed once
-   (about a minute) and cached as a plain .npz in the user cache
-   ($REVERIE_CACHE or ~/.cache/reverie), which loads without pickle.
+   Riemenschneider entries, 350 distinct files), those in four parts. Parsing takes
+   over a minute, so the package ships the parse for the music21 it pins (a plain .npz,
+   loaded without pickle; a test checks it against a fresh parse); any other music21 is
+   parsed once and cached in the user cache ($REVERIE_CACHE or ~/.cache/reverie).
 4. `split_chorales`: a deterministic train/valid/test split by chorale (by a hash of its
    name), made before any transposition, so no test chorale or transposition of one is
    ever trained on.
@@ -179,7 +180,7 @@ def transpose(chorale: Chorale, semitones: int) -> Chorale:
 
 
 # ---------------------------------------------------------------------------------------
-# 3. music21's Bach chorales, parsed once
+# 3. music21's Bach chorales, shipped parsed (or parsed once)
 # ---------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
@@ -218,9 +219,18 @@ def record_source(source) -> dict:
     return record(source)
 
 
-def _cache_file() -> Path:
+def _cache_name() -> str:
     import music21
-    return cache_dir() / "music" / f"chorales-m21-{music21.__version__}-v{CACHE_VERSION}.npz"
+    return f"chorales-m21-{music21.__version__}-v{CACHE_VERSION}.npz"
+
+
+def _cache_file() -> Path:
+    return cache_dir() / "music" / _cache_name()
+
+
+def shipped_file() -> Path:
+    """The parse shipped in the package (present for the music21 version pyproject pins)."""
+    return Path(__file__).resolve().parents[1] / "data" / _cache_name()
 
 
 def _part_columns(part, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -301,17 +311,19 @@ def _load_cache(path: Path) -> list[Chorale]:
 
 
 def load_chorales(progress=None) -> list[Chorale]:
-    """music21's Bach chorales in four parts, in corpus order (parsed once, then cached)."""
+    """music21's Bach chorales in four parts, in corpus order (the shipped parse, or
+    parsed once and cached for another music21)."""
     try:
         path = _cache_file()
     except ImportError:
         raise ReverieError("builtin:chorales needs music21; install it with: "
                            "pip install music21") from None
-    if path.is_file():
-        try:
-            return _load_cache(path)
-        except (OSError, ValueError, KeyError):
-            pass                         # a damaged cache is parsed again
+    for found in (shipped_file(), path):
+        if found.is_file():
+            try:
+                return _load_cache(found)
+            except (OSError, ValueError, KeyError):
+                pass                     # a damaged cache is parsed again
     chorales = _parse_corpus(progress)
     try:
         _save_cache(chorales, path)

@@ -91,7 +91,7 @@ def check(pieces: Iterable) -> dict:
 
 
 def bach_figures() -> dict:
-    """The figures for music21's Bach chorales (parsed once, then cached)."""
+    """The figures for music21's Bach chorales (`load_chorales`)."""
     from reverie.music.chorales import load_chorales
     return check(load_chorales())
 
