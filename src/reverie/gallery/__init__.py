@@ -85,12 +85,15 @@ class GalleryContext:
         """A path as the page links it: relative to the gallery folder, with / separators."""
         return Path(os.path.relpath(path, self.out_dir)).as_posix()
 
-    def trained(self, domain: str, name: str, cfg, train: Callable) -> tuple[str, dict]:
+    def trained(self, domain: str, name: str, cfg, train: Callable,
+                data: str = "") -> tuple[str, dict]:
         """A model the section trains once per configuration and keeps in cache_dir:
         (its path, its training figures with "cached" and, when trained now, "seconds").
-        `train(out)` trains it and returns the TrainResult."""
+        `train(out)` trains it and returns the TrainResult; `data`, where given, keys the
+        cache too (a digest of data handed over in memory)."""
         import hashlib
-        key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        key = hashlib.sha256((json.dumps(cfg.to_dict(), sort_keys=True) + data).encode()
+                             ).hexdigest()[:10]
         path = self.cache_dir / domain / f"{name}-{key}.pt"
         side = path.with_suffix(".json")
         if path.exists() and side.exists():

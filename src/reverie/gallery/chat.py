@@ -5,8 +5,6 @@ text section answering as Romeo, each with how much the conversation shaped its 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 from reverie.chat.conversation import chat
 from reverie.gallery import Card, GalleryContext, Section, Table
@@ -55,11 +53,8 @@ def neural_cards(ctx: GalleryContext) -> list[Card]:
 
     q = ctx.quick
     cfg = (QUICK if q else CHATTERBOT).replace(device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    model = ctx.cache_dir / "chat" / f"chatterbot-{key}.pt"  # trained once per config
-    if not model.exists():
-        model.parent.mkdir(parents=True, exist_ok=True)
-        train_chat("builtin:chatterbot", cfg, out=model, progress=ctx.progress)
+    model, _ = ctx.trained("chat", "chatterbot", cfg, lambda out: train_chat(
+        "builtin:chatterbot", cfg, out=out, progress=ctx.progress))
     cards = [_conversation_card(ctx, "A responder trained on chatterbot-corpus", model, "BOT",
                                 "HUMAN", LINES, "chat/chatterbot_bot.txt",
                                 f"chat train builtin:chatterbot, {cfg.max_iters} steps")]

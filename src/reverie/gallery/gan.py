@@ -8,8 +8,6 @@ for a few steps.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 import torch
 
@@ -36,14 +34,8 @@ INVERT_QUICK = {"starts": 1, "steps": 5}
 
 def _trained(ctx: GalleryContext, name: str, train, source, cfg) -> tuple[str, dict]:
     cfg = cfg.replace(device=str(ctx.device))
-    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = ctx.cache_dir / "gan" / f"{name}-{key}.pt"
-    side = path.with_suffix(".json")
-    if not (path.exists() and side.exists()):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        train(source, cfg, out=path, progress=ctx.progress)
-    figures = json.loads(side.read_text())["figures"]
-    return str(path), figures
+    return ctx.trained("gan", name, cfg, lambda out: train(source, cfg, out=out,
+                                                           progress=ctx.progress))
 
 
 def _train_card(ctx: GalleryContext, model: str, fig: dict, name: str, title: str,

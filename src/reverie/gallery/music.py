@@ -8,7 +8,6 @@ ctx.cache_dir. The chorales come parsed with the package (`reverie.music.chorale
 """
 from __future__ import annotations
 
-
 from reverie.gallery import Card, GalleryContext, Section, Table
 from reverie.music.coconet import CoconetConfig, compose, harmonize, train_coconet
 from reverie.music.rules import BACH, KEYS

@@ -7,7 +7,6 @@ in ctx.cache_dir. `quick` trains tiny nets for a few steps on four rendered chor
 """
 from __future__ import annotations
 
-
 from reverie.gallery import Card, GalleryContext, Section
 from reverie.sound.data import builtin_clips
 from reverie.sound.generate import continue_sound, sample_sound

@@ -10,9 +10,6 @@ first run takes about 3 minutes on 2 idle cores; `quick` trains tiny models in s
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
 
 from reverie.core.errors import ReverieError
 from reverie.gallery import Card, GalleryContext, Section, Table
@@ -41,22 +38,15 @@ QUICK = CharLMConfig(rnn_size=64, n_embd=32, dropout=0.0, max_iters=150, learnin
 
 
 def _cached_lm(ctx: GalleryContext, name: str, cfg: CharLMConfig, corpus: str | None = None,
-               text: str | None = None) -> tuple[Path, dict]:
+               text: str | None = None) -> tuple[str, dict]:
     """Train once per (data, config): the checkpoint and its sidecar's figures."""
-    data = corpus or text
-    key = hashlib.sha256((json.dumps(cfg.to_dict(), sort_keys=True) + f"{len(data)}:{data[:4096]}"
-                          + (data[-4096:] if text else "")).encode()).hexdigest()[:10]
-    model = ctx.cache_dir / "text" / f"{name}-{key}.pt"
-    side = model.with_suffix(".json")
-    if model.exists() and side.exists():
-        return model, {**json.loads(side.read_text())["figures"], "cached": True}
-    model.parent.mkdir(parents=True, exist_ok=True)
-    # every core: the load average the earlier sections left is this process's own work
     import torch
-    result = train_charlm(corpus, cfg.replace(device=str(ctx.device),
-                                              threads=cfg.threads or torch.get_num_threads()),
-                          text=text, out=model, progress=ctx.progress)
-    return model, {**result.figures, "seconds": result.timings["train"], "cached": False}
+    data = corpus or text
+    digest = f"{len(data)}:{data[:4096]}" + (data[-4096:] if text else "")
+    # every core: the load average the earlier sections left is this process's own work
+    return ctx.trained("text", name, cfg, lambda out: train_charlm(
+        corpus, cfg.replace(device=str(ctx.device), threads=cfg.threads or torch.get_num_threads()),
+        text=text, out=out, progress=ctx.progress), data=digest)
 
 
 def _trained(fig: dict) -> str:

@@ -230,7 +230,8 @@ def _cache_file() -> Path:
 
 def shipped_file() -> Path:
     """The parse shipped in the package (present for the music21 version pyproject pins)."""
-    return Path(__file__).resolve().parents[1] / "data" / _cache_name()
+    from importlib.resources import files
+    return Path(str(files("reverie.data").joinpath(_cache_name())))
 
 
 def _part_columns(part, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
