@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-iters", type=int, default=None,
                    help="train for this many steps instead of --minutes (repeatable)")
     p.add_argument("--lm", default=None, help="use this trained model instead of training one")
+    p.add_argument("--model", choices=("lstm", "mlstm"), default=d.model,
+                   help=f"recurrent cell (default: {d.model}; mlstm is Radford et al.'s)")
     p.add_argument("--rnn-size", type=int, default=d.rnn_size)
     # no dropout: on the 3.9M characters of tweets, 8 minutes reached 1.933 bits/char
     # validation at dropout 0 against 2.023 at the library's 0.3 (tuned on tiny-shakespeare)
@@ -119,7 +121,7 @@ def main(argv=None) -> int:
     else:
         lm_path = out_dir / f"{name}-lm.pt"
         budget = ({"max_iters": args.max_iters} if args.max_iters else {"minutes": args.minutes})
-        cfg = CharLMConfig(rnn_size=args.rnn_size, dropout=args.dropout, seq_length=args.seq_length,
+        cfg = CharLMConfig(model=args.model, rnn_size=args.rnn_size, dropout=args.dropout, seq_length=args.seq_length,
                            batch_size=args.batch_size, learning_rate=args.learning_rate,
                            eval_interval=min(500, args.max_iters or 500), eval_iters=10,
                            checkpoint_every=10**9, threads=args.threads, **budget)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reverie.cli.common import add_json, group, print_json
+from reverie.cli.common import add_json, print_json
 from reverie.cli.configargs import add_config_flags, config_from_args
 from reverie.core.errors import ReverieError
 

@@ -34,7 +34,7 @@ EXPECTED_SECONDS = {
     True: {"image": 10, "style": 20, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10},
     False: {"image": 75, "style": 60, "audio": 27, "text": 155, "chat": 38, "words": 5,
-            "draw": 215, "music": 55, "gan": 96, "sound": 81, "scale": 6},
+            "draw": 141, "music": 55, "gan": 96, "sound": 81, "scale": 6},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 
