@@ -80,11 +80,11 @@ def train(source: str, minutes: float, policy: str, name: str) -> Path:
     return path
 
 
-def fd_figures(model: Path, train_x, held_x, n: int) -> dict:
+def fd_figures(model: Path, f_held: torch.Tensor, n: int) -> dict:
+    """FD and KID of n samples against the held-out images' Lite0 features."""
     gan = load_gan(model)
     z = torch.stack([latent_for_seed(10_000 + i, gan.latent_shape) for i in range(n)])
     fake = gan.images(z)
-    f_held = metrics.lite0_features(held_x[:n])
     f_fake = metrics.lite0_features(fake)
     side = json.loads(model.with_suffix(".json").read_text())["figures"]
     return {"steps": side["steps"], "fd": metrics.frechet_distance(f_held, f_fake),
@@ -92,10 +92,9 @@ def fd_figures(model: Path, train_x, held_x, n: int) -> dict:
             "seconds_per_step": side["seconds_per_step"]}, fake
 
 
-def real_floor(train_x, held_x, n: int) -> dict:
-    a = metrics.lite0_features(held_x[:n])
+def real_floor(train_x, f_held: torch.Tensor, n: int) -> dict:
     b = metrics.lite0_features(train_x[:n])
-    return {"fd": metrics.frechet_distance(a, b), "kid": metrics.kernel_distance(a, b), "n": n}
+    return {"fd": metrics.frechet_distance(f_held, b), "kid": metrics.kernel_distance(f_held, b), "n": n}
 
 
 def to8(x: torch.Tensor) -> np.ndarray:
@@ -104,7 +103,9 @@ def to8(x: torch.Tensor) -> np.ndarray:
     return (F.adaptive_avg_pool2d(g, 8) * 16).flatten(1).numpy()
 
 
-def classifier_test(train_idx, held_idx, fake) -> dict:
+def classifier_test(train_idx, held_idx, samples: dict) -> dict:
+    """One classifier, fitted once, labels each named set of samples and the real held-out
+    digits."""
     from sklearn.datasets import load_digits
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
@@ -115,7 +116,7 @@ def classifier_test(train_idx, held_idx, fake) -> dict:
     x_train = to8(data.images[train_idx])
     clf = CalibratedClassifierCV(SVC(gamma="scale"), ensemble=False).fit(x_train, d.target[train_idx.numpy()])
     out = {}
-    for name, x in (("samples", fake), ("real held-out", data.images[held_idx])):
+    for name, x in {**samples, "real held-out": data.images[held_idx]}.items():
         p = clf.predict_proba(to8(x))
         conf = p.max(1)
         labels = p.argmax(1)
@@ -123,7 +124,7 @@ def classifier_test(train_idx, held_idx, fake) -> dict:
                      "classes_found": int(len(set(labels[conf >= 0.9]))),
                      "classes_any": int(len(set(labels))), "n": len(x),
                      "accuracy": (float((labels == d.target[held_idx.numpy()]).mean())
-                                  if name != "samples" else None)}
+                                  if name == "real held-out" else None)}
     return out
 
 
@@ -200,31 +201,33 @@ def main(argv=None) -> int:
         data, train_idx, held_idx = split(source)
         r = results.setdefault(s, {})
         n = min(500, len(held_idx))
-        r["real_vs_real"] = real_floor(data.images[train_idx], data.images[held_idx], n)
+        f_held = metrics.lite0_features(data.images[held_idx][:n])  # once for every comparison
+        r["real_vs_real"] = real_floor(data.images[train_idx], f_held, n)
         print(f"{s}: real vs real {r['real_vs_real']}", flush=True)
         save(results)
         fakes = {}
         for variant, policy in (("diffaugment", "color,translation,cutout"), ("no_diffaugment", "")):
             path = train(source, args.minutes, policy, f"{s}-{variant}-{args.minutes:g}min")
-            r[variant], fakes[variant] = fd_figures(path, data.images[train_idx],
-                                                    data.images[held_idx], n)
+            r[variant], fakes[variant] = fd_figures(path, f_held, n)
             print(f"{s} {variant}: {r[variant]}", flush=True)
             save(results)
         if s == "digits":
             best = OUT / f"digits-diffaugment-{args.minutes:g}min.pt"
             gan = load_gan(best)
             z = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape) for i in range(1000)])
-            r["classifier"] = classifier_test(train_idx, held_idx, gan.images(z))
-            print(f"digits classifier: {r['classifier']}", flush=True)
             # the truncation trick (BigGAN): samples nearer the mode, variety traded for fidelity;
             # FD against the held-out digits shows what the variety cost
-            r["truncated"] = {}
-            f_held = metrics.lite0_features(data.images[held_idx][:n])
+            sets = {"samples": gan.images(z)}
             for t in args.truncations:
-                zt = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape, t) for i in range(1000)])
-                fake = gan.images(zt)
-                f_fake = metrics.lite0_features(fake[:n])
-                r["truncated"][f"{t:g}"] = {**classifier_test(train_idx, held_idx, fake)["samples"],
+                sets[f"{t:g}"] = gan.images(torch.stack([latent_for_seed(30_000 + i, gan.latent_shape, t)
+                                                         for i in range(1000)]))
+            judged = classifier_test(train_idx, held_idx, sets)
+            r["classifier"] = {k: judged[k] for k in ("samples", "real held-out")}
+            print(f"digits classifier: {r['classifier']}", flush=True)
+            r["truncated"] = {}
+            for t in args.truncations:
+                f_fake = metrics.lite0_features(sets[f"{t:g}"][:n])
+                r["truncated"][f"{t:g}"] = {**judged[f"{t:g}"],
                                             "fd": metrics.frechet_distance(f_held, f_fake),
                                             "kid": metrics.kernel_distance(f_held, f_fake)}
                 print(f"digits truncation {t:g}: {r['truncated'][f'{t:g}']}", flush=True)

@@ -29,7 +29,8 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the
 # progress shares and time left (a previous run's gallery.json in the same folder, if
 # any, replaces them). Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full
-# 812 s on 2 idle cores (2026-12-04). The targets: quick <= 120 s, full <= 600 s in all.
+# 812 s on 2 idle cores (2026-12-04), draw since measured alone at 141 s. The targets:
+# quick <= 120 s, full <= 600 s in all.
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 20, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10},

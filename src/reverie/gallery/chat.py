@@ -5,7 +5,6 @@ text section answering as Romeo, each with how much the conversation shaped its 
 """
 from __future__ import annotations
 
-
 from reverie.chat.conversation import chat
 from reverie.gallery import Card, GalleryContext, Section, Table
 from reverie.gallery.text import CORPUS, QUICK, SHAKESPEARE, _cached_lm

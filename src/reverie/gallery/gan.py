@@ -8,7 +8,6 @@ for a few steps.
 """
 from __future__ import annotations
 
-
 import torch
 
 from reverie.gallery import Card, GalleryContext, Section

@@ -10,7 +10,6 @@ first run takes about 3 minutes on 2 idle cores; `quick` trains tiny models in s
 """
 from __future__ import annotations
 
-
 from reverie.core.errors import ReverieError
 from reverie.gallery import Card, GalleryContext, Section, Table
 from reverie.text.charlm import CharLMConfig, sample_text, train_charlm

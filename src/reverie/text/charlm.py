@@ -789,11 +789,7 @@ def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: to
     run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length)
     run["history"].append({"step": run["step"], "train_loss": smooth, "val_loss": run["val_loss"]})
     ckpt = checkpoint()
-    # Gloo's worker threads free a finished collective's tensors only once they hold the GIL,
-    # and DDP keeps the group (and its threads) alive past destroy_process_group; a rank that
-    # reached interpreter exit first aborted ("terminate called without an active exception",
-    # about 1 two-process run in 40 on 2 busy cores). Waiting here, GIL released, lets them.
-    ddp.barrier(world)
+    ddp.finish(world)  # the last collective of the run: let gloo's threads settle before exit
     model.cpu().eval()
     wall = time.perf_counter() - started
     figures = {"steps": run["step"], "epochs": run["epoch"] + run["pos"] / max(streams.L, 1),
