@@ -180,6 +180,47 @@ def test_rule_checker_finds_a_planted_parallel_fifth():
     assert all(figures[k] == 0 for k in rules.KEYS)
 
 
+def test_parallels_by_candidate_counts_what_the_checker_would(pieces):
+    # the sampler's second expert must count exactly the checker's parallels: put each
+    # candidate note into a real chorale and count the parallels the checker then finds
+    # on the steps into and out of that frame involving that voice
+    rng = np.random.default_rng(0)
+    real = pieces[0].pitches[:48].copy()
+    candidates = np.arange(36, 82)
+    for _ in range(12):
+        t, v = int(rng.integers(1, 47)), int(rng.integers(0, 4))
+        counted = rules.parallels_by_candidate(real, candidates)[t, v]
+        for k, note in enumerate(candidates):
+            q = real.copy()
+            q[t, v] = note
+            onsets = ch.onsets_from_pitches(q)
+            frames = np.flatnonzero(onsets.any(1))
+            found = [w for w in rules.counts(q, onsets)["where"]
+                     if v in w[2:] and frames[w[1]] in (t, t + 1)]
+            assert counted[k] == len(found), (t, v, note)
+    assert rules.parallels_by_candidate(real, candidates).sum() > 0   # it can find some
+
+
+def test_the_parallel_penalty_steers_the_sampler_away_from_parallels(model):
+    def parallels(penalty):              # counts over eight harmonisations (~500 steps)
+        made = [coconet.harmonize(model, MELODY, seed=s, animation=False,
+                                  parallel_penalty=penalty).chorale for s in range(8)]
+        return sum(rules.counts(c.pitches, c.onsets)["parallel_fifths"]
+                   + rules.counts(c.pitches, c.onsets)["parallel_octaves"] for c in made)
+    unguided, guided = parallels(0.0), parallels(8.0)
+    assert unguided >= 5 and guided <= unguided / 3
+
+
+def test_the_range_penalty_keeps_voices_in_their_textbook_ranges(model):
+    def out_of_range(penalty):
+        made = [coconet.compose(model, bars=2, gibbs_steps=40, seed=s, animation=False,
+                                range_penalty=penalty).chorale for s in range(4)]
+        lows, highs = np.array(list(rules.TEXTBOOK_RANGES.values())).T
+        p = np.concatenate([c.pitches for c in made])
+        return int(((p < lows) | (p > highs)).sum())
+    assert out_of_range(0.0) >= 10 and out_of_range(8.0) <= out_of_range(0.0) / 4
+
+
 def test_evaluation_scores_frames_and_notes(model, pieces):
     figures = coconet.evaluate(model, pieces[5:], frames_per_piece=8)
     assert figures["frames_scored"] == 8

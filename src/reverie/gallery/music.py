@@ -70,6 +70,8 @@ def _card(ctx, title, lead, result, name, made) -> Card:
     f = result.figures
     return Card(title=title, lead=lead, media=media, tables=[_rules_table(f)],
                 figures={"key (estimated)": f["key_estimated"], "Gibbs steps": f["gibbs_steps"],
+                         "parallel / range penalty": f"{result.config.parallel_penalty:g} / "
+                                                     f"{result.config.range_penalty:g}",
                          "seconds": round(f["seconds"], 1), "sound": f["synthesiser"],
                          "model": made, "score": ctx.rel(paths["musicxml"])})
 
@@ -119,7 +121,10 @@ def build(ctx: GalleryContext) -> Section:
              "random parts erased and learns to fill them in, in any order. To write music it "
              "starts from nothing (or from a given melody) and repeatedly erases a random, "
              "shrinking share of the notes and writes them again: blocked Gibbs sampling with "
-             "an annealed erasure rate. The animation shows each step, notes as bright as the "
+             "an annealed erasure rate. A harmony teacher sits beside the net as a second "
+             "expert: each note that would make a parallel fifth or octave with its neighbours "
+             "loses parallel_penalty from its log-probability, each note outside its voice's "
+             "textbook range loses range_penalty (both 0: Coconet's sampler as published). The animation shows each step, notes as bright as the "
              "model is confident, rewritten cells outlined in white. Beside each piece, the "
              "checks a harmony teacher makes, counted per 100 voice-leading steps, and the same "
              "counts for Bach's own chorales. The baseline such a model must beat, a chord "

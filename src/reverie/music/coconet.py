@@ -60,6 +60,7 @@ from reverie.core.result import Result
 from reverie.io import checkpoints
 from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.music import chorales as ch
+from reverie.music import rules
 from reverie.music.chorales import Chorale
 
 FORMAT = "reverie-coconet"
@@ -138,6 +139,16 @@ class GibbsConfig(Config):
                         above=0, max=1)
     gibbs_steps: Optional[int] = knob(None, "Gibbs steps (auto: the number of cells to "
                                       "write, GibbsSampler's default)", min=1)
+    parallel_penalty: float = knob(4.0, "log-probability taken off a note for each parallel "
+                                   "fifth or octave it would make with its neighbours: a "
+                                   "harmony teacher as a second expert beside the net, so a "
+                                   "note is drawn from p_net(note)^(1/temperature) * "
+                                   "exp(-parallel_penalty * parallels) (0: Coconet's sampler "
+                                   "as published)", min=0)
+    range_penalty: float = knob(2.0, "log-probability taken off a note outside its voice's "
+                                "textbook range (S C4-G5, A G3-D5, T C3-G4, B E2-C4: the "
+                                "teacher's range check; notes outside the chorales' own ranges "
+                                "are never drawn)", min=0)
     qpm: float = knob(80.0, "tempo of the MIDI and WAV, quarter notes per minute", above=0)
     animation: bool = knob(True, "write the Gibbs animation (.gif beside the MIDI)")
     seed: int = seed_knob(0)
@@ -797,7 +808,11 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     An independent pass fills every cell to write, then at each step each of them is
     erased with the annealed probability and all erased cells are sampled at once from the
     model's conditionals (GibbsSampler + BernoulliMasker + IndependentSampler). Sampling
-    keeps each voice inside its range. Returns (roll, confidence (4, T), steps)."""
+    keeps each voice inside its range. Beside the net, a harmony teacher: each candidate
+    note's log-probability loses parallel_penalty for every parallel fifth or octave it
+    would make with the current notes around it, and range_penalty outside the voice's
+    textbook range (a product of experts; both 0 is Coconet's sampler). Returns (roll,
+    confidence (4, T), steps)."""
     from reverie.core.device import resolve_device
     device = resolve_device(cfg.device)
     net = net.to(device).eval()
@@ -809,10 +824,20 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     n_cells = int(outer.sum())
     steps = cfg.gibbs_steps or n_cells
     every = max(1, steps // max_frames)
+    candidates = np.arange(LOW, HIGH + 1)
+    outside_textbook = torch.ones(1, 4, 1, NUM_PITCHES, device=device)
+    for v, (lo, hi) in enumerate(rules.TEXTBOOK_RANGES.values()):
+        outside_textbook[0, v, 0, lo - LOW: hi - LOW + 1] = 0.0
 
     def rewrite(mask: torch.Tensor) -> None:
         nonlocal x, conf
         logits = net(x, mask) / cfg.temperature
+        if cfg.parallel_penalty:            # against the neighbours as they stand now
+            n = rules.parallels_by_candidate(from_roll(x[0].cpu().numpy()), candidates)
+            logits = logits - cfg.parallel_penalty * torch.from_numpy(
+                n.transpose(1, 0, 2)).to(logits)[None]
+        if cfg.range_penalty:
+            logits = logits - cfg.range_penalty * outside_textbook
         logits = logits.masked_fill(~allowed, float("-inf"))
         probs = F.softmax(logits, -1)
         flat = probs.reshape(-1, NUM_PITCHES).cpu()
@@ -916,8 +941,7 @@ class MusicResult(Result):
 
 
 def rules_bach(k: str) -> float:
-    from reverie.music.rules import BACH
-    return BACH[k]
+    return rules.BACH[k]
 
 
 def write_gibbs_gif(frames: list, path: Path) -> Path:
@@ -934,7 +958,6 @@ def write_gibbs_gif(frames: list, path: Path) -> Path:
 def _finish(model: Coconet, roll: np.ndarray, given: np.ndarray, onsets_given: np.ndarray,
             conf: np.ndarray, steps: int, cfg: GibbsConfig, name: str, frames: list,
             started: float, mechanism: str, inputs: dict, notes: list[str]) -> MusicResult:
-    from reverie.music import rules
     pitches = from_roll(roll)
     given_cells = given.T                                   # (T, 4)
     onsets = ch.onsets_from_pitches(pitches)

@@ -73,6 +73,34 @@ def counts(pitches: np.ndarray, onsets: np.ndarray) -> dict:
     return out
 
 
+_UNKNOWN = -1000                     # stands for NaN in integer pitch arithmetic
+_W = 2 * -_UNKNOWN + 256
+# interval (upper minus lower, offset by _W) -> 1 perfect fifth, 2 octave or unison, 0 other
+_KIND = np.array([1 if (i % 12 == 7 and i > 0) else 2 if i % 12 == 0 else 0
+                  for i in range(-_W, _W + 1)], np.int8)
+
+
+def parallels_by_candidate(pitches: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """(T, 4, K): how many parallel fifths or octaves the note `candidates[k]` would make at
+    frame t in voice v, with the other voices as `pitches` (T, 4; NaN where unknown) has
+    them, on the steps into and out of frame t: the rule `counts` applies, frame by frame
+    (a sampler's onsets are its pitch changes, so each sonority step is a frame step)."""
+    P = np.where(np.isnan(pitches), _UNKNOWN, pitches).astype(np.int32)
+    c = np.asarray(candidates, np.int32)[None, None, :]              # (1, 1, K)
+    pad = np.full((1, 4), _UNKNOWN, np.int32)
+    before, after = np.vstack([pad, P[:-1]]), np.vstack([P[1:], pad])
+    V, U = np.array([(v, u) for v in range(4) for u in range(4) if u != v]).T
+    up = np.where(V < U, 1, -1)[None, :, None]   # the checker measures upper minus lower
+    n = 0
+    for p0v, p1v, p0u, p1u in ((before[:, V, None], c, before[:, U, None], P[:, U, None]),
+                               (c, after[:, V, None], P[:, U, None], after[:, U, None])):
+        mv, mu = p1v - p0v, p1u - p0u
+        k0, k1 = _KIND[up * (p0v - p0u) + _W], _KIND[up * (p1v - p1u) + _W]
+        known = (np.minimum(p0v, p1v) > _UNKNOWN) & (np.minimum(p0u, p1u) > _UNKNOWN)
+        n = n + (known & (mv * mu > 0) & (k0 == k1) & (k0 > 0))
+    return n.reshape(len(P), 4, 3, -1).sum(2)                    # pairs are grouped by v
+
+
 def per_100(total: dict) -> dict:
     steps = max(total["steps"], 1)
     return {**{k: round(100.0 * total[k] / steps, 3) for k in KEYS}, "steps": total["steps"]}
