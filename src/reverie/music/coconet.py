@@ -140,11 +140,12 @@ class GibbsConfig(Config):
     gibbs_steps: Optional[int] = knob(None, "Gibbs steps (auto: the number of cells to "
                                       "write, GibbsSampler's default)", min=1)
     parallel_penalty: float = knob(4.0, "log-probability taken off a note for each parallel "
-                                   "fifth or octave it would make with its neighbours: a "
-                                   "harmony teacher as a second expert beside the net, so a "
-                                   "note is drawn from p_net(note)^(1/temperature) * "
-                                   "exp(-parallel_penalty * parallels) (0: Coconet's sampler "
-                                   "as published)", min=0)
+                                   "fifth or octave it would make with its neighbours as they "
+                                   "stood at the previous Gibbs step: a harmony teacher as a "
+                                   "second expert beside the net, p(note) ∝ "
+                                   "p_net(note)^(1/temperature) * exp(-parallel_penalty * "
+                                   "parallels) (this and range_penalty 0: Coconet's sampler as "
+                                   "published)", min=0)
     range_penalty: float = knob(2.0, "log-probability taken off a note outside its voice's "
                                 "textbook range (S C4-G5, A G3-D5, T C3-G4, B E2-C4: the "
                                 "teacher's range check; notes outside the chorales' own ranges "
@@ -811,8 +812,8 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     keeps each voice inside its range. Beside the net, a harmony teacher: each candidate
     note's log-probability loses parallel_penalty for every parallel fifth or octave it
     would make with the current notes around it, and range_penalty outside the voice's
-    textbook range (a product of experts; both 0 is Coconet's sampler). Returns (roll,
-    confidence (4, T), steps)."""
+    textbook range (a product of experts, approximate as the blocked sampler itself is;
+    both 0 is Coconet's sampler). Returns (roll, confidence (4, T), steps)."""
     from reverie.core.device import resolve_device
     device = resolve_device(cfg.device)
     net = net.to(device).eval()
@@ -826,13 +827,16 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     every = max(1, steps // max_frames)
     candidates = np.arange(LOW, HIGH + 1)
     outside_textbook = torch.ones(1, 4, 1, NUM_PITCHES, device=device)
-    for v, (lo, hi) in enumerate(rules.TEXTBOOK_RANGES.values()):
+    for v, name in enumerate(ch.VOICES):
+        lo, hi = rules.TEXTBOOK_RANGES[name]
         outside_textbook[0, v, 0, lo - LOW: hi - LOW + 1] = 0.0
 
     def rewrite(mask: torch.Tensor) -> None:
         nonlocal x, conf
         logits = net(x, mask) / cfg.temperature
-        if cfg.parallel_penalty:            # against the neighbours as they stand now
+        # against the neighbours as they stand before this step: cells rewritten together
+        # can still meet in a parallel, which later steps (fewer cells each) mostly undo
+        if cfg.parallel_penalty:
             n = rules.parallels_by_candidate(from_roll(x[0].cpu().numpy()), candidates)
             logits = logits - cfg.parallel_penalty * torch.from_numpy(
                 n.transpose(1, 0, 2)).to(logits)[None]

@@ -73,6 +73,8 @@ def counts(pitches: np.ndarray, onsets: np.ndarray) -> dict:
     return out
 
 
+# Interval kinds by table lookup on integer pitches: the sampler calls this at every Gibbs
+# step, and float modulo on NaN-bearing arrays was most of its cost.
 _UNKNOWN = -1000                     # stands for NaN in integer pitch arithmetic
 _W = 2 * -_UNKNOWN + 256
 # interval (upper minus lower, offset by _W) -> 1 perfect fifth, 2 octave or unison, 0 other
@@ -82,21 +84,30 @@ _KIND = np.array([1 if (i % 12 == 7 and i > 0) else 2 if i % 12 == 0 else 0
 
 def parallels_by_candidate(pitches: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """(T, 4, K): how many parallel fifths or octaves the note `candidates[k]` would make at
-    frame t in voice v, with the other voices as `pitches` (T, 4; NaN where unknown) has
-    them, on the steps into and out of frame t: the rule `counts` applies, frame by frame
-    (a sampler's onsets are its pitch changes, so each sonority step is a frame step)."""
-    P = np.where(np.isnan(pitches), _UNKNOWN, pitches).astype(np.int32)
+    frame t in voice v, with the other voices as `pitches` (T, 4; NaN where unknown or a
+    rest) has them, on the steps into and out of frame t: what `counts` would find there
+    (a sampler's onsets are its pitch changes, so each sonority step is a frame step). A
+    step with any voice unknown on either side counts nothing; so it differs from `counts`
+    only next to a rest, where the checker, a rest being no onset, may compare the notes
+    either side of it."""
+    unknown = np.isnan(pitches)
+    P = np.where(unknown, _UNKNOWN, pitches).astype(np.int32)
     c = np.asarray(candidates, np.int32)[None, None, :]              # (1, 1, K)
     pad = np.full((1, 4), _UNKNOWN, np.int32)
     before, after = np.vstack([pad, P[:-1]]), np.vstack([P[1:], pad])
     V, U = np.array([(v, u) for v in range(4) for u in range(4) if u != v]).T
     up = np.where(V < U, 1, -1)[None, :, None]   # the checker measures upper minus lower
+    # every voice but v known at t, and every voice known on the frame before / after
+    others = (unknown.sum(1, keepdims=True) - unknown) == 0            # (T, 4)
+    whole = ~unknown.any(1)
+    into = (np.concatenate([[False], whole[:-1]])[:, None] & others[:, V])[..., None]
+    out_of = (np.concatenate([whole[1:], [False]])[:, None] & others[:, V])[..., None]
     n = 0
-    for p0v, p1v, p0u, p1u in ((before[:, V, None], c, before[:, U, None], P[:, U, None]),
-                               (c, after[:, V, None], P[:, U, None], after[:, U, None])):
+    for p0v, p1v, p0u, p1u, known in (
+            (before[:, V, None], c, before[:, U, None], P[:, U, None], into),
+            (c, after[:, V, None], P[:, U, None], after[:, U, None], out_of)):
         mv, mu = p1v - p0v, p1u - p0u
         k0, k1 = _KIND[up * (p0v - p0u) + _W], _KIND[up * (p1v - p1u) + _W]
-        known = (np.minimum(p0v, p1v) > _UNKNOWN) & (np.minimum(p0u, p1u) > _UNKNOWN)
         n = n + (known & (mv * mu > 0) & (k0 == k1) & (k0 > 0))
     return n.reshape(len(P), 4, 3, -1).sum(2)                    # pairs are grouped by v
 
