@@ -210,11 +210,13 @@ def from_roll(roll: np.ndarray) -> np.ndarray:
     return np.where(has, p, np.nan).T.astype(np.float32)
 
 
-def range_mask(device=None) -> torch.Tensor:
-    """(4, 1, P) True where a pitch lies in the voice's range (the data's own ranges)."""
+def range_mask(device=None, ranges: Optional[dict] = None) -> torch.Tensor:
+    """(4, 1, P) True where a pitch lies in the voice's range: `ranges` by voice name, by
+    default the data's own (chorales.VOICE_RANGES)."""
+    ranges = ranges or ch.VOICE_RANGES
     m = torch.zeros(4, 1, NUM_PITCHES, dtype=torch.bool, device=device)
     for v, name in enumerate(ch.VOICES):
-        lo, hi = ch.VOICE_RANGES[name]
+        lo, hi = ranges[name]
         m[v, 0, lo - LOW: hi - LOW + 1] = True
     return m
 
@@ -826,10 +828,7 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     steps = cfg.gibbs_steps or n_cells
     every = max(1, steps // max_frames)
     candidates = np.arange(LOW, HIGH + 1)
-    outside_textbook = torch.ones(1, 4, 1, NUM_PITCHES, device=device)
-    for v, name in enumerate(ch.VOICES):
-        lo, hi = rules.TEXTBOOK_RANGES[name]
-        outside_textbook[0, v, 0, lo - LOW: hi - LOW + 1] = 0.0
+    outside_textbook = (~range_mask(device, rules.TEXTBOOK_RANGES)).float()[None]
 
     def rewrite(mask: torch.Tensor) -> None:
         nonlocal x, conf
