@@ -1,5 +1,5 @@
 """GANs: a tiny DCGAN on a two-mode toy set covers both modes; losses finite; sampling
-deterministic per seed; slerp keeps norms; inversion finds a generated image; an attribute
+deterministic per seed; Jacobian rejection drops the blends between modes; slerp keeps norms; inversion finds a generated image; an attribute
 vector from two planted groups moves ink the right way; resume after a kill; bad inputs."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.gan.dcgan import (GANConfig, diff_augment, latent_for_seed, load_checkpoint,
                                load_gan, train_gan)
-from reverie.gan.latent import apply, invert, sample, slerp_path, vector
+from reverie.gan.latent import apply, invert, jacobian_norms, sample, slerp_path, vector
 from reverie.io.images import save_image
 
 # On this toy a tiny spectrally normalised D lets G collapse onto one mode within a few
@@ -65,6 +65,28 @@ def test_sample_deterministic_per_seed(trained):
     c = sample(out, n=2, seed=5)  # image i of seed s is seed s + i
     assert c.figures["seeds"] == [5, 6]
     assert "verdict" in a.figures and len(a.figures["nearest_train_mse"]) == 4
+
+
+def test_jacobian_norm_estimate_of_a_linear_map():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(5, 40, bias=False)  # J = W everywhere
+    est = jacobian_norms(lin, torch.zeros(3, 5), probes=400)
+    assert torch.allclose(est, lin.weight.norm().detach().expand(3), rtol=0.15)
+
+
+def test_jacobian_reject_drops_blends_between_modes(trained):
+    _, out = trained
+    r = sample(out, n=60, jacobian_reject=0.3, seed=0)
+    kept, dropped = r.figures["seeds"], r.figures["jacobian"]["rejected_seeds"]
+    assert len(kept) == 60 and len(dropped) == 26 and not set(kept) & set(dropped)
+    assert r.saved is None and "rejected" in r.extra
+    gan = load_gan(out)
+
+    def between(seeds):  # share of images far from both modes (0.15 and 0.85)
+        m = gan.images(torch.stack([latent_for_seed(s, gan.latent_shape) for s in seeds])).mean((1, 2, 3))
+        return float((torch.minimum((m - 0.15).abs(), (m - 0.85).abs()) > 0.1).float().mean())
+    assert between(dropped) > between(kept) + 0.15
+    assert r.figures["jacobian"]["rejected_norm_median"] > r.figures["jacobian"]["kept_norm_median"]
 
 
 def test_slerp_keeps_norms():

@@ -9,7 +9,10 @@ without the attribute, and adding it in amounts makes a strip from "less" to "mo
 
 - `sample`: a grid of images; image i is seed `seed + i`; beside each sample, its nearest
   training image (pixel distance), compared with how close training images are to each
-  other: new, not copied.
+  other: new, not copied. `jacobian_reject` drops the latents where the generator stretches
+  most (Tanielian, Issenhuth, Dohmatob & Mary 2020, "Learning disconnected manifolds: a no
+  GAN's land"): one Gaussian mapped continuously onto separate kinds of image must cross
+  the gaps between them, and there the Jacobian ||dG/dz|| is large and the images blends.
 - `interpolate`: a slerp walk through the latents of several seeds, as MP4 or GIF.
 - `invert`: the latent whose image is closest to a picture: Adam on a pixel + Lite0 feature
   loss from several random starts, the best kept (as in Zhu et al. 2016, "Generative Visual
@@ -59,6 +62,10 @@ class SampleConfig(Config):
     n: int = knob(64, "how many images", min=1, max=1024)
     nrow: Optional[int] = knob(None, "images per row (none: a square grid)", min=1)
     truncation: Optional[float] = _truncation_knob()
+    jacobian_reject: float = knob(0.0, "Jacobian rejection (Tanielian et al. 2020): draw n / (1 "
+                                  "- this) latents and drop this share with the largest "
+                                  "||dG/dz||, where the generator crosses between modes and "
+                                  "draws blends; 0: off", min=0, max=0.9)
     seed: int = seed_knob()
     device: str = device_knob()
 
@@ -106,19 +113,52 @@ def nearest_report(gan: GAN, images: torch.Tensor) -> tuple[dict, torch.Tensor |
     return fig, train[idx]
 
 
+@torch.no_grad()
+def jacobian_norms(g: torch.nn.Module, z: torch.Tensor, probes: int = 8, seed: int = 0,
+                   batch: int = 128) -> torch.Tensor:
+    """||dG/dz||_F for each latent: E||J u||^2 = ||J||_F^2 for u ~ N(0, I), so the mean over
+    `probes` Gaussian directions, each J u one forward-mode pass (torch.func.jvp)."""
+    from torch.func import jvp
+    device = next(g.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, len(z), batch):
+        zz = z[i:i + batch].to(device)
+        sq = torch.zeros(len(zz), device=device)
+        for _ in range(probes):
+            _, ju = jvp(g, (zz,), (torch.randn(zz.shape, generator=gen).to(device),))
+            sq += ju.flatten(1).pow(2).sum(1)
+        out.append((sq / probes).sqrt().cpu())
+    return torch.cat(out)
+
+
 def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress = silent,
            **overrides) -> GridResult:
-    """A grid of `n` samples (image i is seed `seed + i`); `.nearest` beside it pairs each
-    sample (odd rows) with its nearest training image (even rows)."""
+    """A grid of `n` samples (image i is seed `seed + i`; with `jacobian_reject`, the seeds
+    kept, in order); `.nearest` beside it pairs each sample (odd rows) with its nearest
+    training image (even rows); `.rejected` shows what Jacobian rejection dropped."""
     cfg = make_config(SampleConfig, config, **overrides)
     gan = _gan(model)
-    z = torch.stack([latent_for_seed(cfg.seed + i, gan.latent_shape, cfg.truncation)
-                     for i in range(cfg.n)])
+    m = int(np.ceil(cfg.n / (1 - cfg.jacobian_reject))) if cfg.jacobian_reject else cfg.n
+    seeds = [cfg.seed + i for i in range(m)]
+    z = torch.stack([latent_for_seed(s, gan.latent_shape, cfg.truncation) for s in seeds])
+    fig: dict = {}
+    extra = {}
+    if m > cfg.n:
+        norms = jacobian_norms(gan.generator, z, seed=cfg.seed)
+        keep = torch.argsort(norms)[:cfg.n].sort().values  # the n smoothest, in seed order
+        drop = torch.tensor(sorted(set(range(m)) - set(keep.tolist())), dtype=torch.long)
+        fig["jacobian"] = {"kept_norm_median": float(norms[keep].median()),
+                           "rejected_norm_median": float(norms[drop].median()),
+                           "threshold": float(norms[keep].max()),
+                           "rejected_seeds": [seeds[i] for i in drop.tolist()]}
+        extra["rejected"] = image_grid(gan.images(z[drop]))
+        z, seeds = z[keep], [seeds[i] for i in keep.tolist()]
     images = gan.images(z)
     progress(1, 2, "sampled")
     nrow = cfg.nrow or max(1, int(np.ceil(np.sqrt(cfg.n))))
-    fig, near = nearest_report(gan, images)
-    extra = {}
+    near_fig, near = nearest_report(gan, images)
+    fig.update(near_fig)
     if near is not None:
         pairs = []
         for r in range(0, cfg.n, nrow):
@@ -128,8 +168,10 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
                 pairs[-2], pairs[-1] = torch.cat([pairs[-2], pad]), torch.cat([pairs[-1], pad])
         extra["nearest"] = image_grid(torch.cat(pairs), nrow=nrow)
     progress(2, 2, "nearest training images")
-    fig["seeds"] = [cfg.seed + i for i in range(cfg.n)]
-    fig["summary"] = (f"{cfg.n} samples (seeds {cfg.seed}-{cfg.seed + cfg.n - 1})"
+    fig["seeds"] = seeds
+    fig["summary"] = (f"{cfg.n} samples (seeds {seeds[0]}-{seeds[-1]})"
+                      + (f", {m - cfg.n} of {m} latents rejected by Jacobian norm"
+                         if m > cfg.n else "")
                       + (f"; {fig['verdict'].split(':')[0]}" if "verdict" in fig else ""))
     return GridResult(image_grid(images, nrow=nrow), extra, mechanism="gan_sample", config=cfg,
                       inputs={"model": record_input(model)}, figures=fig)
