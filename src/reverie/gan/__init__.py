@@ -21,7 +21,8 @@ MECHANISMS = [
         name="gan_sample", title="Sample a GAN", domain="gan", command="gan sample",
         summary="a grid of new images (image i is seed + i), with the nearest training "
                 "image to each: new, not copied",
-        paper=f"{_DCGAN}; Brock et al. 2019 (BigGAN), the truncation trick",
+        paper=f"{_DCGAN}; Brock et al. 2019 (BigGAN), the truncation trick; Tanielian et "
+              f"al. 2020, Jacobian rejection",
         function="reverie.gan.latent:sample", config="reverie.gan.latent:SampleConfig",
         inputs=(_MODEL,), outputs=(".png", ".jpg", ".webp")),
     Mechanism(
