@@ -48,7 +48,8 @@ import torch.nn.functional as F  # noqa: E402
 from reverie.gan import metrics  # noqa: E402
 from reverie.gan.data import load_set  # noqa: E402
 from reverie.gan.dcgan import GANConfig, latent_for_seed, load_gan, train_gan  # noqa: E402
-from reverie.gan.latent import InvertConfig, invert_latents, sample  # noqa: E402
+from reverie.gan.latent import (InvertConfig, invert_latents, jacobian_split,  # noqa: E402
+                                latents_to_draw)
 
 OUT = ROOT / "bench" / "out" / "gan"
 VAL_FRAC = 0.25
@@ -94,12 +95,11 @@ def fd_figures(model: Path, f_held: torch.Tensor, n: int) -> dict:
     """FD and KID of n samples against the held-out images' Lite0 features."""
     gan = load_gan(model)
     z = torch.stack([latent_for_seed(10_000 + i, gan.latent_shape) for i in range(n)])
-    fake = gan.images(z)
-    f_fake = metrics.lite0_features(fake)
+    f_fake = metrics.lite0_features(gan.images(z))
     side = json.loads(model.with_suffix(".json").read_text())["figures"]
     return {"steps": side["steps"], "fd": metrics.frechet_distance(f_held, f_fake),
             "kid": metrics.kernel_distance(f_held, f_fake), "n": n,
-            "seconds_per_step": side["seconds_per_step"]}, fake
+            "seconds_per_step": side["seconds_per_step"]}
 
 
 def real_floor(train_x, f_held: torch.Tensor, n: int) -> dict:
@@ -135,18 +135,17 @@ def classifier_test(train_idx, held_idx, samples: dict) -> dict:
     out = {}
     for name, x in {**samples, "real held-out": data.images[held_idx]}.items():
         x8 = to8(x)
-        p = svm.predict_proba(x8)
+        p, pm = svm.predict_proba(x8), mlp.predict_proba(x8)
         conf = p.max(1)
         labels = p.argmax(1)
         out[name] = {"confident_share": float((conf >= 0.9).mean()),
                      "classes_found": int(len(set(labels[conf >= 0.9]))),
                      "classes_any": int(len(set(labels))), "n": len(x),
-                     "mlp_confident_share": float((mlp.predict_proba(x8).max(1) >= 0.9).mean())}
+                     "mlp_confident_share": float((pm.max(1) >= 0.9).mean())}
         if name == "real held-out":
             out[name]["accuracy"] = float((labels == y_held).mean())
             out[name]["log_loss"] = {"svm": float(log_loss(y_held, p, labels=range(10))),
-                                     "mlp": float(log_loss(y_held, mlp.predict_proba(x8),
-                                                           labels=range(10)))}
+                                     "mlp": float(log_loss(y_held, pm, labels=range(10)))}
     return out
 
 
@@ -230,11 +229,10 @@ def main(argv=None) -> int:
         r["real_vs_real"] = real_floor(data.images[train_idx], f_held, n)
         print(f"{s}: real vs real {r['real_vs_real']}", flush=True)
         save(results)
-        fakes = {}
         knobs = {k: v for k, v in SETS[s].items() if k != "policy"}
         for variant, policy in (("diffaugment", SETS[s]["policy"]), ("no_diffaugment", "")):
             path = train(source, args.minutes, policy, f"{s}-{variant}-{args.minutes:g}min", **knobs)
-            r[variant], fakes[variant] = fd_figures(path, f_held, n)
+            r[variant] = fd_figures(path, f_held, n)
             print(f"{s} {variant}: {r[variant]}", flush=True)
             save(results)
         if s == "digits":
@@ -242,17 +240,19 @@ def main(argv=None) -> int:
             gan = load_gan(best)
             z = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape) for i in range(1000)])
             # the truncation trick (BigGAN): samples nearer the mode, variety traded for fidelity;
-            # Jacobian rejection: the latents between modes dropped (the library's sampler picks
-            # the seeds it keeps); FD against the held-out digits shows what the variety cost
+            # Jacobian rejection: the latents between modes dropped; FD against the held-out
+            # digits shows what the variety cost
             sets = {"samples": gan.images(z)}
-            variants = {("truncated", f"{t:g}"): [latent_for_seed(30_000 + i, gan.latent_shape, t)
-                                                  for i in range(1000)] for t in args.truncations}
-            for rj in args.rejects:
-                kept = sample(best, n=1000, seed=30_000, jacobian_reject=rj).figures["seeds"]
-                variants[("jacobian_reject", f"{rj:g}")] = [latent_for_seed(k, gan.latent_shape)
-                                                            for k in kept]
+            variants = {("truncated", f"{t:g}"): torch.stack([latent_for_seed(30_000 + i, gan.latent_shape, t)
+                                                              for i in range(1000)])
+                        for t in args.truncations}
+            for rj in args.rejects:  # the seeds `gan sample --jacobian-reject` keeps
+                zr = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape)
+                                  for i in range(latents_to_draw(1000, rj))])
+                keep, _, _ = jacobian_split(gan.generator, zr, 1000, seed=30_000)
+                variants[("jacobian_reject", f"{rj:g}")] = zr[keep]
             for key, zs in variants.items():
-                sets[key] = gan.images(torch.stack(zs))
+                sets[key] = gan.images(zs)
             judged = classifier_test(train_idx, held_idx, sets)
             r["classifier"] = {k: judged[k] for k in ("samples", "real held-out")}
             # FD of these same 1,000 seeds' samples: the baseline the variants below compare with

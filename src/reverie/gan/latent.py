@@ -134,6 +134,20 @@ def jacobian_norms(g: torch.nn.Module, z: torch.Tensor, probes: int = 8, seed: i
     return torch.cat(out)
 
 
+def jacobian_split(g: torch.nn.Module, z: torch.Tensor, n: int, seed: int = 0):
+    """Jacobian rejection: (keep, drop, norms) for latents z, keep the n with the smallest
+    ||dG/dz|| in their original order, drop the rest with the most stretched first."""
+    norms = jacobian_norms(g, z, seed=seed)
+    order = torch.argsort(norms)
+    return order[:n].sort().values, order[n:].flip(0), norms
+
+
+def latents_to_draw(n: int, reject: float) -> int:
+    """How many latents Jacobian rejection draws to keep n after dropping the share `reject`
+    (the epsilon keeps float error from drawing one too many: 10 / (1 - 0.9) > 100)."""
+    return math.ceil(n / (1 - reject) - 1e-9) if reject else n
+
+
 def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress = silent,
            **overrides) -> GridResult:
     """A grid of `n` samples (image i is seed `seed + i`; with `jacobian_reject`, the seeds
@@ -142,18 +156,14 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
     most stretched, first)."""
     cfg = make_config(SampleConfig, config, **overrides)
     gan = _gan(model)
-    # the epsilon keeps float error from drawing one latent too many (10 / (1 - 0.9) > 100)
-    m = math.ceil(cfg.n / (1 - cfg.jacobian_reject) - 1e-9) if cfg.jacobian_reject else cfg.n
+    m = latents_to_draw(cfg.n, cfg.jacobian_reject)
     seeds = [cfg.seed + i for i in range(m)]
     z = torch.stack([latent_for_seed(s, gan.latent_shape, cfg.truncation) for s in seeds])
     fig: dict = {}
     extra = {}
     if m > cfg.n:
         progress(0, 2, f"Jacobian norms of {m} latents")
-        norms = jacobian_norms(gan.generator, z, seed=cfg.seed)
-        order = torch.argsort(norms)
-        keep = order[:cfg.n].sort().values           # the n smoothest, in seed order
-        drop = order[cfg.n:].flip(0)                  # the rest, the most stretched first
+        keep, drop, norms = jacobian_split(gan.generator, z, cfg.n, seed=cfg.seed)
         fig["jacobian"] = {"kept_norm_median": float(norms[keep].median()),
                            "rejected_norm_median": float(norms[drop].median()),
                            "threshold": float(norms[keep].max()),
