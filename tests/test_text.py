@@ -122,6 +122,17 @@ def test_mlstm_trains_and_samples(tmp_path, corpus_file):
     assert a == sample(model, vocab, "ROMEO:", 40, seed=5)[0] and len(a) == 40
 
 
+def test_mlstm_builds_its_weight_normalised_matrices_once_per_pass():
+    # uncached, weight norm rebuilt W_m at every character (and kept each copy for backward)
+    model = build_model(20, tiny(model="mlstm"))
+    built = []
+    model.wm.parametrizations.weight[0].register_forward_hook(lambda *a: built.append(1))
+    logits, _ = model(torch.randint(20, (2, 7)), model.init_state(2))
+    assert len(built) == 1
+    logits.square().sum().backward()
+    assert model.wm.parametrizations.weight.original1.grad.abs().sum() > 0
+
+
 def test_mlstm_weight_norm_and_checkpoints_from_before_it(tmp_path, corpus_file):
     result = train_charlm([corpus_file], tiny(model="mlstm", max_iters=5), out=tmp_path / "wn.pt")
     ckpt = result.checkpoint

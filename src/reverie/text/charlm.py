@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
 
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
@@ -373,12 +374,15 @@ class MLSTMLM(nn.Module):
         return h, c
 
     def forward(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        xs = self.wx(self.drop(self.wte(idx)))            # (B, T, 5H)
-        h, c = state[0][0], state[1][0]
-        ys = []
-        for t in range(idx.shape[1]):
-            h, c = self._cell(xs[:, t], h, c)
-            ys.append(h)
+        # weight norm computes each matrix once per pass, not once per character: uncached,
+        # every step rebuilds (and keeps for backward) a copy of W_mh and W_m (same gradients)
+        with parametrize.cached():
+            xs = self.wx(self.drop(self.wte(idx)))        # (B, T, 5H)
+            h, c = state[0][0], state[1][0]
+            ys = []
+            for t in range(idx.shape[1]):
+                h, c = self._cell(xs[:, t], h, c)
+                ys.append(h)
         y = torch.stack(ys, dim=1)
         return self.head(self.drop(y)), (h[None], c[None])
 
