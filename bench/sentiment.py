@@ -19,7 +19,8 @@ tweets that mention an airline; builtin:tweets and builtin:drugs also work):
    (balanced accuracy of unit and length together minus length alone), and the same
    figures for the best unit by AUC alone (the pick a counter can win); samples generated
    with the unit clamped at the `--clamp-percentiles` of the values it takes on real texts,
-   each sample's first line judged, beside the judge's recall on real test texts.
+   each sample's first line judged, beside the judge's recall on real test texts and beside
+   samples drawn from the same seed with nothing clamped (so the clamp is the only difference).
 
 The classes are unbalanced, so balanced accuracy is reported. Targets (issue 4): probe
 within 5 points of the judge; the single unit 70% balanced or more; the judge labels
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.text.charlm import CharLMConfig, load_charlm, train_charlm  # noqa: E402
+from reverie.text.charlm import sample as lm_sample  # noqa: E402
 from reverie.text.judge import as_tweet, fit_judge  # noqa: E402
 from reverie.text.probe_length import balanced_accuracy, length_basis  # noqa: E402
 from reverie.text.sentiment import (FEATURES, ProbeConfig, feature_state, features,  # noqa: E402
@@ -167,6 +169,11 @@ def main(argv=None) -> int:
     real = unlabelled_texts(args.data)
     real = [real[i] for i in rng.permutation(len(real))[:args.percentile_texts]]
 
+    # what the model writes with nothing clamped, from the seed the clamped samples use
+    free = [as_tweet(x) for x in lm_sample(model, vocab, "\n ", 160, 0.8, seed=args.seed,
+                                           num_samples=args.samples)]
+    unclamped_positive = float(np.mean(judge.predict(free) == 1))
+
     # 4-5. for each feature: the probe, the top unit's histogram, clamped generation
     H = model.cfg.rnn_size
     per_feature = {}
@@ -189,9 +196,10 @@ def main(argv=None) -> int:
         values = {1: high if pol > 0 else low, 0: low if pol > 0 else high}
         clamped = {}
         for label, value in values.items():
+            # one seed for both clamps and for the unclamped samples: the clamp is the only difference
             s = generate_clamped((model, vocab), unit=state_unit, value=float(value), state=state,
                                  prime="\n ", num_samples=args.samples, length=160,
-                                 temperature=0.8, seed=args.seed + label).texts
+                                 temperature=0.8, seed=args.seed).texts
             tweets = [as_tweet(x) for x in s]
             judged = judge.predict(tweets)
             name = "positive" if label else "negative"
@@ -212,6 +220,7 @@ def main(argv=None) -> int:
             "unit_length_correlation": probe["unit_length_correlation"],
             "auc_unit": probe["auc_unit"], "auc_unit_figures": probe.get("auc_unit_figures"),
             "majority_accuracy": probe["majority_accuracy"], "clamped": clamped,
+            "unclamped_judged_positive": unclamped_positive,
             "targets": {"probe_within_5_points": probe["test_balanced_accuracy"] >= base_bal - 0.05,
                         "unit_70_balanced": probe["unit_balanced_accuracy"] >= 0.70,
                         "unit_adds_5_points_over_length": gain >= 0.05,
@@ -264,6 +273,7 @@ def main(argv=None) -> int:
                       f"{c['agreement']:.0%} (real {name} texts: {c['judge_recall_on_real']:.0%}; target >= 80%)")
                 for ex in c["examples"][:2]:
                     print(f"        {ex.strip()[:110]}")
+            print(f"    unclamped, the same seed: judged positive {r['unclamped_judged_positive']:.0%}")
             print(f"    targets: {r['targets']}")
         if lm_figures:
             print(f"language model: {lm_figures['steps']} steps in {lm_figures['seconds'] / 60:.1f} min, "
