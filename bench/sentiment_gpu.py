@@ -25,11 +25,13 @@ Measured on one H200 (2026-12-04; airline.csv is builtin:airline-tweets written 
 since the device has no registry packages): 4,096 units, 86M parameters, 224 ms a step
 (73k characters/s: the recurrence is a Python loop of small products). 3 passes at 5e-4:
 1.881 bits/char; 6 passes: 1.701, probes c 69.8%, mean 82.6%, cmean 82.2%, ctail 72.1%
-(TF-IDF 84.4%), unit 1922 of mean 69.0% alone (+5.2 over length), clamped judged positive
-14% / negative 92%. 6 passes at 1e-3: 1.653 bits/char, mean probe 84.4%, unit 2728 69.8%
-(+5.4), clamped 16% / 80%. The positive and negative samples are drawn with different seeds
-(seed + label, as bench/sentiment.py does), and samples at the 1st and 5th percentile
-came out the same: the clamp barely moves the text.
+(TF-IDF 84.4%), unit 1922 of mean 69.0% alone (+5.2 over length); held high, 14% of 50
+samples judged positive, held low, 92% judged negative. 6 passes at 1e-3: 1.653 bits/char,
+mean probe 84.4%, unit 2728 69.8% (+5.4), held high 16% positive, held low 80% negative.
+Those runs drew the high and low samples from different seeds and no unclamped ones; the
+samples at the 1st and at the 5th percentile (same seed) came out identical, so the clamp
+barely moves the text. The script now draws every clamp and an unclamped set from one seed.
+Products run in TF32 on the GPU (fp32 on a CPU).
 """
 from __future__ import annotations
 
@@ -45,7 +47,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn.utils import parametrize
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -69,30 +70,30 @@ def walk(model, encoded, device, tail_chars=20, unit=None, state="c", batch_size
     out = {k: np.zeros((N, 2 * H if k == "cmean" else H), np.float32) for k in FEATURES}
     values = []
     order = sorted(range(N), key=lambda i: len(encoded[i]))
-    with parametrize.cached():
-        for b in range(0, N, batch_size):
-            idx = order[b: b + batch_size]
-            lengths = torch.tensor([len(encoded[i]) for i in idx], device=device)
-            x = torch.nn.utils.rnn.pad_sequence([encoded[i] for i in idx], batch_first=True).to(device)
-            xs = model.wx(model.wte(x))
-            h, c = (s[0] for s in model.init_state(len(idx)))
-            last_c, last_h = torch.zeros_like(c), torch.zeros_like(h)
-            h_sum, c_tail = torch.zeros_like(h), torch.zeros_like(c)
-            for t in range(x.shape[1]):
-                h, c = model._cell(xs[:, t], h, c)
-                inside = (lengths > t)[:, None]
-                h_sum += h * inside
-                c_tail += c * (inside & (t >= lengths - tail_chars)[:, None])
-                ends = (lengths == t + 1)[:, None]
-                last_c = torch.where(ends, c, last_c)
-                last_h = torch.where(ends, h, last_h)
-                if unit is not None:
-                    v = (c if state == "c" else h)[:, unit]
-                    values.append(v[inside[:, 0]].cpu())
-            mean = h_sum / lengths[:, None]
-            tail = c_tail / lengths.clamp(max=tail_chars)[:, None]
-            for k, v in {"c": last_c, "mean": mean, "cmean": torch.cat([last_c, mean], 1), "ctail": tail}.items():
-                out[k][idx] = v.float().cpu().numpy()
+    weights = model.cell_weights()
+    for b in range(0, N, batch_size):
+        idx = order[b: b + batch_size]
+        lengths = torch.tensor([len(encoded[i]) for i in idx], device=device)
+        x = torch.nn.utils.rnn.pad_sequence([encoded[i] for i in idx], batch_first=True).to(device)
+        xs = model.wx(model.wte(x))
+        h, c = (s[0] for s in model.init_state(len(idx)))
+        last_c, last_h = torch.zeros_like(c), torch.zeros_like(h)
+        h_sum, c_tail = torch.zeros_like(h), torch.zeros_like(c)
+        for t in range(x.shape[1]):
+            h, c = model._cell(xs[:, t], h, c, weights=weights)
+            inside = (lengths > t)[:, None]
+            h_sum += h * inside
+            c_tail += c * (inside & (t >= lengths - tail_chars)[:, None])
+            ends = (lengths == t + 1)[:, None]
+            last_c = torch.where(ends, c, last_c)
+            last_h = torch.where(ends, h, last_h)
+            if unit is not None:
+                v = (c if state == "c" else h)[:, unit]
+                values.append(v[inside[:, 0]].cpu())
+        mean = h_sum / lengths[:, None]
+        tail = c_tail / lengths.clamp(max=tail_chars)[:, None]
+        for k, v in {"c": last_c, "mean": mean, "cmean": torch.cat([last_c, mean], 1), "ctail": tail}.items():
+            out[k][idx] = v.float().cpu().numpy()
     if unit is not None:
         out["values"] = torch.cat(values).numpy()
     return out
@@ -100,18 +101,22 @@ def walk(model, encoded, device, tail_chars=20, unit=None, state="c", batch_size
 
 @torch.no_grad()
 def sample(model, vocab, device, n, length, clamp, seed, prime="\n ", temperature=0.8):
-    """`n` samples side by side with `clamp` held at every step, drawn on `device`."""
+    """`n` samples side by side with `clamp` (None: nothing) held at every step, drawn on
+    `device` (model.step, with the matrices read once)."""
     g = torch.Generator(device).manual_seed(seed)
-    with parametrize.cached():
-        table = model.step_table()
-        state = model.init_state(n)
-        for i in vocab.encode(prime).tolist():
-            logits, state = model.step(torch.full((n,), i, device=device), state, clamp, table)
-        picks = []
-        for _ in range(length):
-            nxt = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g)[:, 0]
-            picks.append(nxt)
-            logits, state = model.step(nxt, state, clamp, table)
+    table, weights = model.step_table(), model.cell_weights()
+    h, c = (s[0] for s in model.init_state(n))
+
+    def step(idx, h, c):
+        h, c = model._cell(table[idx], h, c, clamp, weights)
+        return model.head(h), h, c
+    for i in vocab.encode(prime).tolist():
+        logits, h, c = step(torch.full((n,), i, device=device), h, c)
+    picks = []
+    for _ in range(length):
+        nxt = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g)[:, 0]
+        picks.append(nxt)
+        logits, h, c = step(nxt, h, c)
     return [vocab.decode(row) for row in torch.stack(picks, 1).tolist()]
 
 
@@ -144,6 +149,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    probed = [k for k in args.probes.split(",") if k]
+    if set(probed) - set(FEATURES):
+        p.error(f"--probes takes features among {', '.join(FEATURES)}, got {args.probes!r}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "sentiment-gpu"
@@ -220,81 +228,89 @@ def main(argv=None) -> int:
     figures["features_seconds"] = time.perf_counter() - t
     log(f"features of {len(all_texts):,} texts in {figures['features_seconds']:.1f} s")
 
-    # the L1 probes run on the CPU cores while the GPU samples
-    probed = [k for k in args.probes.split(",") if k]
+    def measure(jobs):
+        """The judge, length alone, each feature's unit and its clamps; then the probes."""
+        judge = fit_judge(all_texts, y, train_idx, test_idx, data.names)
+        length_only = pl.balanced_accuracy(pl.length_basis(lengths), y, fit_idx, test_idx)
+        figures.update({"judge": judge.figures, "length_only": length_only,
+                        "positives": int(y.sum()), "negatives": int((y == 0).sum())})
+        log(f"judge {judge.figures['balanced_accuracy']:.1%} balanced, recall {judge.recall}; "
+            f"length alone {length_only['balanced_accuracy']:.1%}")
+        # what the model writes with nothing clamped, from the seed every clamp draws with
+        free = [as_tweet(x) for x in sample(model, vocab, device, args.samples, 160, None, args.seed)]
+        figures["unclamped_judged_positive"] = float(np.mean(judge.predict(free) == 1))
+        log(f"unclamped: judged positive {figures['unclamped_judged_positive']:.0%}")
+        save()
+
+        rng = np.random.default_rng(args.seed)
+        real = unlabelled_texts(args.data)
+        real = [real[i] for i in rng.permutation(len(real))[:args.percentile_texts]]
+        real_encoded = encode_texts(vocab, real, 400)
+        pcts = [float(v) for v in args.clamp_percentiles.split(",")]
+        top = {}
+        for k in FEATURES:
+            X = feats[k]
+            partial = pl.partial_correlations(X, y, lengths, fit_idx)
+            unit = int(np.argmax(np.abs(partial)))
+            pol = 1 if partial[unit] > 0 else -1
+            alone = pl.unit_against_length(X, y, lengths, unit, splits, length_only, partial)
+            from sklearn.linear_model import LogisticRegression
+            one = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000).fit(X[fit_idx][:, [unit]], y[fit_idx])
+            from sklearn.metrics import balanced_accuracy_score
+            unit_bal = float(balanced_accuracy_score(y[test_idx], one.predict(X[test_idx][:, [unit]])))
+            order = np.argsort(-np.abs(partial))[:args.top_units]
+            top[k] = (order, X[:, order])
+            state, state_unit = feature_state(k, unit, H)
+            vals = walk(model, real_encoded, device, unit=state_unit, state=state)["values"]
+            row = {"unit": unit, "state": state, "state_unit": state_unit, "polarity": pol,
+                   "unit_balanced_accuracy": unit_bal, **{f"unit_{a}": b for a, b in alone.items() if a != "unit"},
+                   "top_units": [(int(u), float(partial[u])) for u in order[:10]], "clamped": {}}
+            hist = out / f"unit_{k}.png"
+            plot_unit_histogram(X[test_idx, unit], y[test_idx], hist, unit, data.names,
+                                f"mLSTM {H} unit {unit} ({k}), test split", lengths=lengths[test_idx])
+            for lo_p, hi_p in zip(pcts[0::2], pcts[1::2]):
+                lo, hi = (float(v) for v in np.percentile(vals, [lo_p, hi_p]))
+                for label, value, pc in ((1, hi if pol > 0 else lo, hi_p if pol > 0 else lo_p),
+                                         (0, lo if pol > 0 else hi, lo_p if pol > 0 else hi_p)):
+                    s = sample(model, vocab, device, args.samples, 160, Clamp(state_unit, value, state),
+                               args.seed)
+                    tweets = [as_tweet(x) for x in s]
+                    judged = judge.predict(tweets)
+                    name = data.names[label]
+                    row["clamped"][f"{name}@p{pc:g}"] = {
+                        "value": value, "agreement": float(np.mean(judged == label)),
+                        "judge_recall_on_real": judge.recall[name],
+                        "examples": [f"[{data.names[int(j)]}] {tw}" for j, tw in zip(judged[:8], tweets[:8])]}
+            figures["features"][k] = row
+            c = row["clamped"]
+            log(f"{k:>5}: unit {unit} alone {unit_bal:.1%} (+{100 * row['unit_gain_over_length']:.1f} over length, "
+                f"r with length {row['unit_length_correlation']:+.2f}); clamped " +
+                ", ".join(f"{n} {v['agreement']:.0%}" for n, v in c.items()))
+            save()
+        np.savez_compressed(out / "units.npz", labels=y, lengths=lengths, fit=fit_idx, val=val_idx, test=test_idx,
+                            **{f"{k}_units": o for k, (o, _) in top.items()},
+                            **{f"{k}_values": v.astype(np.float16) for k, (_, v) in top.items()})
+
+        # 3. the probes, as they finish
+        for k, job in jobs.items():
+            try:
+                r = job.result()
+                figures["features"][k]["probe"] = {
+                    key: r[key] for key in ("test_balanced_accuracy", "test_accuracy", "C", "units_used",
+                                            "units_total", "unit", "unit_balanced_accuracy", "seconds")}
+                log(f"{k:>5}: probe {r['test_balanced_accuracy']:.1%} balanced with {r['units_used']} units "
+                    f"(C={r['C']:g}, {r['seconds']:.0f} s)")
+            except Exception as e:  # a probe that fails leaves the rest measured
+                figures["features"][k]["probe"] = {"error": repr(e)}
+            save()
+
+    # the L1 probes run on the CPU cores while the GPU samples (spawned: CUDA is initialised)
     pool = ProcessPoolExecutor(max_workers=max(1, len(probed)), mp_context=get_context("spawn"))
-    jobs = {k: pool.submit(probe_job, feats[k], y, k, splits, lengths, args.seed) for k in probed}
-
-    judge = fit_judge(all_texts, y, train_idx, test_idx, data.names)
-    length_only = pl.balanced_accuracy(pl.length_basis(lengths), y, fit_idx, test_idx)
-    figures.update({"judge": judge.figures, "length_only": length_only,
-                    "positives": int(y.sum()), "negatives": int((y == 0).sum())})
-    log(f"judge {judge.figures['balanced_accuracy']:.1%} balanced, recall {judge.recall}; "
-        f"length alone {length_only['balanced_accuracy']:.1%}")
-    save()
-
-    rng = np.random.default_rng(args.seed)
-    real = unlabelled_texts(args.data)
-    real = [real[i] for i in rng.permutation(len(real))[:args.percentile_texts]]
-    real_encoded = encode_texts(vocab, real, 400)
-    pcts = [float(v) for v in args.clamp_percentiles.split(",")]
-    top = {}
-    for k in FEATURES:
-        X = feats[k]
-        partial = pl.partial_correlations(X, y, lengths, fit_idx)
-        unit = int(np.argmax(np.abs(partial)))
-        pol = 1 if partial[unit] > 0 else -1
-        alone = pl.unit_against_length(X, y, lengths, unit, splits, length_only, partial)
-        from sklearn.linear_model import LogisticRegression
-        one = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000).fit(X[fit_idx][:, [unit]], y[fit_idx])
-        from sklearn.metrics import balanced_accuracy_score
-        unit_bal = float(balanced_accuracy_score(y[test_idx], one.predict(X[test_idx][:, [unit]])))
-        order = np.argsort(-np.abs(partial))[:args.top_units]
-        top[k] = (order, X[:, order])
-        state, state_unit = feature_state(k, unit, H)
-        vals = walk(model, real_encoded, device, unit=state_unit, state=state)["values"]
-        row = {"unit": unit, "state": state, "state_unit": state_unit, "polarity": pol,
-               "unit_balanced_accuracy": unit_bal, **{f"unit_{a}": b for a, b in alone.items() if a != "unit"},
-               "top_units": [(int(u), float(partial[u])) for u in order[:10]], "clamped": {}}
-        hist = out / f"unit_{k}.png"
-        plot_unit_histogram(X[test_idx, unit], y[test_idx], hist, unit, data.names,
-                            f"mLSTM {H} unit {unit} ({k}), test split", lengths=lengths[test_idx])
-        for lo_p, hi_p in zip(pcts[0::2], pcts[1::2]):
-            lo, hi = (float(v) for v in np.percentile(vals, [lo_p, hi_p]))
-            for label, value, pc in ((1, hi if pol > 0 else lo, hi_p if pol > 0 else lo_p),
-                                     (0, lo if pol > 0 else hi, lo_p if pol > 0 else hi_p)):
-                s = sample(model, vocab, device, args.samples, 160, Clamp(state_unit, value, state),
-                           args.seed + label)
-                tweets = [as_tweet(x) for x in s]
-                judged = judge.predict(tweets)
-                name = data.names[label]
-                row["clamped"][f"{name}@p{pc:g}"] = {
-                    "value": value, "agreement": float(np.mean(judged == label)),
-                    "judge_recall_on_real": judge.recall[name],
-                    "examples": [f"[{data.names[int(j)]}] {tw}" for j, tw in zip(judged[:8], tweets[:8])]}
-        figures["features"][k] = row
-        c = row["clamped"]
-        log(f"{k:>5}: unit {unit} alone {unit_bal:.1%} (+{100 * row['unit_gain_over_length']:.1f} over length, "
-            f"r with length {row['unit_length_correlation']:+.2f}); clamped " +
-            ", ".join(f"{n} {v['agreement']:.0%}" for n, v in c.items()))
-        save()
-    np.savez_compressed(out / "units.npz", labels=y, lengths=lengths, fit=fit_idx, val=val_idx, test=test_idx,
-                        **{f"{k}_units": o for k, (o, _) in top.items()},
-                        **{f"{k}_values": v.astype(np.float16) for k, (_, v) in top.items()})
-
-    # 3. the probes, as they finish
-    for k, job in jobs.items():
-        try:
-            r = job.result()
-            figures["features"][k]["probe"] = {
-                key: r[key] for key in ("test_balanced_accuracy", "test_accuracy", "C", "units_used",
-                                        "units_total", "unit", "unit_balanced_accuracy", "seconds")}
-            log(f"{k:>5}: probe {r['test_balanced_accuracy']:.1%} balanced with {r['units_used']} units "
-                f"(C={r['C']:g}, {r['seconds']:.0f} s)")
-        except Exception as e:  # a probe that fails leaves the rest measured
-            figures["features"][k]["probe"] = {"error": repr(e)}
-        save()
-    pool.shutdown()
+    try:
+        jobs = {k: pool.submit(probe_job, feats[k], y, k, splits, lengths, args.seed) for k in probed}
+        measure(jobs)
+    finally:  # a failure above does not wait minutes for the probes
+        pool.shutdown(wait=False, cancel_futures=True)
     figures["seconds"] = time.perf_counter() - started
     save()
     log("done")

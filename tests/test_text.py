@@ -123,14 +123,20 @@ def test_mlstm_trains_and_samples(tmp_path, corpus_file):
 
 
 def test_mlstm_builds_its_weight_normalised_matrices_once_per_pass():
-    # uncached, weight norm rebuilt W_m at every character (and kept each copy for backward)
+    # read at every character, weight norm rebuilt W_m there (and kept each copy for backward)
     model = build_model(20, tiny(model="mlstm"))
     built = []
     model.wm.parametrizations.weight[0].register_forward_hook(lambda *a: built.append(1))
-    logits, _ = model(torch.randint(20, (2, 7)), model.init_state(2))
+    x = torch.randint(20, (2, 7))
+    logits, _ = model(x, model.init_state(2))
     assert len(built) == 1
     logits.square().sum().backward()
     assert model.wm.parametrizations.weight.original1.grad.abs().sum() > 0
+    with torch.no_grad():  # the same model as stepping one character at a time
+        state = model.init_state(2)
+        for t in range(7):
+            step_logits, state = model.step(x[:, t], state)
+            assert torch.allclose(step_logits, logits[:, t], atol=1e-5)
 
 
 def test_mlstm_weight_norm_and_checkpoints_from_before_it(tmp_path, corpus_file):

@@ -36,7 +36,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import parametrize
 
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
@@ -359,11 +358,19 @@ class MLSTMLM(nn.Module):
         z = torch.zeros(1, batch, self.cfg.rnn_size, device=self.head.weight.device)
         return z, z.clone()
 
+    def cell_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """W_mh and W_m, for one pass over a sequence: with weight norm each read builds the
+        matrix afresh (and keeps it for backward), so a loop that read them at every
+        character would build a copy per character."""
+        return self.wmh.weight, self.wm.weight
+
     def _cell(self, xt: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
-              clamp: Optional["Clamp"] = None) -> State:
+              clamp: Optional["Clamp"] = None,
+              weights: Optional[tuple[torch.Tensor, torch.Tensor]] = None) -> State:
         H = self.cfg.rnn_size
-        m = xt[:, :H] * self.wmh(h)
-        ig, fg, og, ug = (xt[:, H:] + self.wm(m)).chunk(4, dim=1)
+        w_mh, w_m = weights if weights is not None else self.cell_weights()
+        m = xt[:, :H] * F.linear(h, w_mh)
+        ig, fg, og, ug = (xt[:, H:] + F.linear(m, w_m)).chunk(4, dim=1)
         c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(ug)
         if clamp is not None and clamp.what == "c":
             c = c.clone()
@@ -374,15 +381,13 @@ class MLSTMLM(nn.Module):
         return h, c
 
     def forward(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        # weight norm computes each matrix once per pass, not once per character: uncached,
-        # every step rebuilds (and keeps for backward) a copy of W_mh and W_m (same gradients)
-        with parametrize.cached():
-            xs = self.wx(self.drop(self.wte(idx)))        # (B, T, 5H)
-            h, c = state[0][0], state[1][0]
-            ys = []
-            for t in range(idx.shape[1]):
-                h, c = self._cell(xs[:, t], h, c)
-                ys.append(h)
+        xs = self.wx(self.drop(self.wte(idx)))            # (B, T, 5H)
+        weights = self.cell_weights()                      # once per pass, not per character
+        h, c = state[0][0], state[1][0]
+        ys = []
+        for t in range(idx.shape[1]):
+            h, c = self._cell(xs[:, t], h, c, weights=weights)
+            ys.append(h)
         y = torch.stack(ys, dim=1)
         return self.head(self.drop(y)), (h[None], c[None])
 

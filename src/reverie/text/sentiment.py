@@ -334,10 +334,11 @@ def read_states(model, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Te
         y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True)  # zeros past each end
         return h[-1], c[-1], y.sum(1) / lengths[:, None].float()
     xs = model.wx(model.wte(x))
+    weights = model.cell_weights()  # once, not at every character
     h, c = (s[0] for s in model.init_state(B))
     hs, cs, total = torch.zeros_like(h), torch.zeros_like(c), torch.zeros_like(h)
     for t in range(T):
-        h, c = model._cell(xs[:, t], h, c)
+        h, c = model._cell(xs[:, t], h, c, weights=weights)
         inside = (lengths > t)[:, None]
         total += h * inside
         ends = lengths == t + 1
