@@ -59,6 +59,8 @@ def test_covers_both_modes_and_losses_finite(trained):
 
 def test_sample_deterministic_per_seed(trained):
     _, out = trained
+    with pytest.raises(ReverieError, match="no categorical code"):
+        sample(out, n=2, code=0)
     a = sample(out, n=4, seed=3)
     b = sample(out, n=4, seed=3)
     assert torch.equal(a.image, b.image)
@@ -90,6 +92,30 @@ def test_jacobian_reject_drops_blends_between_modes(trained):
         m = gan.images(z).mean((1, 2, 3))
         return float((torch.minimum((m - 0.15).abs(), (m - 0.85).abs()) > 0.1).float().mean())
     assert between(dropped) > between(kept) + 0.15
+
+
+def test_infogan_code_picks_the_mode(tmp_path):
+    # the code is read off the latent, so a seed still names an image; Q must recover it from
+    # the image, and on the toy the only thing to tell apart is the mode: each value takes one
+    result = train_gan(toy(), TINY.replace(categories=2), out=tmp_path / "info.pt")
+    assert math.isfinite(result.figures["info_loss"]) and "info_loss" in result.figures["history"][-1]
+    r = sample(tmp_path / "info.pt", n=100, seed=0)
+    codes = torch.tensor(r.figures["codes"])
+    assert 20 < int((codes == 0).sum()) < 80  # the code is uniform over its values
+    gan = load_gan(tmp_path / "info.pt")
+    z = torch.stack([latent_for_seed(s, gan.latent_shape) for s in r.figures["seeds"]])
+    bright = gan.images(z).mean((1, 2, 3)) > 0.5
+    share = [float(bright[codes == k].float().mean()) for k in (0, 1)]
+    assert abs(share[0] - share[1]) > 0.7, share
+    # --code holds it: every sample of the grid from that value's mode
+    held = sample(tmp_path / "info.pt", n=20, seed=0, code=1)
+    assert held.figures["codes"] == [1] * 20
+    mean = held.image.mean().item()  # the grid of 20 bright (or dark) images, padding aside
+    assert (mean > 0.5) == (share[1] > 0.5)
+    with pytest.raises(ReverieError, match="code"):
+        sample(tmp_path / "info.pt", n=4, code=2)
+    with pytest.raises(ReverieError, match="categories"):
+        GANConfig(nz=8, categories=9)
 
 
 def test_slerp_keeps_norms():

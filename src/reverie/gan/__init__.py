@@ -9,10 +9,10 @@ MECHANISMS = [
     Mechanism(
         name="train_gan", title="Train a GAN on images", domain="gan", command="gan train",
         summary="a DCGAN with spectral norm, hinge loss, two time-scale rates, an EMA "
-                "generator and DiffAugment, trained on a folder of images; FD/KID on Lite0 "
-                "features on every run",
+                "generator, DiffAugment and an optional InfoGAN code, trained on a folder "
+                "of images; FD/KID on Lite0 features on every run",
         paper=f"{_DCGAN}; Miyato et al. 2018, spectral normalization; Heusel et al. 2017, "
-              f"TTUR; Zhao et al. 2020, DiffAugment",
+              f"TTUR; Zhao et al. 2020, DiffAugment; Chen et al. 2016, InfoGAN",
         function="reverie.gan.dcgan:train_gan", config="reverie.gan.dcgan:GANConfig",
         inputs=(Input("images", "corpus", "a folder of images (read recursively), "
                       "builtin:digits or builtin:textures", example="builtin:digits"),),
@@ -22,7 +22,7 @@ MECHANISMS = [
         summary="a grid of new images (image i is seed + i), with the nearest training "
                 "image to each: new, not copied",
         paper=f"{_DCGAN}; Brock et al. 2019 (BigGAN), the truncation trick; Tanielian et "
-              f"al. 2020, Jacobian rejection",
+              f"al. 2020, Jacobian rejection; Chen et al. 2016 (InfoGAN), the code",
         function="reverie.gan.latent:sample", config="reverie.gan.latent:SampleConfig",
         inputs=(_MODEL,), outputs=(".png", ".jpg", ".webp")),
     Mechanism(

@@ -82,6 +82,13 @@ class GANConfig(Config):
                        above=0)
     beta1: float = knob(0.5, "Adam beta1 (DCGAN: 0.5)", min=0, below=1)
     beta2: float = knob(0.999, "Adam beta2", above=0, below=1)
+    categories: int = knob(0, "InfoGAN's categorical code (Chen et al. 2016): the largest of "
+                           "the latent's first N coordinates picks one of N values, given to "
+                           "the generator one-hot beside z, and a head on the discriminator "
+                           "must tell which; each value becomes a mode of its own (on digits, "
+                           "often a class), so fewer samples blend two. 0: off", min=0)
+    info_lambda: float = knob(1.0, "weight of InfoGAN's mutual-information term (its lambda; "
+                              "1 for a categorical code)", min=0, advanced=True)
     ema: float = knob(0.999, "decay of the exponential moving average of the generator "
                       "that samples (0: off)", min=0, below=1)
     diffaugment: str = knob("color,translation,cutout", "DiffAugment policy (Zhao et al. "
@@ -107,6 +114,10 @@ class GANConfig(Config):
     device: str = device_knob()
 
     def check(self) -> None:
+        if self.categories == 1 or self.categories > self.nz:
+            raise ConfigError("categories", f"must be 0 (off) or 2..nz ({self.nz}), got "
+                                            f"{self.categories}: the code is read off the "
+                                            f"latent's first coordinates")
         if not _policy_ok(self.diffaugment):
             raise ConfigError("diffaugment", f"unknown policy {self.diffaugment!r}; use a "
                                              f"comma-separated subset of {', '.join(AUGMENTS)} "
@@ -183,13 +194,32 @@ def _mults(size: int) -> list[int]:
     return [2 ** i for i in reversed(range(n))]
 
 
-class Generator(nn.Module):
-    """z (nz) -> 4x4 -> ... -> size x size RGB in [-1, 1]."""
+def code_of(z: torch.Tensor, categories: int) -> torch.Tensor:
+    """InfoGAN's categorical code of each latent (B,): the largest of its first
+    `categories` coordinates. Read off z, so a seed still names one image, and uniform,
+    since the coordinates are independent and alike."""
+    return z.flatten(1)[:, :categories].argmax(1)
 
-    def __init__(self, nz: int, ngf: int, size: int):
+
+def with_code(z: torch.Tensor, categories: int, code: int) -> torch.Tensor:
+    """Each latent with `code` as its code: its largest first coordinate swapped into place
+    `code`, the rest of it as drawn (so z keeps its distribution, given the code)."""
+    z = z.flatten(1).clone()
+    rows = torch.arange(len(z))
+    top = code_of(z, categories)
+    z[rows, top], z[rows, code] = z[rows, code], z[rows, top]
+    return z
+
+
+class Generator(nn.Module):
+    """z (nz) -> 4x4 -> ... -> size x size RGB in [-1, 1]; with `categories`, z's code
+    (`code_of`) joins it one-hot."""
+
+    def __init__(self, nz: int, ngf: int, size: int, categories: int = 0):
         super().__init__()
         mults = _mults(size)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(nz, ngf * mults[0], 4, 1, 0, bias=False),
+        layers: list[nn.Module] = [nn.ConvTranspose2d(nz + categories, ngf * mults[0], 4, 1, 0,
+                                                      bias=False),
                                    nn.BatchNorm2d(ngf * mults[0]), nn.ReLU(True)]
         for a, b in zip(mults, mults[1:]):
             layers += [nn.ConvTranspose2d(ngf * a, ngf * b, 4, 2, 1, bias=False),
@@ -197,11 +227,14 @@ class Generator(nn.Module):
         layers += [nn.ConvTranspose2d(ngf * mults[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         self.nz = nz
+        self.categories = categories
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() == 2:
-            z = z[:, :, None, None]
-        return self.main(z)
+        z = z.flatten(1)
+        if self.categories:  # the code switches at once where the largest coordinate changes
+            code = F.one_hot(code_of(z, self.categories), self.categories).to(z.dtype)
+            z = torch.cat([z, code], 1)
+        return self.main(z[:, :, None, None])
 
 
 def _sn(module: nn.Module, on: bool) -> nn.Module:
@@ -209,9 +242,11 @@ def _sn(module: nn.Module, on: bool) -> nn.Module:
 
 
 class Discriminator(nn.Module):
-    """size x size RGB -> one logit per image (DCGAN's mirror of the generator)."""
+    """size x size RGB -> one logit per image (DCGAN's mirror of the generator); with
+    `categories`, also InfoGAN's Q head: logits for the image's code, from the same
+    features as the last layer."""
 
-    def __init__(self, ndf: int, size: int, spectral_norm: bool):
+    def __init__(self, ndf: int, size: int, spectral_norm: bool, categories: int = 0):
         super().__init__()
         mults = list(reversed(_mults(size)))  # 1, 2, 4 (, 8)
         layers: list[nn.Module] = [_sn(nn.Conv2d(3, ndf, 4, 2, 1), spectral_norm),
@@ -224,9 +259,14 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
         layers.append(_sn(nn.Conv2d(ndf * mults[-1], 1, 4, 1, 0), spectral_norm))
         self.main = nn.Sequential(*layers)
+        self.q = (_sn(nn.Conv2d(ndf * mults[-1], categories, 4, 1, 0), spectral_norm)
+                  if categories else None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.main(x).flatten(1).mean(1)
+    def forward(self, x: torch.Tensor, with_code: bool = False):
+        if not with_code:
+            return self.main(x).flatten(1).mean(1)
+        h = self.main[:-1](x)
+        return self.main[-1](h).flatten(1).mean(1), self.q(h).flatten(1)
 
 
 def dcgan_init(m: nn.Module) -> None:
@@ -240,7 +280,8 @@ def dcgan_init(m: nn.Module) -> None:
 
 
 def build_dcgan(cfg: GANConfig) -> tuple[Generator, Discriminator]:
-    g, d = Generator(cfg.nz, cfg.ngf, cfg.size), Discriminator(cfg.ndf, cfg.size, cfg.spectral_norm)
+    g = Generator(cfg.nz, cfg.ngf, cfg.size, cfg.categories)
+    d = Discriminator(cfg.ndf, cfg.size, cfg.spectral_norm, cfg.categories)
     g.apply(dcgan_init)
     d.apply(dcgan_init)  # before spectral norm's power iteration vector matters: it adapts
     return g, d
@@ -254,6 +295,17 @@ def d_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "hinge":
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
     return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def judged(d: nn.Module, x: torch.Tensor, categories: int):
+    """D's logits for x and, with a categorical code, its Q head's logits for the code."""
+    return d(x, with_code=True) if categories else (d(x), None)
+
+
+def info_loss(q: torch.Tensor | None, code: torch.Tensor | None, weight: float):
+    """InfoGAN's mutual-information term (a lower bound, up to the code's entropy): how
+    badly Q recovers the code the fake was made from. D (with Q) and G both minimise it."""
+    return weight * F.cross_entropy(q, code) if q is not None else torch.zeros(())
 
 
 def g_loss(fake: torch.Tensor, kind: str) -> torch.Tensor:
@@ -384,6 +436,8 @@ class GANTrainResult(Result):
         a, b = fig.subplots(1, 2)
         a.plot([h["step"] for h in hist], [h["d_loss"] for h in hist], label="discriminator")
         a.plot([h["step"] for h in hist], [h["g_loss"] for h in hist], label="generator")
+        if "info_loss" in hist[-1]:  # InfoGAN: how badly Q reads the code (0: always right)
+            a.plot([h["step"] for h in hist], [h["info_loss"] for h in hist], label="code (InfoGAN)")
         a.set_xlabel("step")
         a.set_ylabel(f"{self.config.loss} loss")
         a.legend()
@@ -513,7 +567,8 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
     gen = torch.Generator().manual_seed(cfg.seed + 1)      # latents, batches, augmentations
     fixed_z = latent_for_seed(cfg.seed + 2, (16, *task.latent_shape))  # the GIF's latents
     run = {"step": 0, "history": [], "fd_curve": [], "frames": [], "d_loss": None,
-           "g_loss": None}
+           "g_loss": None, "info_loss": None}
+    categories = getattr(cfg, "categories", 0)  # the texture GAN has no code
     elapsed = 0.0
     if ckpt is not None:
         try:
@@ -581,17 +636,22 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
     while frac_done() < 1.0:
         real = task.real_batch(gen, cfg.batch_size).to(device) * 2 - 1
         z = torch.randn((cfg.batch_size, *task.latent_shape), generator=gen).to(device)
-        # discriminator: real up, fake down (on augmented copies of both)
+        code = code_of(z, categories) if categories else None
+        # discriminator: real up, fake down (on augmented copies of both); Q: the fake's code
         fake = g(z)
-        ld = d_loss(d(diff_augment(real, policy, gen)),
-                    d(diff_augment(fake.detach(), policy, gen)), cfg.loss)
+        d_real = d(diff_augment(real, policy, gen))
+        d_fake, q = judged(d, diff_augment(fake.detach(), policy, gen), categories)
+        ld = d_loss(d_real, d_fake, cfg.loss)
+        li = info_loss(q, code, getattr(cfg, "info_lambda", 0.0))
         opt_d.zero_grad(set_to_none=True)
-        ld.backward()
+        (ld + li).backward()
         opt_d.step()
-        # generator: fool the discriminator (through the same kind of augmentation)
-        lg = g_loss(d(diff_augment(fake, policy, gen)), cfg.loss)
+        # generator: fool the discriminator (through the same kind of augmentation), and
+        # make its code plain to Q
+        d_fake, q = judged(d, diff_augment(fake, policy, gen), categories)
+        lg = g_loss(d_fake, cfg.loss)
         opt_g.zero_grad(set_to_none=True)
-        lg.backward()
+        (lg + info_loss(q, code, getattr(cfg, "info_lambda", 0.0))).backward()
         opt_g.step()
         run["step"] += 1
         steps_here += 1
@@ -605,11 +665,15 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
                                f"lower lr_g and lr_d, or keep spectral_norm on")
         run["d_loss"] = ldv if run["d_loss"] is None else 0.9 * run["d_loss"] + 0.1 * ldv
         run["g_loss"] = lgv if run["g_loss"] is None else 0.9 * run["g_loss"] + 0.1 * lgv
+        if categories:
+            liv = float(li.detach())
+            run["info_loss"] = liv if run["info_loss"] is None else 0.9 * run["info_loss"] + 0.1 * liv
         now = time.perf_counter()
         elapsed += now - t_last
         if run["step"] % 10 == 0 or frac_done() >= 1.0:
             run["history"].append({"step": run["step"], "d_loss": run["d_loss"],
-                                   "g_loss": run["g_loss"]})
+                                   "g_loss": run["g_loss"],
+                                   **({"info_loss": run["info_loss"]} if categories else {})})
         if run["step"] % cfg.sample_every == 0:
             snapshot()
         if run["step"] % cfg.fd_every == 0 and frac_done() < 1.0:
@@ -627,7 +691,8 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
 
     if not run["history"] or run["history"][-1]["step"] != run["step"]:
         run["history"].append({"step": run["step"], "d_loss": run["d_loss"],
-                               "g_loss": run["g_loss"]})
+                               "g_loss": run["g_loss"],
+                               **({"info_loss": run["info_loss"]} if categories else {})})
     final = run["fd_curve"][-1] if run["fd_curve"] and run["fd_curve"][-1]["step"] == run["step"] \
         else measure()
     if not run["frames"] or steps_here and run["step"] % cfg.sample_every:
@@ -636,6 +701,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
     g_ema.cpu().eval()
     wall = time.perf_counter() - started
     figures = {"steps": run["step"], "d_loss": run["d_loss"], "g_loss": run["g_loss"],
+               **({"info_loss": run["info_loss"]} if categories else {}),
                "fd": final["fd"], "kid": final["kid"], "fd_real_floor": floor["fd"],
                "kid_real_floor": floor["kid"], "fd_images": n_eval,
                "fd_features": f"EfficientNet-Lite0 pooled head (1280-d) at "

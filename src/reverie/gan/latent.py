@@ -40,7 +40,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
-from reverie.gan.dcgan import GAN, image_grid, latent_for_seed, load_gan
+from reverie.gan.dcgan import GAN, code_of, image_grid, latent_for_seed, load_gan, with_code
 
 TRUNCATION = dict(min=0.05, max=2.0)
 
@@ -68,6 +68,9 @@ class SampleConfig(Config):
                                   "||dG/dz||, where the generator crosses between modes and "
                                   "draws blends; 0: off (on: 8 forward-mode passes per latent, "
                                   "slower)", min=0, max=0.9)
+    code: Optional[int] = knob(None, "a model trained with categories (InfoGAN): draw every "
+                               "sample with this value of its code, 0..categories-1 (on "
+                               "digits, often one class); none: as the seeds fall", min=0)
     seed: int = seed_knob()
     device: str = device_knob()
 
@@ -159,6 +162,14 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
     m = latents_to_draw(cfg.n, cfg.jacobian_reject)
     seeds = [cfg.seed + i for i in range(m)]
     z = torch.stack([latent_for_seed(s, gan.latent_shape, cfg.truncation) for s in seeds])
+    k = getattr(gan.config, "categories", 0)
+    if cfg.code is not None:
+        if not k:
+            raise ConfigError("code", "this model has no categorical code; train it with "
+                                      "categories (e.g. 10) to choose one")
+        if cfg.code >= k:
+            raise ConfigError("code", f"the model's code takes values 0..{k - 1}, got {cfg.code}")
+        z = with_code(z, k, cfg.code)
     fig: dict = {}
     extra = {}
     if m > cfg.n:
@@ -186,6 +197,8 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
         extra["nearest"] = image_grid(torch.cat(pairs), nrow=nrow)
     progress(2, 2, "nearest training images")
     fig["seeds"] = seeds
+    if k:  # InfoGAN: which value of its code made each sample (row by row)
+        fig["codes"] = code_of(z, k).tolist()
     fig["summary"] = (f"{cfg.n} samples (seeds {seeds[0]}-{seeds[-1]})"
                       + (f", {m - cfg.n} of {m} latents rejected by Jacobian norm"
                          if m > cfg.n else "")
