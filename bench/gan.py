@@ -50,7 +50,7 @@ import torch.nn.functional as F  # noqa: E402
 from reverie.gan import metrics  # noqa: E402
 from reverie.gan.data import load_set  # noqa: E402
 from reverie.gan.dcgan import GANConfig, code_of, latent_for_seed, load_gan, train_gan  # noqa: E402
-from reverie.gan.latent import (InvertConfig, invert_latents, jacobian_split,  # noqa: E402
+from reverie.gan.latent import (InvertConfig, attribute_only, invert_latents, jacobian_split,  # noqa: E402
                                 latents_to_draw)
 
 OUT = ROOT / "bench" / "out" / "gan"
@@ -190,16 +190,20 @@ def thickness(model: Path, train_idx) -> dict:
     v_seed = zs[so[-500:]].mean(0) - zs[so[:500]].mean(0)
     amounts = [-2, -1, 0, 1, 2]
     out = {"inversion_seconds": inv_s, "inversion_mse_mean": float(pix.mean())}
+    k = getattr(gan.config, "categories", 0)
     for name, v in (("inverted digits", v_inv), ("sample seeds", v_seed)):
-        mono = 0
+        v = attribute_only(v, gan)  # as `gan apply` adds it: with a code, the code kept
+        mono, code_changes = 0, 0
         inks = []
         for seed in range(10):
             z0 = latent_for_seed(seed, gan.latent_shape)
-            strip = gan.images(torch.stack([z0 + a * v for a in amounts])).mean((1, 2, 3))
+            zs = torch.stack([z0 + a * v for a in amounts])
+            strip = gan.images(zs).mean((1, 2, 3))
             inks.append([round(float(i), 4) for i in strip])
             mono += bool(np.all(np.diff(strip.numpy()) > 0))
+            code_changes += bool(k and len(set(code_of(zs, k).tolist())) > 1)
         out[name] = {"monotonic_seeds": mono, "of": 10, "ink": inks,
-                     "norm": float(v.norm())}
+                     "norm": float(v.norm()), "strips_whose_code_changes": code_changes}
     return out
 
 
@@ -249,13 +253,15 @@ def main(argv=None) -> int:
         print(f"{s}: real vs real {r['real_vs_real']}", flush=True)
         save(results)
         knobs = {k: v for k, v in SETS[s].items() if k != "policy"}
+        # models are reused by name: the name carries the code, so one trained without is not
+        tag = f"-code{knobs['categories']}" if knobs.get("categories") else ""
         for variant, policy in (("diffaugment", SETS[s]["policy"]), ("no_diffaugment", "")):
-            path = train(source, args.minutes, policy, f"{s}-{variant}-{args.minutes:g}min", **knobs)
+            path = train(source, args.minutes, policy, f"{s}-{variant}-{args.minutes:g}min{tag}", **knobs)
             r[variant] = fd_figures(path, f_held, n)
             print(f"{s} {variant}: {r[variant]}", flush=True)
             save(results)
         if s == "digits":
-            best = OUT / f"digits-diffaugment-{args.minutes:g}min.pt"
+            best = OUT / f"digits-diffaugment-{args.minutes:g}min{tag}.pt"
             gan = load_gan(best)
             z = torch.stack([latent_for_seed(30_000 + i, gan.latent_shape) for i in range(1000)])
             # the truncation trick (BigGAN): samples nearer the mode, variety traded for fidelity;

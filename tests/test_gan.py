@@ -1,7 +1,7 @@
 """GANs: a tiny DCGAN on a two-mode toy set covers both modes; losses finite; sampling
-deterministic per seed; Jacobian rejection drops the blends between modes; slerp keeps
-norms; inversion finds a generated image; an attribute vector from two planted groups
-moves ink the right way; resume after a kill; bad inputs."""
+deterministic per seed; Jacobian rejection drops the blends between modes; InfoGAN's
+code picks the mode; slerp keeps norms; inversion finds a generated image; an attribute
+vector from two planted groups moves ink the right way; resume after a kill; bad inputs."""
 from __future__ import annotations
 
 import math
@@ -98,7 +98,8 @@ def test_infogan_code_picks_the_mode(tmp_path):
     # the code is read off the latent, so a seed still names an image; Q must recover it from
     # the image, and on the toy the only thing to tell apart is the mode: each value takes one
     result = train_gan(toy(), TINY.replace(categories=2), out=tmp_path / "info.pt")
-    assert math.isfinite(result.figures["info_loss"]) and "info_loss" in result.figures["history"][-1]
+    assert "info_loss" in result.figures["history"][-1]
+    assert result.figures["info_loss"] < 0.3  # Q reads the code (chance: ln 2 = 0.69)
     r = sample(tmp_path / "info.pt", n=100, seed=0)
     codes = torch.tensor(r.figures["codes"])
     assert 20 < int((codes == 0).sum()) < 80  # the code is uniform over its values
@@ -107,6 +108,22 @@ def test_infogan_code_picks_the_mode(tmp_path):
     bright = gan.images(z).mean((1, 2, 3)) > 0.5
     share = [float(bright[codes == k].float().mean()) for k in (0, 1)]
     assert abs(share[0] - share[1]) > 0.7, share
+    # the generator is given the code: a step across the border between the two values
+    # (z0 = z1) changes the image; the same step elsewhere in z barely does
+    z0 = latent_for_seed(0, gan.latent_shape)
+    z0[1] = z0[0]
+    step, elsewhere = torch.zeros(8), torch.zeros(8)
+    step[0], elsewhere[7] = 1e-3, 2e-3
+    across = gan.images(torch.stack([z0 + step, z0 - step])).mean((1, 2, 3))
+    along = gan.images(torch.stack([z0 + step, z0 + step + elsewhere])).mean((1, 2, 3))
+    assert (across[0] - across[1]).abs() > 0.3
+    assert (along[0] - along[1]).abs() < 0.05
+    # a vector applied keeps the base latent's code: all on its code coordinates, it would
+    # flip the mode halfway along the strip; applied, the strip stays in one mode
+    push = np.zeros(8, dtype=np.float32)
+    push[:2] = [-3.0, 3.0]
+    ink = apply(tmp_path / "info.pt", push, seed=0, amounts=[-2, -1, 0, 1, 2]).figures["ink"]
+    assert len({x > 0.5 for x in ink}) == 1, ink
     # --code holds it: every sample of the grid from that value's mode
     held = sample(tmp_path / "info.pt", n=20, seed=0, code=1)
     assert held.figures["codes"] == [1] * 20

@@ -437,9 +437,11 @@ class GANTrainResult(Result):
         a.plot([h["step"] for h in hist], [h["d_loss"] for h in hist], label="discriminator")
         a.plot([h["step"] for h in hist], [h["g_loss"] for h in hist], label="generator")
         if "info_loss" in hist[-1]:  # InfoGAN: how badly Q reads the code (0: always right)
-            a.plot([h["step"] for h in hist], [h["info_loss"] for h in hist], label="code (InfoGAN)")
+            a.plot([h["step"] for h in hist], [h["info_loss"] for h in hist],
+                   label="code (InfoGAN)")
         a.set_xlabel("step")
-        a.set_ylabel(f"{self.config.loss} loss")
+        coded = "info_loss" in hist[-1]
+        a.set_ylabel(f"{self.config.loss} loss" + ("; code: cross-entropy" if coded else ""))
         a.legend()
         a.grid(alpha=0.3)
         fd = self.figures["fd_curve"]
@@ -659,15 +661,15 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
             decay = min(cfg.ema, (1 + run["step"]) / (10 + run["step"])) if cfg.ema else 0.0
             for pe, p in zip(g_ema.parameters(), g.parameters()):
                 pe.lerp_(p, 1 - decay)
-        ldv, lgv = float(ld.detach()), float(lg.detach())
-        if not (math.isfinite(ldv) and math.isfinite(lgv)):
+        ldv, lgv, liv = float(ld.detach()), float(lg.detach()), float(li.detach())
+        if not all(math.isfinite(v) for v in (ldv, lgv, liv)):
             raise ReverieError(f"training diverged at step {run['step']} (loss {ldv}, {lgv}); "
                                f"lower lr_g and lr_d, or keep spectral_norm on")
         run["d_loss"] = ldv if run["d_loss"] is None else 0.9 * run["d_loss"] + 0.1 * ldv
         run["g_loss"] = lgv if run["g_loss"] is None else 0.9 * run["g_loss"] + 0.1 * lgv
         if categories:
-            liv = float(li.detach())
-            run["info_loss"] = liv if run["info_loss"] is None else 0.9 * run["info_loss"] + 0.1 * liv
+            last = run["info_loss"]
+            run["info_loss"] = liv if last is None else 0.9 * last + 0.1 * liv
         now = time.perf_counter()
         elapsed += now - t_last
         if run["step"] % 10 == 0 or frac_done() >= 1.0:

@@ -537,6 +537,18 @@ class ApplyConfig(InvertConfig):
     truncation: Optional[float] = _truncation_knob()
 
 
+def attribute_only(v: torch.Tensor, gan: GAN) -> torch.Tensor:
+    """A vector as added to a latent: for a model with a categorical code, its part in the
+    code's coordinates dropped, so that adding it changes the attribute and not the kind
+    (the code, and on digits the digit, stays the base latent's)."""
+    k = getattr(gan.config, "categories", 0)
+    if not k:
+        return v
+    v = v.clone()
+    v.view(-1)[:k] = 0
+    return v
+
+
 def apply(model, vector, image=None, config: Optional[ApplyConfig] = None, *,
           progress: Progress = silent, **overrides) -> GridResult:
     """The strip z + a * v for each amount a, where z is the inverted `image` or, without
@@ -557,6 +569,7 @@ def apply(model, vector, image=None, config: Optional[ApplyConfig] = None, *,
         fig["inversion_mse"] = float(pix[0])
     else:
         z = latent_for_seed(cfg.seed, gan.latent_shape, cfg.truncation)
+    v = attribute_only(v, gan)
     strip = gan.images(torch.stack([z + a * v for a in cfg.amounts]))
     # the attribute along the strip: ink (mean brightness) and the position along the
     # strip's own direction in Lite0 features (0 at the first image, 1 at the last)
@@ -588,6 +601,9 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
     targets = _image_batch([a, b, c], gan.config.size)
     z, pix, _ = invert_latents(gan, targets, cfg, progress)
     latents = dict(zip("abc", z.numpy()))
+    k = getattr(gan.config, "categories", 0)
+    if k:  # B - A carries no code: the answer keeps C's (C's kind, with A -> B's change)
+        latents["b"][:k] = latents["a"][:k]
     codec = Codec(decode=lambda zz: gan.images(torch.from_numpy(np.asarray(zz))[None])[0])
     d = codec.analogy(latents["a"], latents["b"], latents["c"])
     recon = gan.images(z)
