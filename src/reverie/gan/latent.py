@@ -600,7 +600,7 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
     gan = _gan(model)
     targets = _image_batch([a, b, c], gan.config.size)
     z, pix, _ = invert_latents(gan, targets, cfg, progress)
-    latents = dict(zip("abc", z.numpy()))
+    latents = {name: row.copy() for name, row in zip("abc", z.numpy())}  # z stays as inverted
     k = getattr(gan.config, "categories", 0)
     if k:  # B - A carries no code: the answer keeps C's (C's kind, with A -> B's change)
         latents["b"][:k] = latents["a"][:k]
