@@ -1,10 +1,12 @@
 """Distributed training with real processes on the loopback: torchrun, gloo, two ranks."""
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -75,6 +77,28 @@ def test_two_processes_train_the_model_one_process_trains(corpus, tmp_path):
                                                            "two.json", "two.pt"]
 
 
+def kill_job(launcher: subprocess.Popen) -> None:
+    """SIGKILL a torchrun job whole, as a lost node would: torchrun starts each worker in a
+    session of its own, so killing the launcher's group alone leaves the workers training
+    (and writing checkpoints beside the resumed run)."""
+    def stat(pid_dir):  # (state, parent pid) from /proc
+        try:
+            fields = (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()
+            return fields[0], int(fields[1])
+        except (OSError, IndexError, ValueError):
+            return "X", None
+    workers = [int(d.name) for d in Path("/proc").iterdir()
+               if d.name.isdigit() and stat(d)[1] == launcher.pid]
+    os.killpg(launcher.pid, signal.SIGKILL)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    launcher.wait()
+    deadline = time.time() + 30
+    while any(stat(Path(f"/proc/{pid}"))[0] not in "XZ" for pid in workers) and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def test_a_killed_two_process_run_resumes_in_one_process(corpus, tmp_path):
     whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
     args = ["--max-iters", "400", "--eval-interval", "400", "--checkpoint-every", "5"]
@@ -82,8 +106,7 @@ def test_a_killed_two_process_run_resumes_in_one_process(corpus, tmp_path):
     deadline = time.time() + 120
     while not cut.exists() and time.time() < deadline and run.poll() is None:
         time.sleep(0.05)
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
+    kill_job(run)
     assert cut.exists(), run.stderr.read().decode()[-2000:]
     step = load_checkpoint(cut)["run"]["step"]
     assert 0 < step < 400
