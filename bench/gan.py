@@ -190,7 +190,7 @@ def thickness(model: Path, train_idx) -> dict:
     v_seed = zs[so[-500:]].mean(0) - zs[so[:500]].mean(0)
     amounts = [-2, -1, 0, 1, 2]
     out = {"inversion_seconds": inv_s, "inversion_mse_mean": float(pix.mean())}
-    k = getattr(gan.config, "categories", 0)
+    k = gan.categories
     for name, v in (("inverted digits", v_inv), ("sample seeds", v_seed)):
         v = attribute_only(v, gan)  # as `gan apply` adds it: with a code, the code kept
         mono, code_changes = 0, 0
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
             r["classifier"]["samples"].update(fd=metrics.frechet_distance(f_held, f_fake),
                                               kid=metrics.kernel_distance(f_held, f_fake))
             print(f"digits classifier: {r['classifier']}", flush=True)
-            k = getattr(gan.config, "categories", 0)
+            k = gan.categories
             if k:
                 r["code"] = code_report(train_idx, sets["samples"], code_of(z, k), k)
                 print(f"digits code: {r['code']}", flush=True)

@@ -216,6 +216,8 @@ def main(argv=None) -> int:
     # 2. the fixed split (bench/sentiment.py's), the judge and length alone
     data = load_labelled(args.data)
     all_texts, y = data.texts, data.labels
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import train_test_split
     idx = np.arange(len(y))
     train_idx, test_idx = train_test_split(idx, test_size=0.2, random_state=args.seed, stratify=y)
@@ -254,9 +256,7 @@ def main(argv=None) -> int:
             unit = int(np.argmax(np.abs(partial)))
             pol = 1 if partial[unit] > 0 else -1
             alone = pl.unit_against_length(X, y, lengths, unit, splits, length_only, partial)
-            from sklearn.linear_model import LogisticRegression
             one = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000).fit(X[fit_idx][:, [unit]], y[fit_idx])
-            from sklearn.metrics import balanced_accuracy_score
             unit_bal = float(balanced_accuracy_score(y[test_idx], one.predict(X[test_idx][:, [unit]])))
             order = np.argsort(-np.abs(partial))[:args.top_units]
             top[k] = (order, X[:, order])

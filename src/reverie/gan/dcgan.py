@@ -571,6 +571,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
     run = {"step": 0, "history": [], "fd_curve": [], "frames": [], "d_loss": None,
            "g_loss": None, "info_loss": None}
     categories = getattr(cfg, "categories", 0)  # the texture GAN has no code
+    info_weight = getattr(cfg, "info_lambda", 0.0)
     elapsed = 0.0
     if ckpt is not None:
         try:
@@ -644,7 +645,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
         d_real = d(diff_augment(real, policy, gen))
         d_fake, q = judged(d, diff_augment(fake.detach(), policy, gen), categories)
         ld = d_loss(d_real, d_fake, cfg.loss)
-        li = info_loss(q, code, getattr(cfg, "info_lambda", 0.0))
+        li = info_loss(q, code, info_weight)
         opt_d.zero_grad(set_to_none=True)
         (ld + li).backward()
         opt_d.step()
@@ -653,7 +654,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
         d_fake, q = judged(d, diff_augment(fake, policy, gen), categories)
         lg = g_loss(d_fake, cfg.loss)
         opt_g.zero_grad(set_to_none=True)
-        (lg + info_loss(q, code, getattr(cfg, "info_lambda", 0.0))).backward()
+        (lg + info_loss(q, code, info_weight)).backward()
         opt_g.step()
         run["step"] += 1
         steps_here += 1
@@ -745,6 +746,11 @@ class GAN:
     @property
     def nz(self) -> int:
         return self.latent_shape[0]
+
+    @property
+    def categories(self) -> int:
+        """Values of its InfoGAN code (0: none; the texture GAN has none)."""
+        return getattr(self.config, "categories", 0)
 
     def images(self, z: torch.Tensor) -> torch.Tensor:
         return generate(self.generator, z)

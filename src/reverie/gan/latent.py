@@ -162,7 +162,7 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
     m = latents_to_draw(cfg.n, cfg.jacobian_reject)
     seeds = [cfg.seed + i for i in range(m)]
     z = torch.stack([latent_for_seed(s, gan.latent_shape, cfg.truncation) for s in seeds])
-    k = getattr(gan.config, "categories", 0)
+    k = gan.categories
     if cfg.code is not None:
         if not k:
             raise ConfigError("code", "this model has no categorical code; train it with "
@@ -541,7 +541,7 @@ def attribute_only(v: torch.Tensor, gan: GAN) -> torch.Tensor:
     """A vector as added to a latent: for a model with a categorical code, its part in the
     code's coordinates dropped, so that adding it changes the attribute and not the kind
     (the code, and on digits the digit, stays the base latent's)."""
-    k = getattr(gan.config, "categories", 0)
+    k = gan.categories
     if not k:
         return v
     v = v.clone()
@@ -601,7 +601,7 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
     targets = _image_batch([a, b, c], gan.config.size)
     z, pix, _ = invert_latents(gan, targets, cfg, progress)
     latents = {name: row.copy() for name, row in zip("abc", z.numpy())}  # z stays as inverted
-    k = getattr(gan.config, "categories", 0)
+    k = gan.categories
     if k:  # B - A carries no code: the answer keeps C's (C's kind, with A -> B's change)
         latents["b"][:k] = latents["a"][:k]
     codec = Codec(decode=lambda zz: gan.images(torch.from_numpy(np.asarray(zz))[None])[0])
