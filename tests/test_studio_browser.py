@@ -129,18 +129,21 @@ def test_bad_uploads_get_clear_messages(page, server, tmp_path):
 
 def test_two_jobs_queue_and_finish_in_order(page, server):
     url, _, app = server
-    ids = []
-    for seed in (1, 2):
-        page.goto(url + "/m/dream")
-        page.fill("#in-image", "sample:coins")
-        fill(page, {"size": 96, "octaves": 1, "steps": 3, "seed": seed})
-        page.click("#run-button")
-        page.wait_for_url("**/jobs/*")
-        ids.append(page.url.rsplit("/", 1)[1])
-    page.wait_for_selector("#explain", timeout=60_000)
+    # Each job from a tab of its own, as a user queues them: a job page reloads itself when
+    # its job ends, which would cut short a navigation started in that same tab.
+    tabs, ids = [page, page.context.new_page()], []
+    for tab, seed in zip(tabs, (1, 2)):
+        tab.goto(url + "/m/dream")
+        tab.fill("#in-image", "sample:coins")
+        fill(tab, {"size": 96, "octaves": 1, "steps": 3, "seed": seed})
+        tab.click("#run-button")
+        tab.wait_for_url("**/jobs/*")
+        ids.append(tab.url.rsplit("/", 1)[1])
+    tabs[1].wait_for_selector("#explain", timeout=60_000)
     jobs = [app.state.jobs.wait(i) for i in ids]
     assert [j.status for j in jobs] == ["done", "done"]
     assert jobs[0].finished <= jobs[1].started + 1e-3
-    page.goto(url + "/history")
+    history = page.context.new_page()
+    history.goto(url + "/history")
     for i in ids:
-        assert page.is_visible(f"a[href='/jobs/{i}']")
+        assert history.is_visible(f"a[href='/jobs/{i}']")
