@@ -68,6 +68,14 @@ def test_sample_deterministic_per_seed(trained):
     c = sample(out, n=2, seed=5)  # image i of seed s is seed s + i
     assert c.figures["seeds"] == [5, 6]
     assert "verdict" in a.figures and len(a.figures["nearest_train_mse"]) == 4
+    # the device knob is read: the sidecar says where it ran, and a GPU asked for on a
+    # machine without one is refused, not silently ignored
+    assert a.resolved["device"] == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ReverieError, match="no CUDA GPU"):
+            sample(out, n=2, device="cuda")
+    gan = load_gan(out)
+    assert load_gan(gan, device="cpu") is gan
 
 
 def test_jacobian_norm_estimate_of_a_linear_map():

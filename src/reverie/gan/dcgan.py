@@ -37,7 +37,7 @@ import copy
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -46,6 +46,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
@@ -518,8 +519,6 @@ def fit(make_task: Callable, cfg, *, out, progress: Progress, inputs: dict,
         mechanism: str) -> GANTrainResult:
     """Check the output, resolve the device, run `_train` without touching the process's
     random state, save."""
-    from reverie.core.device import resolve_device
-
     if out is not None:
         out = Path(out)
         out = check_writable(out if out.suffix else out.with_suffix(".pt"))
@@ -735,7 +734,7 @@ def _cpu(state: dict) -> dict:
 
 @dataclass
 class GAN:
-    """A trained generator (the EMA weights, standing statistics, eval mode, CPU)."""
+    """A trained generator (the EMA weights, standing statistics, eval mode)."""
     generator: nn.Module
     config: Config
     kind: str
@@ -752,14 +751,26 @@ class GAN:
         """Values of its InfoGAN code (0: none; the texture GAN has none)."""
         return getattr(self.config, "categories", 0)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
     def images(self, z: torch.Tensor) -> torch.Tensor:
         return generate(self.generator, z)
 
+    def to(self, device: torch.device) -> GAN:
+        """This GAN with its generator on `device`: a copy, so one a caller holds (the
+        studio's, the gallery's) stays where it is."""
+        if self.device == device:
+            return self
+        return replace(self, generator=copy.deepcopy(self.generator).to(device))
 
-def load_gan(path, kind: str = "dcgan") -> GAN:
-    """The sampling generator a `gan train` (or `gan texture`) checkpoint holds."""
+
+def load_gan(path, kind: str = "dcgan", device: str | None = None) -> GAN:
+    """The sampling generator a `gan train` (or `gan texture`) checkpoint holds, on
+    `device` (a Config's device knob: auto, cpu, cuda...; none: the CPU)."""
     if isinstance(path, GAN):
-        return path
+        return path.to(resolve_device(device)) if device else path
     ckpt = load_checkpoint(path, kind)
     try:
         if ckpt["kind"] == "spatial":
@@ -778,5 +789,5 @@ def load_gan(path, kind: str = "dcgan") -> GAN:
     standing_stats(g, shape if ckpt["kind"] == "dcgan" else (shape[0], 4, 4))
     g.eval().requires_grad_(False)
     train = ckpt.get("train_images")
-    return GAN(g, cfg, ckpt["kind"], shape,
+    return GAN(g.to(resolve_device(device)) if device else g, cfg, ckpt["kind"], shape,
                train.float() / 255 if train is not None else None, ckpt.get("data", {}))

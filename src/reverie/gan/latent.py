@@ -50,8 +50,9 @@ def _truncation_knob():
                       "lower is more typical and less varied; none: off", **TRUNCATION)
 
 
-def _gan(model) -> GAN:
-    return load_gan(model, "dcgan")
+def _gan(model, device: str) -> GAN:
+    return load_gan(model, "dcgan", device)
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
     training image (even rows); `.rejected` shows what Jacobian rejection dropped (the 64
     most stretched, first)."""
     cfg = make_config(SampleConfig, config, **overrides)
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     m = latents_to_draw(cfg.n, cfg.jacobian_reject)
     seeds = [cfg.seed + i for i in range(m)]
     z = torch.stack([latent_for_seed(s, gan.latent_shape, cfg.truncation) for s in seeds])
@@ -204,7 +205,8 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
                          if m > cfg.n else "")
                       + (f"; {fig['verdict'].split(':')[0]}" if "verdict" in fig else ""))
     return GridResult(image_grid(images, nrow=nrow), extra, mechanism="gan_sample", config=cfg,
-                      inputs={"model": record_input(model)}, figures=fig)
+                      inputs={"model": record_input(model)}, figures=fig,
+                      resolved={"device": str(gan.device)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -271,7 +273,7 @@ def slerp_path(latents: list[np.ndarray], frames: int, method: str = "slerp",
 def interpolate(model, config: Optional[InterpolateConfig] = None, *,
                 progress: Progress = silent, **overrides) -> AnimationResult:
     cfg = make_config(InterpolateConfig, config, **overrides)
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     zs = [latent_for_seed(s, gan.latent_shape, cfg.truncation).numpy() for s in cfg.walk()]
     path = torch.from_numpy(slerp_path(zs, cfg.frames, cfg.method, cfg.loop)).float()
     images = gan.images(path)
@@ -285,7 +287,8 @@ def interpolate(model, config: Optional[InterpolateConfig] = None, *,
            "summary": f"{len(images)} frames through seeds {', '.join(map(str, cfg.walk()))} "
                       f"({cfg.method}); latent norm {norms.min():.2f}-{norms.max():.2f}"}
     return AnimationResult(list(images), cfg.fps, mechanism="gan_interpolate", config=cfg,
-                           inputs={"model": record_input(model)}, figures=fig)
+                           inputs={"model": record_input(model)}, figures=fig,
+                           resolved={"device": str(gan.device)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -390,7 +393,7 @@ class InvertResult(Result):
 def invert(model, image, config: Optional[InvertConfig] = None, *,
            progress: Progress = silent, **overrides) -> InvertResult:
     cfg = make_config(InvertConfig, config, **overrides)
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     size = gan.config.size
     target = _image_batch(image, size)
     z, pix, losses = invert_latents(gan, target, cfg, progress)
@@ -405,7 +408,8 @@ def invert(model, image, config: Optional[InvertConfig] = None, *,
                      "on: the picture is probably unlike anything this model makes")
     return InvertResult(image_grid(torch.cat([target, recon]), nrow=2), z[0].numpy(),
                         mechanism="gan_invert", config=cfg, figures=fig, notes=notes,
-                        inputs={"model": record_input(model), "image": record_input(image)})
+                        inputs={"model": record_input(model), "image": record_input(image)},
+                        resolved={"device": str(gan.device)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,7 +473,7 @@ def vector(model, with_images=None, without_images=None, config: Optional[Vector
     """mean latent(with) - mean latent(without): from two folders of images (each inverted)
     or from two lists of seeds (`with_seeds`, `without_seeds`)."""
     cfg = make_config(VectorConfig, config, **overrides)
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     notes: list[str] = []
     if with_images is not None or without_images is not None:
         if with_images is None or without_images is None:
@@ -502,7 +506,8 @@ def vector(model, with_images=None, without_images=None, config: Optional[Vector
     inputs = {"model": record_input(model), "with_images": record_input(with_images),
               "without_images": record_input(without_images)}
     return VectorResult(v.astype(np.float32), image_grid(strip, nrow=5), mechanism="gan_vector",
-                        config=cfg, figures=fig, notes=notes, inputs=inputs)
+                        config=cfg, figures=fig, notes=notes, inputs=inputs,
+                        resolved={"device": str(gan.device)})
 
 
 def read_vector(path, nz: int) -> np.ndarray:
@@ -559,7 +564,7 @@ def apply(model, vector, image=None, config: Optional[ApplyConfig] = None, *,
     if vector is None:
         raise ReverieError("no attribute vector given; make one with `reverie gan vector` "
                            "and give its .npy file")
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     v = torch.from_numpy(read_vector(vector, int(np.prod(gan.latent_shape)))).view(gan.latent_shape)
     fig: dict = {}
     if image is not None:
@@ -587,7 +592,8 @@ def apply(model, vector, image=None, config: Optional[ApplyConfig] = None, *,
     inputs = {"model": record_input(model), "vector": record_input(
         vector if not isinstance(vector, np.ndarray) else None), "image": record_input(image)}
     return GridResult(image_grid(strip, nrow=len(cfg.amounts)), {}, mechanism="gan_apply",
-                      config=cfg, figures=fig, inputs=inputs)
+                      config=cfg, figures=fig, inputs=inputs,
+                      resolved={"device": str(gan.device)})
 
 
 def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
@@ -597,7 +603,7 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
     from reverie.latent.analogy import Codec
 
     cfg = make_config(InvertConfig, config, **overrides)
-    gan = _gan(model)
+    gan = _gan(model, cfg.device)
     targets = _image_batch([a, b, c], gan.config.size)
     z, pix, _ = invert_latents(gan, targets, cfg, progress)
     latents = {name: row.copy() for name, row in zip("abc", z.numpy())}  # z stays as inverted
@@ -612,4 +618,5 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
            "summary": "top: A, B, C and the answer; bottom: the inversions of A, B, C"}
     return GridResult(grid, {}, mechanism="gan_analogy", config=cfg, figures=fig,
                       inputs={"model": record_input(model), "a": record_input(a),
-                              "b": record_input(b), "c": record_input(c)})
+                              "b": record_input(b), "c": record_input(c)},
+                      resolved={"device": str(gan.device)})

@@ -256,7 +256,7 @@ def paint(model, config: Optional[PaintConfig] = None, *, progress: Progress = s
     from reverie.gan.dcgan import generate
 
     cfg = make_config(PaintConfig, config, **overrides)
-    gan = load_gan(model, "spatial")
+    gan = load_gan(model, "spatial", cfg.device)
     tc = gan.config
     patch = 2 ** tc.depth
     h, w = math.ceil(cfg.height / patch), math.ceil(cfg.width / patch)
@@ -270,4 +270,5 @@ def paint(model, config: Optional[PaintConfig] = None, *, progress: Progress = s
                       + (f", morphing seed {cfg.seed} into {cfg.morph_seed}"
                          if cfg.morph_seed is not None else "")}
     return PaintResult(image, mechanism="gan_paint", config=cfg, figures=fig,
-                       inputs={"model": record_input(model)})
+                       inputs={"model": record_input(model)},
+                       resolved={"device": str(gan.device)})
