@@ -133,7 +133,7 @@ def build(ctx: GalleryContext) -> Section:
                              "a fully convolutional generator trained on random crops of one "
                              "photograph"))
     wall = paint(tex, width=128 if quick else 512, height=64 if quick else 192, seed=0,
-                 morph_seed=1)
+                 morph_seed=1, device=str(ctx.device))
     paths = wall.save(ctx.asset("gan/wall.png"))
     cards.append(Card(title="The same texture at any size, morphing across",
                       lead="one noise vector per patch, slerped from seed 0's field on the "
