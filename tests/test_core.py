@@ -68,6 +68,29 @@ def test_parse_value_uses_the_field_type():
         parse_value(info["steps"], "seven")
 
 
+def test_list_flags_take_several_values_and_one_letter_fields_a_short_flag():
+    import argparse
+
+    from reverie.cli.configargs import add_config_flags
+
+    @dataclass
+    class Walk(Config):
+        n: int = knob(3, "how many")
+        amounts: list[float] = knob([-1.0, 1.0], "multiples")
+        seed: int = seed_knob()
+
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser, Walk)
+    parser.add_argument("model")
+    # values after one flag, negatives included (`gan apply --amounts -2 -1 0 1 2`)
+    cfg = config_from_args(Walk, parser.parse_args(["m", "--amounts", "-2", "-1", "0", "2", "-n", "5"]))
+    assert cfg.amounts == [-2.0, -1.0, 0.0, 2.0] and cfg.n == 5
+    # repeating the flag adds to the list
+    cfg = config_from_args(Walk, parser.parse_args(["m", "--amounts", "1", "--amounts", "3"]))
+    assert cfg.amounts == [1.0, 3.0]
+    assert config_from_args(Walk, parser.parse_args(["m"])) == Walk()
+
+
 @pytest.mark.parametrize("mech", MECHANISMS, ids=[m.name for m in MECHANISMS])
 def test_every_config_field_has_a_flag_with_the_same_default(mech):
     """Generated, so flags and library defaults cannot drift."""

@@ -4,6 +4,7 @@ code picks the mode; slerp keeps norms; inversion finds a generated image; an at
 vector from two planted groups moves ink the right way; resume after a kill; bad inputs."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -183,6 +184,14 @@ def test_attribute_vector_moves_ink(trained, tmp_path):
     for seed in range(4):  # removing the vector darkens, adding it brightens, from any seed
         ink = apply(out, str(tmp_path / "thick.npy"), seed=seed, amounts=[-2, 2]).figures["ink"]
         assert ink[0] < ink[1] - 0.2, (seed, ink)
+    # the same from the command line, spelled as in the issue and README
+    args = ["--starts", "2", "--steps", "40", "--lr", "0.1", "--feature-weight", "0"]
+    assert main(["gan", "vector", str(out), "--with", str(tmp_path / "heavy"), "--without",
+                 str(tmp_path / "light"), *args, "--out", str(tmp_path / "cli.npy")]) == 0
+    assert main(["gan", "apply", str(out), "--vector", str(tmp_path / "cli.npy"), "--amounts",
+                 "-2", "-1", "0", "1", "2", "--out", str(tmp_path / "strip.png")]) == 0
+    ink = json.loads((tmp_path / "strip.json").read_text())["figures"]["ink"]
+    assert len(ink) == 5 and ink[0] < ink[-1] - 0.2, ink
 
 
 def test_resume_continues_a_killed_run(tmp_path):

@@ -51,15 +51,19 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls, *, skip: set[s
         if info.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         elif info.is_list:
-            kw.update(action="append", type=_parser_for(info, info.item_kind),
+            # `--seeds 1 2 3` as the papers' own scripts take them; repeating adds more
+            kw.update(action="extend", nargs="+", type=_parser_for(info, info.item_kind),
                       metavar=info.metavar or info.item_kind.upper())
-            kw["help"] += " (repeat the flag for several)"
+            kw["help"] += " (several: one flag, values after it)"
         else:
             kw.update(type=_parser_for(info, info.kind), metavar=info.metavar or info.kind.upper())
         if info.choices is not None and info.item_kind != "bool":
             # shown, not enforced here: the Config refuses a bad value in one line
             kw["metavar"] = "{" + ",".join(map(str, info.choices)) + "}"
-        group.add_argument(f"--{info.flag}", **kw)
+        names = [f"--{info.flag}"]
+        if len(info.name) == 1 and info.name != "h":  # `-n 64`, as samplers spell it
+            names.insert(0, f"-{info.name}")
+        group.add_argument(*names, **kw)
 
 
 def given(args: argparse.Namespace) -> dict[str, Any]:

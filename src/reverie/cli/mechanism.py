@@ -14,8 +14,8 @@ from reverie.core.errors import ReverieError
 from reverie.core.registry import Mechanism
 
 
-def input_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def input_flag(inp) -> str:
+    return "--" + (inp.flag or inp.name.replace("_", "-"))
 
 
 def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentParser:
@@ -30,7 +30,7 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
         if inp.required:
             p.add_argument(inp.name, nargs="+" if inp.many else None, help=inp.help + example)
         else:
-            p.add_argument(input_flag(inp.name), dest=inp.name, default=None,
+            p.add_argument(input_flag(inp), dest=inp.name, default=None,
                            action="append" if inp.many else "store", help=inp.help + example)
     p.add_argument("--out", required=not mech.prints, metavar="PATH",
                    help=f"output file ({', '.join(mech.outputs)}); its sidecar .json is written "

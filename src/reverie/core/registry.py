@@ -31,6 +31,7 @@ class Input:
     required: bool = True
     many: bool = False          # several values (style images, corpus files)
     example: str | None = None  # a bundled input that shows the mechanism off
+    flag: str | None = None     # an optional input's flag, when not --NAME (`--with`)
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,9 @@ MECHANISMS = [
         function="reverie.gan.latent:vector", config="reverie.gan.latent:VectorConfig",
         inputs=(_MODEL,
                 Input("with_images", "corpus", "a folder of images that have the attribute",
-                      required=False),
+                      required=False, flag="with"),
                 Input("without_images", "corpus", "a folder of images that lack it",
-                      required=False)),
+                      required=False, flag="without")),
         outputs=(".npy",)),
     Mechanism(
         name="gan_apply", title="Add or remove an attribute", domain="gan", command="gan apply",
