@@ -168,6 +168,11 @@ def test_inversion_finds_a_generated_image(trained, tmp_path):
     others = gan.images(torch.stack([latent_for_seed(s, gan.latent_shape)
                                      for s in range(12, 52)]))
     assert result.figures["pixel_mse"] < float(((others - target) ** 2).flatten(1).mean(1).median())
+    # sphere: the latent stays where sampled latents lie, and still finds the image
+    on_shell = invert(out, str(path), starts=4, steps=80, lr=0.1, feature_weight=0.0,
+                      sphere=True)
+    assert abs(on_shell.figures["latent_norm"] - math.sqrt(gan.nz)) < 1e-3
+    assert on_shell.figures["pixel_mse"] < 0.01, on_shell.figures
 
 
 def test_attribute_vector_moves_ink(trained, tmp_path):
