@@ -220,7 +220,7 @@ def inversion(model: Path, train_idx, held_idx) -> dict:
     mean_img = train.mean(0, keepdim=True)
     # the price of `sphere` (latents kept where sampled ones lie), and how far off that shell
     # the free optimisation goes (a latent beyond 1.5 sqrt(nz) gets a note from `gan invert`)
-    zs, pix_s, _ = invert_latents(gan, targets, InvertConfig(sphere=True))
+    _, pix_s, _ = invert_latents(gan, targets, InvertConfig(sphere=True))
     norms = z.flatten(1).norm(dim=1)
     return {"pixel_mse": float(((recon - targets) ** 2).mean()),
             "pixel_mae": float((recon - targets).abs().mean()),

@@ -89,6 +89,11 @@ def test_list_flags_take_several_values_and_one_letter_fields_a_short_flag():
     cfg = config_from_args(Walk, parser.parse_args(["m", "--amounts", "1", "--amounts", "3"]))
     assert cfg.amounts == [1.0, 3.0]
     assert config_from_args(Walk, parser.parse_args(["m"])) == Walk()
+    # an optional input of several files takes them the same way
+    args = build_parser(["music", "attribute"]).parse_args(
+        ["music", "attribute", "m.pt", "f.mid", "--positive", "a.mid", "b.mid", "--negative",
+         "c.mid", "--positive", "d.mid", "--out", "x.mid"])
+    assert args.positive == ["a.mid", "b.mid", "d.mid"] and args.negative == ["c.mid"]
 
 
 @pytest.mark.parametrize("mech", MECHANISMS, ids=[m.name for m in MECHANISMS])

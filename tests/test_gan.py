@@ -71,7 +71,7 @@ def test_sample_deterministic_per_seed(trained):
     assert "verdict" in a.figures and len(a.figures["nearest_train_mse"]) == 4
     # the device knob is read: the sidecar says where it ran, and a GPU asked for on a
     # machine without one is refused, not silently ignored
-    assert a.resolved["device"] == "cpu"
+    assert sample(out, n=1, device="cpu").resolved["device"] == "cpu"
     if not torch.cuda.is_available():
         with pytest.raises(ReverieError, match="no CUDA GPU"):
             sample(out, n=2, device="cuda")

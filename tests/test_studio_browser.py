@@ -62,7 +62,7 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.requests_seen = []
-    pg.on("request", lambda r: pg.requests_seen.append(r.url))
+    context.on("request", lambda r: pg.requests_seen.append(r.url))  # every tab of the test
     yield pg
     hosts = {urlparse(u).hostname for u in pg.requests_seen if not u.startswith(("data:", "blob:"))}
     assert hosts <= {"127.0.0.1"}, f"the page asked other hosts: {hosts}"

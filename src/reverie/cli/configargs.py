@@ -54,7 +54,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls, *, skip: set[s
             # `--seeds 1 2 3` as the papers' own scripts take them; repeating adds more
             kw.update(action="extend", nargs="+", type=_parser_for(info, info.item_kind),
                       metavar=info.metavar or info.item_kind.upper())
-            kw["help"] += " (several: one flag, values after it)"
+            kw["help"] += " (several: values after one flag, given after the inputs)"
         else:
             kw.update(type=_parser_for(info, info.kind), metavar=info.metavar or info.kind.upper())
         if info.choices is not None and info.item_kind != "bool":

@@ -30,8 +30,9 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
         if inp.required:
             p.add_argument(inp.name, nargs="+" if inp.many else None, help=inp.help + example)
         else:
-            p.add_argument(input_flag(inp), dest=inp.name, default=None,
-                           action="append" if inp.many else "store", help=inp.help + example)
+            many = {"action": "extend", "nargs": "+"} if inp.many else {}
+            p.add_argument(input_flag(inp), dest=inp.name, default=None, help=inp.help + example,
+                           **many)
     p.add_argument("--out", required=not mech.prints, metavar="PATH",
                    help=f"output file ({', '.join(mech.outputs)}); its sidecar .json is written "
                         f"beside it" + ("; without it the output is printed" if mech.prints else ""))

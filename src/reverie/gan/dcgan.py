@@ -761,7 +761,7 @@ class GAN:
     def to(self, device: torch.device) -> GAN:
         """This GAN with its generator on `device`: a copy, so one a caller holds (the
         studio's, the gallery's) stays where it is."""
-        if self.device == device:
+        if self.device == torch.empty(0, device=device).device:  # cuda is cuda:0
             return self
         return replace(self, generator=copy.deepcopy(self.generator).to(device))
 

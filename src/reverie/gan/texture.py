@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 
 from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
@@ -271,4 +272,4 @@ def paint(model, config: Optional[PaintConfig] = None, *, progress: Progress = s
                          if cfg.morph_seed is not None else "")}
     return PaintResult(image, mechanism="gan_paint", config=cfg, figures=fig,
                        inputs={"model": record_input(model)},
-                       resolved={"device": str(gan.device)})
+                       resolved={"device": str(resolve_device(cfg.device))})
