@@ -94,6 +94,12 @@ def test_list_flags_take_several_values_and_one_letter_fields_a_short_flag():
         ["music", "attribute", "m.pt", "f.mid", "--positive", "a.mid", "b.mid", "--negative",
          "c.mid", "--positive", "d.mid", "--out", "x.mid"])
     assert args.positive == ["a.mid", "b.mid", "d.mid"] and args.negative == ["c.mid"]
+    # an optional input may be positional: `gan apply g.pt [IMAGE] --vector v.npy`
+    apply = build_parser(["gan", "apply"])
+    for given_image in (["face.png"], []):
+        args = apply.parse_args(["gan", "apply", "g.pt", *given_image, "--vector", "v.npy",
+                                 "--out", "s.png"])
+        assert args.image == (given_image[0] if given_image else None) and args.vector == "v.npy"
 
 
 @pytest.mark.parametrize("mech", MECHANISMS, ids=[m.name for m in MECHANISMS])

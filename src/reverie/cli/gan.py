@@ -5,7 +5,7 @@
     reverie gan interpolate g.pt --seed 1 --n 3 --frames 60 --out walk.mp4
     reverie gan invert g.pt photo.png --out found.png                        (generated)
     reverie gan vector g.pt --with smiling/ --without neutral/ --out smile.npy
-    reverie gan apply g.pt --vector smile.npy --image face.png --amounts -2 -1 0 1 2
+    reverie gan apply g.pt face.png --vector smile.npy --amounts -2 -1 0 1 2
     reverie gan analogy g.pt A.png B.png C.png --out d.png                   (generated)
     reverie gan texture sample:brick --out brick.pt                           (generated)
     reverie gan paint brick.pt --width 512 --height 256 --morph-seed 2 --out wall.png

@@ -29,6 +29,9 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
         example = f" (e.g. {inp.example})" if inp.example else ""
         if inp.required:
             p.add_argument(inp.name, nargs="+" if inp.many else None, help=inp.help + example)
+        elif inp.positional:
+            p.add_argument(inp.name, nargs="*" if inp.many else "?", default=None,
+                           help=inp.help + example)
         else:
             many = {"action": "extend", "nargs": "+"} if inp.many else {}
             p.add_argument(input_flag(inp), dest=inp.name, default=None, help=inp.help + example,

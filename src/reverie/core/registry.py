@@ -32,6 +32,7 @@ class Input:
     many: bool = False          # several values (style images, corpus files)
     example: str | None = None  # a bundled input that shows the mechanism off
     flag: str | None = None     # an optional input's flag, when not --NAME (`--with`)
+    positional: bool = False    # an optional input given without a flag (`gan apply g.pt [IMAGE]`)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ MECHANISMS = [
         inputs=(_MODEL, Input("vector", "vectors", "an attribute vector from `gan vector` "
                               "(.npy)", required=False),
                 Input("image", "image", "a picture to change (default: the seed's sample)",
-                      required=False)),
+                      required=False, positional=True)),
         outputs=(".png", ".jpg", ".webp")),
     Mechanism(
         name="gan_analogy", title="Image analogies in a GAN", domain="gan", command="gan analogy",
