@@ -752,6 +752,11 @@ class GAN:
         return getattr(self.config, "categories", 0)
 
     @property
+    def radius(self) -> float:
+        """sqrt of the latent's size: the norm a Gaussian latent's samples lie close to."""
+        return math.sqrt(math.prod(self.latent_shape))
+
+    @property
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device
 

@@ -55,6 +55,9 @@ def _gan(model, device: str) -> GAN:
     return load_gan(model, "dcgan", device)
 
 
+def _resolved(cfg) -> dict:
+    return {"device": str(resolve_device(cfg.device))}
+
 
 # ---------------------------------------------------------------------------------------
 # Sampling, with the nearest training image beside each sample
@@ -207,7 +210,7 @@ def sample(model, config: Optional[SampleConfig] = None, *, progress: Progress =
                       + (f"; {fig['verdict'].split(':')[0]}" if "verdict" in fig else ""))
     return GridResult(image_grid(images, nrow=nrow), extra, mechanism="gan_sample", config=cfg,
                       inputs={"model": record_input(model)}, figures=fig,
-                      resolved={"device": str(resolve_device(cfg.device))})
+                      resolved=_resolved(cfg))
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,7 +292,7 @@ def interpolate(model, config: Optional[InterpolateConfig] = None, *,
                       f"({cfg.method}); latent norm {norms.min():.2f}-{norms.max():.2f}"}
     return AnimationResult(list(images), cfg.fps, mechanism="gan_interpolate", config=cfg,
                            inputs={"model": record_input(model)}, figures=fig,
-                           resolved={"device": str(resolve_device(cfg.device))})
+                           resolved=_resolved(cfg))
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,7 +350,7 @@ def invert_latents(gan: GAN, targets: torch.Tensor, cfg: InvertConfig,
     n, k = len(targets), cfg.starts
     gen = torch.Generator().manual_seed(cfg.seed)
     z = torch.randn((n * k, *gan.latent_shape), generator=gen).to(device)
-    radius = math.sqrt(math.prod(gan.latent_shape))
+    radius = gan.radius
     if cfg.sphere:
         z = z * (radius / z.flatten(1).norm(dim=1).view(-1, *[1] * (z.dim() - 1)))
     z.requires_grad_(True)
@@ -413,7 +416,7 @@ def invert(model, image, config: Optional[InvertConfig] = None, *,
     fig = {"pixel_mse": float(pix[0]), "pixel_mae": mae, "starts": cfg.starts,
            "start_losses": losses[0].round(5).tolist(),
            "latent_norm": float(z[0].norm()),
-           "expected_norm": math.sqrt(math.prod(gan.latent_shape))}
+           "expected_norm": gan.radius}
     notes = []
     # optimisation often reproduces a picture well from a latent sampling never draws (half
     # of held-out digits, bench/gan.py's model): worth knowing before using it for arithmetic
@@ -425,7 +428,7 @@ def invert(model, image, config: Optional[InvertConfig] = None, *,
     return InvertResult(image_grid(torch.cat([target, recon]), nrow=2), z[0].numpy(),
                         mechanism="gan_invert", config=cfg, figures=fig, notes=notes,
                         inputs={"model": record_input(model), "image": record_input(image)},
-                        resolved={"device": str(resolve_device(cfg.device))})
+                        resolved=_resolved(cfg))
 
 
 # ---------------------------------------------------------------------------------------
@@ -523,7 +526,7 @@ def vector(model, with_images=None, without_images=None, config: Optional[Vector
               "without_images": record_input(without_images)}
     return VectorResult(v.astype(np.float32), image_grid(strip, nrow=5), mechanism="gan_vector",
                         config=cfg, figures=fig, notes=notes, inputs=inputs,
-                        resolved={"device": str(resolve_device(cfg.device))})
+                        resolved=_resolved(cfg))
 
 
 def read_vector(path, nz: int) -> np.ndarray:
@@ -609,7 +612,7 @@ def apply(model, vector, image=None, config: Optional[ApplyConfig] = None, *,
         vector if not isinstance(vector, np.ndarray) else None), "image": record_input(image)}
     return GridResult(image_grid(strip, nrow=len(cfg.amounts)), {}, mechanism="gan_apply",
                       config=cfg, figures=fig, inputs=inputs,
-                      resolved={"device": str(resolve_device(cfg.device))})
+                      resolved=_resolved(cfg))
 
 
 def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
@@ -635,4 +638,4 @@ def analogy(model, a, b, c, config: Optional[InvertConfig] = None, *,
     return GridResult(grid, {}, mechanism="gan_analogy", config=cfg, figures=fig,
                       inputs={"model": record_input(model), "a": record_input(a),
                               "b": record_input(b), "c": record_input(c)},
-                      resolved={"device": str(resolve_device(cfg.device))})
+                      resolved=_resolved(cfg))
