@@ -227,8 +227,8 @@ def inversion(model: Path, train_idx, held_idx) -> dict:
             "nearest_training_digit_mse": float(nn_mse.mean()),
             "mean_digit_mse": float(((mean_img - targets) ** 2).mean()),
             "seconds": seconds, "starts": 4, "steps": 200,
-            "latent_norm_median": float(norms.median()), "sqrt_nz": float(np.sqrt(gan.nz)),
-            "beyond_1.5_sqrt_nz": int((norms > 1.5 * np.sqrt(gan.nz)).sum()),
+            "latent_norm_median": float(norms.median()), "sqrt_nz": gan.radius,
+            "beyond_1.5_sqrt_nz": int((norms > 1.5 * gan.radius).sum()),
             "sphere_pixel_mse": float(pix_s.mean())}
 
 

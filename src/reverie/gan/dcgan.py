@@ -571,6 +571,10 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
            "g_loss": None, "info_loss": None}
     categories = getattr(cfg, "categories", 0)  # the texture GAN has no code
     info_weight = getattr(cfg, "info_lambda", 0.0)
+
+    def losses() -> dict:  # the smoothed losses, as history and figures record them
+        return {"d_loss": run["d_loss"], "g_loss": run["g_loss"],
+                **({"info_loss": run["info_loss"]} if categories else {})}
     elapsed = 0.0
     if ckpt is not None:
         try:
@@ -673,9 +677,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
         now = time.perf_counter()
         elapsed += now - t_last
         if run["step"] % 10 == 0 or frac_done() >= 1.0:
-            run["history"].append({"step": run["step"], "d_loss": run["d_loss"],
-                                   "g_loss": run["g_loss"],
-                                   **({"info_loss": run["info_loss"]} if categories else {})})
+            run["history"].append({"step": run["step"], **losses()})
         if run["step"] % cfg.sample_every == 0:
             snapshot()
         if run["step"] % cfg.fd_every == 0 and frac_done() < 1.0:
@@ -692,9 +694,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
             progress(run["step"], cfg.max_iters, msg)
 
     if not run["history"] or run["history"][-1]["step"] != run["step"]:
-        run["history"].append({"step": run["step"], "d_loss": run["d_loss"],
-                               "g_loss": run["g_loss"],
-                               **({"info_loss": run["info_loss"]} if categories else {})})
+        run["history"].append({"step": run["step"], **losses()})
     final = run["fd_curve"][-1] if run["fd_curve"] and run["fd_curve"][-1]["step"] == run["step"] \
         else measure()
     if not run["frames"] or steps_here and run["step"] % cfg.sample_every:
@@ -702,8 +702,7 @@ def _train(make_task: Callable, out: Optional[Path], cfg, device: torch.device,
     ckpt = checkpoint()
     g_ema.cpu().eval()
     wall = time.perf_counter() - started
-    figures = {"steps": run["step"], "d_loss": run["d_loss"], "g_loss": run["g_loss"],
-               **({"info_loss": run["info_loss"]} if categories else {}),
+    figures = {"steps": run["step"], **losses(),
                "fd": final["fd"], "kid": final["kid"], "fd_real_floor": floor["fd"],
                "kid_real_floor": floor["kid"], "fd_images": n_eval,
                "fd_features": f"EfficientNet-Lite0 pooled head (1280-d) at "

@@ -340,19 +340,24 @@ def _feature_fn(weight: float, device):
     return feats
 
 
+@torch.no_grad()
+def _onto_shell(z: torch.Tensor, radius: float) -> None:
+    """Scale each latent (row) in place to norm `radius`."""
+    z.mul_(radius / z.flatten(1).norm(dim=1).view(-1, *[1] * (z.dim() - 1)))
+
+
 def invert_latents(gan: GAN, targets: torch.Tensor, cfg: InvertConfig,
                    progress: Progress = silent) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """Best latent for each target image (N, 3, S, S) in [0, 1]: (z (N, nz), pixel MSE per
     target, the loss of every start (N, starts)). All starts of all targets run as one
     batch; the generator's weights stay fixed."""
     g = gan.generator
-    device = next(g.parameters()).device
+    device = gan.device
     n, k = len(targets), cfg.starts
     gen = torch.Generator().manual_seed(cfg.seed)
     z = torch.randn((n * k, *gan.latent_shape), generator=gen).to(device)
-    radius = gan.radius
     if cfg.sphere:
-        z = z * (radius / z.flatten(1).norm(dim=1).view(-1, *[1] * (z.dim() - 1)))
+        _onto_shell(z, gan.radius)
     z.requires_grad_(True)
     tgt = targets.to(device).repeat_interleave(k, 0)
     feats = _feature_fn(cfg.feature_weight, device)
@@ -367,8 +372,7 @@ def invert_latents(gan: GAN, targets: torch.Tensor, cfg: InvertConfig,
         loss.sum().backward()
         opt.step()
         if cfg.sphere:  # projected gradient descent onto the Gaussian's shell
-            with torch.no_grad():
-                z.mul_(radius / z.flatten(1).norm(dim=1).view(-1, *[1] * (z.dim() - 1)))
+            _onto_shell(z, gan.radius)
         if (step + 1) % 10 == 0:
             progress(step + 1, cfg.steps, f"loss {float(loss.detach().mean()):.4f}")
     with torch.no_grad():
