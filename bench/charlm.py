@@ -87,7 +87,7 @@ def main(argv=None) -> int:
                        n_embd=args.n_embd, dropout=args.dropout, seq_length=args.seq_length,
                        batch_size=args.batch_size, learning_rate=args.learning_rate,
                        min_lr=args.min_lr, weight_decay=args.weight_decay, minutes=args.minutes,
-                       eval_interval=250, eval_iters=10, checkpoint_every=10**9, threads=args.threads)
+                       eval_every=250, eval_iters=10, checkpoint_every=10**9, threads=args.threads)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="charlm-bench-")) / "model.pt"
     last = [0.0]
 

@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     cut = int(len(turns) * 0.9)
     train_turns, held = turns[:cut], turns[cut:]
     train_text = format_turns(train_turns)
-    budget = dict(minutes=args.minutes, threads=args.threads, eval_interval=500)
+    budget = dict(minutes=args.minutes, threads=args.threads, eval_every=500)
 
     chat_path = OUT / f"chat-{args.minutes:g}min.pt"
     text_path = OUT / f"textlm-{args.minutes:g}min.pt"

@@ -43,7 +43,7 @@ def train(processes: int, threads: int, steps: int, out: Path) -> dict:
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone",
                  f"--nproc-per-node={processes}"] if processes > 1 else [sys.executable])
     cmd = launcher + ["-m", "reverie", "text", "train", "builtin:shakespeare", "--out", str(out),
-                      "--max-iters", str(steps), "--eval-interval", str(steps),
+                      "--max-steps", str(steps), "--eval-every", str(steps),
                       "--eval-iters", "1", "--threads", str(threads), "--no-progress", "--json"]
     p = subprocess.run(cmd, env=env(threads), capture_output=True, text=True, check=True)
     figures = json.loads(p.stdout)["figures"]

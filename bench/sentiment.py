@@ -3,7 +3,7 @@ beside TF-IDF.
 
 In one run on this machine, for `--data` (default builtin:airline-tweets, the 14,638
 tweets that mention an airline; builtin:tweets and builtin:drugs also work):
-1. a character LSTM (no dropout) trained for `--minutes` (default 20; or `--max-iters`
+1. a character LSTM (no dropout) trained for `--minutes` (default 20; or `--max-steps`
    steps) on the text of every item of the set, neutral included, in a seeded shuffled
    order (the tweets file is sorted by label);
 2. on a fixed seeded 80/20 split, positive vs negative: the judge, character 2-5-gram
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                    help="labelled set: builtin:airline-tweets (default), builtin:tweets, "
                         "builtin:drugs or a CSV with text and sentiment columns")
     p.add_argument("--minutes", type=float, default=20.0, help="language-model budget (default: 20)")
-    p.add_argument("--max-iters", type=int, default=None,
+    p.add_argument("--max-steps", type=int, default=None,
                    help="train for this many steps instead of --minutes (repeatable)")
     p.add_argument("--lm", default=None, help="use this trained model instead of training one")
     p.add_argument("--model", choices=("lstm", "mlstm"), default=d.model,
@@ -122,13 +122,13 @@ def main(argv=None) -> int:
         lm_path = Path(args.lm)
     else:
         lm_path = out_dir / f"{name}-lm.pt"
-        budget = ({"max_iters": args.max_iters} if args.max_iters else {"minutes": args.minutes})
+        budget = ({"max_steps": args.max_steps} if args.max_steps else {"minutes": args.minutes})
         cfg = CharLMConfig(model=args.model, rnn_size=args.rnn_size, dropout=args.dropout, seq_length=args.seq_length,
                            batch_size=args.batch_size, learning_rate=args.learning_rate,
-                           eval_interval=min(500, args.max_iters or 500), eval_iters=10,
+                           eval_every=min(500, args.max_steps or 500), eval_iters=10,
                            checkpoint_every=10**9, threads=args.threads, **budget)
         log(f"training the language model for "
-            f"{f'{args.max_iters} steps' if args.max_iters else f'{args.minutes} min'} on "
+            f"{f'{args.max_steps} steps' if args.max_steps else f'{args.minutes} min'} on "
             f"{len(texts):,} texts, {len(corpus):,} characters ...")
         trained = train_charlm(text=corpus, config=cfg, out=lm_path)
         res = {**trained.figures, "seconds": trained.timings["train"],

@@ -187,7 +187,7 @@ def main(argv=None) -> int:
         cfg = CharLMConfig(model="mlstm", rnn_size=args.rnn_size, dropout=args.dropout,
                            seq_length=args.seq_length, batch_size=args.batch_size,
                            learning_rate=lr, min_lr=lr / 10, warmup_iters=max(1, steps // 10),
-                           max_iters=steps, eval_interval=max(1, steps // 6), eval_iters=10,
+                           max_steps=steps, eval_every=max(1, steps // 6), eval_iters=10,
                            checkpoint_every=10**9, device=str(device))
         path = work / f"lm-{spec.replace(':', '_')}.pt"
         log(f"training mLSTM {args.rnn_size}, {epochs:g} passes = {steps} steps at lr {lr:g} ...")

@@ -59,7 +59,7 @@ def assert_same_model(a, b, tol=2e-4):
 
 def test_two_processes_train_the_model_one_process_trains(corpus, tmp_path):
     one, two = tmp_path / "one.pt", tmp_path / "two.pt"
-    args = ["--max-iters", "12", "--eval-interval", "4"]
+    args = ["--max-steps", "12", "--eval-every", "4"]
     p1 = train(corpus, one, 1, *args)
     p2 = train(corpus, two, 2, *args)
     h1 = json.loads(p1.stdout)["figures"]["history"]
@@ -101,7 +101,7 @@ def kill_job(launcher: subprocess.Popen) -> None:
 
 def test_a_killed_two_process_run_resumes_in_one_process(corpus, tmp_path):
     whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
-    args = ["--max-iters", "400", "--eval-interval", "400", "--checkpoint-every", "5"]
+    args = ["--max-steps", "400", "--eval-every", "400", "--checkpoint-every", "5"]
     run = train(corpus, cut, 2, *args, wait=False)
     deadline = time.time() + 120
     while not cut.exists() and time.time() < deadline and run.poll() is None:
@@ -119,7 +119,7 @@ def test_a_killed_two_process_run_resumes_in_one_process(corpus, tmp_path):
 def test_a_batch_that_does_not_split_is_refused(corpus, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
            "-m", "reverie", "text", "train", str(corpus), "--out", str(tmp_path / "m.pt"),
-           "--batch-size", "5", "--max-iters", "2", "--no-progress"]
+           "--batch-size", "5", "--max-steps", "2", "--no-progress"]
     p = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
     assert "batch_size 5 does not split evenly over 2 processes" in p.stderr
@@ -130,12 +130,12 @@ def test_a_batch_that_does_not_split_is_refused(corpus, tmp_path):
 def test_a_group_torchrun_restarts_resumes_from_its_checkpoint(corpus, tmp_path, monkeypatch):
     from reverie.text.charlm import train_charlm
     out = tmp_path / "m.pt"
-    tiny = dict(rnn_size=16, n_embd=8, batch_size=2, seq_length=16, max_iters=6,
-                checkpoint_every=3, eval_interval=6, threads=1)
+    tiny = dict(rnn_size=16, n_embd=8, batch_size=2, seq_length=16, max_steps=6,
+                checkpoint_every=3, eval_every=6, threads=1)
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "bard")
     train_charlm([corpus], out=out, **tiny)
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
-    again = train_charlm([corpus], out=out, **dict(tiny, max_iters=9))
+    again = train_charlm([corpus], out=out, **dict(tiny, max_steps=9))
     assert again.figures["steps"] == 9
     assert any("resumed from m.pt at step 6" in n for n in again.notes)
     # another job's restart finds a file it did not write: it starts afresh over it

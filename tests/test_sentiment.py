@@ -54,8 +54,8 @@ def lm(tmp_path_factory, labelled_csv) -> Path:
     corpus.write_text("\n".join(review(rng, rng.random() < 0.5) for _ in range(1500)))
     out = corpus.parent / "lm.pt"
     train_charlm([corpus], CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8,
-                                        max_iters=50, learning_rate=1e-2, dropout=0.0, threads=1,
-                                        eval_interval=20, eval_iters=3), out=out)
+                                        max_steps=50, learning_rate=1e-2, dropout=0.0, threads=1,
+                                        eval_every=20, eval_iters=3), out=out)
     return out
 
 

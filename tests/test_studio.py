@@ -237,7 +237,7 @@ def test_events_stream_reports_progress(studio):
 
 
 TINY_LM = {"rnn_size": "16", "n_embd": "8", "seq_length": "16", "batch_size": "4",
-           "max_iters": "40", "eval_interval": "10", "eval_iters": "2", "checkpoint_every": "10",
+           "max_steps": "40", "eval_every": "10", "eval_iters": "2", "checkpoint_every": "10",
            "warmup_iters": "2", "threads": "1"}
 PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
         "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n") * 40

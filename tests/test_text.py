@@ -46,8 +46,8 @@ def corpus_text(n_chars: int = 30_000, seed: int = 0) -> str:
 
 
 def tiny(**kw) -> CharLMConfig:
-    base = dict(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_iters=60,
-                learning_rate=1e-2, min_lr=1e-3, warmup_iters=5, eval_interval=20,
+    base = dict(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_steps=60,
+                learning_rate=1e-2, min_lr=1e-3, warmup_iters=5, eval_every=20,
                 eval_iters=5, checkpoint_every=20, dropout=0.0, threads=1, seed=3)
     base.update(kw)
     return CharLMConfig(**base)
@@ -63,7 +63,7 @@ def corpus_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, corpus_file) -> Path:
     out = tmp_path_factory.mktemp("model") / "tiny.pt"
-    train_charlm([corpus_file], tiny(max_iters=80), out=out)
+    train_charlm([corpus_file], tiny(max_steps=80), out=out)
     return out
 
 
@@ -92,7 +92,7 @@ def test_training_lowers_validation_loss(tmp_path, corpus_file):
 
 
 def test_train_and_sample_rerun_byte_identical(tmp_path, corpus_file):
-    paths = train_charlm([str(corpus_file)], tiny(max_iters=6, dropout=0.2), out=tmp_path / "m.pt").save(
+    paths = train_charlm([str(corpus_file)], tiny(max_steps=6, dropout=0.2), out=tmp_path / "m.pt").save(
         tmp_path / "m.pt")
     assert_rerun_identical(paths, tmp_path)
     result = sample_text(str(paths["model"]), prime="ROMEO:", length=200, temperature=1.0, seed=3)
@@ -103,19 +103,19 @@ def test_train_and_sample_rerun_byte_identical(tmp_path, corpus_file):
 
 
 def test_builtin_shakespeare_and_in_memory_text(tmp_path):
-    result = train_charlm("builtin:shakespeare", tiny(max_iters=2, eval_interval=1))
+    result = train_charlm("builtin:shakespeare", tiny(max_steps=2, eval_every=1))
     assert result.figures["train_chars"] > 1_000_000 and result.inputs["corpus"]["sha256"]
-    mem = train_charlm(text=corpus_text(), config=tiny(max_iters=2))
+    mem = train_charlm(text=corpus_text(), config=tiny(max_steps=2))
     assert mem.inputs["corpus"]["source"] is None
 
 
 def test_minutes_budget_is_marked_machine_dependent(corpus_file):
-    result = train_charlm([corpus_file], tiny(max_iters=10**9, minutes=0.005))
+    result = train_charlm([corpus_file], tiny(max_steps=10**9, minutes=0.005))
     assert not result.deterministic and "wall-clock" in result.notes[-1]
 
 
 def test_mlstm_trains_and_samples(tmp_path, corpus_file):
-    result = train_charlm([corpus_file], tiny(model="mlstm", max_iters=25), out=tmp_path / "m.pt")
+    result = train_charlm([corpus_file], tiny(model="mlstm", max_steps=25), out=tmp_path / "m.pt")
     assert result.figures["val_loss"] < 3.0
     model, vocab = load_charlm(tmp_path / "m.pt")
     a = sample(model, vocab, "ROMEO:", 40, seed=5)[0]
@@ -140,11 +140,11 @@ def test_mlstm_builds_its_weight_normalised_matrices_once_per_pass():
 
 
 def test_mlstm_weight_norm_and_checkpoints_from_before_it(tmp_path, corpus_file):
-    result = train_charlm([corpus_file], tiny(model="mlstm", max_iters=5), out=tmp_path / "wn.pt")
+    result = train_charlm([corpus_file], tiny(model="mlstm", max_steps=5), out=tmp_path / "wn.pt")
     ckpt = result.checkpoint
     assert ckpt["config"]["weight_norm"] and any("parametrizations" in k for k in ckpt["model"])
     # a checkpoint written before the option existed: plain weights, no flag in its config
-    train_charlm([corpus_file], tiny(model="mlstm", max_iters=5, weight_norm=False), out=tmp_path / "old.pt")
+    train_charlm([corpus_file], tiny(model="mlstm", max_steps=5, weight_norm=False), out=tmp_path / "old.pt")
     old = torch.load(tmp_path / "old.pt", weights_only=True)
     del old["config"]["weight_norm"]
     torch.save(old, tmp_path / "old.pt")
@@ -157,7 +157,7 @@ class Crash(Exception):
 
 
 def test_resume_continues_from_saved_step_with_same_loss(tmp_path, corpus_file):
-    cfg = tiny(max_iters=40, checkpoint_every=10, eval_interval=10, dropout=0.1)
+    cfg = tiny(max_steps=40, checkpoint_every=10, eval_every=10, dropout=0.1)
     full = train_charlm([corpus_file], cfg, out=tmp_path / "full.pt")
 
     def crash_at_25(done, total, message=""):
@@ -184,8 +184,8 @@ def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(tmp_path, cor
         from reverie.text.charlm import CharLMConfig, train_charlm
         def report(done, total, message=""):
             print(done, flush=True)
-        cfg = CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_iters=100000,
-                           eval_interval=1000, checkpoint_every={every}, dropout=0.0, threads=1)
+        cfg = CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_steps=100000,
+                           eval_every=1000, checkpoint_every={every}, dropout=0.0, threads=1)
         train_charlm([{str(corpus_file)!r}], cfg, out={str(out)!r}, progress=report)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -204,15 +204,15 @@ def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(tmp_path, cor
     load_charlm(out)  # still a complete, loadable checkpoint
     step = torch.load(out, weights_only=True)["run"]["step"]
     assert step % every == 0 and last - step <= every, (last, step)
-    resumed = train_charlm([corpus_file], tiny(max_iters=step + 3, checkpoint_every=every),
+    resumed = train_charlm([corpus_file], tiny(max_steps=step + 3, checkpoint_every=every),
                            out=out, resume=True)
     assert resumed.figures["steps"] == step + 3
-    assert not resumed.deterministic  # a new max_iters changed the schedule mid-run
+    assert not resumed.deterministic  # a new max_steps changed the schedule mid-run
 
 
 def test_minutes_budget_stops_training(tmp_path, corpus_file):
     start = time.perf_counter()
-    result = train_charlm([corpus_file], tiny(max_iters=10**9, minutes=0.03))
+    result = train_charlm([corpus_file], tiny(max_steps=10**9, minutes=0.03))
     assert 0 < result.figures["steps"] < 10**9
     assert time.perf_counter() - start < 20
 
@@ -221,7 +221,7 @@ def test_bytes_mode_reads_any_file(tmp_path):
     data = ("Grüße aus Köln, ça va? 日本語のテキスト。\n" * 200).encode("utf-8")
     path = tmp_path / "multi.txt"
     path.write_bytes(data)
-    result = train_charlm([path], tiny(bytes_mode=True, max_iters=20), out=tmp_path / "b.pt")
+    result = train_charlm([path], tiny(bytes_mode=True, max_steps=20), out=tmp_path / "b.pt")
     assert result.figures["vocab_size"] == 256
     model, vocab = load_charlm(tmp_path / "b.pt")
     text = sample(model, vocab, "Grüße", 30, seed=1)[0]
@@ -278,7 +278,7 @@ def test_sample_explains_itself_with_the_busiest_unit(tmp_path, trained):
 
 def test_training_explains_itself_with_loss_curves(tmp_path, corpus_file):
     watch = Previews()
-    result = train_charlm([corpus_file], tiny(max_iters=40), progress=watch)
+    result = train_charlm([corpus_file], tiny(max_steps=40), progress=watch)
     # a live curve at each evaluation, in bits per character, growing as it trains
     assert len(watch.seen) == 2 and [len(v["series"]["val"]) for v in watch.seen] == [1, 2]
     assert watch.seen[-1]["ylabel"] == "bits per character"
@@ -337,7 +337,7 @@ def test_train_ngram_holds_out_the_tail_and_reruns(tmp_path, corpus_file):
 def test_cli_train_sample_evaluate_ngram(tmp_path, corpus_file, capsys):
     model = tmp_path / "m.pt"
     assert main(["text", "train", str(corpus_file), "--out", str(model), "--rnn-size", "32",
-                 "--n-embd", "16", "--seq-length", "32", "--batch-size", "8", "--max-iters", "15",
+                 "--n-embd", "16", "--seq-length", "32", "--batch-size", "8", "--max-steps", "15",
                  "--threads", "1", "--no-progress", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)["figures"]
     assert figures["steps"] == 15 and "val_bpc" in figures

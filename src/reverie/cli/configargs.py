@@ -64,6 +64,17 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls, *, skip: set[s
         if len(info.name) == 1 and info.name != "h":  # `-n 64`, as samplers spell it
             names.insert(0, f"-{info.name}")
         group.add_argument(*names, **kw)
+    # a renamed field's old flag still works for one release (the Config warns)
+    flags = {i.name: i for i in fields(config_cls) if i.cli and i.name not in skip}
+    for old, new in getattr(config_cls, "ALIASES", {}).items():
+        if new in flags and old.replace("_", "-") != flags[new].flag:
+            info = flags[new]
+            kw = {"dest": PREFIX + new, "default": None, "help": argparse.SUPPRESS}
+            if info.kind == "bool":
+                kw["action"] = argparse.BooleanOptionalAction
+            else:
+                kw["type"] = _parser_for(info, info.kind)
+            group.add_argument(f"--{old.replace('_', '-')}", **kw)
 
 
 def given(args: argparse.Namespace) -> dict[str, Any]:

@@ -115,5 +115,5 @@ def cmd_sentiment_corpus(args) -> int:
     else:
         print(f"wrote {out}: {len(texts):,} texts, {len(corpus):,} characters, one per line in a "
               f"shuffled order; train on it with: reverie text train {out} --out lm.pt "
-              f"--max-iters 20000 --dropout 0")
+              f"--max-steps 20000 --dropout 0")
     return 0

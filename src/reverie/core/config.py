@@ -129,7 +129,8 @@ def fields(config_cls) -> list[FieldInfo]:
             advanced=m.get("advanced", False), metavar=m.get("metavar"),
             resolved=m.get("resolved", False), studio=m.get("studio", True),
             file=m.get("file")))
-    return out
+    last = getattr(cls, "TRAILING", ())
+    return [f for f in out if f.name not in last] + [f for f in out if f.name in last]
 
 
 def _check_value(info: FieldInfo, value: Any) -> Any:
@@ -166,9 +167,40 @@ def _check_one(info: FieldInfo, value: Any) -> Any:
     return value
 
 
+class _ConfigType(type):
+    """Takes a renamed field's old name (`ALIASES`) in the constructor, with a warning."""
+
+    def __call__(cls, *args, **kwargs):
+        return super().__call__(*args, **cls.unalias(kwargs))
+
+
 @dataclass
-class Config:
-    """Base of every mechanism's Config: checks each field against its metadata."""
+class Config(metaclass=_ConfigType):
+    """Base of every mechanism's Config: checks each field against its metadata.
+
+    `ALIASES` maps a renamed field's old name to its new one: the old name is still taken
+    (keyword, `replace`, `from_dict`, the CLI) for one release, with a DeprecationWarning.
+    `TRAILING` names fields that interfaces list last (a base class's shared knobs)."""
+    ALIASES: typing.ClassVar[dict[str, str]] = {}
+    TRAILING: typing.ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def unalias(cls, values: dict) -> dict:
+        """`values` with old field names replaced by their new ones."""
+        if not cls.ALIASES or not any(k in cls.ALIASES for k in values):
+            return values
+        import warnings
+        out = {}
+        for k, v in values.items():
+            new = cls.ALIASES.get(k)
+            if new is not None:
+                warnings.warn(f"{cls.__name__}: {k} is now called {new}; the old name goes "
+                              f"in the next release", DeprecationWarning, stacklevel=4)
+                if new in values:
+                    continue
+                k = new
+            out[k] = v
+        return out
 
     def __post_init__(self):
         for info in fields(self):
@@ -196,6 +228,7 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         """A copy with some fields changed (checked again); unknown names are an error."""
+        changes = self.unalias(changes)
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
@@ -213,6 +246,7 @@ class Config:
     def from_dict(cls, data: dict) -> "Config":
         """From a sidecar's config: unknown keys (a newer or older version's) are an error
         that names them."""
+        data = cls.unalias(data)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

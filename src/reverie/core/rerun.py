@@ -41,6 +41,7 @@ def config_of(mech: registry.Mechanism, recorded: dict, changes: dict[str, str] 
         infos = {f.name: f for f in fields(config_cls)}
         parsed = {}
         for name, text in changes.items():
+            name = config_cls.ALIASES.get(name, name)  # a renamed field's old name
             if name not in infos:
                 import difflib
                 close = difflib.get_close_matches(name, infos, n=1)

@@ -537,7 +537,7 @@ def train_sketch(data=None, config: Optional[SketchConfig] = None, *,
             raise ReverieError(f"{out} would collide with its JSON sidecar; give a .pt name")
     inputs = {"data": _record(data)}
     from reverie.core.device import resolve_device
-    from reverie.text.charlm import cpu_threads, free_cores
+    from reverie.core.threads import cpu_threads, free_cores
     device = resolve_device(cfg.device)
     raw = read_data(data)
     threads = cfg.threads or free_cores()

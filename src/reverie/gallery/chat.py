@@ -16,7 +16,7 @@ CACM = ["Men are all alike.", "They're always bugging us about something or othe
         "Perhaps I could learn to get along with my mother.", "My mother takes care of me.",
         "My father.", "You are like my father in some ways."]
 # chatterbot-corpus is small (0.2 M characters): a few hundred steps are several passes
-CHATTERBOT = CharLMConfig(rnn_size=256, dropout=0.1, max_iters=600, eval_interval=200,
+CHATTERBOT = CharLMConfig(rnn_size=256, dropout=0.1, max_steps=600, eval_every=200,
                           checkpoint_every=200)
 LINES = ["Hello, how are you?", "What is your name?", "Do you like music?",
          "I feel sad today.", "Tell me a joke."]
@@ -56,7 +56,7 @@ def neural_cards(ctx: GalleryContext) -> list[Card]:
         "builtin:chatterbot", cfg, out=out, progress=ctx.progress))
     cards = [_conversation_card(ctx, "A responder trained on chatterbot-corpus", model, "BOT",
                                 "HUMAN", LINES, "chat/chatterbot_bot.txt",
-                                f"chat train builtin:chatterbot, {cfg.max_iters} steps")]
+                                f"chat train builtin:chatterbot, {cfg.max_steps} steps")]
     # the text section's model (tiny-shakespeare is already in the turn layout): Romeo
     from reverie.io.datasets import read_text
     text = read_text(CORPUS)[:300_000] if q else None

@@ -24,16 +24,16 @@ TWEETS_DATA = "builtin:airline-tweets"  # one topic: what a unit holds is not th
 # at twice the default learning rate (108 s) reach 2.238 bits/char on the held-out tenth,
 # where the 5-gram Kneser-Ney gets 2.278; the default rate needed 3500 steps (150 s) for
 # the same figure, and 2000 steps (2.269) barely beat it.
-SHAKESPEARE = CharLMConfig(rnn_size=256, dropout=0.1, learning_rate=1e-2, max_iters=2500,
-                           eval_interval=500, checkpoint_every=500)
+SHAKESPEARE = CharLMConfig(rnn_size=256, dropout=0.1, learning_rate=1e-2, max_steps=2500,
+                           eval_every=500, checkpoint_every=500)
 # On all 3.9M characters of tweets, 2000 steps (a little over one pass) were enough for
 # tweets that read as tweets at a low temperature (1000 steps were not). On the 1.6M
 # characters of airline tweets, 1400 steps at twice the default rate (52 s) reach 2.006
 # bits/char held out, where 2000 at the default rate (79 s) reached 2.025.
-TWEETS = CharLMConfig(rnn_size=256, dropout=0.0, learning_rate=1e-2, max_iters=1400,
-                      eval_interval=500, checkpoint_every=500)
-QUICK = CharLMConfig(rnn_size=64, n_embd=32, dropout=0.0, max_iters=150, learning_rate=1e-2,
-                     warmup_iters=20, eval_interval=50, checkpoint_every=10**6)
+TWEETS = CharLMConfig(rnn_size=256, dropout=0.0, learning_rate=1e-2, max_steps=1400,
+                      eval_every=500, checkpoint_every=500)
+QUICK = CharLMConfig(rnn_size=64, n_embd=32, dropout=0.0, max_steps=150, learning_rate=1e-2,
+                     warmup_iters=20, eval_every=50, checkpoint_every=10**6)
 
 
 def _cached_lm(ctx: GalleryContext, name: str, cfg: CharLMConfig, corpus: str | None = None,

@@ -489,7 +489,7 @@ class TrainResult(ModelFileResult):
 
 
 def free_cores() -> int:
-    from reverie.text.charlm import free_cores as fc
+    from reverie.core.threads import free_cores as fc
     return fc()
 
 

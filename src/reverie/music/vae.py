@@ -503,7 +503,7 @@ def train_vae(corpus=None, config: Optional[MusicVAEConfig] = None, *,
         inputs = {"corpus": ch.record_source(corpus)}
         record["source"] = str(corpus)
     from reverie.core.device import resolve_device
-    from reverie.text.charlm import cpu_threads
+    from reverie.core.threads import cpu_threads
     device = resolve_device(cfg.device)
     with cpu_threads(cfg.threads) as threads, \
             torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):

@@ -280,7 +280,7 @@ def train_sound(corpus=None, config: Optional[SoundConfig] = None, *,
         raise ReverieError(f"the clips are at {clips.rate} Hz but sample_rate is "
                            f"{cfg.sample_rate}; load them at the model's rate")
     from reverie.core.device import resolve_device
-    from reverie.text.charlm import free_cores
+    from reverie.core.threads import free_cores
     device = resolve_device(cfg.device)
     threads = cfg.threads or free_cores()
     before = torch.get_num_threads()

@@ -24,7 +24,6 @@ Read top to bottom:
 from __future__ import annotations
 
 import codecs
-import contextlib
 import math
 import os
 import time
@@ -37,15 +36,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
+from reverie.core.threads import cpu_threads, one_blas_thread
 from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import ModelFileResult, save_checkpoint
-from reverie.io.files import check_writable, save_text
+from reverie.io.checkpoints import ModelFileResult
+from reverie.io.files import save_text
 from reverie.scale import ddp
+from reverie.train import Env, Task, TrainConfig, fit, max_steps_knob, model_path, optimize
 
 FORMAT = "reverie-charlm"
 FORMAT_VERSION = 2   # 2: no wall-clock figures in the file (the same run, the same bytes)
@@ -58,7 +59,7 @@ MODEL_KINDS = ("lstm", "mlstm")
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class CharLMConfig(Config):
+class CharLMConfig(TrainConfig):
     """Every knob of a character model and its training run.
 
     Defaults: a 1-layer 512-unit LSTM with dropout 0.3 on its input and output (Zaremba
@@ -92,27 +93,19 @@ class CharLMConfig(Config):
     learning_rate: float = knob(5e-3, "peak AdamW learning rate", above=0)
     min_lr: float = knob(5e-4, "learning rate at the end of the cosine decay", min=0)
     warmup_iters: int = knob(100, "steps of linear learning-rate warmup", min=0)
-    max_iters: int = knob(5000, "training steps: the budget (ignored when minutes is set)", min=1)
-    minutes: Optional[float] = knob(None, "train for this wall-clock time instead of "
-                                    "max_iters (the model then depends on the machine's "
-                                    "speed)", above=0, unit="minutes")
     weight_decay: float = knob(0.01, "AdamW weight decay, on matrices only", min=0, advanced=True)
     beta1: float = knob(0.9, "AdamW beta1", above=0, below=1, advanced=True)
     beta2: float = knob(0.99, "AdamW beta2", above=0, below=1, advanced=True)
     grad_clip: float = knob(1.0, "clip the gradient norm at this (0: off)", min=0)
-    # bookkeeping
-    eval_interval: int = knob(250, "estimate the validation loss every N steps", min=1,
-                              advanced=True)
     eval_iters: int = knob(20, "batches per estimate (the final figure reads all of it)",
                            min=1, advanced=True)
-    checkpoint_every: int = knob(500, "write a checkpoint every N steps (and at the end), so "
-                                 "a killed run can resume", min=1, advanced=True)
-    resume: bool = knob(False, "continue the run whose checkpoint is the output file (after a "
-                        "kill, or to train on with a larger max_iters)")
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
-                                  min=1, resolved=True, advanced=True)
+    # the shared knobs (reverie.train): max_steps, minutes, eval_every, checkpoint_every,
+    # resume, init, threads, seed, device
+    max_steps: int = max_steps_knob(5000)
     seed: int = seed_knob(1337)
-    device: str = device_knob()
+
+    BUDGET_FIELDS = TrainConfig.BUDGET_FIELDS + ("eval_iters",)
+    MODEL_FIELDS = ("model", "rnn_size", "num_layers", "n_embd", "weight_norm", "bytes_mode")
 
     def check(self) -> None:
         if self.model == "mlstm" and self.num_layers != 1:
@@ -123,10 +116,6 @@ class CharLMConfig(Config):
                                         f"({self.learning_rate}); the decay ends below its peak")
 
 
-# Fields a resumed run takes from the new config; the rest (model, data, optimiser) come
-# from the checkpoint.
-BUDGET_FIELDS = ("max_iters", "minutes", "eval_interval", "eval_iters", "checkpoint_every",
-                 "threads", "device")
 
 
 # ---------------------------------------------------------------------------------------
@@ -494,31 +483,6 @@ def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
     return total / count
 
 
-def free_cores() -> int:
-    """Cores not already busy with other work (load average), at least 1.
-
-    Measured on a loaded 2-core machine: when another process holds a core, a 2-thread
-    LSTM step waits at every OpenMP barrier and runs 2-4x *slower* than on one thread."""
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return cores
-    return max(1, min(cores, cores - int(round(load))))
-
-
-@contextlib.contextmanager
-def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
-    """Run a block on `threads` torch threads (default: the free cores), then restore."""
-    before = torch.get_num_threads()
-    n = threads or free_cores()
-    torch.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------------------
 # Checkpoints
 # ---------------------------------------------------------------------------------------
@@ -590,26 +554,88 @@ def loss_curves(history: list[dict]) -> dict:
             "xlabel": "step", "ylabel": "bits per character"}
 
 
-def _seeded(seed: int, device: torch.device) -> None:
-    """Seed the default generators that dropout and weight initialisation draw from. Only
-    called inside `torch.random.fork_rng`, which puts the process's state back after."""
-    torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
-    if device.type == "cuda":
-        torch.cuda.set_rng_state(torch.Generator(device).manual_seed(seed).get_state(), device)
+class CharTask(Task):
+    """Truncated back-propagation through time over char-rnn's contiguous streams: the
+    state carried from one batch is the true context of the next."""
+    format, version = FORMAT, FORMAT_VERSION
 
+    def __init__(self, data: str | bytes, env: Env, extra: dict):
+        cfg = self.cfg = env.cfg
+        self.env, self.extra = env, extra
+        start = env.resumed or env.init   # the vocabulary of the run it continues or starts from
+        self.vocab = Vocab(start["vocab"]) if start is not None else Vocab.from_data(data)
+        if self.vocab.bytes_mode and isinstance(data, str):
+            data = data.encode("utf-8")
+        ids = self.vocab.encode(data, "corpus" if env.init is None else
+                                f"corpus (with the vocabulary of {cfg.init})")
+        train_ids, val_ids = split_data(ids, cfg.val_frac)
+        need = cfg.seq_length + 1
+        if len(train_ids) < cfg.batch_size * need or len(val_ids) < need:
+            raise ReverieError(
+                f"the corpus ({len(ids)} characters) is shorter than one batch of sequences "
+                f"({cfg.batch_size} x {need} characters for training plus {need} for "
+                f"validation); give more text, or lower seq_length or batch_size")
+        self.train_ids, self.val_ids = train_ids.to(env.device), val_ids.to(env.device)
+        self.model = self.net = build_model(len(self.vocab), cfg).to(env.device)
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
+        self.rows = env.rows(cfg.batch_size)
+        self.streams = Streams(self.train_ids, cfg.batch_size, cfg.seq_length, self.rows)
+        self.local_batch = self.rows.stop - self.rows.start
+        self.pos = int(torch.randint(cfg.seq_length, (1,), generator=env.gen))
+        self.epoch, self.chars = 0, 0
+        self.carry = self.model.init_state(self.local_batch)
 
-def _checkpoint(model, optimizer, vocab: Vocab, cfg: CharLMConfig, run: dict,
-                state: State, gen: torch.Generator, device: torch.device) -> dict:
-    """Everything a run needs to continue: tensors and plain containers only."""
-    rng = {"torch": torch.get_rng_state(), "data": gen.get_state()}
-    if device.type == "cuda":
-        rng["cuda"] = torch.cuda.get_rng_state(device)
-    return {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "config": cfg.replace(resume=False).to_dict(), "vocab": vocab.chars,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(), "run": dict(run),
-            "carry": {"h": state[0].detach().cpu().clone(), "c": state[1].detach().cpu().clone()},
-            "rng": rng}
+    def learning_rate(self, frac_done: float, step: int) -> float:
+        return get_lr(frac_done, step, self.cfg)
+
+    def step(self, step: int) -> dict:
+        cfg = self.cfg
+        if not self.streams.fits(self.pos):  # end of a pass: again from a random offset
+            self.pos = int(torch.randint(cfg.seq_length, (1,), generator=self.env.gen))
+            self.epoch += 1
+            self.carry = self.model.init_state(self.local_batch)
+        x, y = self.streams.batch(self.pos)
+        logits, state = self.net(x, self.carry)
+        self.carry = (state[0].detach(), state[1].detach())
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        optimize(loss, self.optimizer, cfg.grad_clip, self.model.parameters())
+        self.pos += cfg.seq_length
+        self.chars += x.numel() * self.env.world.size
+        return {"train_loss": loss.item()}
+
+    def evaluate(self, final: bool) -> dict:
+        # the final figure reads the whole validation split
+        return {"val_loss": evaluate_ids(self.model, self.val_ids, self.cfg.batch_size,
+                                         self.cfg.seq_length,
+                                         max_batches=None if final else self.cfg.eval_iters)}
+
+    def state(self) -> dict:
+        # the carry is the global batch's: any number of processes takes its rows
+        world = self.env.world
+        return {"pos": self.pos, "epoch": self.epoch, "chars": self.chars,
+                "carry": {"h": ddp.gather_rows(self.carry[0], world, 1).detach().cpu().clone(),
+                          "c": ddp.gather_rows(self.carry[1], world, 1).detach().cpu().clone()}}
+
+    def load_state(self, state: dict) -> None:
+        self.pos, self.epoch, self.chars = state["pos"], state["epoch"], state["chars"]
+        device = self.env.device
+        self.carry = (state["carry"]["h"][:, self.rows].to(device),
+                      state["carry"]["c"][:, self.rows].to(device))
+
+    def header(self) -> dict:
+        return {"vocab": self.vocab.chars, **self.extra}
+
+    def distribute(self, wrap) -> None:
+        self.net = wrap(self.model)
+
+    def describe(self, losses: dict, figures: dict) -> str:
+        val = figures.get("val_loss")
+        return (f"train {losses['train_loss'] / LN2:.3f} bpc" +
+                (f", val {val / LN2:.3f} bpc" if val is not None else ""))
+
+    def preview(self, history: list[dict]):
+        return loss_curves(history)  # the studio draws it live
 
 
 def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
@@ -620,29 +646,18 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
     (or pass the text itself as `text=`).
 
     With `out`, checkpoints are written there every `checkpoint_every` steps and at the
-    end (with the sidecar); `resume=True` continues the run whose checkpoint `out` is.
-    Config fields can be given as keywords: `train_charlm("builtin:shakespeare",
-    rnn_size=256, max_iters=2000, out="shakespeare.pt")`. `extra` (plain containers) goes
-    into every checkpoint, so a caller's records survive a kill (chat's dialogue layout).
+    end (with the sidecar); `resume=True` continues the run whose checkpoint `out` is, and
+    `init` starts from another model's weights and vocabulary. Config fields can be given
+    as keywords: `train_charlm("builtin:shakespeare", rnn_size=256, max_steps=2000,
+    out="shakespeare.pt")`. `extra` (plain containers) goes into every checkpoint, so a
+    caller's records survive a kill (chat's dialogue layout).
     """
     cfg = make_config(CharLMConfig, config, **overrides)
-    if out is not None:
-        out = Path(out)
-        out = check_writable(out if out.suffix else out.with_suffix(TrainResult.suffixes[0]))
-        if out.suffix.lower() == ".json":
-            raise ReverieError(f"{out} would collide with its JSON sidecar; give a .pt name "
-                               f"such as model.pt")
+    out = model_path(out, "model.pt")
     inputs = {"corpus": {"source": None, "note": "given in memory (text)"} if text is not None
               else record_input(corpus)}
-    from reverie.core.device import resolve_device
-    world = ddp.world()
-    created = world.distributed and not torch.distributed.is_initialized()
-    device = ddp.init(world, resolve_device(cfg.device))
     if not cfg.resume:  # refuse a batch that does not split before reading anything
-        world.rows(cfg.batch_size)
-    if (ddp.restarted() and out is not None and out.exists() and not cfg.resume
-            and load_checkpoint(out)["run"].get("elastic_run") == ddp.run_id()):
-        cfg = cfg.replace(resume=True)  # an elastic restart continues its own checkpoint
+        ddp.world().rows(cfg.batch_size)
     data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
     if cfg.bytes_mode and isinstance(data, str):
         data = data.encode("utf-8")
@@ -650,178 +665,22 @@ def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
         data = _decode(data, "the text")
     if len(data) == 0:
         raise ReverieError("the corpus is empty; give a text file with some text in it")
-    # processes sharing a machine share its cores
-    threads = cfg.threads or max(1, free_cores() // world.local_size)
-    try:
-        with cpu_threads(threads) as threads, \
-                torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            # what `auto` became is part of the run (and of the checkpoint's bytes)
-            result = _train(data, out, cfg.replace(threads=threads, device=str(device)),
-                            device, progress if world.main else silent, world, extra or {})
-    finally:
-        if created:
-            ddp.close(world)
-    result.inputs = inputs
-    result.resolved.update({"device": str(device), "threads": threads})
-    if world.distributed:
-        result.resolved["processes"] = world.size
-    if out is not None and world.main:
-        result.save(out)
-    return result
-
-
-def _train(data: str | bytes, out: Optional[Path], cfg: CharLMConfig, device: torch.device,
-           progress: Progress, world: ddp.World = ddp.World(),
-           extra: dict | None = None) -> TrainResult:
-    notes: list[str] = []
-    # the model and data layout come from the checkpoint; budgets may be changed
-    ckpt, cfg, changed = checkpoints.resume_checkpoint(cfg, out, load_checkpoint,
-                                                       config_from_dict, BUDGET_FIELDS)
-    if ckpt is not None:
-        vocab = Vocab(ckpt["vocab"])
-        if cfg.bytes_mode and isinstance(data, str):
-            data = data.encode("utf-8")
-        notes.append(f"resumed from {out.name} at step {ckpt['run']['step']}" +
-                     (f", with a new {' and '.join(changed)}: the learning-rate schedule "
-                      f"changed mid-run, so a fresh run will not make this model" if changed
-                      else "; the same model as an uninterrupted run"))
-    else:
-        vocab = Vocab.from_data(data)
-
-    ids = vocab.encode(data, "corpus")
-    train_ids, val_ids = split_data(ids, cfg.val_frac)
-    need = cfg.seq_length + 1
-    if len(train_ids) < cfg.batch_size * need or len(val_ids) < need:
-        raise ReverieError(
-            f"the corpus ({len(ids)} characters) is shorter than one batch of sequences "
-            f"({cfg.batch_size} x {need} characters for training plus {need} for validation); "
-            f"give more text, or lower seq_length or batch_size")
-    train_ids, val_ids = train_ids.to(device), val_ids.to(device)
-
-    _seeded(cfg.seed, device)
-    gen = torch.Generator().manual_seed(cfg.seed)  # data offsets
-    model = build_model(len(vocab), cfg).to(device)
-    optimizer = make_optimizer(model, cfg)
-    rows = world.rows(cfg.batch_size)
-    streams = Streams(train_ids, cfg.batch_size, cfg.seq_length, rows)
-    local_batch = rows.stop - rows.start
-    run = {"step": 0, "pos": int(torch.randint(cfg.seq_length, (1,), generator=gen)), "epoch": 0,
-           "chars": 0, "train_loss": None, "val_loss": None, "history": [],
-           "elastic_run": ddp.run_id()}
-    state = model.init_state(local_batch)
-    elapsed = 0.0  # training seconds, for a `minutes` budget (kept in the file only then)
-    if ckpt is not None:
-        try:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-        except (RuntimeError, KeyError, ValueError, TypeError):
-            raise ReverieError(f"{out} does not match its configuration; start again without "
-                               f"resume") from None
-        run.update(ckpt["run"])
-        elapsed = float(run.pop("seconds", 0.0))
-        # the carry is the global batch's: any number of processes takes its rows
-        state = (ckpt["carry"]["h"][:, rows].to(device), ckpt["carry"]["c"][:, rows].to(device))
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if device.type == "cuda" and "cuda" in ckpt["rng"]:
-            torch.cuda.set_rng_state(ckpt["rng"]["cuda"], device)
-        gen.set_state(ckpt["rng"]["data"])
-
-    if world.rank > 0:  # dropout: rank 0 keeps the single-process stream, the others their own
-        _seeded(cfg.seed + 1_000_003 * world.rank + run["step"], device)
-    net = ddp.wrap(model, world, device)
-    budget_s = cfg.minutes * 60.0 if cfg.minutes else None
-
-    def frac_done() -> float:
-        return elapsed / budget_s if budget_s is not None else run["step"] / cfg.max_iters
-
-    def checkpoint() -> dict:
-        """Called by every rank at the same step: the carry is gathered from all of them."""
-        record = dict(run, seconds=elapsed) if budget_s is not None else run
-        carry = (ddp.gather_rows(state[0], world, 1), ddp.gather_rows(state[1], world, 1))
-        return {**_checkpoint(model, optimizer, vocab, cfg, record, carry, gen, device),
-                **(extra or {})}
-
-    model.train()
-    smooth = run["train_loss"]
-    session_chars, session_steps, session_seconds = 0, 0, 0.0
-    started = time.perf_counter()
-    t_last = started
-    while frac_done() < 1.0:
-        lr = get_lr(frac_done(), run["step"], cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        if not streams.fits(run["pos"]):  # end of a pass: start again at a random offset
-            run["pos"] = int(torch.randint(cfg.seq_length, (1,), generator=gen))
-            run["epoch"] += 1
-            state = model.init_state(local_batch)
-        x, y = streams.batch(run["pos"])
-        logits, state = net(x, state)
-        state = (state[0].detach(), state[1].detach())
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        run["pos"] += cfg.seq_length
-        run["step"] += 1
-        run["chars"] += x.numel() * world.size
-        now = time.perf_counter()
-        # ranks agree on the loss of the global batch and on the time used (the budget)
-        lv, elapsed = ddp.average([loss.item(), elapsed + now - t_last], world, device)
-        session_seconds += now - t_last
-        session_chars += x.numel() * world.size
-        session_steps += 1
-        smooth = lv if smooth is None else 0.95 * smooth + 0.05 * lv
-        run["train_loss"] = smooth
-        if run["step"] % cfg.eval_interval == 0:
-            run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length,
-                                           max_batches=cfg.eval_iters)
-            run["history"].append({"step": run["step"], "train_loss": smooth,
-                                   "val_loss": run["val_loss"]})
-            show_preview(progress, loss_curves(run["history"]))  # the studio draws it live
-        if out is not None and run["step"] % cfg.checkpoint_every == 0:
-            ckpt = checkpoint()
-            if world.main:
-                save_checkpoint(ckpt, out)
-        t_last = time.perf_counter()  # evaluation and checkpoints do not count against a budget
-        rate = session_chars / max(session_seconds, 1e-9)
-        msg = (f"train {smooth / LN2:.3f} bpc" +
-               (f", val {run['val_loss'] / LN2:.3f} bpc" if run["val_loss"] is not None else "") +
-               f", {rate:,.0f} chars/s")
-        if budget_s is not None:
-            progress(int(elapsed), int(budget_s), msg)
-        else:
-            progress(run["step"], cfg.max_iters, msg)
-
-    # the final figure reads the whole validation split
-    run["val_loss"] = evaluate_ids(model, val_ids, cfg.batch_size, cfg.seq_length)
-    run["history"].append({"step": run["step"], "train_loss": smooth, "val_loss": run["val_loss"]})
-    ckpt = checkpoint()
-    ddp.finish(world)  # the last collective of the run: let gloo's threads settle before exit
-    model.cpu().eval()
-    wall = time.perf_counter() - started
-    figures = {"steps": run["step"], "epochs": run["epoch"] + run["pos"] / max(streams.L, 1),
-               "train_loss": smooth, "val_loss": run["val_loss"],
-               "train_bpc": smooth / LN2 if smooth is not None else None,
-               "val_bpc": run["val_loss"] / LN2,
-               "chars_per_second": session_chars / max(session_seconds, 1e-9),
-               "params": count_params(model), "vocab_size": len(vocab),
-               "train_chars": len(train_ids), "val_chars": len(val_ids),
-               "history": run["history"]}
-    deterministic = budget_s is None and not changed
-    if world.distributed and cfg.dropout > 0:
-        deterministic = False
-        notes.append(f"trained on {world.size} processes with dropout: each draws its own "
-                     f"masks, so one process (or another count) makes a different model; with "
-                     f"dropout 0 they make the same one")
-    if budget_s is not None:
-        notes.append(f"trained for a wall-clock budget ({cfg.minutes:g} minutes, {run['step']} "
-                     f"steps here): the model depends on this machine's speed, so a rerun "
-                     f"makes a different one; set max_iters for a repeatable run")
-    return TrainResult(model, vocab, ckpt, mechanism="train_charlm", config=cfg.replace(resume=False),
-                       figures=figures, notes=notes, deterministic=deterministic,
-                       timings={"train": wall, "per_step": session_seconds / max(1, session_steps)})
+    run = fit(lambda env: CharTask(data, env, extra or {}), cfg, out=out,
+              load=load_checkpoint, progress=progress)
+    task, rec = run.task, run.record
+    smooth, val = rec["losses"]["train_loss"], rec["figures"]["val_loss"]
+    figures = {"steps": rec["step"],
+               "epochs": task.epoch + task.pos / max(task.streams.L, 1),
+               "train_loss": smooth, "val_loss": val, "train_bpc": smooth / LN2,
+               "val_bpc": val / LN2,
+               "chars_per_second": task.cfg.batch_size * task.cfg.seq_length
+               / max(run.timings["per_step"], 1e-9),
+               "params": count_params(task.model), "vocab_size": len(task.vocab),
+               "train_chars": len(task.train_ids), "val_chars": len(task.val_ids),
+               "history": run.history}
+    result = TrainResult(task.model, task.vocab, run.checkpoint, mechanism="train_charlm",
+                         figures=figures, **run.result_fields())
+    return run.save(result, out, inputs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -911,19 +770,6 @@ class Stepper:
             cs.append(ci)
             x = hi
         return x @ self.head_w + self.head_b, (np.stack(hs), np.stack(cs))
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """NumPy's BLAS on one thread: a matrix-vector product per character is too small to
-    share, and on a busy machine a second thread only waits (measured: 40x slower)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn brings it; without it, run as configured
-        yield
-        return
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _start_ids(vocab: Vocab, prime: str) -> list[int]:

@@ -43,8 +43,9 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
-from reverie.text.charlm import (CharLM, Clamp, SampleResult, Vocab, as_lm, cpu_threads,
-                                 record_model, sample as lm_sample)
+from reverie.core.threads import cpu_threads
+from reverie.text.charlm import (CharLM, Clamp, SampleResult, Vocab, as_lm, record_model,
+                                 sample as lm_sample)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The training contract, for every registered trainer (reverie.train): a run killed
+mid-way and resumed reaches the same model and held-out figure as one left alone; the same
+trainer runs under torchrun on two processes; init starts from another run's weights."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from reverie.core import registry
+from reverie.core.errors import ReverieError
+from reverie.train import TrainConfig
+from trainers import CASES
+
+TESTS = Path(__file__).parent
+
+
+class Killed(Exception):
+    pass
+
+
+def trainers() -> dict:
+    return {name: m for name, m in registry.mechanisms().items()
+            if issubclass(m.config_class(), TrainConfig)}
+
+
+def test_every_trainer_has_a_case():
+    assert set(trainers()) == set(CASES), "add a Case to tests/trainers.py for each trainer"
+
+
+def run(name: str, out: Path, progress=None, **changes):
+    mech = trainers()[name]
+    case = CASES[name]
+    cfg = mech.config_class()(**{**case.config, **changes})
+    kw = {"progress": progress} if progress else {}
+    return mech.load()(**case.inputs(out.parent), config=cfg, out=out, **kw)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_killed_run_resumes_to_the_uninterrupted_figure(name, tmp_path):
+    case = CASES[name]
+    whole = run(name, tmp_path / "whole.pt")
+
+    def kill(done, total, message=""):
+        if done == case.kill_at:
+            raise Killed()
+    with pytest.raises(Killed):
+        run(name, tmp_path / "cut.pt", progress=kill)
+    saved = torch.load(tmp_path / "cut.pt", weights_only=True)
+    assert 0 < saved["run"]["step"] < whole.figures["steps"]
+    resumed = run(name, tmp_path / "cut.pt", resume=True)
+    assert resumed.figures["steps"] == whole.figures["steps"]
+    assert any("resumed" in n for n in resumed.notes)
+    assert resumed.figures[case.figure] == pytest.approx(whole.figures[case.figure], abs=1e-5)
+    for key, tensor in whole.checkpoint.items():
+        if isinstance(tensor, dict) and all(isinstance(v, torch.Tensor) for v in tensor.values()):
+            for k, v in tensor.items():
+                torch.testing.assert_close(resumed.checkpoint[key][k], v, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_init_starts_from_another_runs_weights(name, tmp_path):
+    first = run(name, tmp_path / "first.pt")
+    # one step from the first model: its held-out figure, not a fresh model's
+    again = run(name, tmp_path / "again.pt", init=str(tmp_path / "first.pt"), max_steps=1,
+                eval_every=1, checkpoint_every=1)
+    fresh = run(name, tmp_path / "fresh.pt", max_steps=1, eval_every=1, checkpoint_every=1)
+    f = CASES[name].figure
+    assert abs(again.figures[f] - first.figures[f]) < abs(fresh.figures[f] - first.figures[f])
+    assert any("started from the weights" in n for n in again.notes)
+
+
+def test_init_refuses_a_model_of_another_kind(tmp_path):
+    name = "train_charlm"
+    run(name, tmp_path / "m.pt")
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "something-else"}, bad)
+    with pytest.raises(ReverieError) as err:
+        run(name, tmp_path / "x.pt", init=str(bad))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_runs_under_torchrun_on_two_processes(name, tmp_path):
+    out = tmp_path / "ddp.pt"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
+        [str(TESTS), str(TESTS.parent / "src"), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+           str(TESTS / "torchrun_trainer.py"), name, str(out)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-3000:]
+    saved = torch.load(out, weights_only=True)
+    assert saved["run"]["step"] == CASES[name].torchrun.get("max_steps", 4)
+    assert "processes: 2" in p.stdout

@@ -1,0 +1,51 @@
+"""Every registered trainer on tiny inputs: what the contract test (test_train.py) and its
+torchrun script (torchrun_trainer.py) run. A trainer added to the registry must add its
+case here; test_every_trainer_has_a_case fails until it does.
+
+A case: `inputs(folder)` (keyword arguments of the trainer's function; files it needs are
+written into `folder`), `config`
+(overrides of its Config: a few steps, checkpoints often) and `figure` (the held-out figure
+the resumed run must reproduce)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+SEED_TEXT = ("Whan that Aprille with his shoures soote the droghte of March hath perced "
+             "to the roote, and bathed every veyne in swich licour of which vertu engendred "
+             "is the flour. ") * 24
+
+DIALOGUE = "".join(f"ANNA: how is the weather on day {i}?\nBEN: it rains, as it did on day "
+                   f"{i - 1}.\n\n" for i in range(1, 40))
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@dataclass
+class Case:
+    inputs: Callable[[Path], dict]
+    config: dict
+    figure: str                 # a key of the result's figures
+    kill_at: int = 7            # the step at which the run is killed (after a checkpoint)
+    torchrun: dict = field(default_factory=dict)  # overrides for the two-process run
+
+
+CASES: dict[str, Case] = {
+    # text -------------------------------------------------------------------------------
+    "train_charlm": Case(
+        lambda folder: {"text": SEED_TEXT},
+        dict(rnn_size=16, n_embd=8, seq_length=16, batch_size=4, dropout=0.0, max_steps=10,
+             eval_every=5, eval_iters=2, checkpoint_every=5, warmup_iters=2, threads=1),
+        "val_loss"),
+    # chat -------------------------------------------------------------------------------
+    "train_chat": Case(
+        lambda folder: {"corpus": str(_write(folder / "talk.txt", DIALOGUE))},
+        dict(rnn_size=16, n_embd=8, seq_length=16, batch_size=4, dropout=0.0, max_steps=10,
+             eval_every=5, eval_iters=2, checkpoint_every=5, warmup_iters=2, threads=1),
+        "val_loss"),
+}
