@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.io.datasets import read_text  # noqa: E402
-from reverie.text.charlm import CharLMConfig, sample, train_charlm  # noqa: E402
+from reverie.text.charlm import CharLMConfig, sample  # noqa: E402
+from reverie.text.train import train_charlm  # noqa: E402
 from reverie.text.ngram import NGramConfig, NGramLM  # noqa: E402
 
 DEFAULT_CORPUS = "builtin:shakespeare"

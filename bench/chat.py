@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.chat.neural import load_responder, reply_bits, respond  # noqa: E402
 from reverie.chat.turns import format_turns, read_dialogue  # noqa: E402
-from reverie.text.charlm import train_charlm  # noqa: E402
+from reverie.text.train import train_charlm  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 

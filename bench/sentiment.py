@@ -48,7 +48,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reverie.text.charlm import CharLMConfig, load_charlm, train_charlm  # noqa: E402
+from reverie.text.charlm import CharLMConfig, load_charlm  # noqa: E402
 from reverie.text.charlm import sample as lm_sample  # noqa: E402
 from reverie.text.judge import as_tweet, fit_judge  # noqa: E402
 from reverie.text.probe_length import balanced_accuracy, length_basis  # noqa: E402
@@ -56,6 +56,7 @@ from reverie.text.sentiment import (FEATURES, ProbeConfig, feature_state, featur
                                     fit_probe, generate_clamped, lm_corpus, load_labelled,
                                     plot_unit_histogram, read_lengths, unit_percentiles,
                                     unlabelled_texts)
+from reverie.text.train import train_charlm  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -52,11 +52,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.text import probe_length as pl  # noqa: E402
-from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, train_charlm  # noqa: E402
+from reverie.text.charlm import CharLMConfig, Clamp, load_charlm  # noqa: E402
 from reverie.text.judge import as_tweet, fit_judge  # noqa: E402
 from reverie.text.sentiment import (ProbeConfig, encode_texts, feature_state, fit_probe,  # noqa: E402
                                     lm_corpus, load_labelled, plot_unit_histogram, read_lengths,
                                     unlabelled_texts)
+from reverie.text.train import train_charlm  # noqa: E402
 
 FEATURES = ("c", "mean", "cmean", "ctail")
 

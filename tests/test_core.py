@@ -1,4 +1,5 @@
 """The one shape: Configs, the generated CLI, sidecars, rerun, the registry, file modes."""
+import argparse
 import dataclasses
 import json
 import os
@@ -109,7 +110,8 @@ def test_every_config_field_has_a_flag_with_the_same_default(mech):
     leaf = parser
     for word in mech.words:
         leaf = next(a for a in leaf._actions if a.__class__.__name__ == "_SubParsersAction").choices[word]
-    dests = {a.dest: a for a in leaf._actions}
+    # the flag itself, not a deprecated alias's hidden flag with the same dest
+    dests = {a.dest: a for a in leaf._actions if a.help != argparse.SUPPRESS}
     cls = mech.config_class()
     for info in fields(cls):
         if not info.cli:

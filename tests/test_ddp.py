@@ -128,7 +128,7 @@ def test_a_batch_that_does_not_split_is_refused(corpus, tmp_path):
 
 
 def test_a_group_torchrun_restarts_resumes_from_its_checkpoint(corpus, tmp_path, monkeypatch):
-    from reverie.text.charlm import train_charlm
+    from reverie.text.train import train_charlm
     out = tmp_path / "m.pt"
     tiny = dict(rnn_size=16, n_embd=8, batch_size=2, seq_length=16, max_steps=6,
                 checkpoint_every=3, eval_every=6, threads=1)

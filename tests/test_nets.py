@@ -4,7 +4,8 @@ import torch
 from reverie.nets.classes import find_class
 from reverie.core.errors import ReverieError
 from reverie.io.images import load_image
-from reverie.nets.zoo import check_tap, classify, load_net
+from reverie.nets.verdicts import classify
+from reverie.nets.zoo import check_tap, load_net
 
 
 @pytest.mark.parametrize("model", ["lite0", "lite1", "lite2"])

@@ -14,7 +14,8 @@ import torch
 from conftest import assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.errors import ReverieError
-from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, sample, train_charlm
+from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, sample
+from reverie.text.train import train_charlm
 from reverie.text.sentiment import (ProbeConfig, features, fit_probe, fit_sentiment, generate_clamped,
                                     lm_corpus, load_labelled, read_lengths, unit_percentiles,
                                     walk_states, encode_texts)

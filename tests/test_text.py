@@ -21,9 +21,11 @@ import torch
 from conftest import Previews, assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.config import ConfigError
-from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, Vocab, build_model, evaluate_ids,
-                                 load_charlm, sample, sample_text, train_charlm, unit_states,
-                                 unit_trace)
+from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, build_model, evaluate_ids,
+                                 load_charlm, sample, unit_states, unit_trace)
+from reverie.text.corpus import Vocab
+from reverie.text.lm import sample_text
+from reverie.text.train import train_charlm
 from reverie.text.ngram import NGramConfig, NGramLM, train_ngram
 
 torch.set_num_threads(1)
@@ -181,7 +183,8 @@ def test_sigkill_then_resume_loses_at_most_one_checkpoint_interval(tmp_path, cor
     script = textwrap.dedent(f"""
         import sys, torch
         torch.set_num_threads(1)
-        from reverie.text.charlm import CharLMConfig, train_charlm
+        from reverie.text.charlm import CharLMConfig
+        from reverie.text.train import train_charlm
         def report(done, total, message=""):
             print(done, flush=True)
         cfg = CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_steps=100000,

@@ -15,7 +15,7 @@ from reverie.core.errors import ReverieError  # noqa: E402
 # name (`reverie.DreamConfig`), both from the registry; these are the other public names.
 _LAZY = {
     "load_net": "reverie.nets.zoo",
-    "classify": "reverie.nets.zoo",
+    "classify": "reverie.nets.verdicts",
     "load_image": "reverie.io.images",
     "save_image": "reverie.io.images",
     "rerun": "reverie.core.rerun",
@@ -25,6 +25,7 @@ _LAZY = {
     "load_vectors": "reverie.words.vectors",
     "save_vectors": "reverie.words.vectors",
     "load_charlm": "reverie.text.charlm",
+    "load_lm": "reverie.text.lm",
     "NGramLM": "reverie.text.ngram",
     "Drawing": "reverie.draw.drawing",
     "load_svg": "reverie.draw.drawing",

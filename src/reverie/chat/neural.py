@@ -28,8 +28,9 @@ from reverie.core.config import make_config
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
-from reverie.text.charlm import (CharLM, CharLMConfig, TrainResult, Vocab, generate,
-                                 load_charlm, load_checkpoint, train_charlm)
+from reverie.text.charlm import CharLM, CharLMConfig, generate, load_charlm, load_checkpoint
+from reverie.text.corpus import Vocab
+from reverie.text.train import TrainResult, train_charlm
 
 DIALOGUE_FORMAT = "reverie.turns/1"
 

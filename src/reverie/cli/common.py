@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from reverie.io.files import _jsonable
+from reverie.io.files import jsonable
 
 
 # Command groups ("text", "words", ...) by their words, so generated mechanism commands
@@ -39,7 +39,7 @@ def add_progress(p: argparse.ArgumentParser) -> None:
 
 
 def print_json(data: Any) -> None:
-    json.dump(_jsonable(data), sys.stdout)
+    json.dump(jsonable(data), sys.stdout)
     sys.stdout.write("\n")
 
 

@@ -35,7 +35,8 @@ def run_render(args) -> int:
     from reverie.core.errors import ReverieError
     from reverie.draw import drawing as draw
     from reverie.draw.engines import judge
-    from reverie.io.files import check_writable, write_sidecar
+    from reverie.core.sidecar import write_sidecar
+    from reverie.io.files import check_writable
     from reverie.io.images import pil_to_tensor, save_image
     from reverie.nets.classes import find_class
     from reverie.nets.zoo import weights_path

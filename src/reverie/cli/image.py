@@ -65,7 +65,7 @@ def run_classes(args) -> int:
 
 def run_classify(args) -> int:
     from reverie.io.images import load_image
-    from reverie.nets.zoo import classify
+    from reverie.nets.verdicts import classify
 
     image = load_image(args.image)
     models = MODELS if args.model == "all" else [args.model]

@@ -49,7 +49,9 @@ def register(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from reverie.text.charlm import CharLM, evaluate_text, load_lm, read_corpus
+    from reverie.text.charlm import CharLM, evaluate_text
+    from reverie.text.corpus import read_corpus
+    from reverie.text.lm import load_lm
 
     if not 0 < args.val_frac < 0.5:
         raise ReverieError(f"--val-frac must be between 0 and 0.5, got {args.val_frac}")

@@ -13,25 +13,23 @@ from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
-# prefix -> function(name) -> list of files behind it (registered by io.images and io.datasets)
-_RESOLVERS: dict[str, Callable[[str], list[Path]]] = {}
-
-
-def register_prefix(prefix: str, resolver: Callable[[str], list[Path]]) -> None:
-    _RESOLVERS[prefix] = resolver
-
-
-def _load_resolvers() -> None:
-    import reverie.io.datasets  # noqa: F401  (registers builtin:)
-    import reverie.io.images  # noqa: F401  (registers sample:)
+def _resolver(prefix: str) -> Callable[[str], list[Path]] | None:
+    """name -> the files behind `prefix:name` (builtin: a data set, sample: a bundled photo)."""
+    if prefix == "builtin":
+        from reverie.io.datasets import files
+        return files
+    if prefix == "sample":
+        from reverie.io.images import sample_path
+        return lambda name: [sample_path(name)]
+    return None
 
 
 def files_of(source: str) -> list[Path]:
     """The files a source names (a folder: every file in it, sorted)."""
-    _load_resolvers()
     prefix, sep, name = source.partition(":")
-    if sep and prefix in _RESOLVERS:
-        return _RESOLVERS[prefix](name)
+    resolver = _resolver(prefix) if sep else None
+    if resolver is not None:
+        return resolver(name)
     path = Path(source)
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file()

@@ -11,9 +11,9 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Any
 
 from reverie.core.errors import ReverieError
+from reverie.io.files import jsonable, save_json
 
 SCHEMA = "reverie.sidecar/1"
 SCHEMA_FILE = Path(__file__).with_name("sidecar.schema.json")
@@ -84,10 +84,16 @@ def build(result, outputs: dict[str, Path]) -> dict:
 
 
 def write(result, outputs: dict[str, Path], main: Path) -> Path:
-    from reverie.io.files import save_json
     path = sidecar_path(main)
     save_json(build(result, outputs), path)
     return path
+
+
+def write_sidecar(out: str | os.PathLike, data: dict) -> Path:
+    """A plain record beside an output that is not a mechanism's (not for rerun)."""
+    import reverie
+    record = {"reverie_version": reverie.__version__, "output": str(Path(out).name), **data}
+    return save_json(record, sidecar_path(out))
 
 
 def read(path: str | os.PathLike) -> dict:
@@ -112,8 +118,3 @@ def validate(data: dict) -> None:
     """Check a record against the shipped JSON Schema (needs the jsonschema package)."""
     import jsonschema
     jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
-
-
-def jsonable(obj: Any, digits: int | None = None) -> Any:
-    from reverie.io.files import _jsonable
-    return _jsonable(obj, digits)

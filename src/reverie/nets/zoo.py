@@ -274,11 +274,3 @@ def preprocess(image: torch.Tensor, size: int) -> torch.Tensor:
     x = image[:, top:top + side, left:left + side].unsqueeze(0)
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
                          align_corners=False).clamp(0, 1)
-
-
-def classify(image: torch.Tensor, model: str = "lite0", top: int = 5,
-             device: str | torch.device = "cpu") -> list[dict]:
-    """Top-k ImageNet labels for an image tensor (3, H, W) in [0, 1]: [{index, name, prob}]."""
-    from reverie.nets.verdicts import verdicts
-
-    return verdicts(image, model, device, top=top)[0]["top"]

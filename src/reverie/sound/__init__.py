@@ -46,3 +46,23 @@ MECHANISMS = [
         inputs=(_MODEL,),
         outputs=_OUTPUTS),
 ]
+
+
+# builtin: data sets this domain makes (reverie.io.datasets collects them)
+from reverie.io import datasets as _datasets  # noqa: E402
+
+
+def _speech_files():
+    from reverie.sound.data import espeak
+    espeak()                                   # says how to install it when missing
+    return _datasets.files("shakespeare")
+
+
+DATASETS = [
+    _datasets.Dataset("chorale-audio", "sound", "66 of those chorales (48 to train on, 8 to "
+                      "validate, 10 held out) rendered through pretty_midi's General MIDI "
+                      "soundfont (choir), about 55 minutes; made offline once per sample rate "
+                      "and cached", lambda: _datasets.files("chorales")),
+    _datasets.Dataset("speech", "sound", "288 lines of tiny-shakespeare spoken by espeak-ng in "
+                      "four voices; made offline once per sample rate and cached", _speech_files),
+]

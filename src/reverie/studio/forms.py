@@ -125,15 +125,15 @@ def input_choices(inp: Input) -> list[str]:
     """Built-in choices for an input beside an upload."""
     if inp.kind == "image":
         return [f"sample:{s}" for s in SAMPLE_IMAGES]
-    from reverie.io.datasets import DATASETS, get
+    from reverie.io.datasets import all_datasets, get
     if inp.kind == "strokes":
-        return [f"builtin:{d.name}" for d in DATASETS.values() if d.kind == "strokes"]
+        return [f"builtin:{d.name}" for d in all_datasets().values() if d.kind == "strokes"]
     if inp.kind == "corpus":
         if inp.example and inp.example.startswith("builtin:"):  # sets like the example's
             kinds: tuple[str, ...] = (get(inp.example).kind,)
         else:  # labelled sets for a probe's data, text to learn from otherwise
             kinds = ("labelled",) if inp.name == "data" else ("text", "corpus", "dialogue")
-        return [f"builtin:{d.name}" for d in DATASETS.values() if d.kind in kinds]
+        return [f"builtin:{d.name}" for d in all_datasets().values() if d.kind in kinds]
     return []
 
 

@@ -9,7 +9,7 @@ MECHANISMS = [
         summary="train a character LSTM or mLSTM to predict the next character (char-rnn)",
         paper="Karpathy 2015, The Unreasonable Effectiveness of Recurrent Neural Networks; "
               "Krause et al. 2016 (mLSTM)",
-        function="reverie.text.charlm:train_charlm", config="reverie.text.charlm:CharLMConfig",
+        function="reverie.text.train:train_charlm", config="reverie.text.charlm:CharLMConfig",
         command="text train",
         inputs=(Input("corpus", "corpus", "UTF-8 text files, folders or builtin:shakespeare "
                       "(any file when modelling bytes)", many=True, example="builtin:shakespeare"),),
@@ -18,7 +18,7 @@ MECHANISMS = [
         name="sample_text", prints=True, title="Sample a language model", domain="text",
         summary="generate text one character at a time from a trained model",
         paper="Karpathy 2015, char-rnn; Chen & Goodman 1998 (n-gram)",
-        function="reverie.text.charlm:sample_text", config="reverie.text.charlm:SampleConfig",
+        function="reverie.text.lm:sample_text", config="reverie.text.lm:SampleConfig",
         command="text sample",
         inputs=(Input("model", "model", _MODEL + " or `text ngram` (.json)"),),
         outputs=(".txt",)),

@@ -1,52 +1,40 @@
 """Character-level language models: Karpathy's char-rnn, made as good as we can on a CPU.
 
-Read top to bottom:
+The model, as nanoGPT's model.py is (training is `text/train.py`; the corpus and the
+vocabulary are `text/corpus.py`; `text/lm.py` loads any LM and samples it). Read top to
+bottom:
 
 1. `CharLMConfig`: every knob, named as char-rnn / nanoGPT / Radford et al. name them.
-2. The corpus (`read_corpus`: files, folders or `builtin:shakespeare`) and the vocabulary
-   (`Vocab`: characters, or raw bytes with `bytes_mode`).
-3. The models: a fused multi-layer `nn.LSTM` and the multiplicative LSTM of Krause et al.
+2. The models: a fused multi-layer `nn.LSTM` and the multiplicative LSTM of Krause et al.
    (2016) that Radford et al. (2017) used for the sentiment neuron. Both expose `forward`
    for training (whole sequences, state carried in and out) and `step` for one character
    at a time (sampling, clamping a unit, tracing a unit).
-4. Training (`train_charlm`): AdamW with linear warmup and cosine decay (nanoGPT's
-   schedule), gradient clipping, truncated back-propagation through time with the state
-   carried across batches (char-rnn's contiguous streams), the last 10% held out, and
-   checkpoints that hold everything needed to resume a killed run exactly (model,
-   optimiser, data position, carried state, vocabulary, configuration, RNG state). They
-   hold only tensors and plain containers, so they load with `torch.load(weights_only=True)`.
-   `load_charlm` gives back the model and vocabulary alone.
-5. Evaluation (`evaluate_text`): bits per character on held-out text, state carried.
-6. Sampling (`generate` streams, `sample` returns the text; `sample_text` is the
-   mechanism): temperature, top-k, seed, argmax at temperature 0, and an optional clamp
-   of one unit (the sentiment neuron).
+3. Evaluation (`evaluate_text`): bits per character on held-out text, state carried.
+4. Loading (`load_charlm`): the model and vocabulary a checkpoint holds. Checkpoints hold
+   only tensors and plain containers, so they load with `torch.load(weights_only=True)`.
+5. Generation (`generate` streams, `sample` returns the text): temperature, top-k, seed,
+   argmax at temperature 0, and an optional clamp of one unit (the sentiment neuron);
+   `unit_states` / `unit_trace` read what a unit does over a text.
 """
 from __future__ import annotations
 
-import codecs
 import math
 import os
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, NamedTuple, Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
+from reverie.core.config import ConfigError, knob, seed_knob
 from reverie.core.errors import ReverieError
-from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.threads import cpu_threads, one_blas_thread
-from reverie.core.result import Result
 from reverie.io import checkpoints
-from reverie.io.checkpoints import ModelFileResult
-from reverie.io.files import save_text
-from reverie.scale import ddp
-from reverie.train import Env, Task, TrainConfig, fit, max_steps_knob, model_path, optimize
+from reverie.text.corpus import Vocab
+from reverie.train import TrainConfig, max_steps_knob
 
 FORMAT = "reverie-charlm"
 FORMAT_VERSION = 2   # 2: no wall-clock figures in the file (the same run, the same bytes)
@@ -116,125 +104,8 @@ class CharLMConfig(TrainConfig):
                                         f"({self.learning_rate}); the decay ends below its peak")
 
 
-
-
 # ---------------------------------------------------------------------------------------
-# 2. Corpus and vocabulary
-# ---------------------------------------------------------------------------------------
-
-def _sources(corpus) -> list[str]:
-    if corpus is None or (isinstance(corpus, (list, tuple)) and not corpus):
-        raise ReverieError("no corpus given; name text files, folders or builtin:shakespeare")
-    return [os.fspath(c) for c in (corpus if isinstance(corpus, (list, tuple)) else [corpus])]
-
-
-def corpus_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """Files named, and every non-hidden file under folders named (sorted)."""
-    files: list[Path] = []
-    for p in map(Path, _sources(paths)):
-        if not p.exists():
-            raise ReverieError(f"corpus not found: {p}; check the path")
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file()
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
-            if not found:
-                raise ReverieError(f"corpus folder {p} has no files; put text files in it")
-            files.extend(found)
-        else:
-            files.append(p)
-    return files
-
-
-def _builtin_bytes(name: str) -> bytes:
-    """The text of a `builtin:NAME` set (tiny-shakespeare, or a corpus set's files)."""
-    from reverie.io import datasets
-    ds = datasets.get(name)
-    if ds.kind == "text":
-        return datasets.read_text(name).encode("utf-8")
-    if ds.kind == "labelled":
-        raise ReverieError(f"builtin:{ds.name} is a labelled set, not a corpus; write its texts "
-                           f"as one with `reverie sentiment corpus`, then train on that file")
-    # running text (GCIDE, the KJV, Lee): read as `words train` reads it, markup removed
-    from reverie.words.corpus import resolve_sources, source_paragraphs
-    source = resolve_sources([f"builtin:{ds.name}"])[0]
-    return "\n\n".join(source_paragraphs(source)).encode("utf-8")
-
-
-def _decode(raw: bytes, where: str) -> str:
-    if b"\x00" in raw[:1 << 20]:
-        raise ReverieError(f"{where} looks binary (it holds NUL bytes); train on raw bytes "
-                           f"(bytes_mode), or give a text file")
-    try:
-        return raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReverieError(f"{where} is not UTF-8 text (byte {exc.start}); train on raw bytes "
-                           f"(bytes_mode), or convert it to UTF-8") from None
-
-
-def read_corpus(corpus, bytes_mode: bool = False) -> str | bytes:
-    """The text of the corpus concatenated: files, folders and `builtin:NAME`, as a str,
-    or bytes with `bytes_mode`. A file that is not UTF-8 text is refused unless `bytes_mode`."""
-    parts = []
-    for source in _sources(corpus):
-        if source.startswith("builtin:"):
-            raws = [(_builtin_bytes(source), source)]
-        else:
-            raws = [(f.read_bytes(), str(f)) for f in corpus_files([source])]
-        for raw, where in raws:
-            parts.append(raw if bytes_mode else _decode(raw, where))
-    data = b"".join(parts) if bytes_mode else "".join(parts)
-    if len(data) == 0:
-        raise ReverieError("the corpus is empty; give a text file with some text in it")
-    return data
-
-
-class Vocab:
-    """Characters <-> ids. `chars` is None in bytes mode (ids are the 256 byte values)."""
-
-    def __init__(self, chars: Optional[Sequence[str]] = None):
-        self.chars = list(chars) if chars is not None else None
-        self.stoi = {c: i for i, c in enumerate(self.chars)} if self.chars is not None else None
-
-    @classmethod
-    def from_data(cls, data: str | bytes) -> "Vocab":
-        return cls(None) if isinstance(data, bytes) else cls(sorted(set(data)))
-
-    @property
-    def bytes_mode(self) -> bool:
-        return self.chars is None
-
-    def __len__(self) -> int:
-        return 256 if self.chars is None else len(self.chars)
-
-    def encode(self, data: str | bytes, what: str = "text") -> torch.Tensor:
-        if self.chars is None:
-            raw = data.encode("utf-8") if isinstance(data, str) else data
-            return torch.frombuffer(bytearray(raw), dtype=torch.uint8).long() if raw else torch.zeros(0, dtype=torch.long)
-        if isinstance(data, bytes):
-            data = data.decode("utf-8", errors="replace")
-        try:
-            return torch.tensor([self.stoi[c] for c in data], dtype=torch.long)
-        except KeyError:
-            missing = sorted({c for c in data if c not in self.stoi})
-            shown = " ".join(repr(c) for c in missing[:10])
-            raise ReverieError(f"the {what} has {len(missing)} character(s) the model never saw "
-                               f"({shown}); remove them, or train on raw bytes (bytes_mode)") from None
-
-    def decode(self, ids: Sequence[int]) -> str:
-        if self.chars is None:
-            return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
-        return "".join(self.chars[int(i)] for i in ids)
-
-    def decoder(self) -> Callable[[int], str]:
-        """An incremental decoder: feed one id at a time, get the text completed so far."""
-        if self.chars is None:
-            dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            return lambda i: dec.decode(bytes([int(i)]))
-        return lambda i: self.chars[int(i)]
-
-
-# ---------------------------------------------------------------------------------------
-# 3. Models
+# 2. Models
 # ---------------------------------------------------------------------------------------
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (num_layers, batch, rnn_size)
@@ -410,51 +281,9 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def split_data(ids: torch.Tensor, val_frac: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first 90% trains, the last 10% validates (nanoGPT's split)."""
-    n = int(len(ids) * (1 - val_frac))
-    return ids[:n], ids[n:]
-
-
-class Streams:
-    """char-rnn's batching: the text cut into `batch_size` contiguous streams read side by
-    side, `seq_length` characters at a time, so the state carried from one batch is the
-    true context of the next. Each pass starts at a random offset so truncation
-    boundaries move between epochs."""
-
-    def __init__(self, ids: torch.Tensor, batch_size: int, seq_length: int,
-                 rows: slice = slice(None)):
-        self.T = seq_length
-        self.L = len(ids) // batch_size
-        # under DDP each rank reads its own block of the global batch's streams
-        self.data = ids[: self.L * batch_size].view(batch_size, self.L)[rows]
-
-    def batch(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
-        chunk = self.data[:, pos: pos + self.T + 1]
-        return chunk[:, :-1], chunk[:, 1:]
-
-    def fits(self, pos: int) -> bool:
-        return pos + self.T + 1 <= self.L
-
-
-def get_lr(frac_done: float, step: int, cfg: CharLMConfig) -> float:
-    """nanoGPT's schedule: linear warmup, then cosine decay to min_lr at the end of the run
-    (`frac_done` is the fraction of the step or time budget used)."""
-    if step < cfg.warmup_iters:
-        return cfg.learning_rate * (step + 1) / (cfg.warmup_iters + 1)
-    frac = min(max(frac_done, 0.0), 1.0)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * frac))
-    return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
-
-
-def make_optimizer(model: nn.Module, cfg: CharLMConfig) -> torch.optim.Optimizer:
-    """AdamW; weight decay on matrices only (not biases or embeddings), as nanoGPT does."""
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith("wte")]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and not n.startswith("wte"))]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2))
-
+# ---------------------------------------------------------------------------------------
+# 3. Evaluation
+# ---------------------------------------------------------------------------------------
 
 @torch.no_grad()
 def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
@@ -483,10 +312,20 @@ def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
     return total / count
 
 
-# ---------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------
+def evaluate_text(model: nn.Module, vocab: Vocab, text: str | bytes, batch_size: int = 16,
+                  seq_length: int = 256) -> dict:
+    """Bits and nats per character of `text` under the model (state carried)."""
+    ids = vocab.encode(text, "text to evaluate")
+    if len(ids) < 2:
+        raise ReverieError("the text to evaluate is too short; give at least a few characters")
+    with cpu_threads():
+        nats = evaluate_ids(model, ids, batch_size, seq_length)
+    return {"nats_per_char": nats, "bits_per_char": nats / LN2, "chars": len(ids)}
 
+
+# ---------------------------------------------------------------------------------------
+# 4. Loading
+# ---------------------------------------------------------------------------------------
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     return checkpoints.load_checkpoint(path, FORMAT, FORMAT_VERSION, "a Reverie character model", "use a model made by `reverie text train`")
@@ -520,186 +359,7 @@ def load_charlm(path: str | os.PathLike) -> CharLM:
 
 
 # ---------------------------------------------------------------------------------------
-# 4. Training
-# ---------------------------------------------------------------------------------------
-
-@dataclass
-class TrainResult(ModelFileResult):
-    model: nn.Module                    # trained, on the CPU, in eval mode
-    vocab: Vocab
-    checkpoint: dict                    # what `save` writes: everything a resumed run needs
-
-    @property
-    def lm(self) -> CharLM:
-        return CharLM(self.model, self.vocab)
-
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
-                                           path=Path(folder) / "loss-curves.png")}
-
-    def summary(self) -> str:
-        f = self.figures
-        return (f"{f['steps']} steps: validation {f['val_bpc']:.3f} bits/char "
-                f"({f['val_loss']:.3f} nats), training {f['train_bpc']:.3f} bits/char, "
-                f"{f['chars_per_second']:,.0f} chars/s")
-
-
-def loss_curves(history: list[dict]) -> dict:
-    """Training and validation loss in bits per character, as `plot_curves` takes them (and
-    as a live preview: a dict with `series`)."""
-    return {"series": {name: [(h["step"], h[f"{name}_loss"] / LN2) for h in history
-                              if h.get(f"{name}_loss") is not None]
-                       for name in ("train", "val")},
-            "xlabel": "step", "ylabel": "bits per character"}
-
-
-class CharTask(Task):
-    """Truncated back-propagation through time over char-rnn's contiguous streams: the
-    state carried from one batch is the true context of the next."""
-    format, version = FORMAT, FORMAT_VERSION
-
-    def __init__(self, data: str | bytes, env: Env, extra: dict):
-        cfg = self.cfg = env.cfg
-        self.env, self.extra = env, extra
-        start = env.resumed or env.init   # the vocabulary of the run it continues or starts from
-        self.vocab = Vocab(start["vocab"]) if start is not None else Vocab.from_data(data)
-        if self.vocab.bytes_mode and isinstance(data, str):
-            data = data.encode("utf-8")
-        ids = self.vocab.encode(data, "corpus" if env.init is None else
-                                f"corpus (with the vocabulary of {cfg.init})")
-        train_ids, val_ids = split_data(ids, cfg.val_frac)
-        need = cfg.seq_length + 1
-        if len(train_ids) < cfg.batch_size * need or len(val_ids) < need:
-            raise ReverieError(
-                f"the corpus ({len(ids)} characters) is shorter than one batch of sequences "
-                f"({cfg.batch_size} x {need} characters for training plus {need} for "
-                f"validation); give more text, or lower seq_length or batch_size")
-        self.train_ids, self.val_ids = train_ids.to(env.device), val_ids.to(env.device)
-        self.model = self.net = build_model(len(self.vocab), cfg).to(env.device)
-        self.optimizer = make_optimizer(self.model, cfg)
-        self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
-        self.rows = env.rows(cfg.batch_size)
-        self.streams = Streams(self.train_ids, cfg.batch_size, cfg.seq_length, self.rows)
-        self.local_batch = self.rows.stop - self.rows.start
-        self.pos = int(torch.randint(cfg.seq_length, (1,), generator=env.gen))
-        self.epoch, self.chars = 0, 0
-        self.carry = self.model.init_state(self.local_batch)
-
-    def learning_rate(self, frac_done: float, step: int) -> float:
-        return get_lr(frac_done, step, self.cfg)
-
-    def step(self, step: int) -> dict:
-        cfg = self.cfg
-        if not self.streams.fits(self.pos):  # end of a pass: again from a random offset
-            self.pos = int(torch.randint(cfg.seq_length, (1,), generator=self.env.gen))
-            self.epoch += 1
-            self.carry = self.model.init_state(self.local_batch)
-        x, y = self.streams.batch(self.pos)
-        logits, state = self.net(x, self.carry)
-        self.carry = (state[0].detach(), state[1].detach())
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        optimize(loss, self.optimizer, cfg.grad_clip, self.model.parameters())
-        self.pos += cfg.seq_length
-        self.chars += x.numel() * self.env.world.size
-        return {"train_loss": loss.item()}
-
-    def evaluate(self, final: bool) -> dict:
-        # the final figure reads the whole validation split
-        return {"val_loss": evaluate_ids(self.model, self.val_ids, self.cfg.batch_size,
-                                         self.cfg.seq_length,
-                                         max_batches=None if final else self.cfg.eval_iters)}
-
-    def state(self) -> dict:
-        # the carry is the global batch's: any number of processes takes its rows
-        world = self.env.world
-        return {"pos": self.pos, "epoch": self.epoch, "chars": self.chars,
-                "carry": {"h": ddp.gather_rows(self.carry[0], world, 1).detach().cpu().clone(),
-                          "c": ddp.gather_rows(self.carry[1], world, 1).detach().cpu().clone()}}
-
-    def load_state(self, state: dict) -> None:
-        self.pos, self.epoch, self.chars = state["pos"], state["epoch"], state["chars"]
-        device = self.env.device
-        self.carry = (state["carry"]["h"][:, self.rows].to(device),
-                      state["carry"]["c"][:, self.rows].to(device))
-
-    def header(self) -> dict:
-        return {"vocab": self.vocab.chars, **self.extra}
-
-    def distribute(self, wrap) -> None:
-        self.net = wrap(self.model)
-
-    def describe(self, losses: dict, figures: dict) -> str:
-        val = figures.get("val_loss")
-        return (f"train {losses['train_loss'] / LN2:.3f} bpc" +
-                (f", val {val / LN2:.3f} bpc" if val is not None else ""))
-
-    def preview(self, history: list[dict]):
-        return loss_curves(history)  # the studio draws it live
-
-
-def train_charlm(corpus=None, config: Optional[CharLMConfig] = None, *,
-                 out: str | os.PathLike | None = None, text: str | bytes | None = None,
-                 progress: Progress = silent, extra: dict | None = None,
-                 **overrides) -> TrainResult:
-    """Train a character model on `corpus`: text files, folders or `builtin:shakespeare`
-    (or pass the text itself as `text=`).
-
-    With `out`, checkpoints are written there every `checkpoint_every` steps and at the
-    end (with the sidecar); `resume=True` continues the run whose checkpoint `out` is, and
-    `init` starts from another model's weights and vocabulary. Config fields can be given
-    as keywords: `train_charlm("builtin:shakespeare", rnn_size=256, max_steps=2000,
-    out="shakespeare.pt")`. `extra` (plain containers) goes into every checkpoint, so a
-    caller's records survive a kill (chat's dialogue layout).
-    """
-    cfg = make_config(CharLMConfig, config, **overrides)
-    out = model_path(out, "model.pt")
-    inputs = {"corpus": {"source": None, "note": "given in memory (text)"} if text is not None
-              else record_input(corpus)}
-    if not cfg.resume:  # refuse a batch that does not split before reading anything
-        ddp.world().rows(cfg.batch_size)
-    data = text if text is not None else read_corpus(corpus, bytes_mode=cfg.bytes_mode)
-    if cfg.bytes_mode and isinstance(data, str):
-        data = data.encode("utf-8")
-    elif not cfg.bytes_mode and isinstance(data, bytes):
-        data = _decode(data, "the text")
-    if len(data) == 0:
-        raise ReverieError("the corpus is empty; give a text file with some text in it")
-    run = fit(lambda env: CharTask(data, env, extra or {}), cfg, out=out,
-              load=load_checkpoint, progress=progress)
-    task, rec = run.task, run.record
-    smooth, val = rec["losses"]["train_loss"], rec["figures"]["val_loss"]
-    figures = {"steps": rec["step"],
-               "epochs": task.epoch + task.pos / max(task.streams.L, 1),
-               "train_loss": smooth, "val_loss": val, "train_bpc": smooth / LN2,
-               "val_bpc": val / LN2,
-               "chars_per_second": task.cfg.batch_size * task.cfg.seq_length
-               / max(run.timings["per_step"], 1e-9),
-               "params": count_params(task.model), "vocab_size": len(task.vocab),
-               "train_chars": len(task.train_ids), "val_chars": len(task.val_ids),
-               "history": run.history}
-    result = TrainResult(task.model, task.vocab, run.checkpoint, mechanism="train_charlm",
-                         figures=figures, **run.result_fields())
-    return run.save(result, out, inputs)
-
-
-# ---------------------------------------------------------------------------------------
-# 5. Evaluation
-# ---------------------------------------------------------------------------------------
-
-def evaluate_text(model: nn.Module, vocab: Vocab, text: str | bytes, batch_size: int = 16,
-                  seq_length: int = 256) -> dict:
-    """Bits and nats per character of `text` under the model (state carried)."""
-    ids = vocab.encode(text, "text to evaluate")
-    if len(ids) < 2:
-        raise ReverieError("the text to evaluate is too short; give at least a few characters")
-    with cpu_threads():
-        nats = evaluate_ids(model, ids, batch_size, seq_length)
-    return {"nats_per_char": nats, "bits_per_char": nats / LN2, "chars": len(ids)}
-
-
-# ---------------------------------------------------------------------------------------
-# 6. Sampling
+# 5. Generation
 # ---------------------------------------------------------------------------------------
 
 class Stepper:
@@ -883,118 +543,3 @@ def unit_states(model: nn.Module, vocab: Vocab, text: str, what: str = "c"
             pieces.append(dec(i))
         return pieces, values
     return [vocab.chars[i] for i in ids.tolist()], values
-
-
-# ---------------------------------------------------------------------------------------
-# 7. The sampling mechanism: a model file in, a text file out
-# ---------------------------------------------------------------------------------------
-
-@dataclass
-class SampleConfig(Config):
-    prime: str = knob("", "text to start from; the samples continue it")
-    length: int = knob(1000, "characters to generate per sample", min=1)
-    temperature: float = knob(0.8, "softmax temperature: lower is safer and duller; 0 is "
-                              "argmax", min=0)
-    top_k: Optional[int] = knob(None, "draw only among the k likeliest characters (none: "
-                                "all)", min=1)
-    num_samples: int = knob(1, "independent samples", min=1)
-    seed: int = seed_knob()
-
-
-@dataclass
-class SampleResult(Result):
-    texts: list[str]                    # each sample's continuation (prime not included)
-    prime: str = ""
-    lm: Any = field(default=None, repr=False)   # the model that wrote them, for `explain`
-
-    suffixes = (".txt",)
-
-    def write(self, path: Path) -> dict[str, Path]:
-        return {"text": save_text(self.as_text(), path)}
-
-    def explain(self, folder: Path) -> dict[str, Path]:
-        """Karpathy's unit trace of the first sample, for the unit whose output moves most
-        over it: what the network was keeping track of as it wrote."""
-        if not isinstance(self.lm, CharLM) or not self.texts:
-            return {}
-        from reverie.text.trace import write_trace_page
-        text = (self.prime + self.texts[0])[:2000]
-        pieces, states = unit_states(self.lm.model, self.lm.vocab, text, "h")
-        unit = int(states.std(axis=0).argmax())
-        return {"unit trace": write_trace_page(
-            Path(folder) / "unit-trace.html", pieces, states[:, unit].tolist(),
-            title=f"unit {unit} (h), the one that changes most over this sample")}
-
-    def as_text(self) -> str:
-        return "\n\n".join(self.prime + t for t in self.texts) + "\n"
-
-    def summary(self) -> str:
-        first = (self.prime + self.texts[0]).strip().splitlines() if self.texts else []
-        preview = (first[0][:60] + "...") if first else ""
-        return (f"{len(self.texts)} sample(s) of {sum(map(len, self.texts)) // max(1, len(self.texts))}"
-                f" characters ({self.figures.get('chars_per_second', 0):,.0f} chars/s): {preview}")
-
-
-def load_lm(path: str | os.PathLike):
-    """A `text train` model (CharLM) or a `text ngram` model (NGramLM), by what the file holds."""
-    from reverie.text.ngram import NGramLM
-    p = Path(path)
-    if not p.exists():
-        raise ReverieError(f"model not found: {p}; train one with `reverie text train` or "
-                           f"`reverie text ngram`")
-    if p.is_file():
-        with open(p, "rb") as f:
-            if f.read(64).lstrip().startswith(b"{"):
-                return NGramLM.load(p)
-    return load_charlm(p)
-
-
-def as_lm(model):
-    """A model input as a CharLM or NGramLM: a path, or something already loaded."""
-    from reverie.text.ngram import NGramLM, NGramResult
-    if isinstance(model, (str, os.PathLike)):
-        return load_lm(model)
-    if isinstance(model, TrainResult):
-        return model.lm
-    if isinstance(model, NGramResult):
-        return model.model
-    if isinstance(model, (CharLM, NGramLM)):
-        return model
-    if isinstance(model, tuple) and len(model) >= 2 and isinstance(model[0], nn.Module):
-        return CharLM(model[0], model[1])
-    raise ReverieError(f"a model is a file `reverie text train` or `text ngram` wrote, or one "
-                       f"loaded with load_charlm; got {type(model).__name__}")
-
-
-def record_model(model) -> dict:
-    """The sidecar's record of a model input (a file, or one handed over in memory)."""
-    if isinstance(model, (str, os.PathLike)):
-        return record_input(model)
-    return {"source": None, "note": f"given in memory ({type(model).__name__})"}
-
-
-def sample_text(model, config: Optional[SampleConfig] = None, *, progress: Progress = silent,
-                on_text: Optional[Callable[[str], None]] = None, **overrides) -> SampleResult:
-    """Generate text from a trained model: a `.pt` from `text train`, a `.json` n-gram from
-    `text ngram`, or a loaded one. The same seed gives the same text; `on_text` receives
-    the first sample as it is made."""
-    cfg = make_config(SampleConfig, config, **overrides)
-    inputs = {"model": record_model(model)}
-    lm = as_lm(model)
-    start = time.perf_counter()
-    if isinstance(lm, CharLM):
-        kind = "charlm"
-        texts = sample(lm.model, lm.vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k,
-                       cfg.seed, None, cfg.num_samples, on_text=on_text, progress=progress)
-    else:
-        kind = "ngram"
-        texts = []
-        for i in range(cfg.num_samples):  # one stream per sample, seeds seed, seed+1, ...
-            texts.append(lm.sample(cfg.prime, cfg.length, cfg.temperature, cfg.top_k,
-                                   cfg.seed + i, on_text=on_text if i == 0 else None))
-            progress(i + 1, cfg.num_samples, "sampling")
-    seconds = time.perf_counter() - start
-    return SampleResult(texts, cfg.prime, lm, mechanism="sample_text", config=cfg, inputs=inputs,
-                        figures={"kind": kind, "characters": cfg.length * cfg.num_samples,
-                                 "chars_per_second": cfg.length * cfg.num_samples / max(seconds, 1e-9)},
-                        timings={"sample": seconds})

@@ -266,7 +266,7 @@ def train_ngram(corpus=None, config: Optional[NGramConfig] = None, *,
     """Count a character n-gram model on `corpus` (files, folders, `builtin:shakespeare`;
     or the text itself as `text=`), holding out its last `val_frac` to score it there."""
     from reverie.core.inputs import record as record_input
-    from reverie.text.charlm import read_corpus
+    from reverie.text.corpus import read_corpus
 
     cfg = make_config(NGramConfig, config, **overrides)
     if isinstance(text, bytes) and not cfg.bytes_mode:

@@ -44,8 +44,9 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
 from reverie.core.threads import cpu_threads
-from reverie.text.charlm import (CharLM, Clamp, SampleResult, Vocab, as_lm, record_model,
-                                 sample as lm_sample)
+from reverie.text.charlm import CharLM, Clamp, sample as lm_sample
+from reverie.text.corpus import Vocab
+from reverie.text.lm import SampleResult, as_lm, record_model
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from reverie.core.errors import ReverieError
-from reverie.io.files import check_writable, write_sidecar
+from reverie.core.sidecar import write_sidecar
+from reverie.io.files import check_writable
 from reverie.words.vectors import key, vector_set
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
