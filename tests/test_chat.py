@@ -18,8 +18,8 @@ from reverie.core.errors import ReverieError
 # Who answers what is decided by the question: only a model that reads the conversation
 # can get these right.
 PAIRS = {"ping": "pong", "hello": "world", "night": "day", "salt": "pepper"}
-TINY = dict(rnn_size=48, n_embd=16, seq_length=48, batch_size=16, max_iters=400,
-            learning_rate=1e-2, min_lr=1e-3, warmup_iters=10, eval_interval=100, eval_iters=4,
+TINY = dict(rnn_size=48, n_embd=16, seq_length=48, batch_size=16, max_steps=400,
+            learning_rate=1e-2, min_lr=1e-3, warmup_iters=10, eval_every=100, eval_iters=4,
             checkpoint_every=100, dropout=0.0, threads=1, seed=0)
 
 

@@ -273,7 +273,6 @@ class Clamp:
 
 
 def build_model(vocab_size: int, cfg: CharLMConfig) -> nn.Module:
-
     return MODELS[cfg.model](vocab_size, cfg)
 
 

@@ -23,7 +23,6 @@ from reverie.text.ngram import NGramLM, NGramResult
 from reverie.text.train import TrainResult
 
 
-
 # ---------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from reverie.text.corpus import Vocab, decode_text, read_corpus
 from reverie.train import Env, Task, fit, model_path, optimize
 
 
-
 # ---------------------------------------------------------------------------------------
 # The data and the optimiser
 # ---------------------------------------------------------------------------------------
