@@ -24,6 +24,7 @@ def register_prefix(prefix: str, resolver: Callable[[str], list[Path]]) -> None:
 def _load_resolvers() -> None:
     import reverie.io.datasets  # noqa: F401  (registers builtin:)
     import reverie.io.images  # noqa: F401  (registers sample:)
+    import reverie.zoo  # noqa: F401  (registers model:)
 
 
 def files_of(source: str) -> list[Path]:

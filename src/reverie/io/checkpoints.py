@@ -47,6 +47,13 @@ def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,
     """The checkpoint at `path`, which must be a `fmt` file no newer than `version`.
     `what` names the model in errors ("a Coconet music model"); `fix` says how to make one
     ("train one with `reverie music train`")."""
+    if str(path).startswith("model:"):  # the zoo's, stored without pickle
+        from reverie.zoo import checkpoint
+        ckpt = checkpoint(str(path))
+        if ckpt.get("format") != fmt:
+            raise ReverieError(f"{path} is not {what} (it is a {ckpt.get('format')} model); "
+                               f"{fix}")
+        return ckpt
     path = Path(path)
     if not path.exists():
         raise ReverieError(f"model not found: {path}; {fix}")

@@ -938,6 +938,8 @@ class SampleResult(Result):
 def load_lm(path: str | os.PathLike):
     """A `text train` model (CharLM) or a `text ngram` model (NGramLM), by what the file holds."""
     from reverie.text.ngram import NGramLM
+    if str(path).startswith("model:"):  # the zoo holds char models
+        return load_charlm(str(path))
     p = Path(path)
     if not p.exists():
         raise ReverieError(f"model not found: {p}; train one with `reverie text train` or "
