@@ -88,7 +88,7 @@ def saved_config(config_cls, recorded: dict, **missing):
     """The Config a checkpoint recorded: fields this version no longer has are dropped,
     fields it gained take `missing` or their defaults, and `resume` is never carried over."""
     names = {f.name for f in dataclasses.fields(config_cls)}
-    values = {**missing, **recorded}
+    values = {**missing, **config_cls.unalias(recorded)}  # a renamed field keeps its value
     return config_cls(**{k: v for k, v in values.items() if k in names and k != "resume"})
 
 
