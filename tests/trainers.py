@@ -20,6 +20,18 @@ DIALOGUE = "".join(f"ANNA: how is the weather on day {i}?\nBEN: it rains, as it 
                    f"{i - 1}.\n\n" for i in range(1, 40))
 
 
+def _shapes() -> dict:
+    """Four tiny stroke-3 drawings (a square, a triangle, a zigzag, two bars) as sketch-rnn
+    data in memory."""
+    import numpy as np
+    shapes = [np.array(d, dtype=np.int16) for d in (
+        [[0, 0, 0], [10, 0, 0], [0, 10, 0], [-10, 0, 0], [0, -10, 1]],
+        [[0, 0, 0], [10, 10, 0], [10, -10, 0], [-20, 0, 1]],
+        [[0, 0, 0], [5, 8, 0], [5, -8, 0], [5, 8, 0], [5, -8, 1]],
+        [[0, 0, 0], [0, 15, 1], [8, -15, 0], [0, 15, 1]])]
+    return {"train": shapes * 2, "valid": shapes}
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -48,4 +60,11 @@ CASES: dict[str, Case] = {
         dict(rnn_size=16, n_embd=8, seq_length=16, batch_size=4, dropout=0.0, max_steps=10,
              eval_every=5, eval_iters=2, checkpoint_every=5, warmup_iters=2, threads=1),
         "val_loss"),
+    # draw -------------------------------------------------------------------------------
+    "train_sketch": Case(
+        lambda folder: {"data": _shapes()},
+        dict(enc_rnn_size=16, dec_rnn_size=32, z_size=4, num_mixture=2, max_seq_len=8,
+             batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3, decay_rate=0.999,
+             max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
+        "val_r"),
 }
