@@ -20,6 +20,17 @@ DIALOGUE = "".join(f"ANNA: how is the weather on day {i}?\nBEN: it rains, as it 
                    f"{i - 1}.\n\n" for i in range(1, 40))
 
 
+def _tones() -> dict:
+    """Pure tones at 8 kHz, in memory: three to train on, one held out."""
+    import numpy as np
+    from reverie.sound.data import Clips
+
+    def tone(seconds: float, phase: float) -> np.ndarray:
+        t = np.arange(int(seconds * 8000)) / 8000
+        return (0.5 * np.sin(2 * np.pi * 440 * t + phase)).astype(np.float32)
+    return {"clips": Clips(8000, [tone(1.0, i) for i in range(3)], [tone(0.5, 5.0)])}
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -48,4 +59,11 @@ CASES: dict[str, Case] = {
         dict(rnn_size=16, n_embd=8, seq_length=16, batch_size=4, dropout=0.0, max_steps=10,
              eval_every=5, eval_iters=2, checkpoint_every=5, warmup_iters=2, threads=1),
         "val_loss"),
+    # sound ------------------------------------------------------------------------------
+    "train_sound": Case(
+        lambda folder: _tones(),
+        dict(layers=4, stacks=1, residual_channels=8, gate_channels=16, skip_out_channels=16,
+             sample_size=64, batch_size=4, learning_rate=1e-2, max_steps=10, eval_every=5,
+             checkpoint_every=5, threads=1),
+        "valid"),
 }
