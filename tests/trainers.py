@@ -32,6 +32,17 @@ def _shapes() -> dict:
     return {"train": shapes * 2, "valid": shapes}
 
 
+def _tones() -> dict:
+    """Pure tones at 8 kHz, in memory: three to train on, one held out."""
+    import numpy as np
+    from reverie.sound.data import Clips
+
+    def tone(seconds: float, phase: float) -> np.ndarray:
+        t = np.arange(int(seconds * 8000)) / 8000
+        return (0.5 * np.sin(2 * np.pi * 440 * t + phase)).astype(np.float32)
+    return {"clips": Clips(8000, [tone(1.0, i) for i in range(3)], [tone(0.5, 5.0)])}
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -67,4 +78,11 @@ CASES: dict[str, Case] = {
              batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3, decay_rate=0.999,
              max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_r"),
+    # sound ------------------------------------------------------------------------------
+    "train_sound": Case(
+        lambda folder: _tones(),
+        dict(layers=4, stacks=1, residual_channels=8, gate_channels=16, skip_out_channels=16,
+             sample_size=64, batch_size=4, learning_rate=1e-2, max_steps=10, eval_every=5,
+             checkpoint_every=5, threads=1),
+        "valid"),
 }
