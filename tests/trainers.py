@@ -49,6 +49,24 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def _chorales(n: int = 8, frames: int = 64) -> list:
+    """Four voices moving through I-IV-V-I chords, a piece per seed (no music21 parse)."""
+    import numpy as np
+    from reverie.music.chorales import from_array
+    chords = np.array([[72, 67, 64, 48], [72, 65, 57, 53], [71, 67, 62, 55], [72, 64, 55, 48]])
+    pieces = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        p = np.repeat(chords[rng.integers(0, 4, frames // 4)], 4, 0) + rng.integers(-2, 3)
+        pieces.append(from_array(p.astype(np.float32), f"piece{i}"))
+    return pieces
+
+
+def _music(folder: Path) -> dict:
+    pieces = _chorales()
+    return {"pieces": (pieces[:6], pieces[6:])}
+
+
 @dataclass
 class Case:
     inputs: Callable[[Path], dict]
@@ -85,4 +103,15 @@ CASES: dict[str, Case] = {
              sample_size=64, batch_size=4, learning_rate=1e-2, max_steps=10, eval_every=5,
              checkpoint_every=5, threads=1),
         "valid"),
+    # music ------------------------------------------------------------------------------
+    "train_music": Case(
+        _music,
+        dict(num_layers=4, num_filters=8, batch_size=4, crop_piece_len=16, max_steps=10,
+             eval_every=5, checkpoint_every=5, learning_rate=2e-2, threads=1),
+        "val_loss"),
+    "train_vae": Case(
+        _music,
+        dict(z_size=8, enc_rnn_size=16, dec_rnn_size=16, batch_size=8, hop_size=16,
+             max_steps=10, eval_every=5, checkpoint_every=5, learning_rate=1e-2, threads=1),
+        "val_loss"),
 }
