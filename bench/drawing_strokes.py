@@ -35,7 +35,7 @@ BENCH = dict(batch_size=32, eval_every=200, checkpoint_every=100, threads=2)  # 
 
 
 def train(minutes: float, out: Path) -> dict:
-    from reverie.draw.sketch import train_sketch
+    from reverie.draw.sketch_train import train_sketch
     out.parent.mkdir(parents=True, exist_ok=True)
     resume = out.exists()
 
@@ -71,7 +71,7 @@ def evaluate(out: Path) -> dict:
 
 
 def pictures(out: Path, prep) -> dict:
-    from reverie.draw.sketch import interpolate_sketch, reconstruct_sketch, sample_sketch
+    from reverie.draw.sketch_draw import interpolate_sketch, reconstruct_sketch, sample_sketch
     made = {}
     s = sample_sketch(str(out), num_samples=16, columns=8, temperature=0.4, seed=1)
     made["samples"] = s.save(OUT / "samples.png")["grid"]

@@ -46,6 +46,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from reverie.music import chorales as ch  # noqa: E402
 from reverie.music import coconet, rules  # noqa: E402
+from reverie.music.coconet_train import train_coconet  # noqa: E402
+from reverie.music.evaluation import evaluate  # noqa: E402
+from reverie.music.harmonize import HarmonizeConfig, compose, harmonize  # noqa: E402
 from reverie.music.markov import ChordMarkov  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "Jsb16thSeparated.npz"
@@ -87,9 +90,9 @@ def main(argv=None) -> int:
             < args.minutes * 60 - 1:
         t = time.time()
         resume = model_path.exists()
-        res = coconet.train_coconet(pieces=(data["train"], data["valid"]), minutes=args.minutes,
-                                    threads=args.threads, out=model_path, resume=resume,
-                                    progress=_log)
+        res = train_coconet(pieces=(data["train"], data["valid"]), minutes=args.minutes,
+                            threads=args.threads, out=model_path, resume=resume,
+                            progress=_log)
         out["train"] = {k: res.figures[k] for k in ("steps", "train_loss", "val_loss",
                                                     "crops_per_second", "params")}
         out["train"]["wall_s"] = time.time() - t
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(args.threads)
     t = time.time()
-    ev = coconet.evaluate(model, data["test"], frames_per_piece=args.frames, seed=0)
+    ev = evaluate(model, data["test"], frames_per_piece=args.frames, seed=0)
     out["coconet"] = ev
     out["coconet"]["eval_s"] = time.time() - t
     t = time.time()
@@ -114,20 +117,20 @@ def main(argv=None) -> int:
     # harmonisation: time for 8 bars, soprano preserved, rule figures vs the real ones
     sopranos = [c for c in data["test"] if len(c) >= 128][: args.sopranos]
     times, preserved, made, unguided, real = [], [], [], [], []
-    defaults = coconet.HarmonizeConfig()
+    defaults = HarmonizeConfig()
     for i, c in enumerate(sopranos):
         melody = ch.Chorale(c.name, c.pitches[:128].copy(), c.onsets[:128].copy())
         melody.pitches[:, 1:] = np.nan
         melody.onsets[:, 1:] = False
         t = time.time()
-        r = coconet.harmonize(model, melody, seed=i, animation=False)
+        r = harmonize(model, melody, seed=i, animation=False)
         times.append(time.time() - t)
         preserved.append(bool(np.array_equal(np.nan_to_num(r.chorale.pitches[:, 0], nan=-1),
                                              np.nan_to_num(c.pitches[:128, 0], nan=-1))))
         made.append(r.chorale)
         # the same with Coconet's sampler as published: the net alone, no teacher
-        unguided.append(coconet.harmonize(model, melody, seed=i, animation=False,
-                                          parallel_penalty=0.0, range_penalty=0.0).chorale)
+        unguided.append(harmonize(model, melody, seed=i, animation=False,
+                                  parallel_penalty=0.0, range_penalty=0.0).chorale)
         real.append(ch.Chorale(c.name, c.pitches[:128], c.onsets[:128]))
         if i == 0:
             r.save(OUT / "harmonized-test0.mid")
@@ -156,10 +159,10 @@ def main(argv=None) -> int:
         "parallels_le_2x_bach": pf_model <= 2 * max(pf_bach, 1e-9),
         "parallels_per_100": {"model": pf_model, "bach": pf_bach, "model_no_teacher": pf_none},
         "every_soprano_preserved": all(preserved)}
-    compose = coconet.compose(model, bars=8, key="D major", seed=0)
-    compose.save(OUT / "composed-d-major.mid")
-    out["compose_8_bars_s"] = compose.timings["sample"]
-    out["compose_rules"] = compose.figures["rules"]
+    composed = compose(model, bars=8, key="D major", seed=0)
+    composed.save(OUT / "composed-d-major.mid")
+    out["compose_8_bars_s"] = composed.timings["sample"]
+    out["compose_rules"] = composed.figures["rules"]
     out["load_average_end"] = os.getloadavg()[0]
     (OUT / "results.json").write_text(json.dumps(out, indent=1, default=str))
     if args.json:

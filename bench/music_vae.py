@@ -25,6 +25,9 @@ import torch
 
 from reverie.music import chorales as ch
 from reverie.music import vae as mv
+from reverie.music.chorales import estimate_key
+from reverie.music.vae_latent import apply_attribute, interpolate
+from reverie.music.vae_train import evaluate_tokens, train_vae
 
 OUT = Path(__file__).parent / "out" / "music"
 
@@ -33,16 +36,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=str(OUT / "vae.pt"))
     ap.add_argument("--minutes", type=float, default=None, help="train first for this long")
-    ap.add_argument("--max-iters", type=int, default=None)
+    ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--fragments", type=int, default=200, help="test fragments for attributes")
     ap.add_argument("--free-bits", type=float, default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict = {}
-    if args.minutes or args.max_iters:
+    if args.minutes or args.max_steps:
         t = time.time()
-        budget = {"minutes": args.minutes} if args.minutes else {"max_iters": args.max_iters}
+        budget = {"minutes": args.minutes} if args.minutes else {"max_steps": args.max_steps}
         if args.free_bits is not None:
             budget["free_bits"] = args.free_bits
         last = [0.0]
@@ -51,8 +54,8 @@ def main(argv=None) -> int:
             if time.time() - last[0] > 30:
                 last[0] = time.time()
                 print(f"  {done}/{total} {msg}", file=sys.stderr, flush=True)
-        res = mv.train_vae("builtin:chorales", out=args.model, progress=progress,
-                           checkpoint_every=100, **budget)
+        res = train_vae("builtin:chorales", out=args.model, progress=progress,
+                        checkpoint_every=100, **budget)
         report["train"] = {"seconds": time.time() - t, "steps": res.figures["steps"],
                            "fragments_per_second": res.figures["fragments_per_second"],
                            "train_fragments": res.figures["train_fragments"],
@@ -67,14 +70,14 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     pick = rng.permutation(len(frags))[:args.fragments]
     tok = torch.from_numpy(frags.tokens[pick]).long()
-    report["test"] = mv.evaluate_tokens(vae.net, tok, sampled=len(tok))
+    report["test"] = evaluate_tokens(vae.net, tok, sampled=len(tok))
     z = mv.encode_tokens(vae.net, tok)
     notes_in = mv.note_count(frags.tokens[pick])
 
     # interpolation between two test fragments, one sparse and one dense
     a, b = int(np.argmin(notes_in)), int(np.argmax(notes_in))
     fa, fb = (mv.from_tokens(frags.tokens[pick][i], n) for i, n in ((a, "A"), (b, "B")))
-    res = mv.interpolate(vae, fa, fb, steps=5, temperature=0.0)
+    res = interpolate(vae, fa, fb, steps=5, temperature=0.0)
     stem = Path(args.model).stem
     res.save(OUT / f"{stem}-interpolation.mid")
     report["interpolation"] = {"notes": [f["notes"] for f in res.figures["fragments"]],
@@ -105,13 +108,12 @@ def main(argv=None) -> int:
             if name == "density":
                 row[label] = [float(mv.note_count(d).mean()) for d in decs]
             else:
-                from reverie.music.coconet import estimate_key
                 row[label] = [float(np.mean([estimate_key(mv.from_tokens(t).pitches)
                                              .endswith("major") for t in d])) for d in decs]
         report[f"attribute_{name}"] = {"amounts": amounts, **row,
                                        "what": "mean notes per fragment" if name == "density"
                                        else "share of fragments whose estimated key is major"}
-    ex = mv.apply_attribute(vae, fa, attribute="density", temperature=0.0)
+    ex = apply_attribute(vae, fa, attribute="density", temperature=0.0)
     ex.save(OUT / f"{stem}-density.mid")
     report["attribute_example_notes"] = ex.figures["notes_by_amount"]
     if args.json:

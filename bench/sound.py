@@ -69,7 +69,7 @@ def trained(model: str, minutes: float, clips) -> tr.SoundModel:
         OUT.mkdir(parents=True, exist_ok=True)
         print(f"training {model} for {minutes:g} minutes ...", flush=True)
         r = tr.train_sound(clips=clips, model=model, minutes=minutes, out=path,
-                           eval_interval=50, checkpoint_every=50)
+                           eval_every=50, checkpoint_every=50)
         print("  " + r.summary(), flush=True)
     return tr.load_sound(path)
 

@@ -23,4 +23,5 @@ def row(images, path, quality=85):
 photo = reverie.load_image("sample:astronaut", max_side=320)
 row([photo] + [reverie.dream(photo, preset(p)).image
                for p in ("edges", "textures", "patterns", "objects")], HERE / "dream.jpg")
-row([reverie.visualize(c).images[0] for c in ("goldfish", "flamingo", "volcano")], HERE / "visualize.jpg")
+row([reverie.visualize(c).images[0] for c in ("goldfish", "hammerhead shark", "flamingo", "monarch butterfly")],
+    HERE / "visualize.jpg")

@@ -64,7 +64,9 @@ def test_every_registered_mechanism_is_shown_by_a_section():
     nothing that is not registered."""
     from reverie.core.registry import mechanisms
 
-    registered = set(mechanisms())
+    registered = {n for n, m in mechanisms().items()
+                  if m.name not in {a.name for a in gallery.auto_mechanisms(m.domain, set())}
+                  or m.name in gallery.shown_by_sections()}
     declared = {n: set(gallery.declared_mechanisms(n)) for n in gallery.SECTION_MODULES}
     unknown = {n: sorted(d - registered) for n, d in declared.items() if d - registered}
     assert not unknown, f"gallery sections name unregistered mechanisms: {unknown}"
@@ -74,6 +76,44 @@ def test_every_registered_mechanism_is_shown_by_a_section():
         pytest.skip(f"gallery/{', '.join(silent_sections)} name no mechanisms yet; "
                     f"unshown: {sorted(missing)}")
     assert not missing, f"registered but in no gallery section: {sorted(missing)}"
+
+
+def test_a_mechanism_no_section_shows_gets_a_card_from_its_registry_examples(tmp_path,
+                                                                          monkeypatch):
+    """A new mechanism with examples on every required input appears in its domain's
+    section, run with its registry's gallery settings, without gallery code of its own."""
+    from reverie.core import registry
+    from reverie.core.registry import Input, Mechanism
+
+    made = []
+
+    def fake_dream(image=None, config=None, progress=None):
+        from reverie.image.deepdream import dream
+        made.append((image, config.steps))
+        return dream(image, config)
+
+    real = registry.mechanisms()
+    new = Mechanism(name="new_dream", title="A new dream <b>", domain="image",
+                    summary="a mechanism nobody wrote a card for", paper="-",
+                    function="test_gallery:FAKE", config="reverie.image.deepdream:DreamConfig",
+                    inputs=(Input("image", "image", "a photo", example="sample:coins"),),
+                    outputs=(".png",), gallery={"steps": 3, "quick": {"steps": 1, "octaves": 1}})
+    unshown = Mechanism(name="no_examples", title="T", domain="image", summary="s", paper="-",
+                        function="x:y", config="reverie.image.deepdream:DreamConfig",
+                        inputs=(Input("image", "image", "a photo"),), outputs=(".png",))
+    monkeypatch.setattr(registry, "mechanisms",
+                        lambda: {**real, "new_dream": new, "no_examples": unshown})
+    monkeypatch.setitem(globals(), "FAKE", fake_dream)
+    _fake_modules(monkeypatch, {"image": types.SimpleNamespace(
+        build=lambda ctx: Section("Image", "b", [Card("hand")], mechanisms=["dream"]))})
+    summary = gallery.build_gallery(tmp_path / "g", quick=True, sections=["image"],
+                                    cache_dir=tmp_path / "cache", device="cpu")
+    assert made == [("sample:coins", 1)]
+    assert "new_dream" in summary["mechanisms"]["image"]
+    assert "no_examples" not in summary["mechanisms"]["image"]
+    html = Path(summary["index"]).read_text()
+    assert "A new dream &lt;b&gt;" in html and "assets/new_dream.png" in html
+    assert (tmp_path / "g" / "assets" / "new_dream.png").is_file()
 
 
 def test_declared_mechanisms_read_from_source(tmp_path, monkeypatch):

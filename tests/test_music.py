@@ -16,6 +16,9 @@ from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.music import chorales as ch
 from reverie.music import coconet, rules
+from reverie.music.coconet_train import train_coconet
+from reverie.music.evaluation import evaluate
+from reverie.music.harmonize import compose, continue_chorale, harmonize
 from reverie.music.markov import ChordMarkov
 from reverie.music.score import write_midi, write_musicxml
 
@@ -25,8 +28,8 @@ MELODY = "E4:4 E4:4 F4:4 G4:4 G4:4 F4:4 E4:4 D4:4 C4:4 C4:4 D4:4 E4:4 E4:6 D4:2 
 
 
 def tiny(**kw) -> coconet.CoconetConfig:
-    base = dict(num_layers=4, num_filters=8, batch_size=8, crop_piece_len=16, max_iters=40,
-                eval_interval=10, checkpoint_every=10, learning_rate=5e-3, threads=1)
+    base = dict(num_layers=4, num_filters=8, batch_size=8, crop_piece_len=16, max_steps=40,
+                eval_every=10, checkpoint_every=10, learning_rate=5e-3, threads=1)
     base.update(kw)
     return coconet.CoconetConfig(**base)
 
@@ -40,7 +43,7 @@ def pieces() -> list[ch.Chorale]:
 @pytest.fixture(scope="module")
 def model(pieces, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("music") / "tiny.pt"
-    coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=30), out=path)
+    train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_steps=30), out=path)
     return str(path)
 
 
@@ -82,35 +85,13 @@ def test_split_is_by_piece_and_stable(pieces):
 
 
 def test_training_lowers_held_out_loss(pieces):
-    before = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=1))
-    after = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_iters=60))
+    before = train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_steps=1))
+    after = train_coconet(pieces=(pieces[:5], pieces[5:]), config=tiny(max_steps=60))
     assert after.figures["val_loss"] < before.figures["val_loss"] - 0.3
 
 
-class Crash(Exception):
-    pass
-
-
-def test_resume_continues_exactly(pieces, tmp_path):
-    cfg = tiny(max_iters=30)
-    full = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
-                                 out=tmp_path / "full.pt")
-
-    def crash_at_25(done, total, message=""):
-        if done == 25:
-            raise Crash()
-    with pytest.raises(Crash):
-        coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
-                              out=tmp_path / "cut.pt", progress=crash_at_25)
-    assert torch.load(tmp_path / "cut.pt", weights_only=True)["run"]["step"] == 20
-    resumed = coconet.train_coconet(pieces=(pieces[:5], pieces[5:]), config=cfg,
-                                    out=tmp_path / "cut.pt", resume=True)
-    assert resumed.figures["steps"] == 30
-    assert resumed.figures["val_loss"] == pytest.approx(full.figures["val_loss"], abs=1e-5)
-
-
 def test_harmonisation_keeps_the_soprano_exactly(model, tmp_path):
-    result = coconet.harmonize(model, MELODY, gibbs_steps=20, seed=1)
+    result = harmonize(model, MELODY, gibbs_steps=20, seed=1)
     given = ch.from_notes(MELODY)
     got = result.chorale
     assert np.array_equal(got.pitches[:, 0], given.pitches[:, 0])
@@ -126,8 +107,8 @@ def test_harmonisation_keeps_the_soprano_exactly(model, tmp_path):
 
 
 def test_composed_voices_stay_in_range_and_key_is_kept(model):
-    result = coconet.compose(model, bars=2, key="D major", gibbs_steps=30, seed=2,
-                             animation=False)
+    result = compose(model, bars=2, key="D major", gibbs_steps=30, seed=2,
+                     animation=False)
     p = result.chorale.pitches
     assert p.shape == (32, 4) and not np.isnan(p).any()
     assert ch.voice_range_violations(p) == []
@@ -208,8 +189,8 @@ def test_parallels_by_candidate_counts_what_the_checker_would(pieces):
 
 def test_the_parallel_penalty_steers_the_sampler_away_from_parallels(model):
     def parallels(penalty):              # counts over eight harmonisations (~500 steps)
-        made = [coconet.harmonize(model, MELODY, seed=s, animation=False,
-                                  parallel_penalty=penalty).chorale for s in range(8)]
+        made = [harmonize(model, MELODY, seed=s, animation=False,
+                          parallel_penalty=penalty).chorale for s in range(8)]
         found = [rules.counts(c.pitches, c.onsets) for c in made]
         return sum(f["parallel_fifths"] + f["parallel_octaves"] for f in found)
     unguided, guided = parallels(0.0), parallels(8.0)
@@ -218,8 +199,8 @@ def test_the_parallel_penalty_steers_the_sampler_away_from_parallels(model):
 
 def test_the_range_penalty_keeps_voices_in_their_textbook_ranges(model):
     def out_of_range(penalty):
-        made = [coconet.compose(model, bars=2, gibbs_steps=40, seed=s, animation=False,
-                                range_penalty=penalty).chorale for s in range(4)]
+        made = [compose(model, bars=2, gibbs_steps=40, seed=s, animation=False,
+                        range_penalty=penalty).chorale for s in range(4)]
         lows, highs = np.array(list(rules.TEXTBOOK_RANGES.values())).T
         p = np.concatenate([c.pitches for c in made])
         return int(((p < lows) | (p > highs)).sum())
@@ -228,7 +209,7 @@ def test_the_range_penalty_keeps_voices_in_their_textbook_ranges(model):
 
 
 def test_evaluation_scores_frames_and_notes(model, pieces):
-    figures = coconet.evaluate(model, pieces[5:], frames_per_piece=8)
+    figures = evaluate(model, pieces[5:], frames_per_piece=8)
     assert figures["frames_scored"] == 8
     assert 0 < figures["nll_per_note"] < figures["nll_per_frame"]
 
@@ -236,8 +217,8 @@ def test_evaluation_scores_frames_and_notes(model, pieces):
 def test_continue_keeps_the_beginning(model, pieces, tmp_path):
     start = ch.Chorale("s", pieces[0].pitches[:32], pieces[0].onsets[:32])
     write_midi(start, tmp_path / "start.mid")
-    result = coconet.continue_chorale(model, str(tmp_path / "start.mid"), bars=1,
-                                      gibbs_steps=10, animation=False)
+    result = continue_chorale(model, str(tmp_path / "start.mid"), bars=1,
+                              gibbs_steps=10, animation=False)
     assert len(result.chorale) == 48
     assert np.array_equal(result.chorale.pitches[:32], start.pitches)
 
@@ -253,7 +234,7 @@ def test_cli_compose_and_train(model, pieces, tmp_path, capsys):
     for i, c in enumerate(pieces):
         write_midi(c, folder / f"p{i}.mid")
     m = tmp_path / "m.pt"
-    assert main(["music", "train", str(folder), "--out", str(m), "--max-iters", "3",
+    assert main(["music", "train", str(folder), "--out", str(m), "--max-steps", "3",
                  "--num-layers", "4", "--num-filters", "8", "--crop-piece-len", "16",
                  "--no-progress"]) == 0
     assert coconet.load_coconet(m).config.num_layers == 4
@@ -289,6 +270,6 @@ def test_bad_inputs_give_one_line_and_write_nothing(case, model, tmp_path, capsy
 
 def test_harmonisation_reruns_byte_identical(model, tmp_path):
     from conftest import assert_rerun_identical
-    result = coconet.harmonize(model, "E4:4 F4:4 G4:8", gibbs_steps=10, seed=4)
+    result = harmonize(model, "E4:4 F4:4 G4:8", gibbs_steps=10, seed=4)
     paths = result.save(tmp_path / "h.mid")
     assert_rerun_identical(paths, tmp_path)

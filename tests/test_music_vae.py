@@ -1,7 +1,8 @@
-"""MusicVAE on two-bar, four-voice fragments: tokens, training (loss falls, resume after a
-kill), the latent space (reconstruction, interpolation, attribute vectors, analogy), bad
-inputs. A tiny model trained for a few hundred steps on one chorale (from Coconet's
-Jsb16thSeparated.npz in ../shared), so it has memorised its fragments."""
+"""MusicVAE on two-bar, four-voice fragments: tokens, training (the loss falls; resume and
+init are tests/test_train.py's), the latent space (reconstruction, interpolation,
+attribute vectors, analogy), bad inputs. A tiny model trained for a few hundred steps on
+one chorale (from Coconet's Jsb16thSeparated.npz in ../shared), so it has memorised its
+fragments."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,13 +15,15 @@ from conftest import assert_one_line_error, assert_rerun_identical
 from reverie.core.errors import ReverieError
 from reverie.music import chorales as ch
 from reverie.music import vae as mv
+from reverie.music import vae_latent as lat
+from reverie.music.vae_train import train_vae
 
 NPZ = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "Jsb16thSeparated.npz"
 
 
 def tiny(**kw) -> mv.MusicVAEConfig:
-    base = dict(z_size=16, enc_rnn_size=32, dec_rnn_size=64, batch_size=16, max_iters=250,
-                eval_interval=50, checkpoint_every=50, threads=1, hop_size=16,
+    base = dict(z_size=16, enc_rnn_size=32, dec_rnn_size=64, batch_size=16, max_steps=250,
+                eval_every=50, checkpoint_every=50, threads=1, hop_size=16,
                 transpose_range=0, learning_rate=1e-2, max_beta=0.01, beta_rate=0.99)
     base.update(kw)
     return mv.MusicVAEConfig(**base)
@@ -40,7 +43,7 @@ def pieces() -> tuple[list[ch.Chorale], list[ch.Chorale]]:
 @pytest.fixture(scope="module")
 def trained(pieces, tmp_path_factory):
     path = tmp_path_factory.mktemp("vae") / "tiny.pt"
-    res = mv.train_vae(pieces=pieces, config=tiny(), out=path)
+    res = train_vae(pieces=pieces, config=tiny(), out=path)
     return res, path
 
 
@@ -91,31 +94,21 @@ def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(trained):
     assert set(res.figures["evaluation"]) >= {"r_loss", "kl_bits", "sampled_note_accuracy"}
 
 
-def test_resume_after_a_kill_gives_the_uninterrupted_model(pieces, tmp_path):
-    cfg = tiny(max_iters=20, checkpoint_every=10, eval_interval=10)
-    whole = mv.train_vae(pieces=pieces, config=cfg, out=tmp_path / "whole.pt")
-    part = tmp_path / "part.pt"
-    mv.train_vae(pieces=pieces, config=cfg.replace(max_iters=10), out=part)
-    again = mv.train_vae(pieces=pieces, config=cfg.replace(resume=True), out=part)
-    for k, v in whole.model.state_dict().items():
-        assert torch.equal(v, again.model.state_dict()[k]), k
-
-
 def test_a_fragment_decodes_nearer_itself_than_another(trained, fragments):
     vae = mv.load_vae(trained[1])
-    z = mv.encode(vae, fragments)
-    dec = mv.decode(vae, z, temperature=0.0)
-    own = np.mean([mv.agreement(d, f) for d, f in zip(dec, fragments)])
-    other = np.mean([mv.agreement(d, f) for d, f in zip(dec, fragments[1:] + fragments[:1])])
+    z = lat.encode(vae, fragments)
+    dec = lat.decode(vae, z, temperature=0.0)
+    own = np.mean([lat.agreement(d, f) for d, f in zip(dec, fragments)])
+    other = np.mean([lat.agreement(d, f) for d, f in zip(dec, fragments[1:] + fragments[:1])])
     assert own > other + 0.03, (own, other)
     # temperature 0 is argmax: the same every time, whatever the seed
-    again = mv.decode(vae, z[:2], temperature=0.0, seed=5)
+    again = lat.decode(vae, z[:2], temperature=0.0, seed=5)
     assert all(np.array_equal(a.onsets, b.onsets) for a, b in zip(dec[:2], again))
 
 
 def test_interpolation_ends_near_its_ends_and_moves_between(trained, fragments, tmp_path):
     a, b = fragments[0], fragments[5]
-    res = mv.interpolate(str(trained[1]), a, b, steps=5, temperature=0.0)
+    res = lat.interpolate(str(trained[1]), a, b, steps=5, temperature=0.0)
     agree_a, agree_b = res.figures["agreement_with_A"], res.figures["agreement_with_B"]
     assert agree_a[0] > agree_b[0] and agree_b[-1] > agree_a[-1]
     distinct = {r.pitches.tobytes() for r in res.fragments}
@@ -133,8 +126,8 @@ def test_an_attribute_vector_from_two_sets_moves_note_density(trained, fragments
     sparse = [fragments[i] for i in order[:3]]
     dense = [fragments[i] for i in order[-3:]]
     middle = fragments[order[len(order) // 2]]
-    res = mv.apply_attribute(vae, middle, positive=dense, negative=sparse,
-                             amounts=[-1.0, 0.0, 1.0], temperature=0.0)
+    res = lat.apply_attribute(vae, middle, positive=dense, negative=sparse,
+                              amounts=[-1.0, 0.0, 1.0], temperature=0.0)
     n = res.figures["notes_by_amount"]
     assert n["-1"] < n["1"], n
 
@@ -143,13 +136,13 @@ def test_the_arithmetic_is_the_shared_latent_arithmetic(fragments, monkeypatch):
     """With a fixed encoder (codes = note counts on axis 0), the attribute vector is the
     difference of the sets' means and the analogy is B - A + C, as latent.analogy makes it."""
     fixed = lambda vae, fr: np.array([[f.onsets.sum(), 1.0] for f in fr], np.float32)  # noqa: E731
-    monkeypatch.setattr(mv, "encode", fixed)
+    monkeypatch.setattr(lat, "encode", fixed)
     seen = []
-    monkeypatch.setattr(mv, "decode", lambda vae, z, t, s, names: seen.append(z) or
+    monkeypatch.setattr(lat, "decode", lambda vae, z, t, s, names: seen.append(z) or
                         [fragments[0]] * len(z))
     fake = mv.MusicVAE(mv.MusicVAENet(tiny(z_size=2)), tiny(z_size=2))
     a, b, c = fragments[:3]
-    mv.analogy(fake, a, b, c, temperature=0.0)
+    lat.analogy(fake, a, b, c, temperature=0.0)
     za, zb, zc = fixed(None, [a, b, c])
     np.testing.assert_allclose(seen[-1][3], zb - za + zc)
     dense, sparse = fragments[:2], fragments[2:4]
@@ -161,7 +154,7 @@ def test_the_arithmetic_is_the_shared_latent_arithmetic(fragments, monkeypatch):
 def test_bad_inputs_are_one_line_errors(trained, pieces, tmp_path):
     short = ch.from_array(pieces[0][0].pitches[:20], "short")
     with pytest.raises(ReverieError, match="32 sixteenths") as e:
-        mv.interpolate(str(trained[1]), short, short)
+        lat.interpolate(str(trained[1]), short, short)
     assert "\n" not in str(e.value)
     other = tmp_path / "coconet.pt"
     torch.save({"format": "reverie-coconet", "format_version": 1}, other)
@@ -173,16 +166,16 @@ def test_bad_inputs_are_one_line_errors(trained, pieces, tmp_path):
     with pytest.raises(ReverieError, match="not a readable model"):
         mv.load_vae(junk)
     with pytest.raises(ReverieError, match="both positive and negative"):
-        mv.apply_attribute(str(trained[1]), pieces[0][0], positive=[pieces[0][0]])
+        lat.apply_attribute(str(trained[1]), pieces[0][0], positive=[pieces[0][0]])
     with pytest.raises(ReverieError, match="no 'major' attribute"):   # the npz has no keys
-        mv.apply_attribute(str(trained[1]), pieces[0][0], attribute="major")
+        lat.apply_attribute(str(trained[1]), pieces[0][0], attribute="major")
 
 
 def test_cli_interpolates_midi_files_and_refuses_bad_ones(trained, fragments, tmp_path, cli):
     from reverie.music.score import write_midi
     a = write_midi(fragments[0], tmp_path / "a.mid")
     b = write_midi(fragments[5], tmp_path / "b.mid")
-    assert np.array_equal(mv.fragment_of(a)[0].onsets, fragments[0].onsets)  # read back alike
+    assert np.array_equal(lat.fragment_of(a)[0].onsets, fragments[0].onsets)  # read back alike
     code, out, err = cli("music", "interpolate", trained[1], a, b, "--steps", 3, "--seed", 3,
                          "--out", tmp_path / "path.mid")
     assert code == 0, err

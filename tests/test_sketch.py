@@ -1,14 +1,12 @@
-"""sketch-rnn (reverie.draw.sketch) and the safe stroke loader (reverie.io.strokes)."""
+"""sketch-rnn (reverie.draw.sketch, sketch_train, sketch_draw) and the safe stroke loader
+(reverie.io.strokes)."""
 from __future__ import annotations
 
 import io
 import os
 import pickle
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -19,6 +17,8 @@ import torch
 
 from reverie.core.errors import ReverieError
 from reverie.draw import sketch as SK
+from reverie.draw import sketch_draw as SD
+from reverie.draw import sketch_train as ST
 from reverie.io import strokes as S
 
 SHEEP = Path(__file__).resolve().parents[2] / "shared" / "data" / "aaron_sheep.npz"
@@ -43,10 +43,10 @@ def tiny(**kw) -> SK.SketchConfig:
 
 
 @pytest.fixture(scope="module")
-def overfit() -> SK.TrainResult:
+def overfit() -> ST.TrainResult:
     # one normal per step: the greedy redrawing is then the mean itself (measured: seeds 0-5
     # all redraw every shape nearer to itself than to the others after 400 steps)
-    return SK.train_sketch({"train": shapes()}, tiny(num_steps=400, num_mixture=1, batch_size=4))
+    return ST.train_sketch({"train": shapes()}, tiny(max_steps=400, num_mixture=1, batch_size=4))
 
 
 @pytest.fixture()
@@ -146,7 +146,7 @@ def test_cli_bad_npz_exits_2_and_writes_nothing(tmp_path):
     (tmp_path / "bad.npz").write_bytes(buf.getvalue())
     out = tmp_path / "m.pt"
     p = subprocess.run([sys.executable, "-m", "reverie", "sketch", "train", str(tmp_path / "bad.npz"),
-                        "--out", str(out), "--num-steps", "1"], capture_output=True, text=True)
+                        "--out", str(out), "--max-steps", "1"], capture_output=True, text=True)
     assert p.returncode == 2, p.stderr
     assert "no array 'train'" in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
@@ -191,7 +191,7 @@ def test_recurrent_dropout_path_matches_the_fused_lstm_without_dropout():
 
 
 def test_unconditional_model_trains_and_samples():
-    r = SK.train_sketch({"train": shapes()}, tiny(conditional=False, num_steps=5))
+    r = ST.train_sketch({"train": shapes()}, tiny(conditional=False, max_steps=5))
     assert r.figures["val_kl"] == 0.0
     drawn = SK.decode(r.model, None, 3, temperature=0.5, seed=1)
     assert len(drawn) == 3 and all(d.shape[1] == 3 for d in drawn)
@@ -202,22 +202,22 @@ def test_unconditional_model_trains_and_samples():
 def test_mechanisms_write_svg_and_png(tmp_path, overfit, npz):
     model = tmp_path / "m.pt"
     overfit.save(model)
-    s = SK.sample_sketch(str(model), num_samples=4, columns=2)
+    s = SD.sample_sketch(str(model), num_samples=4, columns=2)
     paths = s.save(tmp_path / "s.svg")
     root = ET.parse(paths["drawing"]).getroot()
     assert root.get("width").endswith("mm") and paths["preview"].exists()
-    r = SK.reconstruct_sketch(str(model), f"{npz}:test:2", temperatures=[0.0, 0.5])
+    r = SD.reconstruct_sketch(str(model), f"{npz}:test:2", temperatures=[0.0, 0.5])
     assert len(r.rows[0]) == 3                      # the original, then two redrawings
     np.testing.assert_array_equal(r.rows[0][0], shapes()[2].astype(np.float32))
-    i = SK.interpolate_sketch(str(model), str(npz), str(npz), a_index=0, b_index=2, steps=5)
+    i = SD.interpolate_sketch(str(model), str(npz), str(npz), a_index=0, b_index=2, steps=5)
     assert len(i.rows[1]) == 5 and i.z.shape == (5, overfit.model.cfg.z_size)
     i_paths = i.save(tmp_path / "i.png")
     assert i_paths["grid"].exists()
     assert "latent path" in i.explain(tmp_path)
-    a = SK.analogy_sketch(str(model), str(npz), str(npz), str(npz), a_index=0, b_index=1, c_index=2)
+    a = SD.analogy_sketch(str(model), str(npz), str(npz), str(npz), a_index=0, b_index=1, c_index=2)
     np.testing.assert_allclose(a.z[3], a.z[1] - a.z[0] + a.z[2], atol=1e-5)
     with pytest.raises(ReverieError, match="out of range"):
-        SK.reconstruct_sketch(str(model), str(npz), index=99)
+        SD.reconstruct_sketch(str(model), str(npz), index=99)
 
 
 def test_glyphs_builtin_is_stroke3():
@@ -228,69 +228,8 @@ def test_glyphs_builtin_is_stroke3():
 
 
 # ---------------------------------------------------------------------------------------
-# training: checkpoints and resume
+# the model file (resume after a kill: tests/test_train.py, the contract every trainer keeps)
 # ---------------------------------------------------------------------------------------
-
-class Crash(Exception):
-    pass
-
-
-def test_resume_continues_exactly(tmp_path):
-    cfg = tiny(num_steps=16, checkpoint_every=5, eval_every=8, random_scale_factor=0.15,
-               augment_stroke_prob=0.1)
-    data = {"train": shapes() * 2, "valid": shapes()}
-    full = SK.train_sketch(data, cfg, out=tmp_path / "full.pt")
-
-    def crash_at_12(done, total, message=""):
-        if done == 12:
-            raise Crash()
-    with pytest.raises(Crash):
-        SK.train_sketch(data, cfg, out=tmp_path / "cut.pt", progress=crash_at_12)
-    assert torch.load(tmp_path / "cut.pt", weights_only=True)["run"]["step"] == 10
-    resumed = SK.train_sketch(data, cfg, out=tmp_path / "cut.pt", resume=True)
-    assert resumed.figures["steps"] == 16 and "resumed" in resumed.notes[0]
-    assert resumed.figures["val_r"] == pytest.approx(full.figures["val_r"], abs=1e-5)
-    for k, v in full.model.state_dict().items():
-        torch.testing.assert_close(resumed.model.state_dict()[k], v)
-
-
-def test_sigkill_then_resume(tmp_path):
-    out = tmp_path / "killed.pt"
-    every = 3
-    script = textwrap.dedent(f"""
-        import numpy as np, torch
-        torch.set_num_threads(1)
-        from reverie.draw.sketch import SketchConfig, train_sketch
-        shapes = [np.array([[0, 0, 0], [10, 0, 0], [0, 10, 1]]), np.array([[0, 0, 0], [5, 5, 1]])]
-        def report(done, total, message=""):
-            print(done, flush=True)
-        cfg = SketchConfig(enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=2,
-                           max_seq_len=4, batch_size=4, num_steps=100000, eval_every=100000,
-                           checkpoint_every={every}, threads=1)
-        train_sketch({{"train": shapes}}, cfg, out={str(out)!r}, progress=report)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    last = 0
-    deadline = time.time() + 60
-    try:
-        for line in proc.stdout:
-            last = int(line)
-            if last >= 3 * every + 1 and out.exists():
-                break
-            assert time.time() < deadline, "training did not start"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    SK.load_sketch(out)  # a complete, loadable checkpoint
-    step = torch.load(out, weights_only=True)["run"]["step"]
-    assert step % every == 0 and last - step <= every, (last, step)
-    shapes_ = [np.array([[0, 0, 0], [10, 0, 0], [0, 10, 1]]), np.array([[0, 0, 0], [5, 5, 1]])]
-    resumed = SK.train_sketch({"train": shapes_}, SK.SketchConfig(
-        enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=2, max_seq_len=4, batch_size=4,
-        num_steps=step + 2, threads=1), out=out, resume=True)
-    assert resumed.figures["steps"] == step + 2
-
 
 def test_model_file_refuses_foreign_pickles(tmp_path):
     bad = tmp_path / "bad.pt"

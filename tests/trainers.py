@@ -20,10 +20,51 @@ DIALOGUE = "".join(f"ANNA: how is the weather on day {i}?\nBEN: it rains, as it 
                    f"{i - 1}.\n\n" for i in range(1, 40))
 
 
+def _shapes() -> dict:
+    """Four tiny stroke-3 drawings (a square, a triangle, a zigzag, two bars) as sketch-rnn
+    data in memory."""
+    import numpy as np
+    shapes = [np.array(d, dtype=np.int16) for d in (
+        [[0, 0, 0], [10, 0, 0], [0, 10, 0], [-10, 0, 0], [0, -10, 1]],
+        [[0, 0, 0], [10, 10, 0], [10, -10, 0], [-20, 0, 1]],
+        [[0, 0, 0], [5, 8, 0], [5, -8, 0], [5, 8, 0], [5, -8, 1]],
+        [[0, 0, 0], [0, 15, 1], [8, -15, 0], [0, 15, 1]])]
+    return {"train": shapes * 2, "valid": shapes}
+
+
+def _tones() -> dict:
+    """Pure tones at 8 kHz, in memory: three to train on, one held out."""
+    import numpy as np
+    from reverie.sound.data import Clips
+
+    def tone(seconds: float, phase: float) -> np.ndarray:
+        t = np.arange(int(seconds * 8000)) / 8000
+        return (0.5 * np.sin(2 * np.pi * 440 * t + phase)).astype(np.float32)
+    return {"clips": Clips(8000, [tone(1.0, i) for i in range(3)], [tone(0.5, 5.0)])}
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _chorales(n: int = 8, frames: int = 64) -> list:
+    """Four voices moving through I-IV-V-I chords, a piece per seed (no music21 parse)."""
+    import numpy as np
+    from reverie.music.chorales import from_array
+    chords = np.array([[72, 67, 64, 48], [72, 65, 57, 53], [71, 67, 62, 55], [72, 64, 55, 48]])
+    pieces = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        p = np.repeat(chords[rng.integers(0, 4, frames // 4)], 4, 0) + rng.integers(-2, 3)
+        pieces.append(from_array(p.astype(np.float32), f"piece{i}"))
+    return pieces
+
+
+def _music(folder: Path) -> dict:
+    pieces = _chorales()
+    return {"pieces": (pieces[:6], pieces[6:])}
 
 
 @dataclass
@@ -47,5 +88,30 @@ CASES: dict[str, Case] = {
         lambda folder: {"corpus": str(_write(folder / "talk.txt", DIALOGUE))},
         dict(rnn_size=16, n_embd=8, seq_length=16, batch_size=4, dropout=0.0, max_steps=10,
              eval_every=5, eval_iters=2, checkpoint_every=5, warmup_iters=2, threads=1),
+        "val_loss"),
+    # draw -------------------------------------------------------------------------------
+    "train_sketch": Case(
+        lambda folder: {"data": _shapes()},
+        dict(enc_rnn_size=16, dec_rnn_size=32, z_size=4, num_mixture=2, max_seq_len=8,
+             batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3, decay_rate=0.999,
+             max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
+        "val_r"),
+    # sound ------------------------------------------------------------------------------
+    "train_sound": Case(
+        lambda folder: _tones(),
+        dict(layers=4, stacks=1, residual_channels=8, gate_channels=16, skip_out_channels=16,
+             sample_size=64, batch_size=4, learning_rate=1e-2, max_steps=10, eval_every=5,
+             checkpoint_every=5, threads=1),
+        "valid"),
+    # music ------------------------------------------------------------------------------
+    "train_music": Case(
+        _music,
+        dict(num_layers=4, num_filters=8, batch_size=4, crop_piece_len=16, max_steps=10,
+             eval_every=5, checkpoint_every=5, learning_rate=2e-2, threads=1),
+        "val_loss"),
+    "train_vae": Case(
+        _music,
+        dict(z_size=8, enc_rnn_size=16, dec_rnn_size=16, batch_size=8, hop_size=16,
+             max_steps=10, eval_every=5, checkpoint_every=5, learning_rate=1e-2, threads=1),
         "val_loss"),
 }

@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from reverie.draw.sketch import evaluate_sketch
+    from reverie.draw.sketch_draw import evaluate_sketch
     f = evaluate_sketch(args.model, args.data, args.split, args.seed)
     if args.json:
         print_json(f)

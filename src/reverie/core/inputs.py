@@ -13,14 +13,19 @@ from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
+
 def _resolver(prefix: str) -> Callable[[str], list[Path]] | None:
-    """name -> the files behind `prefix:name` (builtin: a data set, sample: a bundled photo)."""
+    """name -> the files behind `prefix:name` (builtin: a data set, sample: a bundled photo,
+    model: a model in the zoo)."""
     if prefix == "builtin":
         from reverie.io.datasets import files
         return files
     if prefix == "sample":
         from reverie.io.images import sample_path
         return lambda name: [sample_path(name)]
+    if prefix == "model":
+        from reverie.zoo import files as model_files
+        return model_files
     return None
 
 

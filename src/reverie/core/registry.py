@@ -51,7 +51,17 @@ class Mechanism:
     deterministic: bool = True  # the same seed gives the same bytes on one machine
     check_out: str | None = None  # "module:attr": (config, path) -> None, raises before work
     prints: bool = False        # without an output path the CLI prints `result.as_text()`
+    # Config overrides for the gallery's automatic card ("quick": those for --quick): a
+    # mechanism no hand-written section shows gets a card made from its inputs' examples
+    gallery: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def examples(self) -> dict[str, str] | None:
+        """Its inputs' bundled examples, by name; None when a required input has none."""
+        if any(i.required and i.example is None for i in self.inputs):
+            return None
+        return {i.name: i.example for i in self.inputs if i.example is not None}
 
     def load(self) -> Callable:
         return _attr(self.function)

@@ -18,14 +18,14 @@ MECHANISMS = [
 # sketch-rnn (Ha & Eck 2017): a stroke model trained on sketch-rnn .npz data
 _SKETCH_PAPER = "Ha & Eck 2017, A Neural Representation of Sketch Drawings (sketch-rnn)"
 _SKETCH_MODEL = Input("model", "model", "a sketch-rnn model from `reverie sketch train` (.pt)")
-_SKETCH_FN = "reverie.draw.sketch"
+_SKETCH_FN = "reverie.draw.sketch_draw"
 MECHANISMS += [
     Mechanism(
         name="train_sketch", title="Train sketch-rnn", domain="draw",
         summary="learn drawings as pen strokes: a bidirectional-LSTM encoder to a latent z and "
                 "an LSTM decoder of Gaussian-mixture pen offsets, with KL annealing",
-        paper=_SKETCH_PAPER, function=f"{_SKETCH_FN}:train_sketch",
-        config=f"{_SKETCH_FN}:SketchConfig", command="sketch train",
+        paper=_SKETCH_PAPER, function="reverie.draw.sketch_train:train_sketch",
+        config="reverie.draw.sketch:SketchConfig", command="sketch train",
         inputs=(Input("data", "strokes", "stroke data: a sketch-rnn .npz (train, valid, test "
                       "arrays of stroke-3 drawings, as Quick, Draw! ships them)"),),
         outputs=(".pt",), deterministic=True),

@@ -6,10 +6,14 @@ References read (the code here is our own): magenta's `magenta/models/sketch_rnn
 `sketch_rnn_train.py`: `get_default_hparams`, the training loop and `evaluate_model`), and
 the PyTorch port alexis-jacq/Pytorch-Sketch-RNN.
 
-Read top to bottom:
+Three modules, each read top to bottom: this one (the model, its data and its loss, the
+checkpoint loader, evaluation, and encoding and decoding drawings), `sketch_train` (the
+training run, a `reverie.train` Task) and `sketch_draw` (rendering and the mechanisms).
+Here:
 
 1. `SketchConfig`: every knob, named as magenta's HParams name it, with its defaults
-   except where a CPU cannot afford them (said in each help).
+   except where a CPU cannot afford them (said in each help); the shared training knobs
+   (max_steps, minutes, eval_every, ...) come from `reverie.train.TrainConfig`.
 2. Data: a sketch-rnn `.npz` read safely by `reverie.io.strokes`, drawings longer than
    `max_seq_len` dropped, offsets divided by the training split's scale factor, and
    magenta's augmentation (`random_scale_factor`, `augment_stroke_prob`).
@@ -35,19 +39,18 @@ Read top to bottom:
    `kl_decay_rate` per step; the learning rate decays from `learning_rate` to
    `min_learning_rate` at `decay_rate` per step; Adam; gradients clipped by value at
    `grad_clip` (magenta's tf.clip_by_value).
-5. Training (`train_sketch`) with progress, checkpoints and exact resume after a kill, as
-   `reverie.text.charlm` does; `load_sketch` gives the model back.
+5. Checkpoints: `load_sketch` gives a trained model back (`sketch_train.train_sketch`
+   writes them).
 6. Evaluation (`evaluate_split`): L_R and L_KL on a split, magenta's `evaluate_model`.
 7. Drawing: `decode` (temperature; 0 is greedy: the likeliest mixture's mean and the likeliest
-   pen state), `encode`, and the mechanisms `sample_sketch`, `reconstruct_sketch`,
-   `interpolate_sketch`, `analogy_sketch` (the last through `reverie.latent.analogy`).
+   pen state) and `encode`; the mechanisms built on them (`sample_sketch`,
+   `reconstruct_sketch`, `interpolate_sketch`, `analogy_sketch`) are in `sketch_draw`.
 """
 from __future__ import annotations
 
 import math
 import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
@@ -56,15 +59,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.core.config import Config, ConfigError, device_knob, knob, make_config, seed_knob
+from reverie.core.config import ConfigError, knob, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
-from reverie.core.progress import Progress, show_preview, silent
-from reverie.core.result import Result
-from reverie.io import strokes as S
 from reverie.io import checkpoints
-from reverie.io.checkpoints import ModelFileResult, save_checkpoint
-from reverie.io.files import check_writable
+from reverie.io import strokes as S
+from reverie.train import TrainConfig, checkpoint_every_knob, eval_every_knob, max_steps_knob
 
 FORMAT = "reverie-sketch-rnn"
 FORMAT_VERSION = 1
@@ -76,7 +76,7 @@ LOG_2PI = math.log(2 * math.pi)
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class SketchConfig(Config):
+class SketchConfig(TrainConfig):
     """Every knob of a sketch-rnn model and its training run, named as magenta's HParams.
 
     Paper / magenta defaults except the sizes: magenta trains a 256-unit encoder, a 512-unit
@@ -122,29 +122,18 @@ class SketchConfig(Config):
     kl_tolerance: float = knob(0.2, "KL floor per latent dimension: below it the KL term is "
                                "not minimised (paper: 0.2)", min=0)
     grad_clip: float = knob(1.0, "clip every gradient element to +- this (0: off)", min=0)
-    num_steps: int = knob(10000, "training steps: the budget (ignored when minutes is set; "
-                          "magenta trains up to 10 M)", min=1)
-    minutes: Optional[float] = knob(None, "train for this wall-clock time instead of "
-                                    "num_steps (the model then depends on the machine's speed)",
-                                    above=0, unit="minutes")
-    # bookkeeping
-    eval_every: int = knob(500, "measure the validation loss every N steps (magenta's "
-                           "save_every)", min=1, advanced=True)
-    checkpoint_every: int = knob(500, "write a checkpoint every N steps (and at the end), so a "
-                                 "killed run can resume", min=1, advanced=True)
-    resume: bool = knob(False, "continue the run whose checkpoint is the output file")
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
-                                  min=1, resolved=True, advanced=True)
+    # the shared training knobs (reverie.train.TrainConfig), with sketch-rnn's defaults
+    max_steps: int = max_steps_knob(10000)
+    eval_every: int = eval_every_knob(500)   # magenta's save_every
+    checkpoint_every: int = checkpoint_every_knob(500)
     seed: int = seed_knob(0)
-    device: str = device_knob()
+
+    MODEL_FIELDS = ("conditional", "enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture")
 
     def check(self) -> None:
         if self.min_learning_rate > self.learning_rate:
             raise ConfigError("min_learning_rate", f"{self.min_learning_rate} is above "
                               f"learning_rate ({self.learning_rate}); the decay ends below it")
-
-
-BUDGET_FIELDS = ("num_steps", "minutes", "eval_every", "checkpoint_every", "threads", "device")
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,6 +154,44 @@ def read_data(source) -> dict[str, list[np.ndarray]]:
             raise ReverieError(f"unknown stroke data set {source}; built-in: builtin:glyphs")
         return S.glyph_drawings()
     return S.read_strokes(source)
+
+
+def record_source(x) -> dict:
+    """How a result records a data or drawing input: the file's record, or a note."""
+    if isinstance(x, (str, os.PathLike)):
+        try:
+            return record_input(str(x).rsplit(":", 2)[0] if _is_ref(str(x)) else x)
+        except ReverieError:   # a builtin: the data-set registry does not know (yet)
+            return {"value": str(x)}
+    return {"source": None, "note": f"given in memory ({type(x).__name__})"}
+
+
+def _is_ref(s: str) -> bool:
+    parts = s.rsplit(":", 2)
+    return len(parts) > 1 and parts[-1].lstrip("-").isdigit()
+
+
+def pick_drawing(source, split: str = "test", index: int = 0) -> np.ndarray:
+    """One stroke-3 drawing: an (N, 3) array, or a sketch-rnn `.npz` path (optionally
+    `PATH:SPLIT:INDEX` or `PATH:INDEX`, which override split and index)."""
+    if isinstance(source, np.ndarray):
+        return S._as_drawing(source, "the drawing")
+    s = os.fspath(source)
+    if _is_ref(s):
+        parts = s.rsplit(":", 2)
+        if len(parts) == 3 and not Path(s).exists():
+            s, split, index = parts[0], parts[1], int(parts[2])
+        else:
+            s, index = s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])
+    data = read_data(s) if s.startswith("builtin:") else S.read_strokes(s, require=())
+    if split not in data:
+        raise ConfigError("split", f"{Path(s).name} has no array {split!r} (arrays: "
+                                   f"{', '.join(data)}); choose one of them")
+    drawings = data[split]
+    if not -len(drawings) <= index < len(drawings):
+        raise ConfigError("index", f"{index} is out of range: {split!r} holds drawings "
+                                   f"0..{len(drawings) - 1}")
+    return drawings[index]
 
 
 class Prepared(NamedTuple):
@@ -408,9 +435,8 @@ def schedules(step: int, cfg: SketchConfig) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------
-# 5. Checkpoints and training
+# 5. Checkpoints
 # ---------------------------------------------------------------------------------------
-
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     return checkpoints.load_checkpoint(path, FORMAT, FORMAT_VERSION, "a Reverie sketch model", "use a model made by `reverie sketch train`")
@@ -440,38 +466,9 @@ def load_sketch(path: str | os.PathLike) -> Sketcher:
     model.eval()
     return Sketcher(model, scale)
 
-
-@dataclass
-class TrainResult(ModelFileResult):
-    model: SketchRNN
-    scale: float
-    checkpoint: dict
-
-    @property
-    def sketcher(self) -> Sketcher:
-        return Sketcher(self.model, self.scale)
-
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
-                                           path=Path(folder) / "loss-curves.png")}
-
-    def summary(self) -> str:
-        f = self.figures
-        return (f"{f['steps']} steps: validation L_R {f['val_r']:.3f}, L_KL {f['val_kl']:.3f}; "
-                f"training loss {f['train_loss']:.3f}, {f['drawings_per_second']:.1f} drawings/s")
-
-
-def loss_curves(history: list[dict]) -> dict:
-    return {"series": {"train L_R": [(h["step"], h["train_r"]) for h in history if h.get("train_r") is not None],
-                       "valid L_R": [(h["step"], h["val_r"]) for h in history if h.get("val_r") is not None],
-                       "valid L_KL": [(h["step"], h["val_kl"]) for h in history if h.get("val_kl") is not None]},
-            "xlabel": "step", "ylabel": "nats per step (/ max_seq_len)"}
-
-
-def _seeded(seed: int) -> None:
-    torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
-
+# ---------------------------------------------------------------------------------------
+# 6. Evaluation
+# ---------------------------------------------------------------------------------------
 
 @torch.no_grad()
 def evaluate_split(model: SketchRNN, drawings: list[np.ndarray], batch_size: int = 100,
@@ -514,153 +511,8 @@ def evaluate_split(model: SketchRNN, drawings: list[np.ndarray], batch_size: int
             "kl_loss": max(kl, cfg.kl_tolerance) if cfg.conditional else 0.0, "drawings": n}
 
 
-def _checkpoint(model, optimizer, cfg: SketchConfig, run: dict, gen: torch.Generator,
-                scale: float) -> dict:
-    return checkpoints.training_state(FORMAT, FORMAT_VERSION, cfg, model, optimizer, run, gen,
-                                      scale=scale)
-
-
-def train_sketch(data=None, config: Optional[SketchConfig] = None, *,
-                 out: str | os.PathLike | None = None, progress: Progress = silent,
-                 **overrides) -> TrainResult:
-    """Train sketch-rnn on stroke data: a sketch-rnn `.npz` (train / valid / test arrays of
-    stroke-3 drawings), `builtin:glyphs`, or a dict of lists of (N, 3) arrays.
-
-    With `out`, checkpoints are written every `checkpoint_every` steps and at the end;
-    `resume=True` continues the run whose checkpoint `out` is, exactly where it stopped.
-    """
-    cfg = make_config(SketchConfig, config, **overrides)
-    if out is not None:
-        out = Path(out)
-        out = check_writable(out if out.suffix else out.with_suffix(".pt"))
-        if out.suffix.lower() == ".json":
-            raise ReverieError(f"{out} would collide with its JSON sidecar; give a .pt name")
-    inputs = {"data": _record(data)}
-    from reverie.core.device import resolve_device
-    from reverie.core.threads import cpu_threads, free_cores
-    device = resolve_device(cfg.device)
-    raw = read_data(data)
-    threads = cfg.threads or free_cores()
-    with cpu_threads(threads) as threads, torch.random.fork_rng(devices=[]):
-        result = _train(raw, out, cfg.replace(threads=threads, device=str(device)), device, progress)
-    result.inputs = inputs
-    result.resolved.update({"device": str(device), "threads": threads})
-    if out is not None:
-        result.save(out)
-    return result
-
-
-def _train(raw: dict, out: Optional[Path], cfg: SketchConfig, device: torch.device,
-           progress: Progress) -> TrainResult:
-    notes: list[str] = []
-    ckpt, cfg, changed = checkpoints.resume_checkpoint(cfg, out, load_checkpoint,
-                                                       config_from_dict, BUDGET_FIELDS)
-    if ckpt is not None:
-        notes.append(f"resumed from {out.name} at step {ckpt['run']['step']}"
-                     + (f", with a new {' and '.join(changed)}" if changed else ""))
-    prep = prepare(raw, cfg.max_seq_len, float(ckpt["scale"]) if ckpt is not None else None)
-    train = prep.splits["train"]
-    valid = prep.splits.get("valid") or []
-    if prep.dropped:
-        notes.append(f"{prep.dropped} drawing(s) longer than max_seq_len ({cfg.max_seq_len}) "
-                     f"were left out")
-    if not valid:
-        notes.append("the data has no 'valid' drawings; the validation figures are the "
-                     "training set's")
-        valid = train[:max(1, min(len(train), 500))]
-    T = cfg.max_seq_len
-
-    _seeded(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    run = {"step": 0, "train_loss": None, "train_r": None, "train_kl": None,
-           "val_r": None, "val_kl": None, "history": []}
-    elapsed = 0.0
-    if ckpt is not None:
-        elapsed = checkpoints.restore_training(ckpt, out, model, optimizer, gen, run)
-    budget_s = cfg.minutes * 60.0 if cfg.minutes else None
-
-    def frac_done() -> float:
-        return elapsed / budget_s if budget_s is not None else run["step"] / cfg.num_steps
-
-    def checkpoint() -> dict:
-        record = dict(run, seconds=elapsed) if budget_s is not None else run
-        return _checkpoint(model, optimizer, cfg, record, gen, prep.scale)
-
-    def validate() -> None:
-        ev = evaluate_split(model, valid, cfg.batch_size, cfg.seed, T)
-        run["val_r"], run["val_kl"] = ev["r_loss"], ev["kl_loss"]
-        run["history"].append({"step": run["step"], "train_r": run["train_r"],
-                               "val_r": run["val_r"], "val_kl": run["val_kl"]})
-        show_preview(progress, loss_curves(run["history"]))
-
-    model.train()
-    session_steps, session_seconds = 0, 0.0
-    started = time.perf_counter()
-    t_last = started
-    while frac_done() < 1.0:
-        lr, wkl = schedules(run["step"], cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch, lengths = random_batch(train, cfg, gen, T)
-        batch = batch.to(device)
-        mix, mu, presig = model(batch, lengths)
-        ls, lp = losses(mix, batch[:, 1:], T, mask_pen=False)
-        r = ls + lp
-        if cfg.conditional:
-            kl = kl_loss(mu, presig)
-            loss = r + wkl * torch.clamp(kl, min=cfg.kl_tolerance)
-        else:
-            kl = torch.zeros(())
-            loss = r
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        run["step"] += 1
-        now = time.perf_counter()
-        elapsed += now - t_last
-        session_seconds += now - t_last
-        session_steps += 1
-        a = 0.05 if run["train_loss"] is not None else 1.0   # smoothed for the progress line
-        for key, v in (("train_loss", loss.item()), ("train_r", r.item()), ("train_kl", kl.item())):
-            run[key] = v if run[key] is None else (1 - a) * run[key] + a * v
-        if run["step"] % cfg.eval_every == 0:
-            validate()
-        if out is not None and run["step"] % cfg.checkpoint_every == 0:
-            save_checkpoint(checkpoint(), out)
-        t_last = time.perf_counter()
-        msg = (f"L_R {run['train_r']:.3f}, L_KL {run['train_kl']:.3f}, w_KL {wkl:.3f}" +
-               (f", valid L_R {run['val_r']:.3f}" if run["val_r"] is not None else ""))
-        if budget_s is not None:
-            progress(int(elapsed), int(budget_s), msg)
-        else:
-            progress(run["step"], cfg.num_steps, msg)
-
-    validate()
-    ckpt = checkpoint()
-    model.cpu().eval()
-    wall = time.perf_counter() - started
-    figures = {"steps": run["step"], "train_loss": run["train_loss"], "train_r": run["train_r"],
-               "train_kl": run["train_kl"], "val_r": run["val_r"], "val_kl": run["val_kl"],
-               "drawings_per_second": session_steps * cfg.batch_size / max(session_seconds, 1e-9),
-               "params": count_params(model), "scale_factor": prep.scale,
-               "train_drawings": len(train), "valid_drawings": len(prep.splits.get("valid") or []),
-               "history": run["history"]}
-    if budget_s is not None:
-        notes.append(f"trained for a wall-clock budget ({cfg.minutes:g} minutes, {run['step']} "
-                     f"steps here): a rerun makes a different model; set num_steps for a "
-                     f"repeatable run")
-    return TrainResult(model, prep.scale, ckpt, mechanism="train_sketch",
-                       config=cfg.replace(resume=False), figures=figures, notes=notes,
-                       deterministic=budget_s is None,
-                       timings={"train": wall, "per_step": session_seconds / max(1, session_steps)})
-
-
 # ---------------------------------------------------------------------------------------
-# 7. Drawing: encode, decode, render
+# 7. Drawing: encode, decode
 # ---------------------------------------------------------------------------------------
 
 @torch.no_grad()
@@ -754,320 +606,3 @@ def _draw(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cdf = np.cumsum(p, axis=-1)
     u = rng.random(len(p))[:, None] * cdf[:, -1:]
     return np.minimum((cdf < u).sum(axis=-1), p.shape[-1] - 1)
-
-
-def _cell_polylines(strokes: np.ndarray, size: float, margin: float):
-    """A drawing's polylines fitted (aspect kept, centred) into a size x size cell."""
-    lines = S.to_polylines(strokes)
-    if not lines:
-        return []
-    pts = np.vstack(lines)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    span = float(max(hi[0] - lo[0], hi[1] - lo[1], 1e-9))
-    k = (size - 2 * margin) / span
-    off = (size - (hi - lo) * k) / 2 - lo * k
-    return [ln * k + off for ln in lines]
-
-
-def grid_polylines(rows: Sequence[Sequence[np.ndarray]], cell: float, margin: float
-                   ) -> list[tuple[int, int, list[np.ndarray]]]:
-    return [(r, c, [ln + np.array([c * cell, r * cell]) for ln in _cell_polylines(d, cell, margin)])
-            for r, row in enumerate(rows) for c, d in enumerate(row)]
-
-
-def grid_png(rows: Sequence[Sequence[np.ndarray]], cell: int = 160, line: float = 1.6):
-    """The drawings as a PNG grid (black on white, one drawing per cell, rows as given)."""
-    from PIL import Image, ImageDraw
-    ncols = max((len(r) for r in rows), default=1)
-    ss = 3   # supersampled, then shrunk: smooth lines
-    img = Image.new("L", (ncols * cell * ss, max(1, len(rows)) * cell * ss), 255)
-    draw = ImageDraw.Draw(img)
-    for _, _, lines in grid_polylines(rows, cell * ss, cell * ss * 0.08):
-        for ln in lines:
-            draw.line([tuple(p) for p in ln.tolist()], fill=0, width=max(1, int(line * ss)),
-                      joint="curve")
-    return img.resize((ncols * cell, max(1, len(rows)) * cell), Image.LANCZOS)
-
-
-# ---------------------------------------------------------------------------------------
-# 8. Mechanisms
-# ---------------------------------------------------------------------------------------
-
-@dataclass
-class SketchResult(Result):
-    """Drawings in rows (stroke-3, in the data's units), written as a plottable SVG (with a
-    PNG beside it) or a PNG grid; `z` the latent vectors drawn from, for `explain`."""
-    rows: list[list[np.ndarray]]
-    row_labels: list[str] = field(default_factory=list)
-    z: Optional[np.ndarray] = field(default=None, repr=False)
-    z_labels: list[str] = field(default_factory=list)
-
-    suffixes = (".svg", ".png")
-
-    def write(self, path: Path) -> dict[str, Path]:
-        from reverie.io.files import atomic_path
-        img = grid_png(self.rows)
-        if path.suffix.lower() == ".png":
-            with atomic_path(path) as tmp:
-                img.save(tmp, format="PNG")
-            return {"grid": path}
-        self._write_plot_svg(path)
-        preview = path.with_suffix(".png")
-        with atomic_path(preview) as tmp:
-            img.save(tmp, format="PNG")
-        return {"drawing": path, "preview": preview}
-
-    def _write_plot_svg(self, path: Path, cell_mm: float = 40.0, pen_width: float = 0.3) -> None:
-        """Through the shared plotter module: paths merged and ordered to cut pen-up travel
-        (every segment kept), one pen layer, millimetre units; its plot figures recorded."""
-        from reverie.draw import plot
-        paths = [ln for _, _, lines in grid_polylines(self.rows, cell_mm, cell_mm * 0.08)
-                 for ln in lines]
-        ordered, info = plot.order_paths(paths)
-        ncols = max((len(r) for r in self.rows), default=1)
-        paper = (ncols * cell_mm, max(1, len(self.rows)) * cell_mm)
-        plot.write_plot_svg([p for p in ordered], path, paper, 0.0, pen_width, title=self.mechanism)
-        self.figures["plot"] = {**plot.plot_figures(ordered), "ordering": info}
-
-    def explain(self, folder: Path) -> dict[str, Path]:
-        """The latent path: the z's drawn from, projected on their two main directions."""
-        if self.z is None or len(self.z) < 2:
-            return {}
-        from reverie.io.figures import new_figure, save_figure
-        z = np.asarray(self.z, dtype=np.float64)
-        zc = z - z.mean(axis=0)
-        _, _, vt = np.linalg.svd(zc, full_matrices=False)
-        xy = zc @ vt[:2].T if vt.shape[0] >= 2 else np.c_[zc @ vt[:1].T, np.zeros(len(z))]
-        fig, ax = new_figure(5, 4)
-        ax.plot(xy[:, 0], xy[:, 1], "-o", color="0.3", ms=4)
-        for (x, y), lab in zip(xy, self.z_labels or [str(i) for i in range(len(z))]):
-            ax.annotate(lab, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
-        ax.set_title("latent path (first two principal directions of z)")
-        return {"latent path": save_figure(fig, Path(folder) / "latent-path.png")}
-
-    def summary(self) -> str:
-        n = sum(len(r) for r in self.rows)
-        pts = sum(len(d) for r in self.rows for d in r)
-        return f"{n} drawing(s) in {len(self.rows)} row(s), {pts} points"
-
-
-def as_sketcher(model) -> Sketcher:
-    if isinstance(model, (str, os.PathLike)):
-        return load_sketch(model)
-    if isinstance(model, TrainResult):
-        return model.sketcher
-    if isinstance(model, Sketcher):
-        return model
-    raise ReverieError(f"a model is a file `reverie sketch train` wrote, or one loaded with "
-                       f"load_sketch; got {type(model).__name__}")
-
-
-def _record(x) -> dict:
-    if isinstance(x, (str, os.PathLike)):
-        try:
-            return record_input(str(x).rsplit(":", 2)[0] if _is_ref(str(x)) else x)
-        except ReverieError:   # a builtin: the data-set registry does not know (yet)
-            return {"value": str(x)}
-    return {"source": None, "note": f"given in memory ({type(x).__name__})"}
-
-
-def _is_ref(s: str) -> bool:
-    parts = s.rsplit(":", 2)
-    return len(parts) > 1 and parts[-1].lstrip("-").isdigit()
-
-
-def pick_drawing(source, split: str = "test", index: int = 0) -> np.ndarray:
-    """One stroke-3 drawing: an (N, 3) array, or a sketch-rnn `.npz` path (optionally
-    `PATH:SPLIT:INDEX` or `PATH:INDEX`, which override split and index)."""
-    if isinstance(source, np.ndarray):
-        return S._as_drawing(source, "the drawing")
-    s = os.fspath(source)
-    if _is_ref(s):
-        parts = s.rsplit(":", 2)
-        if len(parts) == 3 and not Path(s).exists():
-            s, split, index = parts[0], parts[1], int(parts[2])
-        else:
-            s, index = s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])
-    data = read_data(s) if s.startswith("builtin:") else S.read_strokes(s, require=())
-    if split not in data:
-        raise ConfigError("split", f"{Path(s).name} has no array {split!r} (arrays: "
-                                   f"{', '.join(data)}); choose one of them")
-    drawings = data[split]
-    if not -len(drawings) <= index < len(drawings):
-        raise ConfigError("index", f"{index} is out of range: {split!r} holds drawings "
-                                   f"0..{len(drawings) - 1}")
-    return drawings[index]
-
-
-def _prep_one(sk: Sketcher, drawing: np.ndarray) -> np.ndarray:
-    d = S.normalize([drawing], sk.scale)[0]
-    if len(d) > sk.model.cfg.max_seq_len:
-        raise ReverieError(f"the drawing has {len(d)} points, more than the model's max_seq_len "
-                           f"({sk.model.cfg.max_seq_len}); choose a shorter one")
-    return d
-
-
-def _unscale(sk: Sketcher, drawings: list[np.ndarray]) -> list[np.ndarray]:
-    out = []
-    for d in drawings:
-        d = d.copy()
-        d[:, :2] *= sk.scale
-        out.append(d)
-    return out
-
-
-@dataclass
-class SampleConfig(Config):
-    num_samples: int = knob(16, "drawings to make", min=1, max=400)
-    columns: int = knob(8, "drawings per row of the grid", min=1)
-    temperature: float = knob(0.4, "randomness: 0 draws the likeliest strokes, 1 the model's "
-                              "own spread (the paper shows 0.1 to 1.0)", min=0, max=2)
-    seed: int = seed_knob()
-
-
-def sample_sketch(model, config: Optional[SampleConfig] = None, *, progress: Progress = silent,
-                  **overrides) -> SketchResult:
-    """New drawings: from random z ~ N(0, I) (conditional model) or from nothing
-    (unconditional)."""
-    cfg = make_config(SampleConfig, config, **overrides)
-    sk = as_sketcher(model)
-    t0 = time.perf_counter()
-    z = None
-    if sk.model.cfg.conditional:
-        z = np.random.default_rng(cfg.seed).standard_normal(
-            (cfg.num_samples, sk.model.cfg.z_size)).astype(np.float32)
-    drawings = _unscale(sk, decode(sk.model, z, cfg.num_samples, cfg.temperature, cfg.seed))
-    progress(1, 1, "drawn")
-    rows = [drawings[i:i + cfg.columns] for i in range(0, len(drawings), cfg.columns)]
-    return SketchResult(rows, mechanism="sample_sketch", config=cfg,
-                        inputs={"model": _record(model)}, z=z,
-                        z_labels=[str(i) for i in range(cfg.num_samples)] if z is not None else [],
-                        figures={"drawings": len(drawings),
-                                 "mean_points": float(np.mean([len(d) for d in drawings]))},
-                        timings={"sample": time.perf_counter() - t0})
-
-
-def _temperatures_default() -> list[float]:
-    return [0.0, 0.2, 0.5, 0.8, 1.0]
-
-
-@dataclass
-class ReconstructConfig(Config):
-    split: str = knob("test", "which array of the .npz the drawing comes from")
-    index: int = knob(0, "which drawing of that array (a `FILE.npz:SPLIT:INDEX` input "
-                      "overrides split and index)")
-    temperatures: list[float] = knob(factory=_temperatures_default,
-                                     help="redraw once at each temperature (0: the likeliest "
-                                          "strokes)", min=0, max=2, flag="temperature")
-    seed: int = seed_knob()
-
-
-def reconstruct_sketch(model, drawing, config: Optional[ReconstructConfig] = None, *,
-                       progress: Progress = silent, **overrides) -> SketchResult:
-    """Encode a drawing to z and redraw it at several temperatures: the original first in
-    the row, then one redrawing per temperature."""
-    cfg = make_config(ReconstructConfig, config, **overrides)
-    sk = as_sketcher(model)
-    d = pick_drawing(drawing, cfg.split, cfg.index)
-    z = encode(sk.model, [_prep_one(sk, d)])
-    redrawn = []
-    for i, t in enumerate(cfg.temperatures):
-        redrawn += decode(sk.model, z, 1, t, cfg.seed + i)
-        progress(i + 1, len(cfg.temperatures), f"temperature {t:g}")
-    redrawn = _unscale(sk, redrawn)
-    return SketchResult([[S.clean(d)] + redrawn],
-                        row_labels=["original, then " + ", ".join(f"T={t:g}" for t in cfg.temperatures)],
-                        mechanism="reconstruct_sketch", config=cfg,
-                        inputs={"model": _record(model), "drawing": _record(drawing)},
-                        z=None, figures={"points_original": len(d),
-                                         "points_redrawn": [len(r) for r in redrawn],
-                                         "z_norm": float(np.linalg.norm(z))})
-
-
-@dataclass
-class InterpolateConfig(Config):
-    split: str = knob("test", "which array of the .npz A and B come from")
-    a_index: int = knob(0, "which drawing is A (a `FILE.npz:SPLIT:INDEX` input overrides)")
-    b_index: int = knob(1, "which drawing is B")
-    steps: int = knob(8, "drawings in the row, A's and B's redrawings included", min=2, max=32)
-    method: str = knob("slerp", "path between the latent vectors: slerp (along the sphere, "
-                       "as the sketch-rnn notebook does) or linear", choices=("slerp", "linear"))
-    temperature: float = knob(0.1, "randomness of each redrawing (0: the likeliest)", min=0, max=2)
-    seed: int = seed_knob()
-
-
-def interpolate_sketch(model, a, b, config: Optional[InterpolateConfig] = None, *,
-                       progress: Progress = silent, **overrides) -> SketchResult:
-    """A row of drawings between A and B: their latent vectors, interpolated, decoded.
-    The first row holds A and B as drawn; the second the path."""
-    from reverie.latent.analogy import Codec
-    cfg = make_config(InterpolateConfig, config, **overrides)
-    sk = as_sketcher(model)
-    da, db = pick_drawing(a, cfg.split, cfg.a_index), pick_drawing(b, cfg.split, cfg.b_index)
-    za, zb = encode(sk.model, [_prep_one(sk, da), _prep_one(sk, db)])
-    codec = Codec(encode=None, decode=None)   # latent vectors in, latent vectors out
-    path = np.stack(codec.interpolate(za, zb, cfg.steps, cfg.method))
-    drawn = _unscale(sk, decode(sk.model, path, len(path), cfg.temperature, cfg.seed))
-    progress(1, 1, "drawn")
-    labels = ["A"] + [f"{t:.2f}" for t in np.linspace(0, 1, cfg.steps)[1:-1]] + ["B"]
-    return SketchResult([[S.clean(da), S.clean(db)], drawn],
-                        row_labels=["A and B as drawn", f"{cfg.method} from A to B"],
-                        z=path, z_labels=labels, mechanism="interpolate_sketch", config=cfg,
-                        inputs={"model": _record(model), "a": _record(a), "b": _record(b)},
-                        figures={"latent_distance": float(np.linalg.norm(zb - za))})
-
-
-@dataclass
-class AnalogyConfig(Config):
-    split: str = knob("test", "which array of the .npz A, B and C come from")
-    a_index: int = knob(0, "which drawing is A (a `FILE.npz:SPLIT:INDEX` input overrides)")
-    b_index: int = knob(1, "which drawing is B")
-    c_index: int = knob(2, "which drawing is C")
-    temperature: float = knob(0.1, "randomness of the redrawings (0: the likeliest)", min=0, max=2)
-    seed: int = seed_knob()
-
-
-def analogy_sketch(model, a, b, c, config: Optional[AnalogyConfig] = None, *,
-                   progress: Progress = silent, **overrides) -> SketchResult:
-    """A is to B as C is to ?: decode(z_B - z_A + z_C) (the paper's latent arithmetic,
-    through reverie.latent.analogy.Codec). The row: A, B, C as drawn, then the answer."""
-    from reverie.latent.analogy import Codec
-    cfg = make_config(AnalogyConfig, config, **overrides)
-    sk = as_sketcher(model)
-    ds = [pick_drawing(x, cfg.split, i) for x, i in ((a, cfg.a_index), (b, cfg.b_index),
-                                                    (c, cfg.c_index))]
-    codec = Codec(encode=lambda d: encode(sk.model, [_prep_one(sk, d)])[0],
-                  decode=lambda z: z)
-    zd = codec.analogy(*ds)
-    zs = np.stack([codec._z(d) for d in ds] + [zd])
-    answer = _unscale(sk, decode(sk.model, zd[None], 1, cfg.temperature, cfg.seed))
-    progress(1, 1, "drawn")
-    return SketchResult([[S.clean(d) for d in ds] + answer],
-                        row_labels=["A, B, C, and ? (z_B - z_A + z_C)"], z=zs,
-                        z_labels=["A", "B", "C", "?"], mechanism="analogy_sketch", config=cfg,
-                        inputs={"model": _record(model), "a": _record(a), "b": _record(b),
-                                "c": _record(c)},
-                        figures={"answer_points": len(answer[0])})
-
-
-def evaluate_sketch(model, data, split: str = "test", seed: int = 0) -> dict:
-    """L_R, L_s, L_p and L_KL of a model on one split of stroke data (magenta's
-    evaluate_model; the paper's unit: nats per step, sums divided by max_seq_len), beside
-    the same figures for the untrained model (the baseline any training must beat)."""
-    sk = as_sketcher(model)
-    raw = read_data(data)
-    if split not in raw:
-        raise ReverieError(f"the stroke data has no array {split!r} (arrays: {', '.join(raw)}); "
-                           f"choose one of them")
-    prep = prepare({split: raw[split], "train": raw.get("train") or raw[split]},
-                   sk.model.cfg.max_seq_len, sk.scale)
-    drawings = prep.splits[split]
-    if not drawings:
-        raise ReverieError(f"no drawing of {split!r} fits the model's max_seq_len "
-                           f"({sk.model.cfg.max_seq_len})")
-    trained = evaluate_split(sk.model, drawings, 100, seed)
-    with torch.random.fork_rng(devices=[]):  # the untrained weights' draws stay in here
-        torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
-        untrained = evaluate_split(build_model(sk.model.cfg).eval(), drawings, 100, seed)
-    return {"split": split, "drawings": len(drawings), "left_out": prep.dropped,
-            **trained, "untrained": untrained}

@@ -10,6 +10,7 @@ as failed and makes the command exit non-zero. Nothing here imports the CLI.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -159,6 +160,42 @@ def declared_mechanisms(name: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def shown_by_sections() -> set[str]:
+    """Every registry name some hand-written section shows."""
+    return {m for n in SECTION_MODULES for m in declared_mechanisms(n)}
+
+
+def auto_mechanisms(section: str, shown: set[str]) -> list:
+    """The mechanisms of `section`'s domain that no section shows but whose registry entry
+    gives an example for every required input: the gallery makes their cards itself."""
+    from reverie.core.registry import mechanisms
+
+    return [m for m in mechanisms().values()
+            if m.domain == section and m.name not in shown and m.examples is not None]
+
+
+def auto_card(ctx: GalleryContext, mech) -> Card:
+    """Run a mechanism on its examples with its registry's gallery settings: one card."""
+    settings = {k: v for k, v in mech.gallery.items() if k != "quick"}
+    if ctx.quick:
+        settings.update(mech.gallery.get("quick", {}))
+    config = mech.config_class()(**settings)
+    if "device" in {f.name for f in dataclasses.fields(config)}:
+        config = config.replace(device=str(ctx.device))
+    result = mech.load()(**mech.examples, config=config, progress=ctx.progress)
+    paths = result.save(ctx.asset(f"{mech.name}{mech.outputs[0]}"))
+    media = [ctx.rel(p) for role, p in paths.items() if role != "sidecar"]
+    figures = {k: v for k, v in result.figures.items()
+               if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    return Card(mech.title, media=media, lead=mech.summary,
+                figures=dict(list(figures.items())[:8]),
+                text=result.as_text() if mech.prints and hasattr(result, "as_text") else "")
+
+
+def auto_cards(ctx: GalleryContext, section: str, shown: set[str]) -> list[Card]:
+    return [auto_card(ctx, m) for m in auto_mechanisms(section, shown)]
+
+
 def expected_seconds(names: list[str], quick: bool, out_dir: Path | None = None) -> dict[str, float]:
     """Each section's expected seconds: the last run recorded in OUT_DIR/gallery.json (same
     quick setting, section not failed), else the table above."""
@@ -227,11 +264,13 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
             declared = declared_mechanisms(name)
             module = section_module(name)
             section, error = module.build(ctx), ""
+            section.cards += auto_cards(ctx, name, shown_by_sections())
         except Exception as exc:  # one failed section must not lose the others
             section, error = None, f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
         seconds = time.perf_counter() - start
-        shown = list(dict.fromkeys([*(section.mechanisms if section else []), *declared]))
+        shown = list(dict.fromkeys([*(section.mechanisms if section else []), *declared,
+                                    *(m.name for m in auto_mechanisms(name, shown_by_sections()))]))
         built.append(Built(name, section, seconds, error, shown))
         base += expected[name]
         progress(base, total, label)

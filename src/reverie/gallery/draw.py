@@ -89,13 +89,14 @@ def _portrait_card(ctx) -> Card:
 # sketch-rnn on the Hershey glyphs: a small model with a step budget (the same model on any
 # machine), trained once and cached. The sheep of Ha and Eck are CC BY-NC and stay in bench/.
 SKETCH = dict(enc_rnn_size=64, dec_rnn_size=128, z_size=32, num_mixture=5, batch_size=32,
-              num_steps=300, eval_every=100, checkpoint_every=100)
+              max_steps=300, eval_every=100, checkpoint_every=100)
 SKETCH_QUICK = dict(enc_rnn_size=16, dec_rnn_size=32, z_size=8, num_mixture=2, batch_size=8,
-                    num_steps=5, eval_every=5, checkpoint_every=10**6)
+                    max_steps=5, eval_every=5, checkpoint_every=10**6)
 
 
 def _sketch_model(ctx) -> tuple[str, dict]:
-    from reverie.draw.sketch import SketchConfig, train_sketch
+    from reverie.draw.sketch import SketchConfig
+    from reverie.draw.sketch_train import train_sketch
 
     cfg = SketchConfig(**(SKETCH_QUICK if ctx.quick else SKETCH), seed=0, device=str(ctx.device))
     return ctx.trained("draw", "sketch-glyphs", cfg, lambda out: train_sketch(
@@ -105,8 +106,8 @@ def _sketch_model(ctx) -> tuple[str, dict]:
 def _sketch_card(ctx) -> Card:
     """sketch-rnn on single-stroke glyphs: a reconstruction, an interpolation, samples and
     an analogy, each drawn in a row (SVGs ordered for a plotter)."""
-    from reverie.draw.sketch import (analogy_sketch, interpolate_sketch, reconstruct_sketch,
-                                     sample_sketch)
+    from reverie.draw.sketch_draw import (analogy_sketch, interpolate_sketch,
+                                          reconstruct_sketch, sample_sketch)
 
     model, fig = _sketch_model(ctx)
     media, figures = [], {}

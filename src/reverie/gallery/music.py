@@ -9,15 +9,19 @@ ctx.cache_dir. The chorales come parsed with the package (`reverie.music.chorale
 from __future__ import annotations
 
 from reverie.gallery import Card, GalleryContext, Section, Table
-from reverie.music.coconet import CoconetConfig, compose, harmonize, train_coconet
+from reverie.music.coconet import CoconetConfig
+from reverie.music.coconet_train import train_coconet
+from reverie.music.harmonize import compose, continue_chorale, harmonize
 from reverie.music.rules import BACH, KEYS
-from reverie.music.vae import MusicVAEConfig, analogy, apply_attribute, interpolate, train_vae
+from reverie.music.vae import MusicVAEConfig
+from reverie.music.vae_latent import analogy, apply_attribute, interpolate
+from reverie.music.vae_train import train_vae
 
 # 200 steps (about 50 s on 2 cores at the 3.9 steps/s bench/music.py measured): the whole
 # section stays near 90 s; the 20-minute bench model (4,648 steps) is far better
-GALLERY = CoconetConfig(max_iters=200, eval_interval=100, checkpoint_every=100)
+GALLERY = CoconetConfig(max_steps=200, eval_every=100, checkpoint_every=100)
 QUICK = CoconetConfig(num_layers=4, num_filters=8, crop_piece_len=16, batch_size=8,
-                      max_iters=10, eval_interval=5, checkpoint_every=10**6)
+                      max_steps=10, eval_every=5, checkpoint_every=10**6)
 MELODY = ("E4:4 E4:4 F4:4 G4:4 G4:4 F4:4 E4:4 D4:4 C4:4 C4:4 D4:4 E4:4 E4:6 D4:2 D4:8 "
           "E4:4 E4:4 F4:4 G4:4 G4:4 F4:4 E4:4 D4:4 C4:4 C4:4 D4:4 E4:4 D4:6 C4:2 C4:8")
 FIRST_HALF = " ".join(MELODY.split()[:15])        # 4 bars: 192 Gibbs steps
@@ -36,9 +40,9 @@ def _model(ctx: GalleryContext) -> tuple[str, dict]:
 
 # MusicVAE: a small model for a step budget (bench/music_vae.py trains the real one)
 VAE = MusicVAEConfig(z_size=32, enc_rnn_size=64, dec_rnn_size=128, batch_size=32,
-                     max_iters=150, eval_interval=75, checkpoint_every=75)
+                     max_steps=150, eval_every=75, checkpoint_every=75)
 VAE_QUICK = MusicVAEConfig(z_size=8, enc_rnn_size=16, dec_rnn_size=16, batch_size=8,
-                           max_iters=5, eval_interval=5, checkpoint_every=10**6)
+                           max_steps=5, eval_every=5, checkpoint_every=10**6)
 A, B = "builtin:chorales/bwv269@1", "builtin:chorales/bwv347@3"
 
 
@@ -93,7 +97,6 @@ def build(ctx: GalleryContext) -> Section:
                        f"(soprano preserved: {harmonised.figures['soprano_preserved']})",
                        harmonised, "harmonised", made))
     from reverie.music.chorales import load_chorales, split_chorales, Chorale
-    from reverie.music.coconet import continue_chorale
     test = split_chorales(load_chorales())[2][0]          # a chorale the model never saw
     begin = 16 if ctx.quick else 64
     start = Chorale(test.name, test.pitches[:begin], test.onsets[:begin], test.key)

@@ -14,13 +14,13 @@ from reverie.sound.train import SoundConfig, train_sound
 
 RATE = 8000
 # About a minute each on 2 cores: far short of the 20-minute models of bench/sound.py.
-WAVENET = SoundConfig(model="wavenet", max_iters=150, eval_interval=50, checkpoint_every=50)
-GRUV = SoundConfig(model="gruv", max_iters=60, eval_interval=30, checkpoint_every=30)
+WAVENET = SoundConfig(model="wavenet", max_steps=150, eval_every=50, checkpoint_every=50)
+GRUV = SoundConfig(model="gruv", max_steps=60, eval_every=30, checkpoint_every=30)
 QUICK = {"wavenet": SoundConfig(layers=6, stacks=1, residual_channels=8, gate_channels=16,
-                                skip_out_channels=16, sample_size=256, max_iters=5,
-                                eval_interval=5, checkpoint_every=10**6),
+                                skip_out_channels=16, sample_size=256, max_steps=5,
+                                eval_every=5, checkpoint_every=10**6),
          "gruv": SoundConfig(model="gruv", hidden_dimension_size=32, max_seq_len=4,
-                             max_iters=5, eval_interval=5, checkpoint_every=10**6)}
+                             max_steps=5, eval_every=5, checkpoint_every=10**6)}
 QUICK_COUNTS = {"train": 2, "valid": 1, "test": 1}
 
 

@@ -47,6 +47,13 @@ def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,
     """The checkpoint at `path`, which must be a `fmt` file no newer than `version`.
     `what` names the model in errors ("a Coconet music model"); `fix` says how to make one
     ("train one with `reverie music train`")."""
+    if str(path).startswith("model:"):  # the zoo's, stored without pickle
+        from reverie.zoo import checkpoint
+        ckpt = checkpoint(str(path))
+        if ckpt.get("format") != fmt:
+            raise ReverieError(f"{path} is not {what} (it is a {ckpt.get('format')} model); "
+                               f"{fix}")
+        return ckpt
     path = Path(path)
     if not path.exists():
         raise ReverieError(f"model not found: {path}; {fix}")
@@ -81,7 +88,7 @@ def saved_config(config_cls, recorded: dict, **missing):
     """The Config a checkpoint recorded: fields this version no longer has are dropped,
     fields it gained take `missing` or their defaults, and `resume` is never carried over."""
     names = {f.name for f in dataclasses.fields(config_cls)}
-    values = {**missing, **recorded}
+    values = {**missing, **config_cls.unalias(recorded)}  # a renamed field keeps its value
     return config_cls(**{k: v for k, v in values.items() if k in names and k != "resume"})
 
 

@@ -14,7 +14,7 @@ MECHANISMS = [
         summary="train a convolutional orderless model of four voices (soprano, alto, tenor, "
                 "bass) by erasing random parts of chorales and predicting them",
         paper=_PAPER,
-        function="reverie.music.coconet:train_coconet",
+        function="reverie.music.coconet_train:train_coconet",
         config="reverie.music.coconet:CoconetConfig",
         command="music train",
         inputs=(Input("corpus", "corpus", "builtin:chorales (the Bach chorales music21 ships), "
@@ -27,8 +27,8 @@ MECHANISMS = [
                 "erasure rate; MIDI, MusicXML, WAV, piano roll and the rule checks a harmony "
                 "teacher makes, beside Bach's",
         paper=_PAPER,
-        function="reverie.music.coconet:compose",
-        config="reverie.music.coconet:ComposeConfig",
+        function="reverie.music.harmonize:compose",
+        config="reverie.music.harmonize:ComposeConfig",
         command="music compose",
         inputs=(_MODEL,),
         outputs=_OUTPUTS),
@@ -37,8 +37,8 @@ MECHANISMS = [
         summary="keep a melody as the soprano, exactly, and write alto, tenor and bass under it "
                 "by blocked Gibbs sampling",
         paper=_PAPER,
-        function="reverie.music.coconet:harmonize",
-        config="reverie.music.coconet:HarmonizeConfig",
+        function="reverie.music.harmonize:harmonize",
+        config="reverie.music.harmonize:HarmonizeConfig",
         command="music harmonize",
         inputs=(_MODEL,
                 Input("melody", "score", "the melody: a MIDI or MusicXML file (its highest part), "
@@ -51,8 +51,8 @@ MECHANISMS = [
         name="continue_music", title="Continue a chorale", domain="music",
         summary="write the next bars after a beginning, which stays as given",
         paper=_PAPER,
-        function="reverie.music.coconet:continue_chorale",
-        config="reverie.music.coconet:ContinueConfig",
+        function="reverie.music.harmonize:continue_chorale",
+        config="reverie.music.harmonize:ContinueConfig",
         command="music continue",
         inputs=(_MODEL,
                 Input("start", "score", "the beginning: a MIDI or MusicXML file, four voices")),
@@ -71,7 +71,7 @@ MECHANISMS += [
         summary="learn a latent space of two-bar, four-voice fragments: a bidirectional LSTM "
                 "encoder, an autoregressive LSTM decoder, KL annealing and free bits",
         paper=_VAE_PAPER,
-        function="reverie.music.vae:train_vae",
+        function="reverie.music.vae_train:train_vae",
         config="reverie.music.vae:MusicVAEConfig",
         command="music train-vae",
         inputs=(Input("corpus", "corpus", "builtin:chorales (the Bach chorales music21 ships), "
@@ -83,8 +83,8 @@ MECHANISMS += [
         summary="encode two 2-bar fragments, walk between their codes (slerp) and decode each "
                 "step: a path of music from A to B",
         paper=_VAE_PAPER,
-        function="reverie.music.vae:interpolate",
-        config="reverie.music.vae:InterpolateConfig",
+        function="reverie.music.vae_latent:interpolate",
+        config="reverie.music.vae_latent:InterpolateConfig",
         command="music interpolate",
         inputs=(_VAE,
                 Input("a", "score", "where the path starts: " + _FRAGMENT_HELP,
@@ -97,8 +97,8 @@ MECHANISMS += [
         summary="move a fragment's code along an attribute vector (more notes, major rather "
                 "than minor, or the difference of two sets you give) in several amounts",
         paper=_VAE_PAPER,
-        function="reverie.music.vae:apply_attribute",
-        config="reverie.music.vae:AttributeConfig",
+        function="reverie.music.vae_latent:apply_attribute",
+        config="reverie.music.vae_latent:AttributeConfig",
         command="music attribute",
         inputs=(_VAE,
                 Input("fragment", "score", "the fragment to change: " + _FRAGMENT_HELP,
@@ -113,8 +113,8 @@ MECHANISMS += [
         summary="A is to B as C is to ?: decode enc(B) - enc(A) + enc(C), the arithmetic of "
                 "word vectors in MusicVAE's latent space",
         paper=_VAE_PAPER + "; Mikolov et al. 2013 (the analogy arithmetic)",
-        function="reverie.music.vae:analogy",
-        config="reverie.music.vae:AnalogyConfig",
+        function="reverie.music.vae_latent:analogy",
+        config="reverie.music.vae_latent:AnalogyConfig",
         command="music analogy",
         inputs=(_VAE,
                 Input("a", "score", "A: " + _FRAGMENT_HELP, example="builtin:chorales/bwv269@1"),

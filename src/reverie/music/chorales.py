@@ -142,6 +142,27 @@ def transpose_key(key: str, semitones: int) -> str:
     return key_name(pc + semitones, mode)
 
 
+# Krumhansl-Kessler key profiles, C major and C minor
+_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def estimate_key(pitches: np.ndarray) -> str:
+    """Krumhansl-Schmuckler: the key whose profile best correlates with the durations of
+    the pitch classes (the same algorithm music21's analyze('key') uses by default)."""
+    p = pitches[~np.isnan(pitches)].astype(int)
+    if p.size == 0:
+        return ""
+    hist = np.bincount(p % 12, minlength=12).astype(float)
+    best, name = -2.0, ""
+    for mode, prof in (("major", _MAJOR), ("minor", _MINOR)):
+        for tonic in range(12):
+            r = np.corrcoef(hist, np.roll(prof, tonic))[0, 1]
+            if r > best:
+                best, name = r, key_name(tonic, mode)
+    return name
+
+
 def voice_range_violations(pitches: np.ndarray) -> list[tuple[int, int, int]]:
     """(frame, voice, pitch) of every sounding frame outside its voice's range."""
     out = []

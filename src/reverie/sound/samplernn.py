@@ -70,8 +70,9 @@ class SampleRNN(nn.Module):
 
 
 def loss(net: SampleRNN, q: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy (nats) of samples frame_size .. end; L must be whole frames."""
-    FS = net.frame_size
+    """Mean cross-entropy (nats) of samples frame_size .. end; L must be whole frames
+    (`net` may be wrapped for DDP)."""
+    FS = getattr(net, "module", net).frame_size
     L = (q.shape[1] - FS) // FS * FS
     q = q[:, : FS + L]
     return F.cross_entropy(net(q), q[:, FS:])

@@ -1,37 +1,38 @@
-"""Training either sound model: `train_sound(corpus, config, out=...)` and `load_sound`.
+"""Training the sound models: `train_sound(corpus, config, out=...)` and `load_sound`.
 
-One loop for both (as the char LM trains): random segments of the training clips, Adam or
-RMSprop, a validation figure on fixed held-out segments every eval_interval steps,
-checkpoints every checkpoint_every steps, resume after a kill. The held-out figure is
-bits per sample for WaveNet (8 is chance for 8-bit mu-law; 0 is perfect) and the
-normalised mean squared error for GRUV (1 is predicting the mean block).
+A `SoundTask` for `reverie.train.fit` (which owns the budget, cadences, checkpoints and
+resume): random segments of the training clips, Adam or RMSprop with gradients clipped at
+norm 1.0, and a held-out figure on fixed held-out segments every eval_every steps. The
+figure is bits per sample for WaveNet and SampleRNN (8 is chance for 8-bit mu-law; 0 is
+perfect) and the normalised mean squared error for GRUV (1 is predicting the mean block).
 """
 from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 import torch
 
-from reverie.core.config import Config, knob, make_config, seed_knob, device_knob
+from reverie.core.config import knob, make_config
 from reverie.core.errors import ReverieError
-from reverie.core.progress import Progress, show_preview, silent
+from reverie.core.progress import Progress, silent
 from reverie.io import checkpoints
-from reverie.io.checkpoints import ModelFileResult, save_checkpoint
+from reverie.io.checkpoints import ModelFileResult
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import Clips, load_clips
+from reverie.train import (Env, Task, TrainConfig, checkpoint_every_knob, eval_every_knob,
+                           fit, max_steps_knob, model_path, optimize)
 
 FORMAT = "reverie-sound"
 FORMAT_VERSION = 1
 
 
 @dataclass
-class SoundConfig(Config):
+class SoundConfig(TrainConfig):
     """Every model's knobs; each uses its own (marked wavenet:, samplernn: or gruv:).
 
     WaveNet's defaults are a CPU-sized net (20 layers in 2 stacks, 32 residual channels:
@@ -41,6 +42,12 @@ class SoundConfig(Config):
     sample, continued held-out chorales closer to the truth, and generates 2.5 times as
     fast (21,800 against 8,700 samples a second). GRUV's are the
     repository's (hidden_dimension_size 1024, block_size a quarter second, 40 blocks)."""
+    # what `init` takes from the model it starts from (the data follow its sample rate)
+    MODEL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "model", "sample_rate", "layers", "stacks", "kernel_size", "residual_channels",
+        "gate_channels", "skip_out_channels", "frame_size", "dim", "emb_size", "block_size",
+        "hidden_dimension_size")
+
     model: str = knob("wavenet", "wavenet (dilated causal convolutions over 8-bit mu-law "
                       "samples), samplernn (a frame-level GRU under a sample-level MLP, over "
                       "the same samples) or gruv (Nayebi & Vitelli 2015: an LSTM regressing "
@@ -79,20 +86,9 @@ class SoundConfig(Config):
                            min=1)
     learning_rate: float = knob(1e-3, "Adam (wavenet, samplernn; both codes: 1e-3) or RMSprop "
                                 "(gruv; Keras' default 1e-3) learning rate", above=0)
-    max_iters: int = knob(2000, "training steps: the budget (ignored when minutes is set)",
-                          min=1)
-    minutes: Optional[float] = knob(None, "train for this wall-clock time instead of "
-                                    "max_iters (the model then depends on the machine's "
-                                    "speed)", above=0, unit="minutes")
-    eval_interval: int = knob(100, "measure the held-out figure every N steps", min=1,
-                              advanced=True)
-    checkpoint_every: int = knob(100, "write a checkpoint every N steps (and at the end), so "
-                                 "a killed run can resume", min=1, advanced=True)
-    resume: bool = knob(False, "continue the run whose checkpoint is the output file")
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
-                                  min=1, resolved=True, advanced=True)
-    seed: int = seed_knob(1337)
-    device: str = device_knob()
+    max_steps: int = max_steps_knob(2000)
+    eval_every: int = eval_every_knob(100)
+    checkpoint_every: int = checkpoint_every_knob(100)
 
     def check(self) -> None:
         from reverie.core.config import ConfigError
@@ -101,9 +97,6 @@ class SoundConfig(Config):
                                         f"{self.stacks} stacks; give a multiple of stacks")
         if self.gate_channels % 2:
             raise ConfigError("gate_channels", "must be even: the gate halves it")
-
-
-BUDGET_FIELDS = ("max_iters", "minutes", "threads", "device")
 
 
 MU_LAW_MODELS = ("wavenet", "samplernn")
@@ -160,7 +153,9 @@ def load_sound(path) -> SoundModel:
     except (RuntimeError, KeyError, TypeError, AttributeError, ReverieError):
         raise ReverieError(f"{path} does not match its own configuration (damaged or edited); "
                            f"retrain it with `reverie sound train`") from None
-    return SoundModel(net.eval(), cfg, dict(ckpt.get("run", {}), data=ckpt.get("data", {}),
+    run = ckpt.get("run", {})   # the held-out figure under "valid", as in a TrainResult's
+    meta = {**run, **run.get("losses", {}), **run.get("figures", {})}
+    return SoundModel(net.eval(), cfg, dict(meta, data=ckpt.get("data", {}),
                                             seeds=ckpt.get("seeds")))
 
 
@@ -259,146 +254,109 @@ def seed_snippets(clips: list[np.ndarray], length: int, seed: int, n: int = 4) -
         out.append(best)
     return torch.from_numpy(np.stack(out).astype(np.float32))
 
+
+class SoundTask(Task):
+    """Random segments of the training clips (this rank's rows of each global batch), one
+    clipped Adam (WaveNet, SampleRNN) or RMSprop (GRUV) step on them, and the held-out
+    figure on the same fixed held-out segments at every evaluation."""
+    format, version = FORMAT, FORMAT_VERSION
+
+    def __init__(self, clips: Clips, env: Env):
+        cfg = self.cfg = env.cfg
+        if clips.rate != cfg.sample_rate:
+            raise ReverieError(f"the clips are at {clips.rate} Hz but sample_rate is "
+                               f"{cfg.sample_rate}; load them at the model's rate")
+        self.clips, self.env = clips, env
+        self.model = self.net = make_net(cfg)
+        if cfg.model == "gruv":
+            gruv.fit_statistics(self.model, clips.train)
+        self.model.to(env.device)
+        self.optimizer = (torch.optim.Adam if cfg.model in MU_LAW_MODELS
+                          else torch.optim.RMSprop)(self.model.parameters(),
+                                                    lr=cfg.learning_rate)
+        self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
+        self.rows = env.rows(cfg.batch_size)
+        self.fixed = fixed_validation(self.model, clips.valid, cfg)
+        self.unit = "bits per sample" if cfg.model in MU_LAW_MODELS else "normalised MSE"
+        self.per_step = (cfg.sample_size if cfg.model in MU_LAW_MODELS
+                         else cfg.max_seq_len * self.model.block_size) * cfg.batch_size
+        self.data = {"source": clips.source, "train_seconds": round(clips.seconds("train"), 1),
+                     "valid_seconds": round(clips.seconds("valid"), 1),
+                     "held_out": clips.names.get("valid", []) + clips.names.get("test", [])}
+        self.seeds = seed_snippets(clips.train, _seed_length(self.model, cfg), cfg.seed)
+
+    def distribute(self, wrap) -> None:
+        if self.env.world.distributed and self.cfg.model == "wavenet":
+            # the last layer's residual output feeds nothing: DDP would wait for its gradient
+            self.model.res[-1].requires_grad_(False)
+        self.net = wrap(self.model)
+
+    def step(self, step: int) -> dict:
+        batch = training_batch(self.model, self.clips.train, self.cfg, self.cfg.batch_size,
+                               self.env.gen)
+        loss = _loss(self.net, batch[self.rows].to(self.env.device), self.cfg)
+        # clipped: LSTM and early WaveNet spikes
+        optimize(loss, self.optimizer, 1.0, self.model.parameters())
+        return {"train": _to_unit(self.cfg, loss.item())}
+
+    def evaluate(self, final: bool) -> dict:
+        return {"valid": held_out(self.model, self.fixed, self.cfg, self.env.device)}
+
+    def header(self) -> dict:
+        return {"data": self.data, "seeds": self.seeds}
+
+    def describe(self, losses: dict, figures: dict) -> str:
+        return (f"train {losses['train']:.3f}" + (f", held out {figures['valid']:.3f}"
+                                                  if "valid" in figures else "")
+                + f" {self.unit}")
+
+    def preview(self, history: list[dict]):
+        return {"series": {"train": [(h["step"], h["train"]) for h in history],
+                           "held out": [(h["step"], h["valid"]) for h in history
+                                        if "valid" in h]},
+                "xlabel": "step", "ylabel": self.unit}
+
+
 def train_sound(corpus=None, config: Optional[SoundConfig] = None, *,
                 out: str | os.PathLike | None = None, progress: Progress = silent,
                 clips: Clips | None = None, **overrides) -> TrainResult:
-    """Train WaveNet or GRUV on `corpus` (builtin:chorale-audio, builtin:speech, or files
-    and folders of WAV/FLAC/OGG; or `clips` in memory). With `out`, checkpoints are
-    written there every `checkpoint_every` steps and at the end; `resume=True` goes on."""
+    """Train WaveNet, SampleRNN or GRUV on `corpus` (builtin:chorale-audio, builtin:speech,
+    or files and folders of WAV/FLAC/OGG; or `clips` in memory). With `out`, checkpoints are
+    written there every `checkpoint_every` steps and at the end; `resume=True` goes on, and
+    `init` starts from another sound model's weights."""
     cfg = make_config(SoundConfig, config, **overrides)
-    out = checkpoints.model_path(out, "s.pt")
-    if cfg.resume and out is not None and out.exists():   # the data follow the saved rate
-        cfg = cfg.replace(sample_rate=config_from_dict(load_checkpoint(out)["config"])
-                          .sample_rate)
+    if cfg.model == "gruv" and cfg.block_size is None:
+        cfg = cfg.replace(block_size=cfg.sample_rate // 4)
+    out = model_path(out, "s.pt")
     if clips is None:
-        clips = load_clips(corpus, cfg.sample_rate, progress)
         from reverie.core.inputs import record
         inputs = {"corpus": record(corpus)}
     else:
         inputs = {"corpus": {"source": None, "note": "given in memory (clips)"}}
-    if clips.rate != cfg.sample_rate:
-        raise ReverieError(f"the clips are at {clips.rate} Hz but sample_rate is "
-                           f"{cfg.sample_rate}; load them at the model's rate")
-    from reverie.core.device import resolve_device
-    from reverie.core.threads import free_cores
-    device = resolve_device(cfg.device)
-    threads = cfg.threads or free_cores()
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            result = _train(clips, out, cfg.replace(threads=threads, device=str(device)),
-                            device, progress)
-    finally:
-        torch.set_num_threads(before)
-    result.inputs = inputs
-    result.resolved.update({"device": str(device), "threads": threads})
-    if out is not None:
-        result.save(out)
-    return result
 
+    def make_task(env: Env) -> SoundTask:
+        # the sound is read at the rate of the run's model (a resumed or init one's)
+        return SoundTask(clips if clips is not None
+                         else load_clips(corpus, env.cfg.sample_rate, env.progress), env)
 
-def _train(clips: Clips, out, cfg: SoundConfig, device, progress) -> TrainResult:
-    notes = list(clips.notes)
-    ckpt, cfg, changed = checkpoints.resume_checkpoint(cfg, out, load_checkpoint,
-                                                       config_from_dict, BUDGET_FIELDS)
-    if ckpt is not None:
-        notes.append(f"resumed from {out.name} at step {ckpt['run']['step']}" +
-                     (f", with a new {' and '.join(changed)}" if changed else
-                      "; the same model as an uninterrupted run"))
-    if cfg.model == "gruv" and cfg.block_size is None:
-        cfg = cfg.replace(block_size=cfg.sample_rate // 4)
-    torch.set_rng_state(torch.Generator().manual_seed(cfg.seed).get_state())
-    gen = torch.Generator().manual_seed(cfg.seed)
-    net = make_net(cfg)
-    if cfg.model == "gruv":
-        gruv.fit_statistics(net, clips.train)
-    net = net.to(device)
-    opt = (torch.optim.Adam if cfg.model in MU_LAW_MODELS else torch.optim.RMSprop)(
-        net.parameters(), lr=cfg.learning_rate)
-    run = {"step": 0, "train": None, "valid": None, "history": [], "samples": 0}
-    elapsed = 0.0
-    if ckpt is not None:
-        elapsed = checkpoints.restore_training(ckpt, out, net, opt, gen, run)
-    fixed = fixed_validation(net, clips.valid, cfg)
-    budget_s = cfg.minutes * 60.0 if cfg.minutes else None
-    data_record = {"source": clips.source, "train_seconds": round(clips.seconds("train"), 1),
-                   "valid_seconds": round(clips.seconds("valid"), 1),
-                   "held_out": clips.names.get("valid", []) + clips.names.get("test", [])}
-
-    seeds = seed_snippets(clips.train, _seed_length(net, cfg), cfg.seed)
-
-    def frac_done() -> float:
-        return elapsed / budget_s if budget_s is not None else run["step"] / cfg.max_iters
-
-    def checkpoint() -> dict:
-        return checkpoints.training_state(FORMAT, FORMAT_VERSION, cfg, net, opt, run, gen,
-                                          elapsed if budget_s is not None else None,
-                                          data=data_record, seeds=seeds)
-
-    unit = "bits per sample" if cfg.model in MU_LAW_MODELS else "normalised MSE"
-    per_step = (cfg.sample_size if cfg.model in MU_LAW_MODELS
-                else cfg.max_seq_len * cfg.block_size) * cfg.batch_size
-    net.train()
-    smooth = run["train"]
-    session_steps, session_seconds = 0, 0.0
-    started = t_last = time.perf_counter()
-    while frac_done() < 1.0:
-        x = training_batch(net, clips.train, cfg, cfg.batch_size, gen).to(device)
-        loss = _loss(net, x, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)   # LSTM and early WaveNet spikes
-        opt.step()
-        run["step"] += 1
-        run["samples"] += per_step
-        now = time.perf_counter()
-        elapsed += now - t_last
-        session_seconds += now - t_last
-        session_steps += 1
-        value = _to_unit(cfg, loss.item())
-        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-        run["train"] = smooth
-        if run["step"] % cfg.eval_interval == 0:
-            run["valid"] = held_out(net, fixed, cfg, device)
-            run["history"].append({"step": run["step"], "train": smooth, "valid": run["valid"]})
-            show_preview(progress, {"series": {
-                "train": [(h["step"], h["train"]) for h in run["history"]],
-                "held out": [(h["step"], h["valid"]) for h in run["history"]]},
-                "xlabel": "step", "ylabel": unit})
-        if out is not None and run["step"] % cfg.checkpoint_every == 0:
-            save_checkpoint(checkpoint(), out)
-        t_last = time.perf_counter()
-        msg = f"train {smooth:.3f}" + (f", held out {run['valid']:.3f}"
-                                       if run["valid"] is not None else "") + f" {unit}"
-        if budget_s is not None:
-            progress(int(elapsed), int(budget_s), msg)
-        else:
-            progress(run["step"], cfg.max_iters, msg)
-    run["valid"] = held_out(net, fixed, cfg, device)
-    if not run["history"] or run["history"][-1]["step"] != run["step"]:
-        run["history"].append({"step": run["step"], "train": smooth, "valid": run["valid"]})
-    final = checkpoint()
-    net.cpu().eval()
-    figures = {"model": cfg.model, "steps": run["step"], "train": smooth,
-               "valid": run["valid"], "unit": unit,
-               "seconds_per_second": per_step * session_steps / cfg.sample_rate
-               / max(session_seconds, 1e-9),
+    run = fit(make_task, cfg, out=out, load=load_checkpoint, progress=progress)
+    task, rec = run.task, run.record
+    cfg, net = run.cfg, task.model
+    figures = {"model": cfg.model, "steps": rec["step"], "train": rec["losses"]["train"],
+               "valid": rec["figures"]["valid"], "unit": task.unit,
+               "seconds_per_second": task.per_step / cfg.sample_rate
+               / max(run.timings["per_step"], 1e-9),
                "params": sum(p.numel() for p in net.parameters()),
-               "train_seconds_of_sound": data_record["train_seconds"],
-               "valid_seconds_of_sound": data_record["valid_seconds"],
-               "history": run["history"]}
+               "train_seconds_of_sound": task.data["train_seconds"],
+               "valid_seconds_of_sound": task.data["valid_seconds"],
+               "history": run.history}
     if cfg.model in MU_LAW_MODELS:
-        figures["bits_per_sample"] = run["valid"]
+        figures["bits_per_sample"] = figures["valid"]
     if cfg.model == "wavenet":
         figures["receptive_field_samples"] = net.receptive_field
         figures["receptive_field_seconds"] = net.receptive_field / cfg.sample_rate
-    if budget_s is not None:
-        notes.append(f"trained for a wall-clock budget ({cfg.minutes:g} minutes, {run['step']} "
-                     f"steps here): the model depends on this machine's speed; set max_iters "
-                     f"for a repeatable run")
-    return TrainResult(net, final, mechanism="train_sound", config=cfg.replace(resume=False),
-                       figures=figures, notes=notes,
-                       deterministic=budget_s is None and not changed,
-                       timings={"train": time.perf_counter() - started,
-                                "per_step": session_seconds / max(1, session_steps)})
+    fields = run.result_fields()
+    fields["notes"] = list(task.clips.notes) + fields["notes"]
+    result = TrainResult(net, run.checkpoint, mechanism="train_sound", figures=figures,
+                         **fields)
+    return run.save(result, out, inputs)

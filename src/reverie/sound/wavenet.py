@@ -62,9 +62,10 @@ class WaveNet(nn.Module):
 
 
 def loss(net: WaveNet, q: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy (nats) of each sample after the first receptive_field - 1."""
+    """Mean cross-entropy (nats) of each sample after the first receptive_field - 1 (`net`
+    may be wrapped for DDP)."""
     logits = net(q[:, :-1])
-    return F.cross_entropy(logits, q[:, net.receptive_field:])
+    return F.cross_entropy(logits, q[:, getattr(net, "module", net).receptive_field:])
 
 
 def batch(clips: list[np.ndarray], length: int, n: int, gen: torch.Generator) -> torch.Tensor:

@@ -29,6 +29,8 @@ from reverie.text.train import TrainResult
 
 def load_lm(path: str | os.PathLike):
     """A `text train` model (CharLM) or a `text ngram` model (NGramLM), by what the file holds."""
+    if str(path).startswith("model:"):  # the zoo holds char models
+        return load_charlm(str(path))
     p = Path(path)
     if not p.exists():
         raise ReverieError(f"model not found: {p}; train one with `reverie text train` or "

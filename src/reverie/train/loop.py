@@ -190,18 +190,6 @@ def model_path(out, example: str = "model.pt") -> Path | None:
     return out
 
 
-def resolve_init(value: str) -> Path:
-    """The file `init` names: a path, or model:NAME from the model zoo."""
-    if value.startswith("model:"):
-        try:
-            from reverie.zoo import model_file
-        except ImportError:
-            raise ConfigError("init", f"{value}: this Reverie has no model zoo; give a .pt "
-                                      f"file") from None
-        return model_file(value[len("model:"):])
-    return Path(value)
-
-
 def fit(make_task: Callable[[Env], Task], cfg: TrainConfig, *, out: Path | None,
         load: Callable[[Path], dict], progress: Progress = silent,
         threads_per_process: bool = True) -> Run:
@@ -267,8 +255,7 @@ def _with_init(cfg: TrainConfig, load) -> tuple[dict | None, TrainConfig, list[s
     """With `init`: the checkpoint it names, and the config with its model's shape."""
     if not cfg.init or cfg.resume:
         return None, cfg, []
-    path = resolve_init(cfg.init)
-    ckpt = load(path)
+    ckpt = load(cfg.init)  # a .pt, or model:NAME from the zoo
     saved = _known(type(cfg), ckpt.get("config", {}))
     shape = {n: saved[n] for n in cfg.MODEL_FIELDS if n in saved}
     differ = [n for n, v in shape.items() if getattr(cfg, n) != v]

@@ -1,0 +1,124 @@
+"""`reverie models`: the model zoo (list, show a card, where a model is, retrain it)."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from reverie.cli.common import add_json, group, print_json
+
+
+def register(sub) -> None:
+    inner = group(sub, "models", "the model zoo: trained models ready on first use")
+    p = inner.add_parser("list", help="every zoo model: name, what it is, its held-out figure")
+    add_json(p)
+    p.set_defaults(func=run_list)
+    p = inner.add_parser("show", help="a model's card: data, licence, recipe, figures")
+    p.add_argument("name", help="model:NAME or NAME")
+    add_json(p)
+    p.set_defaults(func=run_show)
+    p = inner.add_parser("path", help="the folder a zoo model is stored in")
+    p.add_argument("name", help="model:NAME or NAME")
+    p.set_defaults(func=run_path)
+    p = inner.add_parser("train", help="rerun the recipe that made a zoo model",
+                         description="Rerun the command on a model's card, then store the "
+                         "result as a zoo model in FOLDER/NAME (use it as model:NAME with "
+                         "REVERIE_ZOO=FOLDER).")
+    p.add_argument("name", help="model:NAME or NAME")
+    p.add_argument("--folder", default="zoo", help="where the retrained model goes "
+                   "(default: ./zoo)")
+    p.set_defaults(func=run_train)
+
+
+def _headline(card: dict) -> str:
+    figures = card.get("figures") or {}
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in list(figures.items())[:2])
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def run_list(args) -> int:
+    from reverie import zoo
+
+    cards = [zoo.card(n) for n in zoo.names()]
+    if args.json:
+        print_json([{k: c[k] for k in ("name", "title", "uses", "figures", "steps",
+                                       "hardware")} for c in cards])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    table = Table("model", "what", "used by", "held-out figures", "trained")
+    for c in cards:
+        table.add_row(f"model:{c['name']}", c["title"], c["uses"], _headline(c),
+                      f"{c['steps']} steps, {c['wall_seconds'] / 60:.0f} min, {c['hardware']}")
+    Console().print(table)
+    return 0
+
+
+def run_show(args) -> int:
+    from reverie import zoo
+
+    card = zoo.card(args.name)
+    if args.json:
+        print_json(card)
+        return 0
+    print(f"model:{card['name']}: {card['title']}")
+    print(f"  used by     {card['uses']}")
+    print(f"  data        {card['data']}")
+    print(f"  licence     {card['licence']}")
+    print(f"  recipe      {card['recipe']}")
+    print(f"  trained     {card['steps']} steps in {card['wall_seconds'] / 60:.1f} min on "
+          f"{card['hardware']}" + (", stored at fp16" if card["fp16"] else ""))
+    for title, key in (("held out", "figures"), ("short budget", "short_budget"),
+                       ("baseline", "baseline")):
+        values = card.get(key) or {}
+        if values:
+            print(f"  {title:<11} " + ", ".join(f"{k} {_fmt(v)}" for k, v in values.items()))
+    for note in card.get("notes", []):
+        print(f"  note        {note}")
+    return 0
+
+
+def run_path(args) -> int:
+    from reverie import zoo
+
+    print(zoo.folder(args.name))
+    return 0
+
+
+def run_train(args) -> int:
+    """The card's recipe, its output redirected, then stored as a zoo model."""
+    import json
+
+    from reverie import zoo
+    from reverie.cli import main
+    from reverie.io.checkpoints import load_checkpoint
+
+    card = zoo.card(args.name)
+    folder = Path(args.folder)
+    out = folder / f"{card['name']}.pt"
+    words = shlex.split(card["recipe"].replace("{out}", str(out)))
+    if words[:1] == ["reverie"]:
+        words = words[1:]
+    code = main(words)
+    if code:
+        return code
+    side = json.loads(out.with_suffix(".json").read_text())
+    ckpt = load_checkpoint(out, card["format"], 10**6, f"a {card['format']} model",
+                           "check the recipe")
+    import platform
+    fields = {k: v for k, v in card.items() if k not in ("name", "format", "fp16", "files")}
+    fields.update(steps=side["figures"].get("steps", card["steps"]),
+                  wall_seconds=round(side["timings"].get("train", 0.0), 1),
+                  hardware=f"{side['resolved'].get('device', 'cpu')}, "
+                           f"{side['resolved'].get('threads', '?')} threads, "
+                           f"{platform.machine()}",
+                  figures={k: side["figures"][k] for k in card["figures"]
+                           if k in side["figures"]})
+    where = zoo.export(ckpt, card["name"], folder, fields, fp16=card["fp16"])
+    print(f"model:{card['name']} retrained into {where}; use it with REVERIE_ZOO={folder}")
+    return 0
+
+
+
