@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import torch
@@ -104,10 +103,8 @@ class TrainResult(ModelFileResult):
     def sketcher(self) -> Sketcher:
         return Sketcher(self.model, self.scale)
 
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
-                                           path=Path(folder) / "loss-curves.png")}
+    def curves(self) -> dict:
+        return loss_curves(self.figures["history"])
 
     def summary(self) -> str:
         f = self.figures

@@ -41,6 +41,17 @@ class ModelFileResult(Result):
     def write(self, path: Path) -> dict[str, Path]:
         return {"model": save_checkpoint(self.checkpoint, path)}
 
+    def curves(self) -> dict | None:
+        """The training curves `explain` draws, as `plot_curves` takes them (None: none)."""
+        return None
+
+    def explain(self, folder: Path) -> dict[str, Path]:
+        curves = self.curves()
+        if not curves:
+            return {}
+        from reverie.io.figures import plot_curves
+        return {"loss curves": plot_curves(**curves, path=Path(folder) / "loss-curves.png")}
+
 
 def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,
                     fix: str) -> dict:

@@ -147,10 +147,8 @@ class TrainResult(ModelFileResult):
     model: CoconetNet
     checkpoint: dict
 
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
-                                           path=Path(folder) / "loss-curves.png")}
+    def curves(self) -> dict:
+        return loss_curves(self.figures["history"])
 
     def summary(self) -> str:
         f = self.figures

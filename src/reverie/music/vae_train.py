@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -42,12 +41,9 @@ class VAETrainResult(ModelFileResult):
         attrs = {k: v.numpy() for k, v in self.checkpoint.get("attributes", {}).items()}
         return MusicVAE(self.model, self.config, attrs, {})
 
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(
-            **loss_curves(self.figures["history"], "held-out",
-                          "reconstruction + KL, nats per fragment"),
-            path=Path(folder) / "loss-curves.png")}
+    def curves(self) -> dict:
+        return loss_curves(self.figures["history"], "held-out",
+                           "reconstruction + KL, nats per fragment")
 
     def summary(self) -> str:
         f = self.figures

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import torch
@@ -93,10 +92,8 @@ class TrainResult(ModelFileResult):
     def lm(self) -> CharLM:
         return CharLM(self.model, self.vocab)
 
-    def explain(self, folder: Path) -> dict[str, Path]:
-        from reverie.io.figures import plot_curves
-        return {"loss curves": plot_curves(**loss_curves(self.figures["history"]),
-                                           path=Path(folder) / "loss-curves.png")}
+    def curves(self) -> dict:
+        return loss_curves(self.figures["history"])
 
     def summary(self) -> str:
         f = self.figures
