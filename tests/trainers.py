@@ -67,4 +67,10 @@ CASES: dict[str, Case] = {
              batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3, decay_rate=0.999,
              max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_r"),
+    # image ------------------------------------------------------------------------------
+    "train_fast_style": Case(
+        lambda folder: {"styles": ["sample:gravel", "sample:brick"]},
+        dict(width=4, image_size=32, batch_size=2, style_size=48, held_out=["chelsea"],
+             max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
+        "val_loss"),
 }
