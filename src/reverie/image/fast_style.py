@@ -29,7 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.core.config import Config, ConfigError, device_knob, knob, make_config
+from reverie.core.config import (Config, ConfigError, device_knob, knob, make_config,
+                                 seed_knob)
 from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
@@ -268,6 +269,7 @@ class ApplyConfig(Config):
                      "to bound memory; 0: in one piece", min=0, unit="pixels")
     overlap: int = knob(64, "tiles' overlap, blended linearly", min=0, unit="pixels",
                         advanced=True)
+    seed: int = seed_knob()  # nothing here is random; kept for the shared shape
     device: str = device_knob()
 
     def check(self) -> None:

@@ -31,7 +31,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from reverie.core.config import Config, ConfigError, device_knob, knob, make_config
+from reverie.core.config import (Config, ConfigError, device_knob, knob, make_config,
+                                 seed_knob)
 from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
@@ -68,6 +69,7 @@ class VideoConfig(Config):
                              choices=("lite0", "lite1", "lite2"))
     crf: int = knob(18, "H.264 quality of the output (lower: better, larger)", min=0, max=51,
                     advanced=True)
+    seed: int = seed_knob()  # nothing here is random; kept for the shared shape
     device: str = device_knob()
 
 
