@@ -211,3 +211,16 @@ def test_the_studio_takes_a_video_upload(tmp_path):
     bad.write_text("no")
     with pytest.raises(ReverieError):
         check_upload("video", bad)
+
+
+def test_init_from_a_network_with_other_styles_keeps_all_but_their_scales(tmp_path):
+    from reverie.image.fast_style_train import train_fast_style
+    kw = dict(width=4, image_size=32, batch_size=1, style_size=32, held_out=["chelsea"],
+              eval_every=100, checkpoint_every=100, threads=1)
+    one = train_fast_style("sample:gravel", out=tmp_path / "one.pt", max_steps=2, **kw)
+    two = train_fast_style(["sample:gravel", "sample:brick"], out=tmp_path / "two.pt",
+                           max_steps=1, learning_rate=1e-12, init=str(tmp_path / "one.pt"), **kw)
+    assert any("started from the weights" in n for n in two.notes)
+    a, b = one.model.state_dict(), two.model.state_dict()
+    torch.testing.assert_close(b["down.0.conv.weight"], a["down.0.conv.weight"], atol=1e-6, rtol=0)
+    assert b["down_norms.0.gamma"].shape[0] == 2

@@ -36,6 +36,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
+from reverie.core.threads import cpu_threads
 from reverie.io.checkpoints import load_checkpoint as _load_file
 from reverie.io.images import as_image, save_image
 
@@ -269,6 +270,8 @@ class ApplyConfig(Config):
                      "to bound memory; 0: in one piece", min=0, unit="pixels")
     overlap: int = knob(64, "tiles' overlap, blended linearly", min=0, unit="pixels",
                         advanced=True)
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+                                  min=1, resolved=True, advanced=True)
     seed: int = seed_knob()  # nothing here is random; kept for the shared shape
     device: str = device_knob()
 
@@ -319,7 +322,8 @@ def apply_fast_style(model, photo, config: ApplyConfig | None = None, *,
     dev = resolve_device(cfg.device)
     net = fs.net.to(dev).eval()
     loaded = time.perf_counter()
-    out = stylize(net, image, mix, tile=cfg.tile, overlap=cfg.overlap, progress=progress)
+    with cpu_threads(cfg.threads) as threads:  # on a busy machine, extra threads only wait
+        out = stylize(net, image, mix, tile=cfg.tile, overlap=cfg.overlap, progress=progress)
     paint = time.perf_counter() - loaded
     h, w = image.shape[-2:]
     tiles = len(_starts(h, cfg.tile, cfg.overlap)) * len(_starts(w, cfg.tile, cfg.overlap)) \
@@ -330,5 +334,5 @@ def apply_fast_style(model, photo, config: ApplyConfig | None = None, *,
                "params": count_params(net)}
     net.cpu()
     return FastStyleResult(out, mechanism="apply_fast_style", config=cfg, inputs=inputs,
-                           figures=figures, resolved={"device": str(dev)},
+                           figures=figures, resolved={"device": str(dev), "threads": threads},
                            timings={"load": round(loaded - start, 3), "paint": round(paint, 3)})

@@ -38,6 +38,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
+from reverie.core.threads import cpu_threads
 from reverie.io.files import atomic_path
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v")
@@ -69,6 +70,8 @@ class VideoConfig(Config):
                              choices=("lite0", "lite1", "lite2"))
     crf: int = knob(18, "H.264 quality of the output (lower: better, larger)", min=0, max=51,
                     advanced=True)
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+                                  min=1, resolved=True, advanced=True)
     seed: int = seed_knob()  # nothing here is random; kept for the shared shape
     device: str = device_knob()
 
@@ -195,6 +198,15 @@ def audio_md5(path: str | os.PathLike) -> str | None:
 
 # -- flow, occlusion, warping ------------------------------------------------------------------
 
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        raise ReverieError("video styling needs OpenCV for optical flow; install it with: "
+                           "pip install opencv-python-headless") from None
+    return cv2
+
+
 def _gray(frame: np.ndarray) -> np.ndarray:
     import cv2
     if frame.dtype != np.uint8:
@@ -204,11 +216,7 @@ def _gray(frame: np.ndarray) -> np.ndarray:
 
 def optical_flow(frame: np.ndarray, other: np.ndarray, method: str = "dis") -> np.ndarray:
     """(H, W, 2) flow f with frame(x) ~ other(x + f(x)) (x, y order)."""
-    try:
-        import cv2
-    except ImportError:
-        raise ReverieError("video styling needs OpenCV for optical flow; install it with: "
-                           "pip install opencv-python-headless") from None
+    cv2 = _cv2()
     a, b = _gray(frame), _gray(other)
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
@@ -286,6 +294,19 @@ def style_video(clip, config: VideoConfig | None = None, *, model=None, style=No
     frames, fps, has_audio = read_video(clip, cfg.max_frames)
     frames = _resize_frames(frames, cfg.size)
     dev = resolve_device(cfg.device)
+    cv2 = _cv2()
+    cv_threads = cv2.getNumThreads()
+    with cpu_threads(cfg.threads) as threads:  # on a busy machine, extra threads only wait
+        cv2.setNumThreads(threads)
+        try:
+            return _paint(clip, cfg, inputs, frames, fps, has_audio, dev, threads, start,
+                          progress, model, style)
+        finally:
+            cv2.setNumThreads(cv_threads)
+
+
+def _paint(clip, cfg: VideoConfig, inputs: dict, frames: list, fps: float, has_audio: bool,
+           dev, threads: int, start: float, progress: Progress, model, style) -> VideoResult:
     painter = (_NetworkPainter(model, cfg, dev) if model is not None
                else _GatysPainter(style, cfg, dev))
     notes: list[str] = []
@@ -333,7 +354,7 @@ def style_video(clip, config: VideoConfig | None = None, *, model=None, style=No
     return VideoResult(frames=outputs, fps=fps, audio_from=str(clip) if has_audio else None,
                        mechanism="style_video", config=cfg, inputs=inputs, figures=figures,
                        notes=notes, timings={"total": round(seconds, 3)},
-                       resolved={"device": str(dev)})
+                       resolved={"device": str(dev), "threads": threads})
 
 
 class _NetworkPainter:
