@@ -11,7 +11,8 @@ agree, and no motion boundary) the current output keeps to it:
 - with Gatys's optimisation (`style`): each frame starts from the previous output warped
   (the content frame where the flow fails) and a temporal loss holds it there.
 
-The flicker figure is the warping error: the mean squared difference between each output
+Frames are read, painted and encoded one at a time, so a long clip needs no more memory
+than a short one. The flicker figure is the warping error: the mean squared difference between each output
 frame and the previous output warped onto it, over the pixels the flow holds; for a network
 the same figure of plain per-frame styling is measured in the same run (it costs nothing:
 the per-frame paintings are made anyway). The audio track is copied byte for byte (ffmpeg's
@@ -22,11 +23,14 @@ the per-frame paintings are made anyway). The audio track is copied byte for byt
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import time
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -78,14 +82,13 @@ class VideoConfig(Config):
 
 @dataclass
 class VideoResult(Result):
-    frames: list = field(default_factory=list)   # (H, W, 3) uint8 arrays
-    fps: float = 25.0
+    encoded: Optional[Path] = None                # the painted frames, H.264, no audio yet
     audio_from: Optional[str] = None              # the clip whose audio track is copied
+    last: Optional[np.ndarray] = None             # the last painted frame, (H, W, 3) uint8
     suffixes = (".mp4",)
 
     def write(self, path: Path) -> dict[str, Path]:
-        crf = self.config.crf if self.config is not None else 18
-        note = write_video(self.frames, path, self.fps, self.audio_from, crf)
+        note = mux(self.encoded, path, self.audio_from)
         if note and note not in self.notes:
             self.notes.append(note)
         self.figures["audio"] = "re-encoded" if note else (
@@ -114,8 +117,10 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def read_video(clip, max_frames: int | None = None) -> tuple[list[np.ndarray], float, bool]:
-    """The frames ((H, W, 3) uint8), frames per second, and whether the clip has audio."""
+def read_video(clip, max_frames: int | None = None) -> tuple[Iterator[np.ndarray], float, bool]:
+    """The frames ((H, W, 3) uint8, read one at a time as they are taken), frames per second,
+    and whether the clip has audio. The first frame is read here, so a clip that is not a
+    video, has no frames or frames too small is refused at once."""
     import imageio.v2 as imageio
     ffmpeg_exe()
     path = Path(os.fspath(clip))
@@ -127,65 +132,97 @@ def read_video(clip, max_frames: int | None = None) -> tuple[list[np.ndarray], f
     except Exception as exc:  # imageio raises several kinds for a file ffmpeg cannot read
         raise ReverieError(f"{path.name} is not a readable video ({_first_line(exc)}); give "
                            f"an .mp4, .mov, .webm, .avi or .mkv") from None
-    frames: list[np.ndarray] = []
     try:
         meta = reader.get_meta_data()
-        for frame in reader:
-            frames.append(np.ascontiguousarray(frame[..., :3]))
-            if max_frames and len(frames) >= max_frames:
-                break
-    except Exception as exc:
-        if not frames:
-            raise ReverieError(f"{path.name} is not a readable video ({_first_line(exc)})") from None
-    finally:
+        frames = iter(reader)
+        first = np.ascontiguousarray(next(frames)[..., :3])
+    except StopIteration:
         reader.close()
-    if not frames:
-        raise ReverieError(f"{path.name} has no frames; give a clip with at least one")
-    h, w = frames[0].shape[:2]
+        raise ReverieError(f"{path.name} has no frames; give a clip with at least one") from None
+    except Exception as exc:
+        reader.close()
+        raise ReverieError(f"{path.name} is not a readable video ({_first_line(exc)})") from None
+    h, w = first.shape[:2]
     if min(h, w) < MIN_SIDE:
+        reader.close()
         raise ReverieError(f"{path.name}'s frames are {w}x{h}; a clip to paint needs at least "
                            f"{MIN_SIDE} pixels a side")
     fps = float(meta.get("fps") or 25.0)
-    return frames, fps if np.isfinite(fps) and fps > 0 else 25.0, bool(meta.get("audio_codec"))
 
-
-def write_video(frames: list[np.ndarray], out: str | os.PathLike, fps: float,
-                audio_from: str | None = None, crf: int = 18) -> str | None:
-    """H.264 frames (sides cropped to even) at `out`, atomically, with the audio track of
-    `audio_from` copied byte for byte; returns a note if it had to be re-encoded."""
-    import imageio.v2 as imageio
-    exe = ffmpeg_exe()
-    out = Path(out)
-    h, w = frames[0].shape[:2]
-    h, w = h - h % 2, w - w % 2
-    note = None
-    with atomic_path(out) as tmp:
-        silent_video = Path(str(tmp) + ".video.mp4")
+    def each() -> Iterator[np.ndarray]:
         try:
-            writer = imageio.get_writer(silent_video, format="FFMPEG", fps=fps, codec="libx264",
-                                        macro_block_size=1, pixelformat="yuv420p",
-                                        output_params=["-crf", str(crf)])
-            with writer:
-                for f in frames:
-                    writer.append_data(np.ascontiguousarray(f[:h, :w]))
-            if audio_from is None:
-                os.replace(silent_video, tmp)
-            else:
-                base = [exe, "-v", "error", "-y", "-i", str(silent_video), "-i", str(audio_from),
-                        "-map", "0:v:0", "-map", "1:a?", "-c:v", "copy"]
-                done = subprocess.run(base + ["-c:a", "copy", "-f", "mp4", str(tmp)],
-                                      capture_output=True, text=True)
-                if done.returncode != 0:  # a codec MP4 cannot hold as it is
-                    done = subprocess.run(base + ["-c:a", "aac", "-f", "mp4", str(tmp)],
-                                          capture_output=True, text=True)
-                    if done.returncode != 0:
-                        raise ReverieError(f"could not add the audio of {Path(audio_from).name} "
-                                           f"({_first_line(done.stderr)})")
-                    note = ("the clip's audio codec cannot go into an MP4 as it is, so it was "
-                            "re-encoded as AAC")
+            yield first
+            for n, frame in enumerate(frames, 2):
+                if max_frames and n > max_frames:
+                    break
+                yield np.ascontiguousarray(frame[..., :3])
+        except (OSError, RuntimeError, ValueError):
+            return  # a damaged tail: the frames read so far
         finally:
-            silent_video.unlink(missing_ok=True)
+            reader.close()
+    return each(), fps if np.isfinite(fps) and fps > 0 else 25.0, bool(meta.get("audio_codec"))
+
+
+class Encoder:
+    """H.264 frames (sides cropped to even) into `path`, one at a time, no audio."""
+
+    def __init__(self, path: Path, fps: float, crf: int = 18):
+        self.path, self.fps, self.crf, self.writer, self.count = Path(path), fps, crf, None, 0
+
+    def add(self, frame: np.ndarray) -> None:
+        import imageio.v2 as imageio
+        ffmpeg_exe()
+        h, w = frame.shape[:2]
+        if self.writer is None:
+            self.hw = (h - h % 2, w - w % 2)
+            self.writer = imageio.get_writer(self.path, format="FFMPEG", fps=self.fps,
+                                             codec="libx264", macro_block_size=1,
+                                             pixelformat="yuv420p",
+                                             output_params=["-crf", str(self.crf)])
+        self.writer.append_data(np.ascontiguousarray(frame[:self.hw[0], :self.hw[1]]))
+        self.count += 1
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def mux(video: Path, out: str | os.PathLike, audio_from: str | None = None) -> str | None:
+    """`video` (no audio) at `out`, atomically, with the audio track of `audio_from` copied
+    byte for byte; returns a note if it had to be re-encoded instead."""
+    exe = ffmpeg_exe()
+    note = None
+    with atomic_path(Path(out)) as tmp:
+        if audio_from is None:
+            shutil.copyfile(video, tmp)
+            return None
+        base = [exe, "-v", "error", "-y", "-i", str(video), "-i", str(audio_from),
+                "-map", "0:v:0", "-map", "1:a?", "-c:v", "copy"]
+        done = subprocess.run(base + ["-c:a", "copy", "-f", "mp4", str(tmp)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:  # a codec MP4 cannot hold as it is
+            done = subprocess.run(base + ["-c:a", "aac", "-f", "mp4", str(tmp)],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise ReverieError(f"could not add the audio of {Path(audio_from).name} "
+                                   f"({_first_line(done.stderr)})")
+            note = ("the clip's audio codec cannot go into an MP4 as it is, so it was "
+                    "re-encoded as AAC")
     return note
+
+
+def write_video(frames, out: str | os.PathLike, fps: float, audio_from: str | None = None,
+                crf: int = 18) -> str | None:
+    """Frames ((H, W, 3) uint8) as an H.264 .mp4 at `out`, with `audio_from`'s audio track
+    copied; returns a note if the audio had to be re-encoded."""
+    with tempfile.TemporaryDirectory(prefix="reverie-video-") as folder:
+        enc = Encoder(Path(folder) / "frames.mp4", fps, crf)
+        try:
+            for f in frames:
+                enc.add(f)
+        finally:
+            enc.close()
+        return mux(enc.path, out, audio_from)
 
 
 def audio_md5(path: str | os.PathLike) -> str | None:
@@ -267,21 +304,31 @@ def _float(frame: np.ndarray) -> np.ndarray:
     return frame.astype(np.float32) / 255.0
 
 
-def _resize_frames(frames: list[np.ndarray], size: int | None) -> list[np.ndarray]:
-    if not size:
-        return frames
+def _resized(frames: Iterator[np.ndarray], size: int | None) -> Iterator[np.ndarray]:
     import cv2
-    h, w = frames[0].shape[:2]
-    s = size / max(h, w)
-    hw = (max(MIN_SIDE, round(w * s)), max(MIN_SIDE, round(h * s)))
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-    return [cv2.resize(f, hw, interpolation=interp) for f in frames]
+    for f in frames:
+        if size:
+            h, w = f.shape[:2]
+            s = size / max(h, w)
+            hw = (max(MIN_SIDE, round(w * s)), max(MIN_SIDE, round(h * s)))
+            f = cv2.resize(f, hw, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+        yield f
+
+
+def _count_frames(clip) -> int | None:
+    """The clip's frame count from its container (for time left), or None."""
+    try:
+        import imageio_ffmpeg
+        return int(imageio_ffmpeg.count_frames_and_secs(str(clip))[0])
+    except Exception:
+        return None
 
 
 def style_video(clip, config: VideoConfig | None = None, *, model=None, style=None,
                 progress: Progress = silent, **overrides) -> VideoResult:
     """Paint the video `clip` (a path) with the fast style network `model` (a .pt), or in
-    the style of the image `style` by Gatys's optimisation, frames tied along the flow."""
+    the style of the image `style` by Gatys's optimisation, frames tied along the flow.
+    Frames are read, painted and encoded one at a time; `save` adds the audio."""
     cfg = make_config(VideoConfig, config, **overrides)
     if (model is None) == (style is None):
         raise ReverieError("give a fast style network (model) or a style image (style), one "
@@ -292,28 +339,44 @@ def style_video(clip, config: VideoConfig | None = None, *, model=None, style=No
     inputs = {"clip": record_input(clip), "model": record_input(model),
               "style": record_input(style)}
     frames, fps, has_audio = read_video(clip, cfg.max_frames)
-    frames = _resize_frames(frames, cfg.size)
+    total = _count_frames(clip) or 0
+    total = min(total, cfg.max_frames) if cfg.max_frames and total else (total or cfg.max_frames or 0)
     dev = resolve_device(cfg.device)
     cv2 = _cv2()
     cv_threads = cv2.getNumThreads()
-    with cpu_threads(cfg.threads) as threads:  # on a busy machine, extra threads only wait
-        cv2.setNumThreads(threads)
-        try:
-            return _paint(clip, cfg, inputs, frames, fps, has_audio, dev, threads, start,
-                          progress, model, style)
-        finally:
-            cv2.setNumThreads(cv_threads)
+    folder = Path(tempfile.mkdtemp(prefix="reverie-video-"))
+    enc = Encoder(folder / "frames.mp4", fps, cfg.crf)
+    try:
+        with cpu_threads(cfg.threads) as threads:  # on a busy machine, extra threads only wait
+            cv2.setNumThreads(threads)
+            result = _paint(_resized(frames, cfg.size), total, cfg, enc, progress, model, style,
+                            dev)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        frames.close()
+        enc.close()
+        cv2.setNumThreads(cv_threads)
+    weakref.finalize(result, shutil.rmtree, folder, True)  # the encoded frames go with it
+    result.encoded, result.audio_from = enc.path, str(clip) if has_audio else None
+    result.inputs, result.resolved = inputs, {"device": str(dev), "threads": threads}
+    result.timings = {"total": round(time.perf_counter() - start, 3)}
+    result.figures.update(fps=fps, audio="copied" if has_audio else "none")
+    if result.figures["baseline_warping_error"] is None and enc.count > 1:
+        result.notes.append("the per-frame baseline's warping error is measured only with a "
+                            "network (for Gatys it would paint the clip twice)")
+    if cfg.max_frames and enc.count == cfg.max_frames:
+        result.notes.append(f"painted the first {cfg.max_frames} frames (max_frames)")
+    return result
 
 
-def _paint(clip, cfg: VideoConfig, inputs: dict, frames: list, fps: float, has_audio: bool,
-           dev, threads: int, start: float, progress: Progress, model, style) -> VideoResult:
+def _paint(frames: Iterator[np.ndarray], total: int, cfg: VideoConfig, enc: Encoder,
+           progress: Progress, model, style, dev) -> VideoResult:
     painter = (_NetworkPainter(model, cfg, dev) if model is not None
                else _GatysPainter(style, cfg, dev))
-    notes: list[str] = []
-    outputs: list[np.ndarray] = []
-    errors, baseline = [], []
+    errors, baseline, held_share = [], [], []
     prev_in = prev_out = prev_plain = None
-    held_share = []
     t0 = time.perf_counter()
     for t, frame in enumerate(frames):
         x = _float(frame)
@@ -329,32 +392,24 @@ def _paint(clip, cfg: VideoConfig, inputs: dict, frames: list, fps: float, has_a
             if plain is not None:
                 baseline.append(warping_error(plain, prev_plain, backward, mask))
             held_share.append(float(mask.mean()))
-        outputs.append((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
+        last = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+        enc.add(last)
         prev_in, prev_out, prev_plain = frame, out, plain
-        spent = time.perf_counter() - t0
-        left = spent / (t + 1) * (len(frames) - t - 1)
-        progress(t + 1, len(frames), f"frame {t + 1}/{len(frames)}, about {left:.0f} s left")
+        per_frame = (time.perf_counter() - t0) / (t + 1)
+        n = max(total, t + 1)
+        progress(t + 1, n, f"frame {t + 1}/{total or '?'}" + (
+            f", about {per_frame * (n - t - 1):.0f} s left" if total else ""))
         if t % 5 == 0:
             show_preview(progress, torch.from_numpy(out).permute(2, 0, 1).clamp(0, 1))
-    seconds = time.perf_counter() - start
     err = float(np.mean(errors)) if errors else 0.0
     base = float(np.mean(baseline)) if baseline else None
-    h, w = outputs[0].shape[:2]
-    figures = {"frames": len(outputs), "fps": fps, "size": [w - w % 2, h - h % 2],
-               "painter": painter.kind, "warping_error": err, "baseline_warping_error": base,
+    h, w = last.shape[:2]
+    figures = {"frames": enc.count, "size": [w - w % 2, h - h % 2], "painter": painter.kind,
+               "warping_error": err, "baseline_warping_error": base,
                "flicker_ratio": (err / base) if base else None,
                "flow_held": float(np.mean(held_share)) if held_share else None,
-               "seconds_per_frame": (time.perf_counter() - t0) / len(outputs),
-               "audio": "copied" if has_audio else "none"}
-    if base is None and len(outputs) > 1:
-        notes.append("the per-frame baseline's warping error is measured only with a network "
-                     "(for Gatys it would paint the clip twice)")
-    if cfg.max_frames and len(frames) == cfg.max_frames:
-        notes.append(f"painted the first {cfg.max_frames} frames (max_frames)")
-    return VideoResult(frames=outputs, fps=fps, audio_from=str(clip) if has_audio else None,
-                       mechanism="style_video", config=cfg, inputs=inputs, figures=figures,
-                       notes=notes, timings={"total": round(seconds, 3)},
-                       resolved={"device": str(dev), "threads": threads})
+               "seconds_per_frame": (time.perf_counter() - t0) / enc.count}
+    return VideoResult(last=last, mechanism="style_video", config=cfg, figures=figures)
 
 
 class _NetworkPainter:

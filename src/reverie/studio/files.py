@@ -97,7 +97,7 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
     elif kind == "video":
         from reverie.image.video import read_video
         try:
-            read_video(path, max_frames=1)  # ffmpeg decodes a frame of it
+            read_video(path, max_frames=1)[0].close()  # ffmpeg decodes a frame of it
         except ReverieError as exc:
             raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind == "model" and suffix == ".pt":
