@@ -23,8 +23,10 @@ pixels the flow holds) against per-frame styling's, measured in the same run. Ta
     python bench/fast_style.py --model two.pt      # a trained network: skip training
     python bench/fast_style.py --quick             # a smoke run: tiny network, small sizes
 
-The full run trains for about 2000 x the seconds a step takes (about 1 s on a 4-core laptop,
-so some 35 minutes), then about 2 minutes of Gatys at 1024 and 6 Gatys results at 384.
+The full run trains for 2000 x the seconds a step takes (estimated 1-1.5 s on a 4-core
+laptop: 35-50 minutes; not measured), then Gatys at 1024 (87 s in bench/style.py's
+measurement), 6 Gatys results at 384 (about 10 s each) and the 72-frame clip: about an hour
+in all. `--quick` takes about 2.5 minutes on 2 busy cores.
 """
 from __future__ import annotations
 
@@ -53,12 +55,12 @@ from reverie.optvis.transform import resize  # noqa: E402
 STYLES = ["strokes", "waves"]
 
 
-def train(folder: Path, steps: int, quick: bool, log) -> Path:
+def train(folder: Path, steps: int, width: int, quick: bool, log) -> Path:
     paths = []
     for name in STYLES:
         paths.append(save_image(style_images(512)[name], folder / f"{name}.png"))
     out = folder / "two.pt"
-    extra = dict(width=8, image_size=64, batch_size=2) if quick else {}
+    extra = dict(width=8, image_size=64, batch_size=2) if quick else dict(width=width)
     t = time.perf_counter()
     result = train_fast_style([str(p) for p in paths], out=out, max_steps=steps,
                               eval_every=max(1, steps // 10), checkpoint_every=max(1, steps // 4),
@@ -169,6 +171,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="a trained two-style network (strokes, waves): skip training")
     ap.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    ap.add_argument("--width", type=int, default=32,
+                    help="the network's first-layer channels (default 32, Johnson's; 16 needs "
+                         "about a quarter of the operations)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: tiny network and sizes")
     ap.add_argument("--out-dir", help="keep the model, clips and outputs here")
     ap.add_argument("--json", action="store_true")
@@ -179,7 +184,7 @@ def main() -> None:
     steps = 20 if args.quick and args.model is None and args.steps == 2000 else args.steps
     report = {"load_before": os.getloadavg(), "cpus": os.cpu_count(),
               "threads": torch.get_num_threads()}
-    model = Path(args.model) if args.model else train(folder, steps, args.quick, log)
+    model = Path(args.model) if args.model else train(folder, steps, args.width, args.quick, log)
     report["speed"] = speed(model, 128 if args.quick else 1024, args.quick, log)
     report["quality"] = quality(model, 96 if args.quick else 384, args.quick, log)
     report["video"] = video(model, folder, 12 if args.quick else 72,

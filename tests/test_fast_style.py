@@ -224,3 +224,23 @@ def test_init_from_a_network_with_other_styles_keeps_all_but_their_scales(tmp_pa
     a, b = one.model.state_dict(), two.model.state_dict()
     torch.testing.assert_close(b["down.0.conv.weight"], a["down.0.conv.weight"], atol=1e-6, rtol=0)
     assert b["down_norms.0.gamma"].shape[0] == 2
+
+
+def test_the_studio_paints_an_uploaded_clip_with_an_uploaded_model(tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from reverie.studio.app import Settings, create_app
+    clip = _clip(tmp_path / "pan.mp4", _pan(n=3), audio=True)
+    model = _model(tmp_path / "m.pt")
+    app = create_app(Settings(tmp_path / "studio", workers=1))
+    with TestClient(app) as client:
+        files = {"clip__file": ("pan.mp4", clip.read_bytes(), "video/mp4"),
+                 "model__file": ("m.pt", model.read_bytes(), "application/octet-stream")}
+        r = client.post("/m/style_video/run", data={"blend": "0.5"}, files=files,
+                        headers={"Accept": "application/json"})
+        assert r.status_code == 200, r.text
+        job = app.state.jobs.wait(r.json()["job"], 120)
+        assert job.status == "done", job.error
+        assert any(n.endswith(".mp4") for n in job.outputs.values())
+    app.state.jobs.stop()

@@ -49,7 +49,10 @@ class FastStyleConfig(TrainConfig):
     are relative, as in `StyleConfig` (each distance over its target's norm)."""
     MODEL_FIELDS = ("width",)
 
-    content_weight: float = knob(3.0, "weight of the content distance", min=0)
+    # Content 30, not Gatys's 3: a network starts from nothing, not from the photo. Measured
+    # (one style, 128-pixel crops, width 16): at 3 the held-out content distance stayed at
+    # 1.19-1.26 over 150 steps (texture, the photo lost); at 30 it fell 1.01 -> 0.82 in 100.
+    content_weight: float = knob(30.0, "weight of the content distance", min=0)
     style_weight: float = knob(30.0, "weight of the style distance (Gram)", min=0)
     tv_weight: float = knob(1.0, "weight of total variation (smoothness)", min=0)
     image_size: int = knob(256, "side of the square training crops", min=32, unit="pixels")
