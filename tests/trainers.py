@@ -113,5 +113,10 @@ CASES: dict[str, Case] = {
         _music,
         dict(z_size=8, enc_rnn_size=16, dec_rnn_size=16, batch_size=8, hop_size=16,
              max_steps=10, eval_every=5, checkpoint_every=5, learning_rate=1e-2, threads=1),
+    # image ------------------------------------------------------------------------------
+    "train_fast_style": Case(
+        lambda folder: {"styles": ["sample:gravel", "sample:brick"]},
+        dict(width=4, image_size=32, batch_size=2, style_size=48, held_out=["chelsea"],
+             max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_loss"),
 }

@@ -16,8 +16,8 @@ from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
-COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "music", "sketch", "gan",
-                   "sound", "gallery", "studio", "batch", "models"]
+COMMAND_MODULES = ["registry", "image", "fast_style", "text", "words", "draw", "chat", "music",
+                   "sketch", "gan", "sound", "gallery", "studio", "batch", "models"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):

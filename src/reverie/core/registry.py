@@ -23,7 +23,7 @@ class Input:
     kind: image | audio | text (a file of text) | corpus (files, folders or builtin:NAME) |
     model (a file a trainer wrote) | vectors | drawing | value (a word or phrase typed in) |
     jobs (a JSON Lines file of jobs for `batch`) | score (MIDI or MusicXML) | strokes (a
-    sketch-rnn stroke-3 `.npz`).
+    sketch-rnn stroke-3 `.npz`) | video (a clip ffmpeg reads).
     """
     name: str
     kind: str

@@ -1,4 +1,5 @@
-"""Gallery section: image style transfer and texture synthesis (Gatys et al.).
+"""Gallery section: image style transfer and texture synthesis (Gatys et al.), and a fast
+style network (Johnson et al., conditional instance norm) trained in seconds on two styles.
 
 No paintings ship offline, so the style images are drawn by Reverie itself
 (`reverie.image.samples`: brush strokes, a wave field, a mosaic, a DeepDream of gravel),
@@ -6,12 +7,14 @@ saved beside the outputs, and handed over as files so every sidecar can be rerun
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from reverie.gallery import Card, GalleryContext, Section
 from reverie.image.samples import dream_style, mosaic_image, strokes_image, waves_image
 from reverie.image.style import StyleConfig, TextureConfig, style_transfer, texture
 from reverie.io.images import save_image
 
-MECHANISMS = ["style_transfer", "texture"]
+MECHANISMS = ["style_transfer", "texture", "train_fast_style", "apply_fast_style", "style_video"]
 CONTENT = "sample:chelsea"
 
 
@@ -27,7 +30,9 @@ def build(ctx: GalleryContext) -> Section:
         "Gatys, Ecker and Bethge: a photo's content (features at a mid layer) painted with the "
         "style (Gram matrices of features, blind to position) of other images, by optimising "
         "the pixels, coarse to fine. The style images below were drawn by Reverie itself. A "
-        "texture is the style alone, grown from noise.", mechanisms=MECHANISMS)
+        "texture is the style alone, grown from noise. Last, a fast style network (Johnson et "
+        "al.) trained here for seconds on two of the styles paints the photo in one pass, "
+        "and blends the styles by weight (Dumoulin et al.).", mechanisms=MECHANISMS)
 
     drawn = {"brush strokes": strokes_image(size), "waves": waves_image(size)}
     if not quick:
@@ -36,7 +41,7 @@ def build(ctx: GalleryContext) -> Section:
     styles = {name: save_image(img, ctx.asset(f"style/style_{name.replace(' ', '_')}.png"))
               for name, img in drawn.items()}
 
-    runs = len(drawn) + 5
+    runs = len(drawn) + 8
 
     def card(title, result, paths, media_extra=(), **figures):
         losses = result.losses
@@ -72,4 +77,65 @@ def build(ctx: GalleryContext) -> Section:
     result = texture(styles[source], tex_cfg, progress=ctx.part(len(section.cards), runs))
     card(f"texture synthesised from the {source}", result,
          result.save(ctx.asset("style/texture.png")), [styles[source]])
+    model, card = _fast_card(ctx, [styles["brush strokes"], styles["waves"]], size,
+                             ctx.part(len(section.cards), runs))
+    section.cards.append(card)
+    section.cards.append(_video_card(ctx, model, ctx.part(len(section.cards), runs)))
     return section
+
+
+def _fast_card(ctx: GalleryContext, style_paths: list, size: int, progress) -> tuple[str, Card]:
+    """A two-style network trained for a few seconds (kept in the cache), then the photo in
+    each style and in an even blend of both: three passes of the network."""
+    from reverie.image.fast_style import apply_fast_style
+    from reverie.image.fast_style_train import FastStyleConfig, train_fast_style
+    cfg = FastStyleConfig(**(dict(max_steps=15, image_size=64, width=8, batch_size=2)
+                             if ctx.quick else dict(max_steps=80, image_size=96, width=16,
+                                                    batch_size=2)), device=str(ctx.device))
+    cfg = cfg.replace(eval_every=cfg.max_steps)
+    data = "+".join(Path(p).name for p in style_paths) + f"@{size}"
+    model, f = ctx.trained("style", "fast-style", cfg, lambda out: train_fast_style(
+        [str(p) for p in style_paths], cfg, out=out, progress=progress), data=data)
+    a, b = f["styles"]
+    media, seconds = [], []
+    for tag, mix in (("first", [f"{a}=1", f"{b}=0"]), ("blend", [f"{a}=0.5", f"{b}=0.5"]),
+                     ("second", [f"{a}=0", f"{b}=1"])):
+        result = apply_fast_style(model, CONTENT, mix=mix, size=size, device=str(ctx.device))
+        media.append(ctx.rel(result.save(ctx.asset(f"style/fast_{tag}.png"))["image"]))
+        seconds.append(result.timings["paint"])
+    return model, Card("fast style network: one pass per image, styles blended 1/0, 0.5/0.5, 0/1",
+                media, {"styles": f"{a}, {b}", "training steps": f["steps"],
+                        "training seconds": "cached" if f["cached"] else round(f["seconds"], 1),
+                        "held-out style distance": round(f["val_style"], 4),
+                        "seconds per image": round(max(seconds), 3),
+                        "held out": ", ".join(f["held_out"])})
+
+
+def _video_card(ctx: GalleryContext, model: str, progress) -> Card:
+    """A pan across the photo painted by the network, each frame tied to the one before
+    along the optical flow (Ruder et al.); the flicker beside per-frame painting's."""
+    import numpy as np
+
+    from reverie.image.video import style_video, write_video
+    from reverie.io.images import load_image
+    from reverie.optvis.transform import resize
+    n, (h, w) = (8, (48, 64)) if ctx.quick else (24, (120, 160))
+    photo = load_image(CONTENT)
+    side = int(photo.shape[1] * 0.8)
+    frames = []
+    for t in range(n):
+        x0 = int((photo.shape[2] - side * w / h) * t / (n - 1))
+        crop = resize(photo[None, :, :side, x0:x0 + int(side * w / h)], (h, w))[0].clamp(0, 1)
+        frames.append((crop.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    clip = ctx.asset("style/pan.mp4")
+    write_video(frames, clip, fps=12)
+    result = style_video(str(clip), model=model, device=str(ctx.device), progress=progress)
+    out = result.save(ctx.asset("style/pan_styled.mp4"))["video"]
+    f = result.figures
+    return Card("styled video: each frame blended with the previous one warped by optical flow",
+                [ctx.rel(clip), ctx.rel(out)],
+                {"frames": f["frames"], "blend": result.config.blend,
+                 "warping error": f"{f['warping_error']:.5f} (per frame: "
+                                  f"{f['baseline_warping_error']:.5f})",
+                 "flicker ratio": round(f["flicker_ratio"], 2),
+                 "seconds per frame": round(f["seconds_per_frame"], 3)})

@@ -1,5 +1,5 @@
 """Images: DeepDream, enhancement by low-level dreaming, activation maximisation, Gatys
-style transfer and texture."""
+style transfer and texture, fast style networks and styled video."""
 from reverie.core.registry import Input, Mechanism
 
 MECHANISMS = [
@@ -53,4 +53,47 @@ MECHANISMS = [
         inputs=(Input("style", "image", "the texture image(s) to imitate: a path or sample:NAME",
                       many=True, example="sample:brick"),),
         outputs=(".png", ".jpg", ".jpeg", ".webp")),
+]
+
+# Fast style networks (Johnson et al. 2016; conditional instance norm, Dumoulin et al. 2017)
+_FAST_PAPER = ("Johnson, Alahi and Fei-Fei 2016, Perceptual Losses for Real-Time Style Transfer; "
+               "Dumoulin, Shlens and Kudlur 2017, A Learned Representation for Artistic Style")
+MECHANISMS += [
+    Mechanism(
+        name="train_fast_style", title="Train a fast style network", domain="image",
+        summary="train a feed-forward network to paint any photo in one or several styles "
+                "(conditional instance norm: one scale and shift per style), from Gatys's "
+                "perceptual loss on the shipped photos",
+        paper=_FAST_PAPER, function="reverie.image.fast_style_train:train_fast_style",
+        config="reverie.image.fast_style_train:FastStyleConfig", command="fast-style train",
+        inputs=(Input("styles", "image", "the style image(s): several make one network that "
+                      "blends them", many=True, example="sample:gravel"),),
+        outputs=(".pt",),
+        gallery={"max_steps": 40, "image_size": 96, "width": 16, "eval_every": 20,
+                 "checkpoint_every": 40, "quick": {"max_steps": 10, "image_size": 64,
+                                                   "width": 8, "eval_every": 10}}),
+    Mechanism(
+        name="apply_fast_style", title="Fast style transfer", domain="image",
+        summary="paint a photo in a second with a trained style network, at any size "
+                "(tiled), blending its styles by weight",
+        paper=_FAST_PAPER, function="reverie.image.fast_style:apply_fast_style",
+        config="reverie.image.fast_style:ApplyConfig", command="fast-style apply",
+        inputs=(Input("model", "model", "a network from `reverie fast-style train` (.pt)"),
+                Input("photo", "image", "the photo to paint: a path or sample:NAME",
+                      example="sample:chelsea")),
+        outputs=(".png", ".jpg", ".jpeg", ".webp")),
+    Mechanism(
+        name="style_video", command="style-video", title="Styled video without flicker",
+        domain="image",
+        summary="paint every frame of a clip with a fast style network (or Gatys's "
+                "optimisation), each blended with the previous output warped by optical flow "
+                "where the flow holds; the audio kept as it was",
+        paper="Ruder, Dosovitskiy and Brox 2016, Artistic Style Transfer for Videos",
+        function="reverie.image.video:style_video", config="reverie.image.video:VideoConfig",
+        inputs=(Input("clip", "video", "the video to paint (.mp4, .mov, .webm, .avi, .mkv)"),
+                Input("model", "model", "a network from `reverie fast-style train` (.pt)",
+                      required=False),
+                Input("style", "image", "or a style image, painted by Gatys's optimisation "
+                      "(slow)", required=False)),
+        outputs=(".mp4",)),
 ]

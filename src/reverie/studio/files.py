@@ -25,6 +25,7 @@ SUFFIXES = {  # input kind -> accepted upload suffixes
     "jobs": {".jsonl"},
     "score": {".mid", ".midi", ".musicxml", ".mxl", ".xml"},
     "strokes": {".npz"},
+    "video": {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"},
 }
 
 
@@ -93,6 +94,12 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ReverieError(f"{name} is not UTF-8 text; convert it to UTF-8") from None
+    elif kind == "video":
+        from reverie.image.video import read_video
+        try:
+            read_video(path, max_frames=1)[0].close()  # ffmpeg decodes a frame of it
+        except ReverieError as exc:
+            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind == "model" and suffix == ".pt":
         import torch
         try:
