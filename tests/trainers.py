@@ -113,6 +113,7 @@ CASES: dict[str, Case] = {
         _music,
         dict(z_size=8, enc_rnn_size=16, dec_rnn_size=16, batch_size=8, hop_size=16,
              max_steps=10, eval_every=5, checkpoint_every=5, learning_rate=1e-2, threads=1),
+        "val_loss"),
     # image ------------------------------------------------------------------------------
     "train_fast_style": Case(
         lambda folder: {"styles": ["sample:gravel", "sample:brick"]},
