@@ -11,6 +11,11 @@ skip_out_channels, kernel_size) and ibab/tensorflow-wavenet (sample_size). Train
 "valid" convolutions: a segment of receptive_field + sample_size samples gives sample_size
 predictions, each with its full context and no padding.
 
+With f0_conditioning (WaveNet's local conditioning, as its TTS conditions on log F0),
+every layer's gate inputs also get a linear map of (voiced, voiced * log2(f0 / 200 Hz)),
+the fundamental (YIN) of the 1024 samples before the segment's first prediction; a
+continuation is conditioned on its start's, so it holds that pitch.
+
 Generation is cached as in Paine et al. 2016 (Fast Wavenet): each layer keeps a queue of its
 last inputs, so one new sample costs one matrix-vector product per layer, never a pass over
 the receptive field. The step runs in NumPy with the weights fused, because at one sample a
