@@ -31,6 +31,9 @@ CACHE_VERSION = 1
 # 45 minutes of training audio) without a large cache.
 CHORALES = {"train": 48, "valid": 8, "test": 10}
 SPEECH_SENTENCES = {"train": 240, "valid": 24, "test": 24}
+# Context kept before each held-out tail of a set too small to hold files out: more than
+# any receptive field the knobs make at 8 kHz (WaveNet's default 0.26 s).
+TAIL_CONTEXT_SECONDS = 2.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -52,20 +55,61 @@ def mu_law_decode(q: np.ndarray, channels: int = 256) -> np.ndarray:
     return (np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu).astype(np.float32)
 
 
-def random_segments(clips: list[np.ndarray], length: int, n: int, gen) -> np.ndarray:
+def random_segments(clips: list[np.ndarray], length: int, n: int, gen,
+                    semitones: float = 0.0) -> np.ndarray:
     """n random segments of `length` samples, (n, length): clips picked in proportion to
     the places a segment can start in them; a clip too short is padded with silence in
-    front. `gen` is the run's torch.Generator."""
+    front. With `semitones`, each segment is played faster or slower by a random factor
+    of up to that many semitones (linear interpolation), so pitches between the
+    recordings' are heard too. `gen` is the run's torch.Generator."""
     import torch
-    sizes = torch.tensor([max(0, len(c) - length) + 1 for c in clips], dtype=torch.float64)
+    factors = [1.0] * n
+    if semitones > 0:
+        u = torch.rand(n, generator=gen, dtype=torch.float64).numpy() * 2 - 1
+        factors = list(2.0 ** (u * semitones / 12))
+    need = [int(np.ceil((length - 1) * f)) + 1 for f in factors]
+    sizes = torch.tensor([max(0, len(c) - max(need)) + 1 for c in clips], dtype=torch.float64)
     rows = []
-    for i in torch.multinomial(sizes, n, replacement=True, generator=gen).tolist():
+    picks = torch.multinomial(sizes, n, replacement=True, generator=gen).tolist()
+    for i, f, m in zip(picks, factors, need):
         c = clips[i]
-        if len(c) < length:
-            c = np.concatenate([np.zeros(length - len(c), np.float32), c])
-        start = int(torch.randint(0, len(c) - length + 1, (1,), generator=gen))
-        rows.append(c[start:start + length])
+        if len(c) < m:
+            c = np.concatenate([np.zeros(m - len(c), np.float32), c])
+        start = int(torch.randint(0, len(c) - m + 1, (1,), generator=gen))
+        piece = c[start:start + m]
+        rows.append(piece if m == length else
+                    np.interp(np.arange(length) * f, np.arange(m), piece))
     return np.stack(rows).astype(np.float32)
+
+
+def held_out_segments(clips: list[np.ndarray], held_from: list[int], context: int,
+                      targets: int, n: int, gen) -> tuple[np.ndarray, np.ndarray]:
+    """n segments of `context + targets` samples for scoring held-out sound, and a
+    (n, targets) mask of the targets that count: held-out samples (clip i's from
+    held_from[i] on; before it is context only) whose `context` samples before them are
+    all real sound of the clip, as every target of training is. Padding, in front where a
+    clip is too short for one full context and behind where it ends within a segment, is
+    never scored; only a clip too short for any full context is scored after silence (as
+    training pads such clips). `gen` is a torch.Generator, so the draw is fixed by it."""
+    import torch
+    firsts, weights = [], []
+    for x, h in zip(clips, held_from):
+        lo = max(h, context)
+        lo = lo if lo < len(x) else min(h, len(x) - 1)      # too short: scored after padding
+        firsts.append(lo)
+        weights.append(max(1, len(x) - lo))
+    segs = np.zeros((n, context + targets), np.float32)
+    mask = np.zeros((n, targets), bool)
+    picks = torch.multinomial(torch.tensor(weights, dtype=torch.float64), n, replacement=True,
+                              generator=gen).tolist()
+    for row, i in enumerate(picks):
+        x, lo, h = clips[i], firsts[i], held_from[i]
+        a = lo + int(torch.randint(0, max(1, len(x) - targets - lo + 1), (1,), generator=gen))
+        s, e = max(0, a - context), min(len(x), a + targets)
+        segs[row, s - (a - context): e - (a - context)] = x[s:e]
+        t = a + np.arange(targets)
+        mask[row] = (t < len(x)) & (t >= h) & ((t - context >= 0) | (lo < context))
+    return segs, mask
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,7 +119,9 @@ def random_segments(clips: list[np.ndarray], length: int, n: int, gen) -> np.nda
 @dataclass
 class Clips:
     """Named clips at one rate, split by clip: train, valid (validation during training)
-    and test (kept for benchmarks; never trained on)."""
+    and test (kept for benchmarks; never trained on). `valid_context[i]` samples at the
+    start of valid clip i are context only (the sound before a held-out tail, from the
+    training part of the same file): read before the held-out sound, never scored."""
     rate: int
     train: list[np.ndarray]
     valid: list[np.ndarray]
@@ -83,31 +129,57 @@ class Clips:
     names: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    valid_context: list[int] = field(default_factory=list)
+
+    def held_from(self, part: str = "valid") -> list[int]:
+        """Where each clip's held-out sound begins (0 but for tails of training files)."""
+        clips = getattr(self, part)
+        if part != "valid" or not self.valid_context:
+            return [0] * len(clips)
+        return list(self.valid_context)
+
+    def held_out(self, part: str = "valid") -> list[np.ndarray]:
+        """The clips without their context: the held-out sound alone."""
+        return [c[h:] for c, h in zip(getattr(self, part), self.held_from(part))]
 
     def seconds(self, part: str = "train") -> float:
-        return sum(len(c) for c in getattr(self, part)) / self.rate
+        return sum(len(c) for c in self.held_out(part)) / self.rate
 
 
 def _split(named: list[tuple[str, np.ndarray]], rate: int, source: str,
            notes: list[str]) -> Clips:
     """By a hash of each name (10% valid, 10% test), so adding files moves none. A set too
-    small to split keeps its last tenth of sound for validation."""
+    small to split keeps its last tenth of sound for validation (`tail_split`)."""
     parts: dict[str, list] = {"train": [], "valid": [], "test": []}
     for name, x in named:
         u = name_bucket(name)
         parts["test" if u < 0.1 else "valid" if u < 0.2 else "train"].append((name, x))
     if not parts["train"] or not parts["valid"]:
-        everything = parts["train"] + parts["valid"] + parts["test"]
-        parts = {"train": [], "valid": [], "test": []}
-        for name, x in everything:
-            cut = int(len(x) * 0.9)
-            parts["train"].append((name, x[:cut]))
-            parts["valid"].append((name + "@90%", x[cut:]))
-        notes.append("too few files to hold some out: the last tenth of each is the "
-                     "validation sound")
+        return tail_split(named, rate, source, notes)
     return Clips(rate, *([x for _, x in parts[p]] for p in ("train", "valid", "test")),
                  names={p: [n for n, _ in v] for p, v in parts.items()}, source=source,
                  notes=notes)
+
+
+def tail_split(named: list[tuple[str, np.ndarray]], rate: int, source: str = "",
+               notes: list[str] | None = None) -> Clips:
+    """The first nine tenths of every clip to train on, the last tenth held out, each tail
+    with up to TAIL_CONTEXT_SECONDS of the sound before it as context (read, never
+    scored), so a held-out tail is heard as training hears sound: after sound, not after
+    silence."""
+    notes = list(notes or [])
+    train, valid, context, names = [], [], [], {"train": [], "valid": [], "test": []}
+    for name, x in named:
+        cut = int(len(x) * 0.9)
+        before = min(cut, int(TAIL_CONTEXT_SECONDS * rate))
+        train.append(x[:cut])
+        valid.append(x[cut - before:])
+        context.append(before)
+        names["train"].append(name)
+        names["valid"].append(name + "@90%")
+    notes.append("too few files to hold some out: the last tenth of each is the "
+                 "validation sound")
+    return Clips(rate, train, valid, [], names, source, notes, valid_context=context)
 
 
 def read_folder(sources, rate: int) -> Clips:

@@ -24,19 +24,33 @@ from reverie.core.result import Result
 from reverie.io.audio import as_audio, resample, save_audio
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import mu_law_decode, mu_law_encode
+from reverie.sound.pitch import WINDOW_SECONDS, peak_hz, pitch_figures, quarters, yin
 from reverie.sound.train import MU_LAW_MODELS, SoundModel, as_model
 
-WINDOW_SECONDS = 0.25
 SILENT_DBFS = -40.0          # "still sounding" means louder than this
 NOISY_FLATNESS = 0.35        # flatter than this reads as noise (white noise: about 0.56)
+DEFAULT_TEMPERATURE = 0.9
+DEFAULT_TOP_P = 0.95          # measured on held-out tones: see docs/sound.md
+
+
+def temperature_knob():
+    return knob(DEFAULT_TEMPERATURE, "wavenet, samplernn: divides the logits of the mu-law "
+                "softmax before sampling (1: the model's distribution; lower: less of the "
+                "noise band under the harmonics; 0: always the likeliest level). GRUV "
+                "regresses and has none", min=0, max=2)
+
+
+def top_p_knob():
+    return knob(DEFAULT_TOP_P, "wavenet, samplernn: sample only from the likeliest mu-law "
+                "levels holding this much of the probability (nucleus sampling, Holtzman et "
+                "al. 2020; 1: all levels)", above=0, max=1)
 
 
 @dataclass
 class SampleConfig(Config):
     seconds: float = knob(4.0, "seconds of sound to make", min=0.05, max=60, unit="s")
-    temperature: float = knob(0.9, "wavenet, samplernn: divides the logits before sampling "
-                              "(1: the model's distribution; lower: safer; 0: always the "
-                              "likeliest sample). GRUV regresses and has none", min=0, max=2)
+    temperature: float = temperature_knob()
+    top_p: float = top_p_knob()
     prime: str = knob("training", "what the model starts from: training (a snippet of its "
                       "training sound kept in the model file, as GRUV's seed generator) or "
                       "silence", choices=("training", "silence"))
@@ -47,9 +61,8 @@ class SampleConfig(Config):
 class ContinueConfig(Config):
     seconds: float = knob(4.0, "seconds of continuation after the start", min=0.05, max=60,
                           unit="s")
-    temperature: float = knob(0.9, "wavenet, samplernn: divides the logits before sampling "
-                              "(1: the model's distribution; lower: safer; 0: always the "
-                              "likeliest sample). GRUV regresses and has none", min=0, max=2)
+    temperature: float = temperature_knob()
+    top_p: float = top_p_knob()
     seed: int = seed_knob()
 
 
@@ -58,12 +71,12 @@ class ContinueConfig(Config):
 # ---------------------------------------------------------------------------------------
 
 def continue_rows(model: SoundModel, starts: np.ndarray, n: int, temperature: float,
-                  seed: int) -> np.ndarray:
+                  seed: int, top_p: float = 1.0) -> np.ndarray:
     """(B, T) float starts at the model's rate -> (B, n) float continuations."""
     if model.config.model in MU_LAW_MODELS:
         module = wavenet if model.config.model == "wavenet" else samplernn
         q = module.generate(model.net, mu_law_encode(starts), n, temperature,
-                            np.random.default_rng(seed))
+                            np.random.default_rng(seed), top_p=top_p)
         return mu_law_decode(q)
     return gruv.generate(model.net, starts, n, model.config.seed_blocks)
 
@@ -77,16 +90,19 @@ def _warm_up(model: SoundModel) -> None:
 # What the continuation does over time
 # ---------------------------------------------------------------------------------------
 
-def trajectory(x: np.ndarray, rate: int) -> dict[str, list[float]]:
-    """Loudness (dBFS), spectral centroid (Hz) and flatness of each quarter second."""
-    w = max(1, int(rate * WINDOW_SECONDS))
-    frames = x[: len(x) // w * w].reshape(-1, w) if len(x) >= w else x[None]
+def trajectory(x: np.ndarray, rate: int) -> dict[str, list]:
+    """Loudness (dBFS), spectral centroid (Hz), flatness, dominant frequency (FFT peak,
+    Hz) and fundamental (YIN, Hz; None where aperiodic) of each quarter second."""
+    frames = quarters(x, rate)
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, 1))
     power = np.abs(np.fft.rfft(frames * np.hanning(frames.shape[1]), axis=1)) ** 2 + 1e-12
     freqs = np.fft.rfftfreq(frames.shape[1], 1.0 / rate)
+    f0 = [yin(f, rate)[0] for f in frames]
     return {"loudness_dbfs": list(np.round(20 * np.log10(np.maximum(rms, 1e-6)), 2)),
             "centroid_hz": list(np.round((power * freqs).sum(1) / power.sum(1), 1)),
-            "flatness": list(np.round(np.exp(np.log(power).mean(1)) / power.mean(1), 4))}
+            "flatness": list(np.round(np.exp(np.log(power).mean(1)) / power.mean(1), 4)),
+            "peak_hz": [round(peak_hz(f, rate), 1) for f in frames],
+            "f0_hz": [None if v is None else round(v, 2) for v in f0]}
 
 
 def verdict(start: dict, cont: dict) -> str:
@@ -152,8 +168,12 @@ class SoundResult(Result):
 
     def summary(self) -> str:
         f = self.figures
+        pitch = ""
+        if f.get("f0_drift_percent") is not None:
+            pitch = (f"; pitch within {f['f0_drift_percent']:.1f}% of the start's "
+                     f"{f['start_f0_hz']:.0f} Hz over {f['pitch_seconds']:g} s")
         return (f"{f['seconds_made']:.1f} s made at {self.rate} Hz by {f['model']}: "
-                f"{f['verdict']}; {f['samples_per_second']:.0f} samples/s")
+                f"{f['verdict']}{pitch}; {f['samples_per_second']:.0f} samples/s")
 
 
 def _make(model: SoundModel, primer: np.ndarray, keep_primer: bool, config,
@@ -163,7 +183,7 @@ def _make(model: SoundModel, primer: np.ndarray, keep_primer: bool, config,
     _warm_up(model)
     t0 = time.perf_counter()
     made = continue_rows(model, primer[None], int(round(config.seconds * model.rate)),
-                         config.temperature, config.seed)[0]
+                         config.temperature, config.seed, config.top_p)[0]
     seconds = time.perf_counter() - t0
     rate = model.rate
     start = primer if keep_primer else np.zeros(0, np.float32)
@@ -176,7 +196,8 @@ def _make(model: SoundModel, primer: np.ndarray, keep_primer: bool, config,
                "samples_per_second": len(made) / max(seconds, 1e-9),
                "verdict": verdict(begun, cont),
                "continuation": cont, "start": begun,
-               "final_loudness_dbfs": float(np.mean(cont["loudness_dbfs"][-2:]))}
+               "final_loudness_dbfs": float(np.mean(cont["loudness_dbfs"][-2:])),
+               **pitch_figures(start, made, rate)}
     held = model.meta.get("valid")
     if held is not None:
         figures["held_out_" + ("bits_per_sample" if model.config.model in MU_LAW_MODELS

@@ -69,28 +69,42 @@ class SampleRNN(nn.Module):
         return self.out(h).transpose(1, 2)
 
 
-def loss(net: SampleRNN, q: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy (nats) of samples frame_size .. end; L must be whole frames
-    (`net` may be wrapped for DDP)."""
+def loss(net: SampleRNN, q: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy (nats) of samples frame_size .. end, whole frames (`net` may be
+    wrapped for DDP); of those `mask` (B, T - frame_size) marks, if given."""
+    from reverie.sound.wavenet import masked_mean
     FS = getattr(net, "module", net).frame_size
     L = (q.shape[1] - FS) // FS * FS
     q = q[:, : FS + L]
-    return F.cross_entropy(net(q), q[:, FS:])
+    return masked_mean(F.cross_entropy(net(q), q[:, FS:], reduction="none"),
+                       None if mask is None else mask[:, :L])
 
 
-def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """One draw per row from softmax(logits / temperature); argmax at temperature 0."""
+def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generator,
+                  top_p: float = 1.0) -> np.ndarray:
+    """One draw per row from softmax(logits / temperature) cut to its top_p nucleus (the
+    likeliest levels holding top_p of the mass); argmax at temperature 0."""
     if temperature <= 0:
         return logits.argmax(1)
     z = logits / temperature
-    c = np.cumsum(np.exp(z - z.max(1, keepdims=True)), 1)
+    p = np.exp(z - z.max(1, keepdims=True))
+    if top_p < 1:
+        order = np.argsort(-p, 1)
+        sp = np.take_along_axis(p, order, 1)
+        c = np.cumsum(sp, 1)
+        keep = c - sp < top_p * c[:, -1:]             # up to and including the crossing
+        c = np.cumsum(sp * keep, 1)
+        u = rng.random(len(c))[:, None] * c[:, -1:]
+        k = np.minimum((c < u).sum(1), keep.sum(1) - 1)
+        return order[np.arange(len(k)), k]
+    c = np.cumsum(p, 1)
     u = rng.random(len(c))[:, None] * c[:, -1:]
     return np.minimum((c < u).sum(1), logits.shape[1] - 1)
 
 
 @torch.no_grad()
 def generate(net: SampleRNN, start: np.ndarray, n: int, temperature: float,
-             rng: np.random.Generator) -> np.ndarray:
+             rng: np.random.Generator, top_p: float = 1.0) -> np.ndarray:
     """Continue each row of `start` (B, T) mu-law levels by n levels: (B, n)."""
     FS = net.frame_size
     start = np.atleast_2d(start)
@@ -116,7 +130,7 @@ def generate(net: SampleRNN, start: np.ndarray, n: int, temperature: float,
             cond = c.numpy()
         x = table[pos, window].sum(1) + cond[:, j]
         x = np.maximum(np.maximum(np.maximum(x, 0) @ w1 + b1, 0) @ w2 + b2, 0)
-        s = sample_logits(x @ w3 + b3, temperature, rng)
+        s = sample_logits(x @ w3 + b3, temperature, rng, top_p)
         out[:, t] = s
         window = np.concatenate([window[:, 1:], s[:, None]], 1)
     return out[:, :n]

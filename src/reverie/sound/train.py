@@ -45,7 +45,7 @@ class SoundConfig(TrainConfig):
     # what `init` takes from the model it starts from (the data follow its sample rate)
     MODEL_FIELDS: ClassVar[tuple[str, ...]] = (
         "model", "sample_rate", "layers", "stacks", "kernel_size", "residual_channels",
-        "gate_channels", "skip_out_channels", "frame_size", "dim", "emb_size", "block_size",
+        "gate_channels", "skip_out_channels", "f0_conditioning", "frame_size", "dim", "emb_size", "block_size",
         "hidden_dimension_size")
 
     model: str = knob("wavenet", "wavenet (dilated causal convolutions over 8-bit mu-law "
@@ -65,6 +65,15 @@ class SoundConfig(TrainConfig):
                               "halved by the tanh x sigmoid gate", min=2)
     skip_out_channels: int = knob(64, "wavenet: channels of the skip connections and the "
                                   "output layers", min=2)
+    f0_conditioning: bool = knob(False, "wavenet: condition every layer on the fundamental "
+                                 "(YIN, as log2(f0 / 200 Hz), and whether there is one) of "
+                                 "the 1024 samples before each training segment's "
+                                 "predictions, as WaveNet's TTS conditions on log F0; a "
+                                 "continuation is held to its start's fundamental")
+    pitch_shift: float = knob(0.0, "wavenet, samplernn: play each training segment faster or "
+                              "slower by a random factor of up to this many semitones "
+                              "(linear interpolation), so the model hears pitches between "
+                              "its recordings'", min=0, max=12, unit="semitones")
     sample_size: int = knob(8000, "wavenet, samplernn: predicted samples per training "
                             "segment (wavenet's also carry one receptive field of context)",
                             min=16, unit="samples")
@@ -199,30 +208,52 @@ def _to_unit(cfg: SoundConfig, loss: float) -> float:
     return loss / math.log(2) if cfg.model in MU_LAW_MODELS else loss   # nats -> bits
 
 
-def training_batch(net, clips, cfg: SoundConfig, n: int, gen: torch.Generator):
+def training_batch(net, clips, cfg: SoundConfig, n: int, gen: torch.Generator,
+                   augment: bool = False):
+    shift = cfg.pitch_shift if augment else 0.0
     if cfg.model == "wavenet":
-        return wavenet.batch(clips, net.receptive_field + cfg.sample_size, n, gen)
+        return wavenet.batch(clips, net.receptive_field + cfg.sample_size, n, gen, shift)
     if cfg.model == "samplernn":
         frames = max(1, cfg.sample_size // cfg.frame_size)
-        return wavenet.batch(clips, (frames + 1) * cfg.frame_size, n, gen)
+        return wavenet.batch(clips, (frames + 1) * cfg.frame_size, n, gen, shift)
     return gruv.batch(net, clips, cfg.max_seq_len, n, gen)
 
 
-def _loss(net, x, cfg: SoundConfig) -> torch.Tensor:
-    module = {"wavenet": wavenet, "samplernn": samplernn, "gruv": gruv}[cfg.model]
-    return module.loss(net, x)
+def _loss(net, x, cfg: SoundConfig, mask=None) -> torch.Tensor:
+    if cfg.model == "gruv":
+        return gruv.loss(net, x)
+    return (wavenet if cfg.model == "wavenet" else samplernn).loss(net, x, mask)
 
 
-def fixed_validation(net, valid: list[np.ndarray], cfg: SoundConfig, n: int = 8):
-    """The same held-out segments at every estimate (a fixed seed)."""
-    return training_batch(net, valid, cfg, n, torch.Generator().manual_seed(12345))
+def fixed_validation(net, clips: Clips | list[np.ndarray], cfg: SoundConfig, n: int = 8):
+    """The same held-out segments at every estimate (a fixed seed): for WaveNet and
+    SampleRNN mu-law segments and the mask of the targets scored, held-out sound with a
+    full context of real sound before it, as training's targets have (never silence
+    padded in front of a short clip, nor a tail's context from the training part); for
+    GRUV runs of blocks of the held-out sound."""
+    gen = torch.Generator().manual_seed(12345)
+    if not isinstance(clips, Clips):
+        clips = Clips(cfg.sample_rate, [], list(clips))
+    if cfg.model == "gruv":
+        return gruv.batch(net, clips.held_out(), cfg.max_seq_len, n, gen)
+    from reverie.sound.data import held_out_segments, mu_law_encode
+    if cfg.model == "wavenet":
+        context, targets = net.receptive_field, cfg.sample_size
+    else:
+        context, targets = cfg.frame_size, max(1, cfg.sample_size // cfg.frame_size) \
+            * cfg.frame_size
+    x, mask = held_out_segments(clips.valid, clips.held_from(), context, targets, n, gen)
+    return torch.from_numpy(mu_law_encode(x)), torch.from_numpy(mask)
 
 
 @torch.no_grad()
 def held_out(net, fixed, cfg: SoundConfig, device) -> float:
+    """The held-out figure on `fixed` (a batch, or a batch and its mask of scored targets)."""
+    x, mask = fixed if isinstance(fixed, tuple) else (fixed, None)
     was = net.training
     net.eval()
-    value = _to_unit(cfg, float(_loss(net, fixed.to(device), cfg)))
+    value = _to_unit(cfg, float(_loss(net, x.to(device), cfg,
+                                      None if mask is None else mask.to(device))))
     net.train(was)
     return value
 
@@ -276,7 +307,7 @@ class SoundTask(Task):
                                                     lr=cfg.learning_rate)
         self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
         self.rows = env.rows(cfg.batch_size)
-        self.fixed = fixed_validation(self.model, clips.valid, cfg)
+        self.fixed = fixed_validation(self.model, clips, cfg)
         self.unit = "bits per sample" if cfg.model in MU_LAW_MODELS else "normalised MSE"
         self.per_step = (cfg.sample_size if cfg.model in MU_LAW_MODELS
                          else cfg.max_seq_len * self.model.block_size) * cfg.batch_size
@@ -293,7 +324,7 @@ class SoundTask(Task):
 
     def step(self, step: int) -> dict:
         batch = training_batch(self.model, self.clips.train, self.cfg, self.cfg.batch_size,
-                               self.env.gen)
+                               self.env.gen, augment=True)
         loss = _loss(self.net, batch[self.rows].to(self.env.device), self.cfg)
         # clipped: LSTM and early WaveNet spikes
         optimize(loss, self.optimizer, 1.0, self.model.parameters())

@@ -11,6 +11,11 @@ skip_out_channels, kernel_size) and ibab/tensorflow-wavenet (sample_size). Train
 "valid" convolutions: a segment of receptive_field + sample_size samples gives sample_size
 predictions, each with its full context and no padding.
 
+With f0_conditioning (WaveNet's local conditioning, as its TTS conditions on log F0),
+every layer's gate inputs also get a linear map of (voiced, voiced * log2(f0 / 200 Hz)),
+the fundamental (YIN) of the 1024 samples before the segment's first prediction; a
+continuation is conditioned on its start's, so it holds that pitch.
+
 Generation is cached as in Paine et al. 2016 (Fast Wavenet): each layer keeps a queue of its
 last inputs, so one new sample costs one matrix-vector product per layer, never a pass over
 the receptive field. The step runs in NumPy with the weights fused, because at one sample a
@@ -24,6 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 QUANTIZE_CHANNELS = 256          # 8-bit mu-law, as the paper
+F0_WINDOW = 1024                 # samples YIN reads for the conditioning fundamental
+F0_REFERENCE = 200.0             # Hz: log2(f0 / this) is the conditioning value
 
 
 class WaveNet(nn.Module):
@@ -40,20 +47,54 @@ class WaveNet(nn.Module):
         self.skip = nn.ModuleList(nn.Conv1d(G // 2, S, 1) for _ in self.dilations)
         self.out1 = nn.Conv1d(S, S, 1)
         self.out2 = nn.Conv1d(S, QUANTIZE_CHANNELS, 1)
+        # WaveNet's local conditioning (its TTS conditions on log F0): every layer's gate
+        # gets V c, c = (voiced, voiced * log2(f0 / 200 Hz)) of the context's fundamental
+        self.f0_conditioning = bool(getattr(cfg, "f0_conditioning", False))
+        self.rate = getattr(cfg, "sample_rate", 8000)
+        if self.f0_conditioning:
+            self.cond = nn.Linear(2, G * len(self.dilations), bias=False)
 
     @property
     def receptive_field(self) -> int:
         """Samples of context one prediction sees (the newest included)."""
         return (self.kernel_size - 1) * sum(self.dilations) + 1
 
+    def f0_window(self, q: np.ndarray | torch.Tensor):
+        """The samples the conditioning fundamental is read from: the F0_WINDOW before the
+        first prediction (the first F0_WINDOW where the receptive field is shorter)."""
+        start = max(0, self.receptive_field - F0_WINDOW)
+        return q[:, start:start + F0_WINDOW]
+
+    def f0_features(self, q) -> torch.Tensor:
+        """(B, T) mu-law ints -> (B, 2): (voiced, voiced * log2(f0 / 200 Hz)) of each row's
+        window by YIN; (0, 0) where it is aperiodic."""
+        from reverie.sound.data import mu_law_decode
+        from reverie.sound.pitch import yin
+        rows = mu_law_decode(np.asarray(q.cpu() if torch.is_tensor(q) else q))
+        out = np.zeros((len(rows), 2), np.float32)
+        for i, x in enumerate(rows):
+            f0 = yin(x, self.rate)[0]
+            if f0 is not None:
+                out[i] = 1.0, np.log2(f0 / F0_REFERENCE)
+        return torch.from_numpy(out)
+
+    def gate_bias(self, window) -> torch.Tensor | None:
+        """(B, L, G) conditioning added to each layer's gate inputs, from the fundamental
+        of `window` (B, F0_WINDOW) mu-law ints; None without f0_conditioning."""
+        if not self.f0_conditioning:
+            return None
+        c = self.f0_features(window).to(self.cond.weight.device)
+        return self.cond(c).reshape(len(c), len(self.dilations), -1)
+
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """(B, T) mu-law ints -> (B, 256, T - receptive_field + 1) logits: the output at j
         predicts the sample after input j + receptive_field - 1."""
         x = self.embed(q).transpose(1, 2)
         T_out = q.shape[1] - self.receptive_field + 1
+        bias = self.gate_bias(self.f0_window(q))
         skips = 0
-        for conv, res, skip in zip(self.dilated, self.res, self.skip):
-            z = conv(x)
+        for l, (conv, res, skip) in enumerate(zip(self.dilated, self.res, self.skip)):
+            z = conv(x) if bias is None else conv(x) + bias[:, l, :, None]
             a, b = z.chunk(2, dim=1)
             g = torch.tanh(a) * torch.sigmoid(b)
             x = x[:, :, x.shape[2] - z.shape[2]:] + res(g)
@@ -61,31 +102,45 @@ class WaveNet(nn.Module):
         return self.out2(F.relu(self.out1(F.relu(skips))))
 
 
-def loss(net: WaveNet, q: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy (nats) of each sample after the first receptive_field - 1 (`net`
-    may be wrapped for DDP)."""
+def loss(net: WaveNet, q: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy (nats) of each sample after the first receptive_field (`net` may
+    be wrapped for DDP); of the samples `mask` (B, T - receptive_field) marks, if given."""
     logits = net(q[:, :-1])
-    return F.cross_entropy(logits, q[:, getattr(net, "module", net).receptive_field:])
+    return masked_mean(F.cross_entropy(logits, q[:, getattr(net, "module", net)
+                                                  .receptive_field:], reduction="none"), mask)
 
 
-def batch(clips: list[np.ndarray], length: int, n: int, gen: torch.Generator) -> torch.Tensor:
-    """n random segments of `length` samples as mu-law ints (n, length)."""
+def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    if mask is None:
+        return values.mean()
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp_min(1)
+
+
+def batch(clips: list[np.ndarray], length: int, n: int, gen: torch.Generator,
+          semitones: float = 0.0) -> torch.Tensor:
+    """n random segments of `length` samples as mu-law ints (n, length), each played up
+    to `semitones` faster or slower."""
     from reverie.sound.data import mu_law_encode, random_segments
-    return torch.from_numpy(mu_law_encode(random_segments(clips, length, n, gen)))
+    return torch.from_numpy(mu_law_encode(random_segments(clips, length, n, gen, semitones)))
 
 
 # ---------------------------------------------------------------------------------------
 # Cached generation (Fast Wavenet)
 # ---------------------------------------------------------------------------------------
 
-def _packed(net: WaveNet) -> tuple:
-    """The weights as contiguous float32 arrays, laid out for the step loop."""
+def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int) -> tuple:
+    """The weights as contiguous float32 arrays, laid out for the step loop; each row's
+    conditioning folded into its layers' gate biases (B, L, G)."""
     f32 = lambda t: np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)  # noqa
     taps = np.stack([f32(c.weight).transpose(2, 1, 0) for c in net.dilated])  # (L, k, R, G)
     out = np.stack([np.concatenate([f32(r.weight)[:, :, 0], f32(s.weight)[:, :, 0]]).T
                     for r, s in zip(net.res, net.skip)])                      # (L, G/2, R+S)
     return (f32(net.embed.weight), np.ascontiguousarray(taps),
-            np.stack([f32(c.bias) for c in net.dilated]), np.ascontiguousarray(out),
+            np.ascontiguousarray(np.stack([f32(c.bias) for c in net.dilated])[None]
+                                 + (0 if bias is None else f32(bias))
+                                 + np.zeros((rows, 1, 1), np.float32)),
+            np.ascontiguousarray(out),
             np.stack([np.concatenate([f32(r.bias), f32(s.bias)])
                       for r, s in zip(net.res, net.skip)]),
             np.array(net.dilations, np.int64),
@@ -94,9 +149,10 @@ def _packed(net: WaveNet) -> tuple:
 
 
 def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new, temperature,
-               uniforms, result, record):
-    """Feed `feed` (B, P) one sample a step, then sample n_new more into `result`; the
-    logits after each fed sample go to `record` where it has room (for checking)."""
+               top_p, uniforms, result, record):
+    """Feed `feed` (B, P) one sample a step, then sample n_new more into `result` (from
+    softmax(logits / temperature), cut to its top_p nucleus); the logits after each fed
+    sample go to `record` where it has room (for checking)."""
     L, K, R, G = taps.shape
     H = G // 2
     S = out.shape[2] - R
@@ -118,7 +174,7 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
             for l in range(L):
                 d = dil[l]
                 n = d * (K - 1)
-                z[:] = cbias[l]
+                z[:] = cbias[b, l]
                 for j in range(K - 1):
                     src = ring[l, (t - (K - 1 - j) * d) % n, b]
                     for r in range(R):
@@ -164,13 +220,33 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
             for c in range(Q):
                 logits[c] = np.exp((logits[c] - m) / temperature)
                 total += logits[c]
-            u = uniforms[b, i] * total
+            if top_p >= 1.0:
+                u = uniforms[b, i] * total
+                acc = 0.0
+                pick = Q - 1
+                for c in range(Q):
+                    acc += logits[c]
+                    if acc > u:
+                        pick = c
+                        break
+                result[b, i] = pick
+                continue
+            # nucleus (Holtzman et al. 2020): the likeliest levels holding top_p of the mass
+            order = np.argsort(-logits)
+            kept = 0.0
+            last = Q - 1
+            for k in range(Q):
+                kept += logits[order[k]]
+                if kept >= top_p * total:
+                    last = k
+                    break
+            u = uniforms[b, i] * kept
             acc = 0.0
-            pick = Q - 1
-            for c in range(Q):
-                acc += logits[c]
+            pick = order[last]
+            for k in range(last + 1):
+                acc += logits[order[k]]
                 if acc > u:
-                    pick = c
+                    pick = order[k]
                     break
             result[b, i] = pick
     return result
@@ -199,17 +275,22 @@ def warm_up() -> None:
         tiny = WaveNet(SimpleNamespace(layers=1, stacks=1, kernel_size=2, residual_channels=2,
                                        gate_channels=2, skip_out_channels=2))
     generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0))
+    generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0), top_p=0.9)
 
 
 @torch.no_grad()
 def generate(net: WaveNet, start: np.ndarray, n: int, temperature: float,
-             rng: np.random.Generator) -> np.ndarray:
+             rng: np.random.Generator, top_p: float = 1.0) -> np.ndarray:
     """Continue each row of `start` (B, T) mu-law ints by n samples: (B, n) ints. The
-    start's last receptive field primes the layer queues, one sample a step."""
-    feed = np.ascontiguousarray(np.atleast_2d(start)[:, -net.receptive_field:], np.int64)
+    start's last receptive field primes the layer queues, one sample a step; each sample
+    is drawn from softmax(logits / temperature) cut to its top_p nucleus."""
+    start = np.atleast_2d(start)
+    feed = np.ascontiguousarray(start[:, -net.receptive_field:], np.int64)
     result = np.zeros((len(feed), max(n, 1)), np.int64)
     uniforms = rng.random((len(feed), max(n, 1)))
-    _run(*_packed(net), feed, n, float(temperature), uniforms, result,
+    # the conditioning holds the start's fundamental: that of its last F0_WINDOW samples
+    bias = net.gate_bias(start[:, -F0_WINDOW:])
+    _run(*_packed(net, bias, len(feed)), feed, n, float(temperature), float(top_p), uniforms, result,
          np.zeros((len(feed), 0, QUANTIZE_CHANNELS), np.float32))
     return result[:, :n]
 
@@ -220,6 +301,6 @@ def step_logits(net: WaveNet, q: np.ndarray) -> np.ndarray:
     it against the full pass; from sample receptive_field - 1 on they must agree."""
     q = np.ascontiguousarray(np.atleast_2d(q), np.int64)
     record = np.zeros((q.shape[0], q.shape[1], QUANTIZE_CHANNELS), np.float32)
-    _run(*_packed(net), q, 1, 1.0, np.zeros((len(q), 1)), np.zeros((len(q), 1), np.int64),
+    _run(*_packed(net, net.gate_bias(net.f0_window(q)), len(q)), q, 1, 1.0, 1.0, np.zeros((len(q), 1)), np.zeros((len(q), 1), np.int64),
          record)
     return record
