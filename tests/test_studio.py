@@ -230,7 +230,7 @@ def test_cancel_a_queued_job(studio):
     second = submit(studio, "dream", TINY_DREAM).json()["job"]
     assert write(studio, f"/jobs/{second}/cancel").status_code in (200, 303)
     assert finished(studio, second).status == "cancelled"
-    assert finished(studio, first).status == "done"
+    assert finished(studio, first, timeout=300).status == "done"  # slow on a loaded machine
 
 
 def test_finished_jobs_survive_a_restart(tmp_path):

@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,10 @@ class JobQueue:
 
     # -- running -----------------------------------------------------------------------
     def _finish(self, job: Job, status: str, error: str = "") -> None:
-        job.status, job.error, job.finished = status, error, time.time()
-        self._save(job)
+        job.error, job.finished = error, time.time()
+        # on disk before anyone sees it finished: a restart right after finds it so too
+        self._save(replace(job, status=status))
+        job.status = status
 
     def _work(self) -> None:
         while True:
