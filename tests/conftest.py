@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -54,3 +55,34 @@ class Previews:
 
     def preview(self, value):
         self.seen.append(value)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(app):
+    """A studio app served by uvicorn on a free loopback port, in a thread: yields its URL,
+    stops the server and the app's workers after."""
+    import threading
+    import time
+
+    import uvicorn
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.jobs.stop()

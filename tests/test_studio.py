@@ -1,35 +1,54 @@
 """Reverie Studio over HTTP: pages generated from the registry, jobs, uploads, safety."""
+import contextlib
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from conftest import assert_one_line_error  # noqa: E402
+from conftest import assert_one_line_error, free_port, serve_app  # noqa: E402
 from reverie.core.config import fields  # noqa: E402
 from reverie.core.registry import mechanisms  # noqa: E402
 from reverie.studio.app import Settings, create_app  # noqa: E402
+from reverie.studio.jobs import FINISHED  # noqa: E402
 
 TINY_DREAM = {"image": "sample:coins", "size": "64", "octaves": "1", "steps": "2", "jitter": "4"}
+OWN = "http://127.0.0.1:7860"  # the studio as its own pages address it
+
+
+def own_client(app):
+    """A client as the studio's own pages are: an allowed Host, its Origin on every request."""
+    client = TestClient(app, base_url=OWN, headers={"Origin": OWN})
+    client.jobs, client.token = app.state.jobs, app.state.settings.token
+    client.folder = app.state.settings.folder
+    return client
 
 
 @pytest.fixture
 def studio(tmp_path):
     app = create_app(Settings(tmp_path / "studio", workers=1, max_upload_mb=1))
-    with TestClient(app) as client:
-        client.jobs = app.state.jobs
-        client.folder = tmp_path / "studio"
+    with own_client(app) as client:
         yield client
     app.state.jobs.stop()
 
 
 def submit(client, name, data, files=None):
-    r = client.post(f"/m/{name}/run", data=data, files=files or {},
-                    headers={"Accept": "application/json"})
-    return r
+    """POST the mechanism's form as its page does: the fields and the page's token."""
+    return client.post(f"/m/{name}/run", data={**data, "_token": client.token},
+                       files=files or {}, headers={"Accept": "application/json"})
+
+
+def write(client, url, **kw):
+    """A POST of one of the page's buttons (cancel, resume, run again, export)."""
+    return client.post(url, data={"_token": client.token}, **kw)
 
 
 def finished(client, job_id, timeout=60):
@@ -63,6 +82,7 @@ def test_pages_load_nothing_from_elsewhere(studio):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
         r = studio.get(url)
         assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]  # no framing
 
 
 def test_a_dream_runs_and_explains_itself(studio):
@@ -208,20 +228,20 @@ def test_a_failing_job_leaves_the_studio_running(studio, monkeypatch):
 def test_cancel_a_queued_job(studio):
     first = submit(studio, "dream", {**TINY_DREAM, "steps": "30", "size": "128"}).json()["job"]
     second = submit(studio, "dream", TINY_DREAM).json()["job"]
-    assert studio.post(f"/jobs/{second}/cancel").status_code in (200, 303)
+    assert write(studio, f"/jobs/{second}/cancel").status_code in (200, 303)
     assert finished(studio, second).status == "cancelled"
-    assert finished(studio, first).status == "done"
+    assert finished(studio, first, timeout=300).status == "done"  # slow on a loaded machine
 
 
 def test_finished_jobs_survive_a_restart(tmp_path):
     settings = Settings(tmp_path / "s")
     app = create_app(settings)
-    with TestClient(app) as client:
+    with own_client(app) as client:
         job_id = submit(client, "dream", TINY_DREAM).json()["job"]
         app.state.jobs.wait(job_id)
     app.state.jobs.stop()
     app2 = create_app(Settings(tmp_path / "s"))
-    with TestClient(app2) as client:
+    with own_client(app2) as client:
         assert app2.state.jobs.get(job_id).status == "done"
         assert job_id in client.get("/history").text
     app2.state.jobs.stop()
@@ -260,7 +280,7 @@ def test_training_checkpoints_shows_curves_resumes_and_feeds_other_pages(studio,
     assert job.status == "cancelled" and job.preview == "preview.png"  # the live loss curve
     page = studio.get(f"/jobs/{job_id}").text
     assert "Resume from the checkpoint" in page  # a checkpoint at step 20 is on disk
-    assert studio.post(f"/jobs/{job_id}/resume").status_code in (200, 303)
+    assert write(studio, f"/jobs/{job_id}/resume").status_code in (200, 303)
     job = finished(studio, job_id)
     assert job.status == "done", job.error
     assert any("resumed from train_charlm.pt at step 20" in n for n in job.notes)
@@ -284,8 +304,8 @@ def test_training_checkpoints_shows_curves_resumes_and_feeds_other_pages(studio,
 def test_history_exports_as_a_static_page(studio):
     import zipfile
     job = finished(studio, submit(studio, "dream", TINY_DREAM).json()["job"])
-    assert 'href="/history/export"' in studio.get("/history").text
-    r = studio.get("/history/export")
+    assert 'action="/history/export"' in studio.get("/history").text
+    r = write(studio, "/history/export")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(r.content))
     names = set(z.namelist())
@@ -294,11 +314,12 @@ def test_history_exports_as_a_static_page(studio):
     assert f"history/{image}" in names and "history/static/studio.css" in names
     assert f'src="{image}"' in index and "/files/" not in index and "<script" not in index
     assert not any("upload" in n or "job.json" in n for n in names)
+    assert studio.token not in index and "_token" not in index  # nothing of this server
 
 
 def test_auth_when_asked(tmp_path):
     app = create_app(Settings(tmp_path / "a", auth="ada:lovelace"))
-    with TestClient(app) as client:
+    with own_client(app) as client:
         assert client.get("/").status_code == 401
         assert client.get("/", auth=("ada", "wrong")).status_code == 401
         assert client.get("/", auth=("ada", "lovelace")).status_code == 200
@@ -309,3 +330,237 @@ def test_a_public_host_needs_a_password(cli):
     code, _, err = cli("studio", "--host", "0.0.0.0", "--no-browser")
     assert_one_line_error(code, err)
     assert "--auth" in err
+
+
+# -- other web pages may not use the studio ---------------------------------------------------
+
+ELIZA = {"say": "Men are all alike.", "bot": "eliza"}
+
+
+def refused_in_one_line(r, status=403):
+    body = r.text if r.headers["content-type"].startswith("text/plain") else r.json()["error"]
+    assert r.status_code == status and body.startswith("refused") and "\n" not in body, r.text
+
+
+@pytest.mark.parametrize("host", ["evil.example:7860", "evil.example", "127.0.0.1.evil.example",
+                                  "localhost.evil.example:7860", "127.0.0.1:7860@evil.example",
+                                  "0.0.0.0:7860", "[::2]:7860", ""])
+def test_a_foreign_host_is_refused(studio, host):
+    """DNS rebinding: a page on a name its attacker controls, pointed at 127.0.0.1."""
+    for url in ("/", "/history", "/m/dream", "/static/studio.css"):
+        refused_in_one_line(studio.get(url, headers={"Host": host}))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:7860", "localhost:7860", "[::1]:7860", "LOCALHOST",
+                                  "127.0.0.1:9000"])  # the port a tunnel forwards from
+def test_loopback_names_are_served(studio, host):
+    assert studio.get("/", headers={"Host": host}).status_code == 200
+
+
+def test_allow_host_admits_a_named_one(tmp_path, cli):
+    app = create_app(Settings(tmp_path / "s", allow_hosts=["Studio.Example"]))
+    with own_client(app) as client:
+        assert client.get("/history", headers={"Host": "studio.example"}).status_code == 200
+        assert client.get("/history", headers={"Host": "studio.example:443"}).status_code == 200
+        refused_in_one_line(client.get("/history", headers={"Host": "evil.example"}))
+    app.state.jobs.stop()
+    for bad in (["--allow-host", "studio.example:443"], ["--allow-host", "a b"],
+                ["--token", "short"]):
+        code, _, err = cli("studio", "--no-browser", "--folder", tmp_path / "f", *bad)
+        assert_one_line_error(code, err)
+    assert not (tmp_path / "f").exists()
+
+
+def post_routes(app) -> list[str]:
+    """Every POST the studio has, with its path's parameters filled in."""
+    paths = [r.path for r in app.routes if "POST" in getattr(r, "methods", ())]
+    return [p.replace("{name}", "chat").replace("{job_id}", "20250101-000000-abcdef")
+            for p in paths]
+
+
+FOREIGN = [{"Origin": "http://evil.example"}, {"Origin": "http://127.0.0.1:9999"},
+           {"Origin": "null"}, {"Origin": "https://evil.example:7860"},
+           {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}]
+
+
+@pytest.mark.parametrize("headers", FOREIGN)
+def test_a_cross_origin_post_is_refused_and_makes_no_job(studio, headers):
+    app = studio.app
+    routes = post_routes(app)
+    assert {"/m/chat/run", "/history/export"} <= set(routes) and len(routes) >= 5
+    with TestClient(app, base_url=OWN) as attacker:  # even one that knows the token
+        for url in routes:
+            r = attacker.post(url, data={**ELIZA, "_token": studio.token},
+                              headers={**headers, "X-Reverie-Token": studio.token})
+            refused_in_one_line(r)
+    assert studio.jobs.newest_first() == [] and not (studio.folder / "exports").exists()
+
+
+def test_a_post_without_the_token_is_refused(studio):
+    for token in (None, "", "wrong-token-1234", studio.token[:-1], "é" * 12):
+        for url in post_routes(studio.app):
+            data = ELIZA if token is None else {**ELIZA, "_token": token}
+            refused_in_one_line(studio.post(url, data=data))
+        if token:
+            refused_in_one_line(studio.post("/m/chat/run", data=ELIZA,
+                                            headers={"X-Reverie-Token": token.encode()}))
+    assert studio.jobs.newest_first() == [] and not (studio.folder / "exports").exists()
+
+
+def test_the_studios_own_pages_and_scripts_with_the_token_still_work(studio):
+    page = studio.get("/m/chat").text
+    assert f'name="_token" value="{studio.token}"' in page  # the form carries it
+    ids = [submit(studio, "chat", ELIZA).json()["job"]]  # Origin: the studio's own
+    with TestClient(studio.app, base_url=OWN) as other:
+        ids.append(other.post("/m/chat/run", data={**ELIZA, "_token": studio.token},
+                              headers={"Sec-Fetch-Site": "same-origin",
+                                       "Accept": "application/json"}).json()["job"])
+        # a script (no Origin, no Sec-Fetch-Site) with the token printed at start
+        ids.append(other.post("/m/chat/run", data=ELIZA, headers={
+            "X-Reverie-Token": studio.token, "Accept": "application/json"}).json()["job"])
+    assert [finished(studio, i).status for i in ids] == ["done"] * 3
+
+
+HOSTILE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">
+<script>document.documentElement.setAttribute("data-ran", "inline")</script>
+<script href="/files/uploads/x/evil.js"></script><rect width="10" height="10"/></svg>"""
+HOSTILE_HTML = """<html><body><script src="/files/uploads/x/evil.js"></script>
+<script>document.documentElement.setAttribute("data-ran", "inline")</script>hi</body></html>"""
+
+
+def plant_hostile_files(folder):
+    """An SVG and an HTML page that run script if they can, as a user might upload them,
+    beside a script of the studio's origin they try to load."""
+    up = folder / "uploads" / "x"
+    up.mkdir(parents=True, exist_ok=True)
+    (up / "evil.svg").write_text(HOSTILE_SVG)
+    (up / "evil.html").write_text(HOSTILE_HTML)
+    (up / "evil.js").write_text('document.documentElement.setAttribute("data-ran", "src")')
+    return ["uploads/x/evil.svg", "uploads/x/evil.html"]
+
+
+def test_uploaded_html_or_svg_cannot_run_script(studio):
+    for name in plant_hostile_files(studio.folder):
+        r = studio.get(f"/files/{name}")
+        assert r.status_code == 200
+        policy = {d.split()[0]: d.split()[1:] for d in
+                  r.headers["content-security-policy"].split(";") if d.strip()}
+        assert policy["default-src"] == ["'none'"] and "script-src" not in policy
+        assert policy["sandbox"] == []  # an origin of its own: no scripts, no forms
+
+
+# -- queued work survives a restart ------------------------------------------------------------
+
+def test_a_killed_studio_runs_its_queue_after_a_restart(tmp_path):
+    """SIGKILL `reverie studio` with a training job running and two jobs queued: after a
+    restart the two run, in their order, and the first is interrupted, offering Resume."""
+    import httpx
+    folder, port, token = tmp_path / "s", free_port(), "a-token-for-this-test"
+    log = (tmp_path / "stderr.txt").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "reverie", "studio", "--no-browser",
+                             "--port", str(port), "--folder", str(folder), "--token", token,
+                             "--allow-host", "studio.example"], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, headers={"X-Reverie-Token": token,
+                                                 "Accept": "application/json"}) as c:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if c.get("/static/studio.css").status_code == 200:
+                        break
+                time.sleep(0.1)
+            assert c.get("/", headers={"Host": "studio.example"}).status_code == 200
+            assert c.get("/", headers={"Host": "evil.example"}).status_code == 403
+            train = {**TINY_LM, "corpus": "builtin:shakespeare", "max_iters": "100000",
+                     "checkpoint_every": "5"}
+            first = c.post("/m/train_charlm/run", data=train).json()["job"]
+            queued = [c.post("/m/chat/run", data={"say": f"I am job {i}.", "bot": "eliza"})
+                      .json()["job"] for i in (2, 3)]
+            checkpoint = folder / "jobs" / first / "train_charlm.pt"
+            for _ in range(1200):
+                if c.get(f"/jobs/{first}/state").json()["done"] > 5 and checkpoint.exists():
+                    break
+                time.sleep(0.1)
+            assert [c.get(f"/jobs/{i}/state").json()["status"] for i in [first, *queued]] == \
+                ["running", "queued", "queued"]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        log.close()
+    assert token in (tmp_path / "stderr.txt").read_text()  # printed at start for scripts
+
+    app = create_app(Settings(folder))
+    with own_client(app) as client:
+        done = [client.jobs.wait(i, 60) for i in queued]
+        assert [j.status for j in done] == ["done", "done"]
+        assert done[0].finished <= done[1].started  # in their old order
+        job = client.jobs.get(first)
+        assert job.status == "interrupted" and not job.outputs
+        page = client.get(f"/jobs/{first}").text
+        assert "the studio stopped while this job ran" in page
+        assert "Resume from the checkpoint" in page and 'id="output"' not in page
+    app.state.jobs.stop()
+
+
+def test_an_interrupted_job_shows_nothing_half_made_and_runs_again(tmp_path):
+    folder = tmp_path / "s"
+    app = create_app(Settings(folder))
+    with own_client(app) as client:
+        job = finished(client, submit(client, "chat", ELIZA).json()["job"])
+    app.state.jobs.stop()
+    # as the studio leaves a job it is killed in: the record says running, half-made files
+    record_path = folder / "jobs" / job.id / "job.json"
+    record = json.loads(record_path.read_text())
+    record.update(status="running", outputs={}, summary="", finished=None, preview="preview.txt",
+                  message="turn 1 of 1")
+    record_path.write_text(json.dumps(record))
+    (folder / "jobs" / job.id / "preview.txt").write_text("HALF MADE")
+    app = create_app(Settings(folder))
+    with own_client(app) as client:
+        page = client.get(f"/jobs/{job.id}").text
+        assert client.jobs.get(job.id).status == "interrupted"
+        assert "Run again" in page and "Resume" not in page
+        assert 'id="output"' not in page and "preview" not in page and "IN WHAT WAY" not in page
+        assert job.id not in client.get("/history").text
+        r = write(client, f"/jobs/{job.id}/again", headers={"Accept": "application/json"})
+        again = finished(client, r.json()["job"])
+        assert again.id != job.id and again.status == "done", again.error
+        assert (again.mechanism, again.inputs, again.config) == (job.mechanism, job.inputs, job.config)
+        assert json.loads(record_path.read_text())["status"] == "interrupted"  # recorded
+    app.state.jobs.stop()
+
+
+def test_twenty_clients_at_once_leave_every_job_done_in_order(tmp_path):
+    """Load: twenty clients submit and poll at once (on loopback, each bounded); the server
+    answers every page and runs every job, in the order it took them. Timings: bench/studio.py."""
+    import httpx
+    app = create_app(Settings(tmp_path / "s"))
+    ids, pages, errors = [], [], []
+
+    def client(i, url):
+        try:
+            with httpx.Client(base_url=url, timeout=30, headers={
+                    "Origin": url, "X-Reverie-Token": app.state.settings.token,
+                    "Accept": "application/json"}) as c:
+                r = c.post("/m/chat/run", data={"say": f"I am client {i}.", "bot": "eliza"})
+                job_id = r.json()["job"]
+                ids.append(job_id)
+                for _ in range(400):  # at most 20 s
+                    pages.append(c.get("/").status_code)
+                    if c.get(f"/jobs/{job_id}/state").json()["status"] in FINISHED:
+                        return
+                    time.sleep(0.05)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    with serve_app(app) as url:
+        threads = [threading.Thread(target=client, args=(i, url)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        jobs = sorted((app.state.jobs.get(i) for i in ids), key=lambda j: j.queued)
+    assert errors == [] and len(jobs) == 20
+    assert [j.status for j in jobs] == ["done"] * 20
+    assert all(a.finished <= b.started for a, b in zip(jobs, jobs[1:]))
+    assert len(pages) >= 20 and set(pages) == {200}

@@ -5,13 +5,12 @@ REVERIE_SCREENSHOTS=DIR the screenshots for the README are written there (docs/)
 """
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from conftest import serve_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -22,31 +21,14 @@ if CHROMIUM is None:
     pytest.skip("no chromium here (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
     from reverie.studio.app import Settings, create_app
 
     folder = tmp_path_factory.mktemp("studio")
     app = create_app(Settings(folder, workers=1, max_upload_mb=1))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", folder, app
-    srv.should_exit = True
-    thread.join(10)
-    app.state.jobs.stop()
+    with serve_app(app) as url:
+        yield url, folder, app
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +129,30 @@ def test_two_jobs_queue_and_finish_in_order(page, server):
     history.goto(url + "/history")
     for i in ids:
         assert history.is_visible(f"a[href='/jobs/{i}']")
+
+
+def test_the_pages_buttons_post_with_the_token(page, server):
+    """Cancel and export are forms of the page: the browser's POSTs carry the token and the
+    studio's Origin, and work."""
+    url, _, app = server
+    long = app.state.jobs.submit("dream", {"image": "sample:coins"},
+                                 {"size": 128, "octaves": 1, "steps": 400})
+    short = app.state.jobs.submit("chat", {"say": ["Men are all alike."]}, {"bot": "eliza"})
+    for job in (short, long):
+        page.goto(url + f"/jobs/{job.id}")
+        page.click("#cancel")
+        page.wait_for_selector(".status.cancelled", timeout=30_000)
+        assert app.state.jobs.wait(job.id, 30).status == "cancelled"
+    page.goto(url + "/history")
+    with page.expect_download() as download:
+        page.click("#export")
+    assert download.value.suggested_filename.endswith(".zip")
+
+
+def test_uploaded_svg_or_html_runs_no_script(page, server):
+    from test_studio import plant_hostile_files
+    url, folder, _ = server
+    for name in plant_hostile_files(folder):
+        page.goto(f"{url}/files/{name}")
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None, name

@@ -22,6 +22,12 @@ def register(sub) -> None:
                    help="largest upload accepted, in MB")
     p.add_argument("--auth", default=None, metavar="USER:PASSWORD",
                    help="require HTTP basic authentication (needed for a non-loopback --host)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer to this Host name (a reverse proxy's); repeatable. Without "
+                        "it only 127.0.0.1, localhost, [::1] and --host are served")
+    p.add_argument("--token", default=None,
+                   help="the token scripts send with every POST (X-Reverie-Token header or "
+                        "_token field); made at random when not given, printed at start")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=run)
 
@@ -41,7 +47,8 @@ def run(args) -> int:
             raise ReverieError(f"--host {args.host} would let other machines use the studio; "
                                f"give --auth USER:PASSWORD as well (or keep --host 127.0.0.1)")
         print(f"warning: the studio listens on {args.host}; anyone who can reach it and knows "
-              f"the password can run jobs on this machine", file=sys.stderr)
+              f"the password can run jobs on this machine (it answers only to the names it is "
+              f"given: add the one others use with --allow-host NAME)", file=sys.stderr)
     try:
         import uvicorn
     except ImportError:
@@ -49,9 +56,14 @@ def run(args) -> int:
                            "pip install -e .") from None
     from reverie.studio.app import Settings, create_app
 
-    app = create_app(Settings(args.folder, args.workers, args.max_upload_mb, args.auth))
-    url = f"http://{'127.0.0.1' if is_loopback(args.host) else args.host}:{args.port}/"
-    print(f"Reverie Studio at {url} (work kept in {args.folder}); Ctrl-C stops it", file=sys.stderr)
+    settings = Settings(args.folder, args.workers, args.max_upload_mb, args.auth,
+                        host=args.host, allow_hosts=args.allow_host, token=args.token)
+    app = create_app(settings)
+    shown = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL
+    url = f"http://{shown}:{args.port}/"
+    print(f"Reverie Studio at {url} (work kept in {args.folder}); Ctrl-C stops it\n"
+          f"token for scripts that post to it: {settings.token} (the X-Reverie-Token header); "
+          f"it answers to Host {', '.join(settings.hosts)}", file=sys.stderr)
     if not args.no_browser:
         import threading
         import webbrowser

@@ -9,24 +9,38 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
                      /jobs/ID          a job: progress, live preview, then the result
                      /history          every result, newest first, filterable
     actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
-                     POST /jobs/ID/cancel
+                     POST /jobs/ID/cancel, /jobs/ID/resume, /jobs/ID/again (run it again)
+                     POST /history/export
     data             /jobs/ID/events   server-sent events with the job's state
                      /files/PATH       a file in the studio's folder
+
+Other web pages may not use it. Every request must name the studio by a Host it answers to
+(loopback names, `--host`, `--allow-host`): a page on a name the attacker controls, rebound
+to 127.0.0.1 (DNS rebinding), gets 403. The port is not compared: the name is what
+rebinding forges, and a tunnel or proxy may serve the studio on another port. Every POST
+must come from the studio's own pages (an Origin equal to the studio's, or Sec-Fetch-Site
+same-origin) and carry the server's token (the `_token` field its forms hold, or the
+X-Reverie-Token header a script sends, printed at start): a cross-site form gets 403 and
+makes no job.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
 import hmac
+import ipaddress
 import json
+import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse,
                                Response, StreamingResponse)
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 import reverie
 from reverie.core import registry
@@ -40,9 +54,27 @@ MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", 
                   "drawing": (".svg",)}
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+TOKEN_FIELD, TOKEN_HEADER = "_token", "x-reverie-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(\d{1,5}))?")
+
+
 class Settings:
+    """What a studio serves and to whom: `host` (the address it listens on) and
+    `allow_hosts` (names a reverse proxy serves it under) join the loopback names it answers
+    to; `token` (made at random when not given) is what its pages send with every write."""
+
     def __init__(self, folder: Path, workers: int = 1, max_upload_mb: float = 25.0,
-                 auth: str | None = None):
+                 auth: str | None = None, *, host: str = "127.0.0.1",
+                 allow_hosts: tuple[str, ...] | list[str] = (), token: str | None = None):
+        self.hosts = list(LOOPBACK_NAMES)
+        for name in map(_host_name, (host, *allow_hosts)):
+            if name not in self.hosts:
+                self.hosts.append(name)
+        if token is not None and (len(token) < 8 or not token.isprintable() or " " in token):
+            raise ReverieError("a token must be at least 8 characters, without spaces")
+        self.token = token or secrets.token_urlsafe(24)
         self.folder = Path(folder).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.workers = workers
@@ -50,24 +82,79 @@ class Settings:
         self.auth = auth
 
 
+def _host_name(text: str) -> str:
+    """A name or address as a Host header gives it (an IPv6 address in brackets)."""
+    name = text.strip().lower()
+    try:
+        name = f"[{name}]" if ipaddress.ip_address(name).version == 6 else name
+    except ValueError:
+        pass
+    match = _HOST.fullmatch(name)
+    if not match or match.group(2):  # a port: the name is what is checked
+        raise ReverieError(f"{text!r} is not a host name; give a name or address without a "
+                           f"port (e.g. studio.example)")
+    return name
+
+
+class Refused(Exception):
+    """A request the studio will not serve: `status` and a one-line message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None, openapi_url=None)
+    async def writes_from_own_pages(request: Request) -> None:
+        """Every POST: from this studio's own page, with its token (see the module's doc)."""
+        if request.method in SAFE_METHODS:
+            return
+        _check_origin(request)
+        length = int(request.headers.get("content-length") or 0)
+        if length > settings.max_upload:
+            raise Refused(413, f"the upload is {length / 1e6:.1f} MB, over the studio's limit "
+                               f"of {settings.max_upload / 1e6:.0f} MB; choose a smaller file "
+                               f"(or start the studio with --max-upload-mb)")
+        token = request.headers.get(TOKEN_HEADER)
+        if token is None:  # a form: parsed once here, the endpoint reads it again (cached)
+            token = (await request.form(max_part_size=settings.max_upload)).get(TOKEN_FIELD)
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(),
+                                                                 settings.token.encode()):
+            raise Refused(403, f"refused: the studio's token is {'wrong' if token else 'missing'}"
+                               f" (its pages send it; a script sends the token printed at start "
+                               f"as the X-Reverie-Token header or the {TOKEN_FIELD} field)")
+
+    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(writes_from_own_pages)])
     jobs = JobQueue(settings.folder, settings.workers)
     app.state.jobs, app.state.settings = jobs, settings
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mechs = registry.mechanisms()
 
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused):
+        return _refuse(exc.message, exc.status)
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        host = request.headers.get("host", "")
+        match = _HOST.fullmatch(host.strip().lower())
+        if not match or match.group(1) not in settings.hosts:
+            return Response(f"refused: this studio answers to {', '.join(settings.hosts)}, not "
+                            f"to Host {host!r} (start it with --allow-host NAME to add a name)",
+                            status_code=403, media_type="text/plain")
         if settings.auth and not _authorised(request, settings.auth):
             return Response("authentication required", status_code=401,
                             headers={"WWW-Authenticate": 'Basic realm="Reverie Studio"'})
         response = await call_next(request)
-        if request.url.path.startswith("/files/") and request.url.path.endswith(".html"):
-            # a page a mechanism wrote (a unit trace): shown in a frame, its own inline
-            # styles only, no scripts, nothing loaded
+        if request.url.path.startswith("/files/"):
+            # what a mechanism wrote or a user uploaded (a unit trace, an SVG drawing):
+            # its own inline styles and images only, no scripts, nothing loaded; sandboxed
+            # (an origin of its own, no forms), so even a hostile upload opened on its own
+            # cannot act as the studio
             response.headers["Content-Security-Policy"] = (
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                "media-src 'self'; frame-ancestors 'self'; sandbox")
         else:  # the page may load only what this server serves
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
@@ -77,7 +164,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     def page(template: str, status: int = 200, **context) -> HTMLResponse:
         return HTMLResponse(render(f"studio/{template}", version=reverie.__version__, static=False,
-                                   domains=_by_domain(mechs), **context), status_code=status)
+                                   domains=_by_domain(mechs), token=settings.token, **context),
+                            status_code=status)
 
     @app.get("/", response_class=HTMLResponse)
     def index():
@@ -90,9 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
             return page("error.html", message=f"no mechanism called {name!r}", status=404)
         values, inputs = {}, {}
         if again and jobs.get(again):  # "use these settings again"
-            earlier = jobs.get(again)
-            values, inputs = dict(earlier.config), dict(earlier.inputs)
-            values.pop("resume", None)  # a new job starts its own run
+            inputs, values = jobs.settings_of(jobs.get(again))
         return page("mechanism.html", mech=mech, controls=forms.controls(mech, values),
                     presets=forms.presets_json(mech), inputs=_input_views(mech, inputs, settings,
                                                         _made_files(jobs, settings)),
@@ -103,23 +189,18 @@ def create_app(settings: Settings) -> FastAPI:
         mech = mechs.get(name)
         if mech is None:
             return JSONResponse({"error": f"no mechanism called {name!r}"}, status_code=404)
-        length = int(request.headers.get("content-length") or 0)
-        if length > settings.max_upload:
-            return _refuse(f"the upload is {length / 1e6:.1f} MB, over the studio's limit of "
-                           f"{settings.max_upload / 1e6:.0f} MB; choose a smaller file "
-                           f"(or start the studio with --max-upload-mb)", 413)
-        try:
-            form = await request.form(max_part_size=settings.max_upload)
-            inputs = await _read_inputs(mech, form, settings)
+        form = await request.form(max_part_size=settings.max_upload)
+
+        def checked_job():  # reads and checks files (Pillow, torch.load): off the event loop
+            inputs = _read_inputs(mech, form, settings)
             config = forms.config_from_form(mech, {k: v for k, v in form.items()
                                                    if isinstance(v, str)}, settings.folder)
             mech.config_class()(**config)  # refuse bad values now, not in the job
+            return jobs.submit(name, inputs, config)
+        try:
+            return _submitted(await run_in_threadpool(checked_job), request)
         except ReverieError as exc:
             return _refuse(str(exc), 400)
-        job = jobs.submit(name, inputs, config)
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"job": job.id, "url": f"/jobs/{job.id}"})
-        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job_page(job_id: str):
@@ -127,7 +208,8 @@ def create_app(settings: Settings) -> FastAPI:
         if job is None:
             return page("error.html", message=f"no job {job_id!r}", status=404)
         return page("job.html", job=_job_view(job, mechs), position=jobs.position(job),
-                    explain=_explain(job, settings), resumable=jobs.resumable(job))
+                    explain=_explain(job, settings), resumable=jobs.resumable(job),
+                    finished=FINISHED)
 
     @app.get("/jobs/{job_id}/state")
     def job_state(job_id: str):
@@ -168,6 +250,15 @@ def create_app(settings: Settings) -> FastAPI:
                                 status_code=409)
         return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
+    @app.post("/jobs/{job_id}/again")
+    def run_again(job_id: str, request: Request):
+        """A new job with the same inputs and settings (a job cut off without a checkpoint)."""
+        job = jobs.again(job_id)
+        if job is None:
+            return JSONResponse({"error": f"no finished job {job_id!r} to run again"},
+                                status_code=409)
+        return _submitted(job, request)
+
     @app.get("/history", response_class=HTMLResponse)
     def history(mechanism: str | None = None):
         shown = [_job_view(j, mechs) for j in jobs.newest_first()
@@ -175,7 +266,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page("history.html", jobs=shown, selected=mechanism or "",
                     names=sorted({j.mechanism for j in jobs.newest_first()}))
 
-    @app.get("/history/export")
+    @app.post("/history/export")
     def history_export():
         """Every result as a folder that works without the studio: open its index.html."""
         done = [j for j in jobs.newest_first() if j.status == "done"]
@@ -211,6 +302,30 @@ def _authorised(request: Request, auth: str) -> bool:
 
 def _refuse(message: str, status: int) -> Response:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _check_origin(request: Request) -> None:
+    """A write must come from a page of this studio: an Origin that is this studio's own
+    (http or https, behind a proxy that passes the Host on), or, where a browser sends no
+    Origin, Sec-Fetch-Site same-origin. A client that sends neither is no browser (a
+    script); for it the token alone decides."""
+    origin = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site")
+    host = request.headers.get("host", "").strip().lower()
+    if origin is not None:
+        if origin.lower() not in (f"http://{host}", f"https://{host}"):
+            raise Refused(403, f"refused: a page of {origin} may not change this studio; "
+                               f"only its own pages may")
+    elif site is not None and site != "same-origin":
+        raise Refused(403, f"refused: a {site} request may not change this studio; only its "
+                           f"own pages may")
+
+
+def _submitted(job, request: Request) -> Response:
+    """The answer to a new job: its address as JSON (the page's script), else a redirect."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"job": job.id, "url": f"/jobs/{job.id}"})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 def _by_domain(mechs) -> list[tuple[str, list]]:
@@ -255,7 +370,7 @@ def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list
     return views
 
 
-async def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
+def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
     """Each input from an upload (checked by content), a built-in name, a file this studio
     made (relative to its folder), or a typed value."""
     uploads = settings.folder / "uploads" / time.strftime("%Y%m%d-%H%M%S")
@@ -264,7 +379,7 @@ async def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
         values: list[Any] = []
         for item in form.getlist(f"{inp.name}__file"):
             if hasattr(item, "read") and getattr(item, "filename", ""):
-                data = await item.read()
+                data = item.file.read()
                 if len(data) > settings.max_upload:
                     raise ReverieError(f"{item.filename} is over the upload limit of "
                                        f"{settings.max_upload / 1e6:.0f} MB")

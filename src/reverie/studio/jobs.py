@@ -6,6 +6,11 @@ cores each run several times slower); `workers` raises that. State is written to
 `job.json` beside the outputs at every change of status, so a finished job survives a page
 reload and a restart of the server. A job that raises is marked failed with its message;
 the server and the other jobs go on.
+
+A restart loses no queued work: jobs that were queued are queued again, in the order they
+were queued; a job that was running is `interrupted` (its outputs, if any were half made,
+are never shown as a result) and can be resumed from its checkpoint (a trainer's) or run
+again as a new job with the same inputs and settings.
 """
 from __future__ import annotations
 
@@ -16,14 +21,15 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reverie.core.errors import ReverieError
 from reverie.io.files import save_json
 
-FINISHED = ("done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled", "interrupted")
+INTERRUPTED = "the studio stopped while this job ran"
 
 
 class Cancelled(Exception):
@@ -37,8 +43,9 @@ class Job:
     inputs: dict[str, Any]           # keyword -> path, builtin:/sample: name or value
     config: dict[str, Any]           # Config fields given (the rest are defaults)
     folder: str
-    status: str = "queued"           # queued | running | done | failed | cancelled
+    status: str = "queued"           # queued | running | done | failed | cancelled | interrupted
     created: float = field(default_factory=time.time)
+    queued: float | None = None      # when it was last queued (submitted or resumed)
     started: float | None = None
     finished: float | None = None
     done: int = 0
@@ -76,6 +83,7 @@ class JobQueue:
         self._cancel: dict[str, threading.Event] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
+        self._last_queued = 0.0
         self._load()
         self._threads = [threading.Thread(target=self._work, name=f"studio-worker-{i}",
                                           daemon=True) for i in range(max(1, workers))]
@@ -84,19 +92,25 @@ class JobQueue:
 
     # -- bookkeeping -------------------------------------------------------------------
     def _load(self) -> None:
-        """Jobs from earlier runs of the server; one that was running then was cut off."""
+        """Jobs from earlier runs of the server: the queued ones queued again in their order;
+        one that was running then was cut off."""
         found = []
         for path in self.root.glob("*/job.json"):
             try:
                 job = Job(**json.loads(path.read_text()))
             except (OSError, ValueError, TypeError):
                 continue
-            if job.status not in FINISHED:
-                job.status, job.error = "failed", "the studio stopped while this job was queued or running"
+            if job.status == "running":
+                job.status, job.error, job.finished = "interrupted", INTERRUPTED, time.time()
+                job.message = ""
+                self._save(job)
             found.append(job)
         for job in sorted(found, key=lambda j: j.created):
             self.jobs[job.id] = job
             self.order.append(job.id)
+        for job in sorted((j for j in found if j.status == "queued"),
+                          key=lambda j: (j.queued or j.created, j.created)):
+            self._enqueue(job)  # after the jobs queued before it, as before the restart
 
     def _save(self, job: Job) -> None:
         save_json(asdict(job), Path(job.folder) / "job.json")
@@ -109,10 +123,18 @@ class JobQueue:
         with self._lock:
             self.jobs[job_id] = job
             self.order.append(job_id)
-            self._cancel[job_id] = threading.Event()
-        self._save(job)
-        self._queue.put(job_id)
+        self._enqueue(job)
         return job
+
+    def _enqueue(self, job: Job) -> None:
+        """Queue a job, new or resumed: jobs run in the order of their `queued` times, which
+        a restart keeps (hence taken, recorded and queued under one lock)."""
+        with self._lock:
+            job.status, job.queued = "queued", max(time.time(), self._last_queued + 1e-6)
+            self._last_queued = job.queued
+            self._cancel[job.id] = threading.Event()
+            self._save(job)
+            self._queue.put(job.id)
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -128,13 +150,27 @@ class JobQueue:
         return waiting.index(job.id) + 1
 
     def cancel(self, job_id: str) -> bool:
-        job = self.jobs.get(job_id)
-        if job is None or job.status in FINISHED:
-            return False
-        self._cancel[job_id].set()
-        if job.status == "queued":
-            self._finish(job, "cancelled", "cancelled before it started")
+        with self._lock:  # not while a worker takes it from the queue
+            job = self.jobs.get(job_id)
+            if job is None or job.status in FINISHED:
+                return False
+            self._cancel[job_id].set()
+            if job.status == "queued":
+                self._finish(job, "cancelled", "cancelled before it started")
         return True
+
+    @staticmethod
+    def settings_of(job: Job) -> tuple[dict, dict]:
+        """The inputs and settings of a job, for a new job (which starts its own run)."""
+        config = {k: v for k, v in job.config.items() if k != "resume"}
+        return dict(job.inputs), config
+
+    def again(self, job_id: str) -> Job | None:
+        """A new job with the inputs and settings of a finished one."""
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in FINISHED:
+            return None
+        return self.submit(job.mechanism, *self.settings_of(job))
 
     def resumable(self, job: Job) -> bool:
         """A training job cut short (cancelled, failed, or the studio stopped) whose
@@ -142,7 +178,7 @@ class JobQueue:
         from reverie.core import registry
         from reverie.core.config import fields
         mech = registry.mechanisms().get(job.mechanism)
-        return (job.status in ("cancelled", "failed") and mech is not None
+        return (job.status in ("cancelled", "failed", "interrupted") and mech is not None
                 and "resume" in {f.name for f in fields(mech.config_class())}
                 and _output_path(job, mech).exists())
 
@@ -153,11 +189,9 @@ class JobQueue:
             return False
         with self._lock:
             job.config = {**job.config, "resume": True}
-            job.status, job.error, job.finished, job.started = "queued", "", None, None
+            job.error, job.finished, job.started = "", None, None
             job.done = job.total = 0
-            self._cancel[job_id] = threading.Event()
-        self._save(job)
-        self._queue.put(job_id)
+        self._enqueue(job)
         return True
 
     def wait(self, job_id: str, timeout: float = 60.0) -> Job:
@@ -176,8 +210,10 @@ class JobQueue:
 
     # -- running -----------------------------------------------------------------------
     def _finish(self, job: Job, status: str, error: str = "") -> None:
-        job.status, job.error, job.finished = status, error, time.time()
-        self._save(job)
+        job.error, job.finished = error, time.time()
+        # on disk before anyone sees it finished: a restart right after finds it so too
+        self._save(replace(job, status=status))
+        job.status = status
 
     def _work(self) -> None:
         while True:
@@ -185,15 +221,16 @@ class JobQueue:
             if job_id is None:
                 return
             job = self.jobs[job_id]
-            if job.status != "queued":
-                continue
+            with self._lock:  # taken, unless it was cancelled meanwhile
+                if job.status != "queued":
+                    continue
+                job.status, job.started = "running", time.time()
+                self._save(job)
             self._run(job)
 
     def _run(self, job: Job) -> None:
         from reverie.core import registry
 
-        job.status, job.started = "running", time.time()
-        self._save(job)
         try:
             mech = registry.get(job.mechanism)
             config = mech.config_class()(**job.config)

@@ -10,7 +10,8 @@ function fmtSeconds(s) {
 
 function watchJob(box) {
   const id = box.dataset.id;
-  if (["done", "failed", "cancelled"].includes(box.dataset.status)) return;
+  const finished = box.dataset.finished.split(" ");  // the statuses a job ends in
+  if (finished.includes(box.dataset.status)) return;
   const source = new EventSource("/jobs/" + id + "/events");
   let lastPreview = -1;
   source.onmessage = (event) => {
@@ -38,7 +39,7 @@ function watchJob(box) {
         });
       }
     }
-    if (["done", "failed", "cancelled"].includes(s.status)) {
+    if (finished.includes(s.status)) {
       source.close();
       window.location.reload();
     }
