@@ -48,7 +48,7 @@ class GibbsConfig(Config):
                                 "textbook range (S C4-G5, A G3-D5, T C3-G4, B E2-C4: the "
                                 "teacher's range check; notes outside the chorales' own ranges "
                                 "are never drawn)", min=0)
-    leap_penalty: float = knob(2.0, "log-probability taken off a note for each leap larger "
+    leap_penalty: float = knob(6.0, "log-probability taken off a note for each leap larger "
                                "than an octave or by a tritone it would make from the note "
                                "before it or to the note after it in its voice", min=0)
     qpm: float = knob(80.0, "tempo of the MIDI and WAV, quarter notes per minute", above=0)
