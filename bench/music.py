@@ -15,7 +15,17 @@ the 229/76/77 train/valid/test split of Boulanger-Lewandowski et al. 2012):
 - 20 test sopranos (their first 8 bars) harmonised: every soprano preserved; the rule
   figures (per 100 voice-leading steps) beside the real chorales' same 8 bars, with the
   default parallel_penalty and range_penalty and with both 0 (the net alone, Coconet's
-  sampler as published); target: parallel fifths + octaves at most twice Bach's rate.
+  sampler as published); target: parallel fifths + octaves at most twice Bach's rate;
+- melodies that are not Bach's (bench/melodies.py: 21 public-domain hymns, folk songs,
+  carols and tunes by other composers), each harmonised with the default settings and by
+  the chord Markov baseline, beside Bach's own chorales (the JSB test split) counted the
+  same way (rules.py): parallel fifths/octaves per 100 beat changes (from one beat to the
+  next, as a teacher reads), the share of beats with four voices sounding, voices out of
+  range, leaps over an octave and tritone leaps per 100 moves (alto, tenor, bass), the
+  final chord as a Roman numeral in the key (the melody's estimated key, printed beside the
+  key it is entered in), every melody note kept, seconds per 8 bars (wall and CPU).
+  Targets: beat parallels <= 1.5x Bach's; four voices on >= 95% of beats; leaps <= 1.5x
+  Bach's; every melody note kept; 8 bars in <= 10 s.
 
 Literature, the same data and unit (frame-wise NLL in nats, JSB 16th notes), Huang et al.
 2017 ("Counterpoint by Convolution", ISMIR, tables 1-2), as recalled here and NOT
@@ -29,6 +39,7 @@ framewise quarter-note NLL but against Boulanger-Lewandowski et al. 2012. Check 
 paper before quoting any of these.
 
     flock /tmp/rv/heavy.lock env OMP_NUM_THREADS=2 python bench/music.py [--minutes 20] [--json]
+    python bench/music.py --melodies-only [--model M.pt] [--melody-bars 8]   # the melodies alone
 """
 from __future__ import annotations
 
@@ -43,6 +54,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from reverie.music import chorales as ch  # noqa: E402
 from reverie.music import coconet, rules  # noqa: E402
@@ -50,6 +62,7 @@ from reverie.music.coconet_train import train_coconet  # noqa: E402
 from reverie.music.evaluation import evaluate  # noqa: E402
 from reverie.music.harmonize import HarmonizeConfig, compose, harmonize  # noqa: E402
 from reverie.music.markov import ChordMarkov  # noqa: E402
+from melodies import MELODIES, note_string  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "Jsb16thSeparated.npz"
 OUT = ROOT / "bench" / "out" / "music"
@@ -79,15 +92,26 @@ def main(argv=None) -> int:
     p.add_argument("--sopranos", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--model", help="a Coconet model file to measure (default: train one)")
+    p.add_argument("--melodies-only", action="store_true",
+                   help="only the melodies that are not Bach's (and Bach's figures beside)")
+    p.add_argument("--melody-bars", type=int, default=0,
+                   help="harmonise each melody's first N bars (0: the whole melody)")
     args = p.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_jsb()
     out: dict = {"load_average_start": os.getloadavg()[0], "data": str(DATA),
                  "split": {k: len(v) for k, v in data.items()}}
 
-    model_path = OUT / f"coconet-jsb-{args.minutes:g}min.pt"
-    if not model_path.exists() or coconet.load_checkpoint(model_path)["run"].get("seconds", 0) \
-            < args.minutes * 60 - 1:
+    model_path = Path(args.model) if args.model else OUT / f"coconet-jsb-{args.minutes:g}min.pt"
+    if args.melodies_only:
+        model = coconet.load_coconet(model_path)
+        out["model"], out["model_steps"] = str(model_path), model.meta.get("step")
+        out["model_val_loss"] = model.meta.get("val_loss")
+        out["melodies"] = bench_melodies(model, data, args)
+        return _report(out, args)
+    if not args.model and (not model_path.exists() or coconet.load_checkpoint(model_path)[
+            "run"].get("seconds", 0) < args.minutes * 60 - 1):
         t = time.time()
         resume = model_path.exists()
         res = train_coconet(pieces=(data["train"], data["valid"]), minutes=args.minutes,
@@ -163,13 +187,95 @@ def main(argv=None) -> int:
     composed.save(OUT / "composed-d-major.mid")
     out["compose_8_bars_s"] = composed.timings["sample"]
     out["compose_rules"] = composed.figures["rules"]
+    out["melodies"] = bench_melodies(model, data, args)
+    return _report(out, args)
+
+
+def _report(out: dict, args) -> int:
     out["load_average_end"] = os.getloadavg()[0]
-    (OUT / "results.json").write_text(json.dumps(out, indent=1, default=str))
-    if args.json:
-        print(json.dumps(out, default=str))
-    else:
-        print(json.dumps(out, indent=1, default=str))
+    name = "results-melodies.json" if args.melodies_only else "results.json"
+    (OUT / name).write_text(json.dumps(out, indent=1, default=str))
+    print(json.dumps(out, default=str) if args.json else json.dumps(out, indent=1, default=str))
     return 0
+
+
+CADENCE = ("I", "i")          # a full close: the tonic chord, root position
+
+
+def bench_melodies(model, data: dict, args) -> dict:
+    """The melodies that are not Bach's: Coconet (defaults) and the chord Markov chain,
+    beside Bach's chorales (the JSB test split) counted the same way."""
+    markov = ChordMarkov(order=args.order).fit(data["train"])
+    rows, made, chained = [], [], []
+    for i, m in enumerate(MELODIES):
+        melody = ch.from_notes(note_string(m), m["name"])
+        if args.melody_bars:
+            n = args.melody_bars * coconet.FRAMES_PER_BAR
+            melody = ch.Chorale(m["name"], melody.pitches[:n], melody.onsets[:n])
+        sop = melody.pitches[:, 0]
+        wall, cpu = time.perf_counter(), time.process_time()
+        r = harmonize(model, melody, seed=i, animation=False)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        got = r.chorale
+        made.append(got)
+        key = r.figures["key"]
+        p = markov.harmonize(sop, seed=i)
+        onsets = ch.onsets_from_pitches(p)
+        onsets[:, 0] = melody.onsets[:, 0]
+        chained.append(ch.Chorale(m["name"], p, onsets, key))
+        f, fm = r.figures["rules"], rules.check(chained[-1:])
+        bars = len(sop) / coconet.FRAMES_PER_BAR
+        rows.append({
+            "name": m["name"], "source": m["source"], "bars": bars, "key_entered": m["key"],
+            "key_estimated": r.figures["key_estimated"],
+            "melody_kept": bool(np.array_equal(np.nan_to_num(got.pitches[:, 0], nan=-1),
+                                               np.nan_to_num(sop, nan=-1))),
+            "beat_parallels": f["beat_parallels"], "beat_steps": f["beat_steps"],
+            "four_voices_sounding": f["four_voices_sounding"], "out_of_range": f["out_of_range"],
+            "leaps_over_octave": f["leaps_over_octave"], "tritone_leaps": f["tritone_leaps"],
+            "final_chord": r.figures["final_chord"], "cadence_asked": r.figures["cadence_asked"],
+            "seconds_per_8_bars": wall * 8 / bars, "cpu_seconds_per_8_bars": cpu * 8 / bars,
+            "markov": {"beat_parallels": fm["beat_parallels"],
+                       "four_voices_sounding": fm["four_voices_sounding"],
+                       "leaps_over_octave": fm["leaps_over_octave"],
+                       "tritone_leaps": fm["tritone_leaps"],
+                       "final_chord": rules.final_chord(p, key)}})
+        _log(i + 1, len(MELODIES), m["name"])
+        print(f"{m['name'][:30]:30s} {key:9s} beat-par {f['beat_parallels']:5.2f} "
+              f"(markov {fm['beat_parallels']:5.2f}) 4v {f['four_voices_sounding']:.2f} "
+              f"leaps {f['leaps_over_octave']:.2f}/{f['tritone_leaps']:.2f} "
+              f"final {r.figures['final_chord']} {wall:.0f}s", file=sys.stderr, flush=True)
+    bach = data["test"]
+    bach_finals = [rules.final_chord(c.pitches, ch.estimate_key(c.pitches)) for c in bach]
+    coconet_all, markov_all, bach_all = rules.check(made), rules.check(chained), rules.check(bach)
+
+    def share(finals):
+        return round(float(np.mean([f in CADENCE for f in finals])), 3)
+    cols = ("beat_parallels", "four_voices_sounding", "out_of_range", "leaps_over_octave",
+            "tritone_leaps", "parallel_fifths", "parallel_octaves", "voice_crossings", "spacing")
+    out = {"pieces": len(rows), "melody_bars": args.melody_bars or "whole",
+           "rows": rows,
+           "all": {name: {k: fig[k] for k in (*cols, "steps", "beat_steps", "moves")}
+                   for name, fig in (("coconet", coconet_all), ("markov", markov_all),
+                                     ("bach_jsb_test", bach_all))},
+           "final_chord_is_tonic": {"coconet": share([r["final_chord"] for r in rows]),
+                                    "markov": share([r["markov"]["final_chord"] for r in rows]),
+                                    "bach_jsb_test": share(bach_finals)},
+           "keys_estimated_as_entered": sum(r["key_estimated"] == ch.key_name(
+               *ch.parse_key(r["key_entered"])) for r in rows)}
+    b = bach_all
+    out["targets"] = {
+        "beat_parallels_le_1.5x_bach": coconet_all["beat_parallels"] <= 1.5 * b["beat_parallels"],
+        "four_voices_on_95pct_of_beats": coconet_all["four_voices_sounding"] >= 0.95,
+        "leaps_over_octave_le_1.5x_bach":
+            coconet_all["leaps_over_octave"] <= 1.5 * b["leaps_over_octave"],
+        "tritone_leaps_le_1.5x_bach": coconet_all["tritone_leaps"] <= 1.5 * b["tritone_leaps"],
+        "every_melody_note_kept": all(r["melody_kept"] for r in rows),
+        "seconds_per_8_bars_median": float(np.median([r["seconds_per_8_bars"] for r in rows])),
+        "cpu_seconds_per_8_bars_median":
+            float(np.median([r["cpu_seconds_per_8_bars"] for r in rows])),
+        "8_bars_le_10s": float(np.median([r["seconds_per_8_bars"] for r in rows])) <= 10.0}
+    return out
 
 
 _last = [0.0]

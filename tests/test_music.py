@@ -106,6 +106,27 @@ def test_harmonisation_keeps_the_soprano_exactly(model, tmp_path):
     assert "synthesiser" in record["figures"] and "rules_bach" in record["figures"]
 
 
+def test_harmonisation_sounds_four_voices_in_the_key_and_ends_on_a_cadence(model, pieces):
+    result = harmonize(model, MELODY.replace("D4:8", "C4:8"), gibbs_steps=30, seed=3,
+                       animation=False)
+    f = result.figures
+    assert f["key"] == f["key_estimated"] == "C major" and f["cadence_asked"] == "I"
+    assert f["rules"]["four_voices_sounding"] == 1.0
+    assert not np.isnan(result.chorale.pitches).any()
+    last = result.chorale.pitches[-1]
+    assert int(last[3]) % 12 == 0 and {int(x) % 12 for x in last} <= {0, 4, 7}
+    assert f["final_chord"] == "I" and "beat_parallels" in f["rules"]
+    # a melody ending on the second degree closes on V (a half cadence); the key given wins
+    half = harmonize(model, "E4:4 F4:4 G4:4 D4:8", key="c minor", gibbs_steps=10,
+                     animation=False)
+    assert half.figures["key"] == "C minor" and half.figures["cadence_asked"] == "V"
+    assert int(half.chorale.pitches[-1, 3]) % 12 == 7
+    # the chord Markov baseline harmonises too, keeping the soprano
+    sop = ch.from_notes(MELODY).pitches[:, 0]
+    p = ChordMarkov(order=2).fit(pieces[:3]).harmonize(sop, seed=0)
+    assert np.array_equal(p[:, 0], sop) and not np.isnan(p).any()
+
+
 def test_composed_voices_stay_in_range_and_key_is_kept(model):
     result = compose(model, bars=2, key="D major", gibbs_steps=30, seed=2,
                      animation=False)
@@ -170,7 +191,7 @@ def test_parallels_by_candidate_counts_what_the_checker_would(pieces):
     candidates = np.arange(36, 82)
     for _ in range(12):
         t, v = int(rng.integers(1, 47)), int(rng.integers(0, 4))
-        counted = rules.parallels_by_candidate(real, candidates)[t, v]
+        counted = rules.parallels_by_candidate(real, candidates, beat=0)[t, v]
         for k, note in enumerate(candidates):
             q = real.copy()
             q[t, v] = note
@@ -179,12 +200,72 @@ def test_parallels_by_candidate_counts_what_the_checker_would(pieces):
             found = [w for w in rules.counts(q, onsets)["where"]
                      if v in w[2:] and frames[w[1]] in (t, t + 1)]
             assert counted[k] == len(found), (t, v, note)
-    every = rules.parallels_by_candidate(real, candidates)
+    # ... and on a beat, the beat changes into and out of it as the beat checker finds them
+    for t in (8, 20, 32):
+        for v in range(4):
+            beat_only = (rules.parallels_by_candidate(real, candidates)[t, v]
+                         - rules.parallels_by_candidate(real, candidates, beat=0)[t, v])
+            for k, note in enumerate(candidates):
+                q = real.copy()
+                q[t, v] = note
+                found = [w for w in rules.beat_counts(q, ch.onsets_from_pitches(q))["beat_where"]
+                         if v in w[2:] and w[1] in (t, t + rules.BEAT)]
+                assert beat_only[k] == len(found), (t, v, note)
+    every = rules.parallels_by_candidate(real, candidates, beat=0)
     assert every.sum() > 0                                            # it can find some
     # an unknown alto (a cell not yet written) silences the steps it stands on
     t = int(np.flatnonzero(every[:, 0].sum(1) > 0)[0])
     real[t, 1] = np.nan
-    assert rules.parallels_by_candidate(real, candidates)[t, [0, 2, 3]].sum() == 0
+    assert rules.parallels_by_candidate(real, candidates, beat=0)[t, [0, 2, 3]].sum() == 0
+
+
+def test_the_beat_checker_finds_a_parallel_fifth_across_a_passing_note():
+    # C major to D major on successive beats, tenor and bass a fifth apart on both (C3-G3
+    # to D3-A3), but the tenor moves through a passing G#3 a sixteenth before the beat:
+    # frame to frame nothing is parallel, beat to beat the teacher finds the fifth
+    p = np.repeat(np.array([[72, 64, 55, 48], [71, 67, 57, 50]], np.float32), 4, 0)
+    p[3, 2] = 56                                       # the passing note
+    on = ch.onsets_from_pitches(p)
+    c = rules.counts(p, on)
+    assert c["parallel_fifths"] == 0 and c["beat_parallel_fifths"] == 1
+    assert c["beat_where"] == [("beat_parallel_fifths", 4, 2, 3)]
+    assert rules.check([(p, on)])["beat_parallels"] == 100.0
+    # the sampler's counter sees it too, at the beat
+    assert rules.parallels_by_candidate(p, np.array([50]))[4, 3, 0] == 1
+    assert rules.parallels_by_candidate(p, np.array([50]), beat=0)[4, 3, 0] == 0
+    # I - IV - V - I with passing notes, voiced as a textbook would: nothing to flag
+    good = _piece([[72, 64, 55, 48], [72, 65, 57, 53], [71, 62, 55, 43], [72, 64, 55, 48]])
+    good.pitches[3, 1], good.pitches[7, 2] = 65, 56
+    f = rules.check([ch.Chorale("g", good.pitches, ch.onsets_from_pitches(good.pitches))])
+    assert f["beat_steps"] == 3 and f["beat_parallels"] == 0 and f["parallel_fifths"] == 0
+    assert f["four_voices_sounding"] == 1.0
+
+
+def test_leaps_and_roman_numerals():
+    p = np.repeat(np.array([[72, 64, 55, 48], [72, 70, 55, 35], [72, 64, 55, 48]], np.float32),
+                  4, 0)                                # alto leaps a tritone, bass an octave+
+    f = rules.leaps(p, ch.onsets_from_pitches(p))
+    assert f == {"leaps_over_octave": 2, "tritone_leaps": 2, "moves": 4}
+    n = rules.leaps_by_candidate(p, np.array([64, 70]))
+    assert n[4, 1].tolist() == [1, 1] and n[6, 1].tolist() == [2, 0]
+    assert rules.roman_numeral([74, 66, 57, 50], "D major") == "I"
+    assert rules.roman_numeral([69, 61, 52, 45], "D major") == "V"
+    assert rules.roman_numeral([65, 59, 55, 43], "C major") == "V7"
+    assert rules.roman_numeral([67, 64, 60, 52], "C major") == "I6"
+    assert rules.roman_numeral([71, 62, 59, 47], "b minor") == "i"
+    assert rules.final_chord(p, "C major") == "I"
+
+
+@pytest.mark.parametrize("key", ["D major", "B minor", "Eb major", "F# minor"])
+def test_the_key_estimate_finds_a_planted_scale(key):
+    tonic, mode = ch.parse_key(key)
+    steps = [0, 2, 3, 5, 7, 8, 11, 12] if mode == "minor" else [0, 2, 4, 5, 7, 9, 11, 12]
+    base = 60 + tonic
+    scale = [base + s for s in steps] + [base + s for s in steps[::-1]] + [base]
+    notes = " ".join(f"{ch.NOTE_NAMES[p % 12]}{p // 12 - 1}:4" for p in scale)
+    melody = ch.from_notes(notes)
+    assert ch.estimate_key(melody.pitches[:, 0], final_weight=0.2) == key
+    assert ch.estimate_key(melody.pitches[:, 0]) == key
 
 
 def test_the_parallel_penalty_steers_the_sampler_away_from_parallels(model):
@@ -241,7 +322,8 @@ def test_cli_compose_and_train(model, pieces, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["corrupt_midi", "empty_musicxml", "out_of_range", "unknown_key",
-                                  "other_model", "bad_note"])
+                                  "other_model", "bad_note", "empty_melody", "bad_duration",
+                                  "bad_harmony_key"])
 def test_bad_inputs_give_one_line_and_write_nothing(case, model, tmp_path, capsys):
     out = tmp_path / "out" / "x.mid"
     corrupt = tmp_path / "corrupt.mid"
@@ -259,7 +341,10 @@ def test_bad_inputs_give_one_line_and_write_nothing(case, model, tmp_path, capsy
             "out_of_range": ["harmonize", model, "C6:4 D4:4 G3:4"],
             "unknown_key": ["compose", model, "--key", "H major"],
             "other_model": ["compose", str(other)],
-            "bad_note": ["harmonize", model, "X4:4"]}[case]
+            "bad_note": ["harmonize", model, "X4:4"],
+            "empty_melody": ["harmonize", model, " "],
+            "bad_duration": ["harmonize", model, "E4:4 F4:1.5 G4:4"],
+            "bad_harmony_key": ["harmonize", model, "E4:4", "--key", "H minor"]}[case]
     code = main(["music", *args, "--out", str(out), "--no-progress"])
     err = capsys.readouterr().err
     assert_one_line_error(code, err)

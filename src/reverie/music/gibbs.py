@@ -4,7 +4,8 @@ lib_sampling's GibbsSampler with a BernoulliMasker and an IndependentSampler, bl
 annealed by YaoSchedule (Yao et al. 2014): p_n = max(pmin, pmax - (pmax - pmin) n /
 (alpha N)), pmin 0.1, pmax 0.9, alpha 0.7, N = the number of cells to write, temperature
 0.99 (coconet_sample.py's defaults). Beside the net, a harmony teacher as a second expert
-(`parallel_penalty`, `range_penalty`; both 0 is Coconet's sampler as published). The
+(`parallel_penalty`, frame to frame and beat to beat; `range_penalty`; `leap_penalty`; all 0
+is Coconet's sampler as published). The
 mechanisms that sample (compose, harmonize, continue) are in `harmonize`.
 """
 from __future__ import annotations
@@ -37,7 +38,8 @@ class GibbsConfig(Config):
                                       "write, GibbsSampler's default)", min=1)
     parallel_penalty: float = knob(4.0, "log-probability taken off a note for each parallel "
                                    "fifth or octave it would make with its neighbours as they "
-                                   "stood at the previous Gibbs step: a harmony teacher as a "
+                                   "stood at the previous Gibbs step, frame to frame and, on a "
+                                   "beat, beat to beat: a harmony teacher as a "
                                    "second expert beside the net, p(note) ∝ "
                                    "p_net(note)^(1/temperature) * exp(-parallel_penalty * "
                                    "parallels) (this and range_penalty 0: Coconet's sampler as "
@@ -46,6 +48,9 @@ class GibbsConfig(Config):
                                 "textbook range (S C4-G5, A G3-D5, T C3-G4, B E2-C4: the "
                                 "teacher's range check; notes outside the chorales' own ranges "
                                 "are never drawn)", min=0)
+    leap_penalty: float = knob(6.0, "log-probability taken off a note for each leap larger "
+                               "than an octave or by a tritone it would make from the note "
+                               "before it or to the note after it in its voice", min=0)
     qpm: float = knob(80.0, "tempo of the MIDI and WAV, quarter notes per minute", above=0)
     animation: bool = knob(True, "write the Gibbs animation (.gif beside the MIDI)")
     seed: int = seed_knob(0)
@@ -64,7 +69,8 @@ def yao_schedule(step: int, n: int, pmin: float, pmax: float, alpha: float) -> f
 @torch.no_grad()
 def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig,
           progress: Progress = silent, frames: Optional[list] = None,
-          max_frames: int = 48) -> tuple[np.ndarray, np.ndarray, int]:
+          max_frames: int = 48, allowed_cells: Optional[np.ndarray] = None
+          ) -> tuple[np.ndarray, np.ndarray, int]:
     """Rewrite the cells `outer` (4, T) of `roll` (4, T, P); the rest stay as given.
 
     An independent pass fills every cell to write, then at each step each of them is
@@ -74,7 +80,8 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     note's log-probability loses parallel_penalty for every parallel fifth or octave it
     would make with the current notes around it, and range_penalty outside the voice's
     textbook range (a product of experts, approximate as the blocked sampler itself is;
-    both 0 is Coconet's sampler). Returns (roll, confidence (4, T), steps)."""
+    both 0 is Coconet's sampler). `allowed_cells` (4, T, P), if given, rules notes out
+    cell by cell (e.g. a cadence's final chord). Returns (roll, confidence (4, T), steps)."""
     from reverie.core.device import resolve_device
     device = resolve_device(cfg.device)
     net = net.to(device).eval()
@@ -82,6 +89,8 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
     x = torch.from_numpy(roll.copy()).to(device)[None]          # (1, 4, T, P)
     outer_t = torch.from_numpy(outer.astype(np.float32)).to(device)[None]
     allowed = range_mask(device)[None]                           # (1, 4, 1, P)
+    if allowed_cells is not None:
+        allowed = allowed & torch.from_numpy(allowed_cells).to(device)[None]
     conf = torch.ones(1, 4, roll.shape[1], device=device)
     n_cells = int(outer.sum())
     steps = cfg.gibbs_steps or n_cells
@@ -94,10 +103,15 @@ def gibbs(net: CoconetNet, roll: np.ndarray, outer: np.ndarray, cfg: GibbsConfig
         logits = net(x, mask) / cfg.temperature
         # against the neighbours as they stand before this step: cells rewritten together
         # can still meet in a parallel, which later steps (fewer cells each) mostly undo
-        if cfg.parallel_penalty:
-            n = rules.parallels_by_candidate(from_roll(x[0].cpu().numpy()), candidates)
-            logits = logits - cfg.parallel_penalty * torch.from_numpy(
-                n.transpose(1, 0, 2)).to(logits)[None]
+        if cfg.parallel_penalty or cfg.leap_penalty:
+            now = from_roll(x[0].cpu().numpy())
+            n = 0
+            if cfg.parallel_penalty:
+                n = cfg.parallel_penalty * rules.parallels_by_candidate(now, candidates)
+            if cfg.leap_penalty:
+                n = n + cfg.leap_penalty * rules.leaps_by_candidate(now, candidates)
+            logits = logits - torch.from_numpy(
+                np.ascontiguousarray(n.transpose(1, 0, 2), np.float32)).to(logits)[None]
         if cfg.range_penalty:
             logits = logits - cfg.range_penalty * outside_textbook
         logits = logits.masked_fill(~allowed, float("-inf"))

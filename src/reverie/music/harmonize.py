@@ -31,6 +31,14 @@ from reverie.music.coconet import (FRAMES_PER_BAR, HIGH, LOW, NUM_PITCHES, Cocon
 from reverie.music.gibbs import GibbsConfig, gibbs
 
 
+def _check_key(key: str) -> None:
+    if key:
+        try:
+            ch.parse_key(key)
+        except ReverieError as exc:
+            raise ConfigError("key", str(exc)) from None
+
+
 @dataclass
 class ComposeConfig(GibbsConfig):
     bars: int = knob(8, "bars of 4/4 to write", min=1, max=64)
@@ -39,16 +47,21 @@ class ComposeConfig(GibbsConfig):
 
     def check(self) -> None:
         super().check()
-        if self.key:
-            try:
-                ch.parse_key(self.key)
-            except ReverieError as exc:
-                raise ConfigError("key", str(exc)) from None
+        _check_key(self.key)
 
 
 @dataclass
 class HarmonizeConfig(GibbsConfig):
-    pass
+    key: str = knob("", "the key to harmonise in, e.g. 'D major' or 'b minor' (empty: the key "
+                    "the melody implies, by Krumhansl-Schmuckler key profiles)")
+    cadence: bool = knob(True, "end on a cadence that fits the melody's last note: the tonic "
+                         "chord (I or i) with the bass on the tonic when that note belongs to "
+                         "it, else V with the bass on the dominant (a half cadence) when it "
+                         "belongs to V")
+
+    def check(self) -> None:
+        super().check()
+        _check_key(self.key)
 
 
 @dataclass
@@ -124,17 +137,19 @@ def write_gibbs_gif(frames: list, path: Path) -> Path:
 
 def _finish(model: Coconet, roll: np.ndarray, given: np.ndarray, onsets_given: np.ndarray,
             conf: np.ndarray, steps: int, cfg: GibbsConfig, name: str, frames: list,
-            started: float, mechanism: str, inputs: dict, notes: list[str]) -> MusicResult:
+            started: float, mechanism: str, inputs: dict, notes: list[str],
+            key: str = "") -> MusicResult:
     pitches = from_roll(roll)
     given_cells = given.T                                   # (T, 4)
     onsets = ch.onsets_from_pitches(pitches)
     onsets = np.where(given_cells, onsets_given, onsets)   # given voices keep their onsets
-    key = estimate_key(pitches)
+    key = key or estimate_key(pitches)
     chorale = Chorale(name, pitches, onsets, key)
     fig_rules = rules.check([chorale])
     figures = {"bars": len(pitches) / FRAMES_PER_BAR, "frames": len(pitches),
                "gibbs_steps": steps, "key_estimated": key, "rules": fig_rules,
-               "rules_bach": {k: rules.BACH[k] for k in rules.KEYS},
+               "rules_bach": {k: rules.BACH[k] for k in rules.ALL_KEYS},
+               "final_chord": rules.final_chord(pitches, key),
                "mean_confidence": float(conf[~given].mean()) if (~given).any() else 1.0,
                "seconds": time.perf_counter() - started}
     if model.meta.get("val_loss") is not None:
@@ -200,6 +215,9 @@ def melody_of(melody) -> Chorale:
         raise ReverieError("give a melody: a MIDI or MusicXML file, or notes such as "
                            "'E4:4 E4:4 F4:4 G4:4'")
     text = os.fspath(melody)
+    if Path(text).suffix.lower() in (".txt", ".notes") and Path(text).is_file():
+        return ch.from_notes(Path(text).read_text(encoding="utf-8", errors="replace"),
+                             Path(text).stem)
     if Path(text).suffix.lower() in ch.SCORE_SUFFIXES or Path(text).is_file():
         return ch.read_score(text)
     return ch.from_notes(text)
@@ -247,17 +265,54 @@ def harmonize(model=None, melody=None, config: Optional[HarmonizeConfig] = None,
     outer[0] = False                        # the soprano is clamped (a rest stays a rest)
     onsets = np.zeros((T, 4), bool)
     onsets[:, 0] = given_melody.onsets[:, 0]
+    estimated = estimate_key(sop, final_weight=0.2)
+    key = cfg.key and ch.key_name(*ch.parse_key(cfg.key))
+    key = key or estimated
+    notes = [f"harmonised in {key} ({'given' if cfg.key else 'estimated from the melody'})"]
+    allowed, cadence = None, ""
+    if cfg.cadence:
+        allowed, cadence = cadence_cells(sop, given_melody.onsets[:, 0], key)
+        if cadence:
+            notes.append(f"the last chord is held to {cadence} (the melody ends on "
+                         f"{'a tonic' if cadence.lower() == 'i' else 'a dominant'}-chord tone)")
     frames: list = []
     with cpu_threads():
         roll, conf, steps = gibbs(m.net, roll, outer, cfg, progress,
-                                  frames if cfg.animation else None)
+                                  frames if cfg.animation else None, allowed_cells=allowed)
     res = _finish(m, roll, ~outer, onsets, conf, steps, cfg, "harmonised melody", frames,
-                  started, "harmonize_music", inputs, [])
+                  started, "harmonize_music", inputs, notes, key=key)
     res.chorale.pitches[:, 0] = sop         # exactly as given, rests included
     res.chorale.onsets[:, 0] = given_melody.onsets[:, 0]
     res.figures["soprano_preserved"] = bool(np.array_equal(
         np.nan_to_num(res.chorale.pitches[:, 0], nan=-1), np.nan_to_num(sop, nan=-1)))
+    res.figures.update({"key": key, "key_estimated": estimated, "cadence_asked": cadence})
     return res
+
+
+def cadence_cells(sop: np.ndarray, onsets: np.ndarray, key: str
+                  ) -> tuple[Optional[np.ndarray], str]:
+    """(allowed (4, T, P), 'I'/'i'/'V' or '') for the melody's last note: the tonic chord with
+    the bass on the tonic if that note is a tonic-chord tone, else V with the bass on the
+    dominant if it is a tone of V; else no constraint."""
+    last = ch.voice_notes(sop, onsets)
+    if not last:
+        return None, ""
+    start, length, pitch = last[-1]
+    tonic, mode = ch.parse_key(key)
+    tonic_chord = {tonic, (tonic + (3 if mode == "minor" else 4)) % 12, (tonic + 7) % 12}
+    dominant = {(tonic + 7) % 12, (tonic + 11) % 12, (tonic + 2) % 12}
+    if pitch % 12 in tonic_chord:
+        chord, root, name = tonic_chord, tonic, "i" if mode == "minor" else "I"
+    elif pitch % 12 in dominant:
+        chord, root, name = dominant, (tonic + 7) % 12, "V"
+    else:
+        return None, ""
+    pcs = (np.arange(LOW, HIGH + 1) % 12)
+    allowed = np.ones((4, len(sop), NUM_PITCHES), bool)
+    span = slice(start, start + length)
+    allowed[1:3, span] = np.isin(pcs, sorted(chord))
+    allowed[3, span] = pcs == root
+    return allowed, name
 
 
 def continue_chorale(model=None, start=None, config: Optional[ContinueConfig] = None, *,

@@ -97,3 +97,31 @@ class ChordMarkov:
                 total -= math.log(self.prob(seq[i], seq[i - self.order: i], order))
                 n += 1
         return total / max(n, 1)
+
+    def harmonize(self, soprano: np.ndarray, seed: int = 0) -> np.ndarray:
+        """(T, 4) pitches: a soprano (T,) as given (NaN = rest) with alto, tenor and bass
+        sampled frame by frame in time order from the chain, among the chords that have the
+        given soprano: those seen after the context at some order >= 1, else (a context
+        never followed by that soprano) every chord seen with it, each weighted by its
+        smoothed probability (the baseline's harmonisations in bench/music.py)."""
+        rng = np.random.default_rng(seed)
+        with_soprano: dict = defaultdict(list)
+        for x in self.counts[0][()]:
+            with_soprano[x[0]].append(x)
+        history = [START] * self.order
+        out = []
+        for s in soprano:
+            s = REST if np.isnan(s) else int(s)
+            seen = {x for k in range(1, self.order + 1)
+                    for x in self.counts[k].get(tuple(history[len(history) - k:]), ())
+                    if x[0] == s}
+            candidates = sorted(seen) or sorted(with_soprano.get(s, ()))
+            if not candidates:
+                raise ReverieError(f"the chain never saw the soprano note {s}; give notes in "
+                                   f"the chorales' range")
+            p = np.array([self.prob(x, history[len(history) - self.order:]) for x in candidates])
+            x = candidates[rng.choice(len(candidates), p=p / p.sum())]
+            history.append(x)
+            out.append(x)
+        a = np.array(out, np.float32)
+        return np.where(a == REST, np.nan, a).astype(np.float32)
