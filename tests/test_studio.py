@@ -471,7 +471,7 @@ def test_a_killed_studio_runs_its_queue_after_a_restart(tmp_path):
                 time.sleep(0.1)
             assert c.get("/", headers={"Host": "studio.example"}).status_code == 200
             assert c.get("/", headers={"Host": "evil.example"}).status_code == 403
-            train = {**TINY_LM, "corpus": "builtin:shakespeare", "max_iters": "100000",
+            train = {**TINY_LM, "corpus": "builtin:shakespeare", "max_steps": "100000",
                      "checkpoint_every": "5"}
             first = c.post("/m/train_charlm/run", data=train).json()["job"]
             queued = [c.post("/m/chat/run", data={"say": f"I am job {i}.", "bot": "eliza"})
