@@ -295,3 +295,23 @@ def test_builtin_shakespeare_ships_inside_the_package():
     assert len(text) == 1_115_394 and text.startswith("First Citizen:")
     with pytest.raises(ReverieError, match="did you mean builtin:shakespeare"):
         datasets.get("builtin:shakespear")
+
+
+def test_the_readme_lists_every_mechanism_and_its_links_resolve():
+    """The README's table is the front door: every registered command is in it, and every
+    relative link it and the docs make points at a file that exists."""
+    import re
+    from pathlib import Path
+    from reverie.core.registry import mechanisms
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    missing = [m.name for m in mechanisms().values()
+               if f"`reverie {' '.join(m.words)}`" not in readme]
+    assert not missing, f"add these to the README's table: {missing}"
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            assert (page.parent / target).exists(), f"{page.name} links to {target}"
