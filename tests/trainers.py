@@ -32,6 +32,23 @@ def _shapes() -> dict:
     return {"train": shapes * 2, "valid": shapes}
 
 
+def _pictures(n: int = 6, size: int = 128):
+    """`n` tiny pictures in memory: a coloured square and disc on a coloured ground each."""
+    import torch
+    g = torch.Generator().manual_seed(0)
+    ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    out = []
+    for _ in range(n):
+        c = torch.rand(3, 3, generator=g)
+        a, b, r = (torch.randint(20, size - 20, (3,), generator=g)).tolist()
+        x = c[0][:, None, None].expand(3, size, size).clone()
+        x[:, a - 15:a + 15, b - 15:b + 15] = c[1][:, None, None]
+        disc = (ys - b) ** 2 + (xs - a) ** 2 < (r // 3) ** 2
+        x[:, disc] = c[2][:, None]
+        out.append(x)
+    return torch.stack(out)
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -67,4 +84,10 @@ CASES: dict[str, Case] = {
              batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3, decay_rate=0.999,
              max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_r"),
+    # sketch2art -------------------------------------------------------------------------
+    "train_sketch2art": Case(
+        lambda folder: {"images": _pictures()},
+        dict(netG="unet_128", load_size=136, crop_size=128, ngf=4, ndf=4, n_layers_D=2,
+             lr=5e-3, batch_size=2, max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
+        "val_l1"),
 }

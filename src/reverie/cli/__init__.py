@@ -17,7 +17,8 @@ from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
 COMMAND_MODULES = ["registry", "image", "text", "words", "draw", "chat", "music", "sketch", "gan",
-                   "sound", "gallery", "studio", "batch", "models"]
+                   "sound", "sketch2art", "gallery", "studio", "batch",
+                   "models"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
