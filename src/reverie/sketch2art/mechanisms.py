@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from reverie.core.config import Config, device_knob, knob, make_config
+from reverie.core.config import Config, device_knob, knob, make_config, seed_knob
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
@@ -32,6 +32,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".webp")
 
 @dataclass
 class ApplyConfig(Config):
+    seed: int = seed_knob()   # the answer draws nothing at random (dropout is off)
     device: str = device_knob()
 
 
@@ -127,6 +128,7 @@ class EdgesConfig(Config):
                        "1986: thin contours)", choices=list(sketch_edges.METHODS))
     size: int = knob(256, "side of the square sketch (the picture's central square, resized)",
                      min=32, max=2048, unit="px")
+    seed: int = seed_knob()   # the extractors draw nothing at random
 
 
 @dataclass
