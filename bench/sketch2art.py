@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from reverie.gan import metrics  # noqa: E402
 from reverie.sketch2art.data import nearest_by_sketch, photo_tiles  # noqa: E402

@@ -6,8 +6,9 @@ A sketch here is a (1, S, S) float tensor in [0, 1]: white paper (1), dark ink (
   picture's luminance: thin, connected contours where the intensity gradient peaks.
 - `xdog`: the eXtended Difference of Gaussians (Winnemöller, Kyprianidis & Olsen 2012,
   "XDoG: An eXtended difference-of-Gaussians compendium"): D = G_sigma - tau G_(k sigma)
-  of the luminance, thresholded softly, T = 1 if D >= eps else 1 + tanh(phi (D - eps)):
-  strokes of varying weight, closer to a pen drawing than Canny's one-pixel contours.
+  of the luminance, thresholded softly, T = 1 if D >= eps else 1 + tanh(phi (D - eps)),
+  then inked where T < 0.5 (a pen's line is ink or paper): strokes of varying weight,
+  closer to a pen drawing than Canny's one-pixel contours.
   Specks smaller than a few pixels are erased, as a person would not draw them.
 - `augment`: what makes the network accept a hand's sketch, not only the extractor's:
   each training sketch's strokes (its connected pieces of ink) dropped at random, the
