@@ -36,7 +36,7 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 20, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10,
-           "sketch2art": 5},
+           "sketch2art": 10},
     False: {"image": 75, "style": 60, "audio": 27, "text": 155, "chat": 38, "words": 5,
             "draw": 141, "music": 55, "gan": 96, "sound": 81, "scale": 6,
             "sketch2art": 30},

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from reverie.core.errors import ReverieError
 from reverie.studio import files
 
 _LOADED: "OrderedDict[tuple, object]" = OrderedDict()
+_LOCK = threading.Lock()
+_RUN = threading.Lock()
 
 
 def models(jobs, settings) -> list[str]:
@@ -47,12 +51,29 @@ def _model_path(settings, relative: str) -> Path:
 def _load(path: Path):
     from reverie.sketch2art.train import load_sketch2art
     key = (str(path), path.stat().st_mtime_ns)
-    if key not in _LOADED:
-        _LOADED[key] = load_sketch2art(path)
-        while len(_LOADED) > 2:
-            _LOADED.popitem(last=False)
-    _LOADED.move_to_end(key)
-    return _LOADED[key]
+    with _LOCK:  # the page's warm-up and the first stroke load it once
+        if key not in _LOADED:
+            _LOADED[key] = load_sketch2art(path)
+            while len(_LOADED) > 2:
+                _LOADED.popitem(last=False)
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+
+
+def _answer(path: Path, sketch):
+    """The model's answer, off the event loop; one at a time (BatchNorm's buffers are
+    swapped while a picture is normalised by its own statistics)."""
+    from reverie.sketch2art.mechanisms import sketch2art
+    net = _load(path)
+    with _RUN:
+        return sketch2art(net, sketch, device="cpu")
+
+
+def _warm(settings, relative: str) -> None:
+    try:
+        _load(_model_path(settings, relative))
+    except (ReverieError, OSError):
+        pass  # the drawing's request says what is wrong
 
 
 def _data_url(x) -> str:
@@ -93,18 +114,20 @@ def add_routes(app, settings, jobs, page) -> None:
         choices = models(jobs, settings)
         if model and model not in choices:
             choices.insert(0, model)
+        if choices:  # load the model now, so the first stroke is answered at once
+            threading.Thread(target=_warm, args=(settings, model or choices[0]),
+                             daemon=True).start()
         return page("canvas.html", models=choices, chosen=model or (choices[0] if choices else ""),
                     max_mb=settings.max_upload // (1024 * 1024))
 
     @app.post("/canvas/sketch2art/draw")
     async def canvas_draw(request: Request):
-        from reverie.sketch2art.mechanisms import sketch2art
         start = time.perf_counter()
         try:
             form = await request.form(max_part_size=settings.max_upload)
-            net = _load(_model_path(settings, str(form.get("model") or "")))
-            result = sketch2art(net, _sketch_tensor(await _sketch_bytes(form, settings)),
-                                device="cpu")
+            path = _model_path(settings, str(form.get("model") or ""))
+            sketch = _sketch_tensor(await _sketch_bytes(form, settings))
+            result = await run_in_threadpool(_answer, path, sketch)
         except ReverieError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         f = result.figures
