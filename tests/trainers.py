@@ -43,6 +43,23 @@ def _tones() -> dict:
     return {"clips": Clips(8000, [tone(1.0, i) for i in range(3)], [tone(0.5, 5.0)])}
 
 
+def _pictures(n: int = 6, size: int = 128):
+    """`n` tiny pictures in memory: a coloured square and disc on a coloured ground each."""
+    import torch
+    g = torch.Generator().manual_seed(0)
+    ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    out = []
+    for _ in range(n):
+        c = torch.rand(3, 3, generator=g)
+        a, b, r = (torch.randint(20, size - 20, (3,), generator=g)).tolist()
+        x = c[0][:, None, None].expand(3, size, size).clone()
+        x[:, a - 15:a + 15, b - 15:b + 15] = c[1][:, None, None]
+        disc = (ys - b) ** 2 + (xs - a) ** 2 < (r // 3) ** 2
+        x[:, disc] = c[2][:, None]
+        out.append(x)
+    return torch.stack(out)
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -120,4 +137,10 @@ CASES: dict[str, Case] = {
         dict(width=4, image_size=32, batch_size=2, style_size=48, held_out=["chelsea"],
              max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_loss"),
+    # sketch2art -------------------------------------------------------------------------
+    "train_sketch2art": Case(
+        lambda folder: {"images": _pictures()},
+        dict(netG="unet_128", load_size=136, crop_size=128, ngf=4, ndf=4, n_layers_D=2,
+             lr=5e-3, batch_size=2, max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
+        "val_l1"),
 }

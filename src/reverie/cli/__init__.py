@@ -17,7 +17,7 @@ from reverie.core.errors import ReverieError
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
 COMMAND_MODULES = ["registry", "image", "fast_style", "text", "words", "draw", "chat", "music",
-                   "sketch", "gan", "sound", "gallery", "studio", "batch", "models"]
+                   "sketch", "gan", "sound", "sketch2art", "gallery", "studio", "batch", "models"]
 
 
 class DefaultsFormatter(argparse.HelpFormatter):

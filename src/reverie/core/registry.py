@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from reverie.core.errors import ReverieError
 
-DOMAINS = ["image", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale"]
+DOMAINS = ["image", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale",
+           "sketch2art"]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from typing import Any, Callable
 from reverie.core.progress import Progress, silent
 
 # The sections in page order; those whose module exists (a domain not built yet is skipped).
-ORDER = ["image", "style", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale"]
+ORDER = ["image", "style", "audio", "text", "chat", "words", "draw", "music", "gan", "sound", "scale",
+         "sketch2art"]
 SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}") is not None]
 
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the
@@ -34,9 +35,9 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 # quick <= 120 s, full <= 600 s in all.
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 25, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
-           "music": 8, "gan": 5, "sound": 10, "scale": 10},
+           "music": 8, "gan": 5, "sound": 10, "scale": 10, "sketch2art": 10},
     False: {"image": 75, "style": 85, "audio": 27, "text": 155, "chat": 38, "words": 5,
-            "draw": 141, "music": 55, "gan": 96, "sound": 81, "scale": 6},
+            "draw": 141, "music": 55, "gan": 96, "sound": 81, "scale": 6, "sketch2art": 30},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 

@@ -283,6 +283,11 @@ def create_app(settings: Settings) -> FastAPI:
             return Response("not found", status_code=404)
         return FileResponse(path)
 
+    # -- sketch2art's canvas (issue #37): its routes live in studio/canvas.py ------------
+    from reverie.studio import canvas
+    canvas.add_routes(app, settings, jobs, page)
+    # -------------------------------------------------------------------------------------
+
     app.router.on_shutdown.append(jobs.stop)
     return app
 
