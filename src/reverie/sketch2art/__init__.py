@@ -45,3 +45,19 @@ MECHANISMS = [
         inputs=(Input("picture", "image", "the picture", example="sample:chelsea"),),
         outputs=(".png", ".jpg", ".webp")),
 ]
+
+
+# -- data sets this domain declares (collected by reverie.io.datasets) -------------------------
+from reverie.io.datasets import Dataset  # noqa: E402
+
+
+def _tile_files():
+    from reverie.sketch2art.data import tile_files
+    return tile_files()
+
+
+DATASETS = [
+    Dataset("photo-tiles", "images", "non-overlapping tiles of 13 photos scikit-image ships "
+            "(astronaut, cat, coffee, rocket, motorcycle, micrographs, brick, grass ...)",
+            _tile_files),
+]

@@ -32,8 +32,7 @@ TILE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "i
 TILE_SOURCE = 128     # photo pixels per tile side, after the photo's short side is set to
 TILES_ACROSS = 3      # three tiles
 HELD_OUT_EVERY = 8    # every 8th tile is held out (the bench's test pictures)
-BUILTIN = {"photo-tiles": "non-overlapping tiles of 13 photos scikit-image ships (astronaut, "
-                          "cat, coffee, rocket, motorcycle, micrographs, brick, grass ...)"}
+BUILTIN = ("photo-tiles",)  # declared in reverie.sketch2art's DATASETS
 
 
 @dataclass
@@ -203,21 +202,10 @@ def load_pairs(source, size: int) -> PairSet:
     return folder(text, size)
 
 
-def _tile_files() -> list[Path]:
+def tile_files() -> list[Path]:
+    """The photos the tiles are cut from (what builtin:photo-tiles' sha256 covers)."""
     from reverie.io.images import sample_path
     return [sample_path(n) for n in TILE_PHOTOS]
-
-
-def register() -> None:
-    """`builtin:photo-tiles` in Reverie's table of data sets (for `reverie list` and sidecar
-    hashes); the tiles themselves are cut here."""
-    from reverie.io import datasets
-    if "photo-tiles" not in datasets.DATASETS:
-        datasets.DATASETS["photo-tiles"] = datasets.Dataset(
-            "photo-tiles", "images", BUILTIN["photo-tiles"], _tile_files)
-
-
-register()
 
 
 def thumbnails(x: torch.Tensor, side: int = 64) -> torch.Tensor:
