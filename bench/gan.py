@@ -49,13 +49,14 @@ import torch.nn.functional as F  # noqa: E402
 
 from reverie.gan import metrics  # noqa: E402
 from reverie.gan.data import load_set  # noqa: E402
-from reverie.gan.dcgan import GANConfig, code_of, latent_for_seed, load_gan, train_gan  # noqa: E402
+from reverie.gan.dcgan import GANConfig, load_gan, train_gan  # noqa: E402
 from reverie.gan.latent import (InvertConfig, attribute_only, invert_latents, jacobian_split,  # noqa: E402
                                 latents_to_draw)
+from reverie.gan.networks import code_of, latent_for_seed  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "gan"
 VAL_FRAC = 0.25
-RECIPE = dict(size=32, ngf=32, ndf=32, batch_size=64, val_frac=VAL_FRAC, fd_every=1000,
+RECIPE = dict(size=32, ngf=32, ndf=32, batch_size=64, val_frac=VAL_FRAC, eval_every=1000,
               fd_samples=500, sample_every=500, checkpoint_every=1000)
 # Per set, on top of RECIPE: the DiffAugment policy of the "diffaugment" model and any knobs.
 # Digits: twice the default learning rates and translation alone, the best of eight 10-minute

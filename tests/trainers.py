@@ -60,6 +60,23 @@ def _pictures(n: int = 6, size: int = 128):
     return torch.stack(out)
 
 
+def _images(n: int, side: int = 16, seed: int = 0):
+    """n small pictures in [0, 1]: two modes, dark and bright, a little noise."""
+    import torch
+    gen = torch.Generator().manual_seed(seed)
+    level = torch.tensor([0.2, 0.8]).repeat(n // 2)[:, None, None, None]
+    return (level + 0.1 * torch.randn(n, 3, side, side, generator=gen)).clamp(0, 1)
+
+
+def _picture(path: Path) -> str:
+    """A 64-pixel striped texture with noise, as a PNG."""
+    import torch
+    from reverie.io.images import save_image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stripes = (torch.arange(64) // 4 % 2).float()[None, :, None].expand(3, 64, 64)
+    return str(save_image((0.3 + 0.4 * stripes + 0.2 * _images(2, 64)[0]).clamp(0, 1), path))
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -143,4 +160,19 @@ CASES: dict[str, Case] = {
         dict(netG="unet_128", load_size=136, crop_size=128, ngf=4, ndf=4, n_layers_D=2,
              lr=5e-3, batch_size=2, max_steps=10, eval_every=5, checkpoint_every=5, threads=1),
         "val_l1"),
+    # gan ---------------------------------------------------------------------------------
+    # FD on Lite0 features is the held-out figure: few samples; high rates so ten steps move
+    # it (the texture's without an EMA, whose lag hides one step's move from its init)
+    "train_gan": Case(
+        lambda folder: {"images": _images(24)},
+        dict(size=32, nz=8, ngf=4, ndf=4, batch_size=4, categories=2, lr_g=2e-3, lr_d=2e-3,
+             fd_samples=20, val_frac=0.0, sample_every=5, max_steps=10, eval_every=5,
+             checkpoint_every=5, threads=1, device="cpu"),
+        "fd"),
+    "train_texture": Case(
+        lambda folder: {"images": [_picture(folder / "stripes.png")]},
+        dict(crop=32, depth=3, nz=4, ngf=4, ndf=4, batch_size=4, lr_g=2e-3, lr_d=2e-3, ema=0.0,
+             diffaugment="color,translation,cutout", fd_samples=20, sample_every=5,
+             max_steps=10, eval_every=5, checkpoint_every=5, threads=1, device="cpu"),
+        "fd"),
 }

@@ -1,6 +1,7 @@
 """`reverie gan`: GANs on the user's images, textures, and latent arithmetic.
 
     reverie gan train builtin:digits --size 32 --minutes 10 --out g.pt        (generated)
+    reverie gan train builtin:digits --max-steps 8000 --resume --out g.pt     (goes on)
     reverie gan sample g.pt --n 64 --truncation 0.7 --out grid.png           (generated)
     reverie gan interpolate g.pt --seed 1 --n 3 --frames 60 --out walk.mp4
     reverie gan invert g.pt photo.png --out found.png                        (generated)

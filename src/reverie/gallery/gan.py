@@ -16,16 +16,16 @@ from reverie.gan.latent import analogy, apply, interpolate, invert, sample, vect
 from reverie.gan.texture import TextureConfig, paint, train_texture
 
 # digits are 8x8 upsampled: a half-width DCGAN learns their shapes in a few hundred steps
-DIGITS = GANConfig(ngf=32, ndf=32, batch_size=32, max_iters=600, sample_every=50,
-                   fd_every=600, fd_samples=200, checkpoint_every=300)
-DIGITS_QUICK = GANConfig(ngf=8, ndf=8, batch_size=8, max_iters=6, sample_every=3, fd_every=6,
-                         fd_samples=20, checkpoint_every=10**6)
+DIGITS = GANConfig(ngf=32, ndf=32, batch_size=32, max_steps=600, sample_every=50,
+                   eval_every=600, fd_samples=200, checkpoint_every=300)
+DIGITS_QUICK = GANConfig(ngf=8, ndf=8, batch_size=8, max_steps=6, sample_every=3,
+                         eval_every=6, fd_samples=20, checkpoint_every=10**6)
 # half-size photo, 32-pixel crops, a half-width net: mortar lines appear by ~1,000 steps
 # (300 steps of the default 64-pixel net at this budget painted flat grey)
-BRICK = TextureConfig(crop=32, depth=3, scale=0.5, ngf=32, ndf=32, max_iters=1200,
-                      sample_every=100, fd_every=1200, fd_samples=40, checkpoint_every=600)
-BRICK_QUICK = TextureConfig(crop=32, depth=3, ngf=8, ndf=8, batch_size=4, max_iters=4,
-                            sample_every=2, fd_every=4, fd_samples=20, checkpoint_every=10**6)
+BRICK = TextureConfig(crop=32, depth=3, scale=0.5, ngf=32, ndf=32, max_steps=1200,
+                      sample_every=100, eval_every=1200, fd_samples=40, checkpoint_every=600)
+BRICK_QUICK = TextureConfig(crop=32, depth=3, ngf=8, ndf=8, batch_size=4, max_steps=4,
+                            sample_every=2, eval_every=4, fd_samples=20, checkpoint_every=10**6)
 # inversion is Adam on the latent: fewer starts and steps than the default keep it in seconds
 INVERT = {"starts": 2, "steps": 100}
 INVERT_QUICK = {"starts": 1, "steps": 5}
@@ -102,7 +102,8 @@ def build(ctx: GalleryContext) -> Section:
                                                          walk.figures["norm_range"])}))
     # a thickness vector the seed way: the heaviest minus the lightest samples by ink
     pool = sample(model, n=64 if not quick else 8, seed=100, device=str(ctx.device))
-    from reverie.gan.dcgan import latent_for_seed, load_gan
+    from reverie.gan.dcgan import load_gan
+    from reverie.gan.networks import latent_for_seed
     g = load_gan(model)
     z = torch.stack([latent_for_seed(sd, g.latent_shape) for sd in pool.figures["seeds"]])
     ink = g.images(z).mean((1, 2, 3))

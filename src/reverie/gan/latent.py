@@ -41,7 +41,9 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
-from reverie.gan.dcgan import GAN, code_of, image_grid, latent_for_seed, load_gan, with_code
+from reverie.gan.dcgan import load_gan
+from reverie.gan.networks import code_of, image_grid, latent_for_seed, with_code
+from reverie.gan.training import GAN
 
 TRUNCATION = dict(min=0.05, max=2.0)
 
@@ -52,7 +54,7 @@ def _truncation_knob():
 
 
 def _gan(model, device: str) -> GAN:
-    return load_gan(model, "dcgan", device)
+    return load_gan(model, device)
 
 
 def _resolved(cfg) -> dict:

@@ -34,7 +34,8 @@ def lite0_features(images: torch.Tensor, device="cpu", batch: int = 64) -> np.nd
     """(N, 3, H, W) in [0, 1] -> (N, 1280) pooled Lite0 head features (after ReLU6)."""
     from reverie.nets.zoo import load_net
 
-    net = load_net("lite0", device)
+    with torch.random.fork_rng(devices=[]):  # built once, drawing initial weights: a
+        net = load_net("lite0", device)        # training run's random stream is not ours
     out = []
     for i in range(0, len(images), batch):
         x = images[i:i + batch].to(device).float()

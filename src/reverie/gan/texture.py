@@ -13,8 +13,8 @@ A morph walks the field from one seed's noise to another's across the width (sle
 position, White 2016): trained on several pictures (`builtin:textures`: brick, grass,
 gravel) it blends one texture into another in one painting.
 
-Training reuses the DCGAN trainer (`gan.dcgan.fit`): the same losses, spectral norm, TTUR,
-EMA, checkpoints and FD/KID, here on fresh random crops.
+Training is the trainer every GAN shares (`gan.training`): the same losses, spectral norm,
+TTUR, EMA, checkpoints and FD/KID, here on fresh random crops.
 """
 from __future__ import annotations
 
@@ -32,11 +32,13 @@ from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
-from reverie.gan.dcgan import (AUGMENTS, Task, _policy_ok, _sn, dcgan_init, fit, load_gan)
+from reverie.gan.networks import AUGMENTS, dcgan_init, generate, policy_ok, spectral
+from reverie.gan.training import GAN, GANParts, GANTrainConfig, load_generator, train
+from reverie.train import eval_every_knob, max_steps_knob
 
 
 @dataclass
-class TextureConfig(Config):
+class TextureConfig(GANTrainConfig):
     crop: int = knob(64, "training crop side in pixels (the generator's 4x4 field paints "
                      "this)", choices=[32, 64, 128])
     depth: int = knob(4, "upsampling layers: each noise vector paints 2^depth pixels square "
@@ -56,24 +58,23 @@ class TextureConfig(Config):
     diffaugment: str = knob("", "DiffAugment policy (one picture gives endless crops: off "
                             "by default)")
     batch_size: int = knob(16, "crops per step (sgan: 25)", min=2)
-    max_iters: int = knob(2000, "training steps (ignored when minutes is set)", min=1)
-    minutes: Optional[float] = knob(None, "train for this wall-clock time instead",
-                                    above=0, unit="minutes")
     sample_every: int = knob(250, "a frame of the training GIF every N steps", min=1,
                              advanced=True)
-    fd_every: int = knob(1000, "FD/KID every N steps", min=1, advanced=True)
     fd_samples: int = knob(200, "crops per FD/KID figure", min=20, advanced=True)
-    checkpoint_every: int = knob(500, "checkpoint every N steps", min=1, advanced=True)
-    resume: bool = knob(False, "continue the run whose checkpoint is the output file")
+    # the shared knobs (reverie.train): max_steps, minutes, eval_every, checkpoint_every,
+    # resume, init, threads, seed, device
+    max_steps: int = max_steps_knob(2000)
+    eval_every: int = eval_every_knob(1000)
     seed: int = seed_knob()
-    device: str = device_knob()
+
+    MODEL_FIELDS = ("depth", "nz", "ngf", "ndf", "spectral_norm")
 
     @property
     def field(self) -> int:
         return max(1, self.crop // 2 ** self.depth)
 
     def check(self) -> None:
-        if not _policy_ok(self.diffaugment):
+        if not policy_ok(self.diffaugment):
             raise ConfigError("diffaugment", f"use a comma-separated subset of "
                                              f"{', '.join(AUGMENTS)} (empty: off)")
         if self.crop % 2 ** self.depth:
@@ -109,13 +110,13 @@ class SpatialDiscriminator(nn.Module):
         cin = 3
         for i in range(depth):
             c = ndf * 2 ** i
-            layers.append(_sn(nn.Conv2d(cin, c, 5, 2, 2, bias=spectral_norm or i == 0),
-                              spectral_norm))
+            layers.append(spectral(nn.Conv2d(cin, c, 5, 2, 2, bias=spectral_norm or i == 0),
+                                   spectral_norm))
             if i > 0 and not spectral_norm:
                 layers.append(nn.BatchNorm2d(c))
             layers.append(nn.LeakyReLU(0.2, True))
             cin = c
-        layers.append(_sn(nn.Conv2d(cin, 1, 3, 1, 1), spectral_norm))
+        layers.append(spectral(nn.Conv2d(cin, 1, 3, 1, 1), spectral_norm))
         self.main = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -155,7 +156,7 @@ def _pictures(images, scale: float) -> tuple[list[torch.Tensor], list[str]]:
     return out, names
 
 
-def texture_task(images, cfg: TextureConfig):
+def texture_parts(images, cfg: TextureConfig) -> GANParts:
     pics, names = _pictures(images, cfg.scale)
     for p, n in zip(pics, names):
         if min(p.shape[-2:]) < cfg.crop:
@@ -179,8 +180,8 @@ def texture_task(images, cfg: TextureConfig):
     if len(pics) == 1 and min(pics[0].shape[-2:]) < 2 * cfg.crop:
         notes.append(f"the picture is less than twice the crop ({cfg.crop} px): few distinct "
                      f"crops, expect copies")
-    return Task("spatial", g, d, (cfg.nz, cfg.field, cfg.field), crops, held, None,
-                {"source": ", ".join(names), "pictures": len(pics)}), notes
+    return GANParts("spatial", g, d, (cfg.nz, cfg.field, cfg.field), crops, held, None,
+                    {"source": ", ".join(names), "pictures": len(pics)}, notes)
 
 
 def train_texture(images=None, config: Optional[TextureConfig] = None, *, out=None,
@@ -192,8 +193,15 @@ def train_texture(images=None, config: Optional[TextureConfig] = None, *, out=No
     rec = {"many": [{"value": s} if isinstance(s, str) and s == "builtin:textures"
                     else record_input(s) for s in (images if isinstance(images, (list, tuple))
                                                    else [images])]}
-    return fit(lambda c: texture_task(images, c), cfg, out=out, progress=progress,
-               inputs={"images": rec}, mechanism="train_texture")
+    return train(lambda c: texture_parts(images, c), cfg, kind="spatial", out=out,
+                 progress=progress, inputs={"images": rec}, mechanism="train_texture")
+
+
+def load_texture(path, device: str | None = None) -> GAN:
+    """The generator a `gan texture` checkpoint holds (its BatchNorm statistics from 4x4
+    fields), on `device` (none: the CPU)."""
+    return load_generator(path, "spatial", TextureConfig, build_spatial, device,
+                          stats_shape=lambda shape: (shape[0], 4, 4))
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,10 +262,9 @@ def paint(model, config: Optional[PaintConfig] = None, *, progress: Progress = s
           **overrides) -> PaintResult:
     """A texture of any size from a `gan texture` model; with `morph_seed`, a morph."""
     from reverie.core.inputs import record as record_input
-    from reverie.gan.dcgan import generate
 
     cfg = make_config(PaintConfig, config, **overrides)
-    gan = load_gan(model, "spatial", cfg.device)
+    gan = load_texture(model, cfg.device)
     tc = gan.config
     patch = 2 ** tc.depth
     h, w = math.ceil(cfg.height / patch), math.ceil(cfg.width / patch)
