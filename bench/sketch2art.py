@@ -186,7 +186,7 @@ def main() -> int:
             "hershey_fd_vs_real": fd(hand, "all"),
             "held_out_fd_vs_real": fd(answer, "all")}
         (OUT / "results.json").write_text(json.dumps(results, indent=1))
-        from reverie.gan.dcgan import image_grid
+        from reverie.gan.networks import image_grid
         from reverie.io.images import save_image
         k = 8
         save_image(image_grid(torch.cat([s[held][:k].repeat(1, 3, 1, 1), answer[:k], truth[:k],

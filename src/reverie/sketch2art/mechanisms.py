@@ -46,7 +46,7 @@ class Sketch2ArtResult(Result):
 
     def why(self) -> torch.Tensor:
         """sketch | output | nearest training picture | patch map, one strip."""
-        from reverie.gan.dcgan import image_grid
+        from reverie.gan.networks import image_grid
         return image_grid(torch.stack([self.sketch.repeat(3, 1, 1), self.image, self.nearest,
                                        self.patch_overlay()]), nrow=4, pad=4)
 

@@ -213,7 +213,7 @@ class Pix2PixTask(Task):
         if final and self.cfg.lambda_GAN > 0:
             out["val_patch_real"] = float(patch_map(self.D, s.to(self.env.device),
                                                     fake.to(self.env.device)).mean())
-        from reverie.gan.dcgan import image_grid
+        from reverie.gan.networks import image_grid
         k = min(4, count)
         self.grid = image_grid(torch.cat([s[:k].repeat(1, 3, 1, 1), fake[:k], x[:k]]), nrow=k)
         return out

@@ -36,7 +36,7 @@ from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.threads import cpu_threads, free_cores
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import save_checkpoint, saved_config
 from reverie.scale import ddp
 from reverie.train.config import TrainConfig
 
@@ -240,15 +240,9 @@ def _resume(cfg: TrainConfig, out: Path | None, load) -> tuple[dict | None, Trai
         raise ConfigError("resume", f"nothing to resume: {out} does not exist; start a new "
                                     f"run without resume")
     ckpt = load(out)
-    saved = type(cfg).from_dict(_known(type(cfg), ckpt["config"]))
+    saved = saved_config(type(cfg), ckpt["config"])
     changed = [n for n in ("max_steps", "minutes") if getattr(saved, n) != getattr(cfg, n)]
     return ckpt, saved.replace(**{n: getattr(cfg, n) for n in cfg.BUDGET_FIELDS}), changed
-
-
-def _known(config_cls, recorded: dict) -> dict:
-    import dataclasses
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    return {k: v for k, v in config_cls.unalias(recorded).items() if k in names and k != "resume"}
 
 
 def _with_init(cfg: TrainConfig, load) -> tuple[dict | None, TrainConfig, list[str]]:
@@ -256,8 +250,12 @@ def _with_init(cfg: TrainConfig, load) -> tuple[dict | None, TrainConfig, list[s
     if not cfg.init or cfg.resume:
         return None, cfg, []
     ckpt = load(cfg.init)  # a .pt, or model:NAME from the zoo
-    saved = _known(type(cfg), ckpt.get("config", {}))
-    shape = {n: saved[n] for n in cfg.MODEL_FIELDS if n in saved}
+    try:
+        saved = saved_config(type(cfg), ckpt.get("config", {}))
+    except (ReverieError, TypeError):
+        raise ConfigError("init", f"{cfg.init} records a configuration this trainer cannot "
+                                  f"read; start from a model made by the same command") from None
+    shape = {n: getattr(saved, n) for n in cfg.MODEL_FIELDS}
     differ = [n for n, v in shape.items() if getattr(cfg, n) != v]
     note = [f"started from the weights of {cfg.init} (step {ckpt.get('run', {}).get('step', '?')})"
             + (f"; its {', '.join(differ)} replaced this run's" if differ else "")]
