@@ -564,3 +564,61 @@ def test_twenty_clients_at_once_leave_every_job_done_in_order(tmp_path):
     assert [j.status for j in jobs] == ["done"] * 20
     assert all(a.finished <= b.started for a, b in zip(jobs, jobs[1:]))
     assert len(pages) >= 20 and set(pages) == {200}
+
+
+def api_client(studio):
+    """A script: no Origin, the token in the header."""
+    return TestClient(studio.app, base_url=OWN, headers={"X-Reverie-Token": studio.token})
+
+
+def test_the_api_describes_submits_and_reads_a_job(studio):
+    with api_client(studio) as api:
+        mechs = {m["name"]: m for m in api.get("/api/mechanisms").json()}
+        assert set(mechs) == set(mechanisms())
+        steps = mechs["dream"]["config"]["properties"]["steps"]
+        assert steps["type"] == "integer" and steps["minimum"] == 1 and steps["description"]
+        assert "enum" in mechs["dream"]["config"]["properties"]["precision"]
+        r = api.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "Men are all alike."},
+                                        "config": {"bot": "eliza"}})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        assert finished(studio, job_id).status == "done"
+        state = api.get(f"/api/jobs/{job_id}").json()
+        assert state["status"] == "done" and job_id in [j["id"] for j in api.get("/api/jobs").json()]
+        listed = api.get(f"/api/jobs/{job_id}/files").json()
+        main = next(f for f in listed if f["role"] != "sidecar")
+        assert api.get(main["url"]).status_code == 200
+        r = api.post("/api/jobs", data={"mechanism": "chat", **ELIZA})  # multipart, as the form
+        assert r.status_code == 201, r.text
+        assert finished(studio, r.json()["id"]).status == "done"
+        bad = api.post("/api/jobs", json={"mechanism": "chat", "config": {"stepz": 1}})
+        assert bad.status_code == 400 and "stepz" in bad.json()["error"]
+        assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 409
+        assert api.get("/api/jobs/nope").status_code == 404
+        schema = api.get("/api/openapi.json").json()
+        assert "/api/jobs" in schema["paths"] and all(p.startswith("/api/") for p in schema["paths"])
+    with TestClient(studio.app, base_url=OWN) as stranger:  # no token
+        r = stranger.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "hi"}})
+        assert r.status_code == 403
+        assert stranger.get("/api/jobs").status_code == 403
+        r = stranger.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "hi"}},
+                          headers={"X-Reverie-Token": studio.token, "Origin": "http://evil.example"})
+        assert r.status_code == 403  # a page elsewhere, even with the token
+    assert len(studio.jobs.newest_first()) == 2
+
+
+def test_the_docs_python_client_runs(tmp_path):
+    """The five lines in docs/studio.md, against a served studio (an ELIZA turn)."""
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "docs" / "studio.md").read_text()
+    code = text.split("## The API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    app = create_app(Settings(tmp_path / "s", token="api-token-1234"))
+    with serve_app(app) as url:
+        code = (code.replace("http://127.0.0.1:7860", url)
+                .replace("TOKEN-PRINTED-AT-START", "api-token-1234")
+                .replace('"dream"', '"chat"').replace('{"image": "sample:coins"}', '{"say": "hi"}')
+                .replace('{"steps": 2}', '{"bot": "eliza"}'))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "docs/studio.md", "exec"), {})
+    assert '"role"' in out.getvalue() or "'role'" in out.getvalue()

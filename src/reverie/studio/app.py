@@ -13,6 +13,7 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
                      POST /history/export
     data             /jobs/ID/events   server-sent events with the job's state
                      /files/PATH       a file in the studio's folder
+    api              /api/...          the same for scripts, as JSON (see `api`)
 
 Other web pages may not use it. Every request must name the studio by a Host it answers to
 (loopback names, `--host`, `--allow-host`): a page on a name the attacker controls, rebound
@@ -45,7 +46,7 @@ from starlette.concurrency import run_in_threadpool
 import reverie
 from reverie.core import registry
 from reverie.core.errors import ReverieError
-from reverie.studio import export, files, forms
+from reverie.studio import api, export, files, forms
 from reverie.studio.jobs import FINISHED, JobQueue
 from reverie.templates import render
 
@@ -124,7 +125,8 @@ def create_app(settings: Settings) -> FastAPI:
                                f" (its pages send it; a script sends the token printed at start "
                                f"as the X-Reverie-Token header or the {TOKEN_FIELD} field)")
 
-    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None, openapi_url=None,
+    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json", version=reverie.__version__,
                   dependencies=[Depends(writes_from_own_pages)])
     jobs = JobQueue(settings.folder, settings.workers)
     app.state.jobs, app.state.settings = jobs, settings
@@ -184,21 +186,25 @@ def create_app(settings: Settings) -> FastAPI:
                                                         _made_files(jobs, settings)),
                     max_mb=settings.max_upload // (1024 * 1024))
 
+    def checked_job(mech, form):
+        """A job from a form's fields (or the API's), every input and value checked first.
+        Reads and checks files (Pillow, torch.load): call it off the event loop."""
+        inputs = _read_inputs(mech, form, settings)
+        config = forms.config_from_form(mech, {k: v for k, v in form.items()
+                                               if isinstance(v, str)}, settings.folder)
+        mech.config_class()(**config)  # refuse bad values now, not in the job
+        return jobs.submit(mech.name, inputs, config)
+
+    api.install(app, api.router(jobs, settings, mechs, checked_job, api.file_list))
+
     @app.post("/m/{name}/run")
     async def run(name: str, request: Request):
         mech = mechs.get(name)
         if mech is None:
             return JSONResponse({"error": f"no mechanism called {name!r}"}, status_code=404)
         form = await request.form(max_part_size=settings.max_upload)
-
-        def checked_job():  # reads and checks files (Pillow, torch.load): off the event loop
-            inputs = _read_inputs(mech, form, settings)
-            config = forms.config_from_form(mech, {k: v for k, v in form.items()
-                                                   if isinstance(v, str)}, settings.folder)
-            mech.config_class()(**config)  # refuse bad values now, not in the job
-            return jobs.submit(name, inputs, config)
         try:
-            return _submitted(await run_in_threadpool(checked_job), request)
+            return _submitted(await run_in_threadpool(checked_job, mech, form), request)
         except ReverieError as exc:
             return _refuse(str(exc), 400)
 
