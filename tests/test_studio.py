@@ -622,3 +622,31 @@ def test_the_docs_python_client_runs(tmp_path):
         with contextlib.redirect_stdout(out):
             exec(compile(code, "docs/studio.md", "exec"), {})
     assert '"role"' in out.getvalue() or "'role'" in out.getvalue()
+
+
+def test_the_home_page_shows_a_picture_per_mechanism_grouped_by_domain(tmp_path):
+    gallery = tmp_path / "gallery"
+    (gallery / "assets").mkdir(parents=True)
+    from reverie.io.images import save_image
+    import torch
+    save_image(torch.zeros(3, 4, 4), gallery / "assets" / "dream.png")
+    (gallery / "gallery.json").write_text(json.dumps({"examples": {
+        "dream": "assets/dream.png", "visualize": "../../etc/passwd", "texture": "x.svg"}}))
+    app = create_app(Settings(tmp_path / "s", gallery=gallery))
+    with own_client(app) as client:
+        page = client.get("/").text
+        for mech in mechanisms().values():
+            assert f'src="/examples/{mech.name}"' in page
+        for domain in {m.domain for m in mechanisms().values()}:
+            assert f'data-domain="{domain}"' in page
+        assert 'id="search"' in page and "<script>" not in page
+        own = client.get("/examples/dream")
+        assert own.status_code == 200 and own.content == (gallery / "assets" / "dream.png").read_bytes()
+        shipped = client.get("/examples/visualize")  # out of the folder: the domain's own picture
+        assert shipped.status_code == 200 and shipped.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shipped.content != own.content
+        assert client.get("/examples/nothing").status_code == 404
+    app.state.jobs.stop()
+    from reverie.studio.app import EXAMPLES
+    for domain in {m.domain for m in mechanisms().values()}:
+        assert (EXAMPLES / f"{domain}.png").stat().st_size < 40_000

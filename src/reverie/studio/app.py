@@ -51,6 +51,8 @@ from reverie.studio.jobs import FINISHED, JobQueue
 from reverie.templates import render
 
 STATIC = Path(__file__).with_name("static")
+EXAMPLES = STATIC / "examples"  # one small picture per domain, for mechanisms not yet shown
+GALLERY_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", ".vec"),
                   "drawing": (".svg",)}
 
@@ -68,7 +70,8 @@ class Settings:
 
     def __init__(self, folder: Path, workers: int = 1, max_upload_mb: float = 25.0,
                  auth: str | None = None, *, host: str = "127.0.0.1",
-                 allow_hosts: tuple[str, ...] | list[str] = (), token: str | None = None):
+                 allow_hosts: tuple[str, ...] | list[str] = (), token: str | None = None,
+                 gallery: Path | str | None = None):
         self.hosts = list(LOOPBACK_NAMES)
         for name in map(_host_name, (host, *allow_hosts)):
             if name not in self.hosts:
@@ -81,6 +84,7 @@ class Settings:
         self.workers = workers
         self.max_upload = int(max_upload_mb * 1024 * 1024)
         self.auth = auth
+        self.gallery = Path(gallery).resolve() if gallery else None  # a gallery's folder
 
 
 def _host_name(text: str) -> str:
@@ -172,6 +176,18 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def index():
         return page("index.html", jobs=[_job_view(j, mechs) for j in jobs.newest_first()[:8]])
+
+    @app.get("/examples/{name}")
+    def example(name: str):
+        """A mechanism's example picture: from the gallery's last run where it has one,
+        else the small one shipped for its domain."""
+        mech = mechs.get(name)
+        if mech is None:
+            return Response("not found", status_code=404)
+        path = _gallery_example(settings.gallery, name) or EXAMPLES / f"{mech.domain}.png"
+        if not path.is_file():
+            path = EXAMPLES / "image.png"
+        return FileResponse(path, headers={"Cache-Control": "max-age=300"})
 
     @app.get("/m/{name}", response_class=HTMLResponse)
     def mechanism_page(name: str, again: str | None = None):
@@ -339,6 +355,21 @@ def _by_domain(mechs) -> list[tuple[str, list]]:
     for m in mechs.values():
         out.setdefault(m.domain, []).append(m)
     return list(out.items())
+
+
+def _gallery_example(gallery: Path | None, name: str) -> Path | None:
+    """The picture the gallery's last run (its gallery.json `examples`) shows for `name`."""
+    if gallery is None:
+        return None
+    try:
+        examples = json.loads((gallery / "gallery.json").read_text()).get("examples") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    rel = examples.get(name) if isinstance(examples, dict) else None
+    path = files.safe_path(gallery, rel) if isinstance(rel, str) else None
+    if path is None or path.suffix.lower() not in GALLERY_IMAGES or not path.is_file():
+        return None
+    return path
 
 
 def _made_files(jobs: JobQueue, settings: Settings) -> list[str]:

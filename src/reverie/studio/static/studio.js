@@ -97,7 +97,28 @@ function setupForm(form) {
   });
 }
 
+function setupSearch(box) {
+  // the home page: show the tiles whose name, title, summary or paper hold every word typed
+  const tiles = Array.from(document.querySelectorAll(".pictures .tile"));
+  const groups = Array.from(document.querySelectorAll(".domain-group"));
+  box.addEventListener("input", () => {
+    const words = box.value.toLowerCase().split(/\s+/).filter((w) => w);
+    for (const tile of tiles) {
+      tile.hidden = !words.every((w) => tile.dataset.search.includes(w));
+    }
+    let any = false;
+    for (const group of groups) {
+      const shown = group.querySelector(".tile:not([hidden])") !== null;
+      group.hidden = !shown;
+      any = any || shown;
+    }
+    document.getElementById("search-none").hidden = any;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const search = document.getElementById("search");
+  if (search) setupSearch(search);
   const job = document.getElementById("job");
   if (job) watchJob(job);
   const preset = document.getElementById("preset");
