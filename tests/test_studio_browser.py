@@ -156,3 +156,28 @@ def test_uploaded_svg_or_html_runs_no_script(page, server):
         page.goto(f"{url}/files/{name}")
         page.wait_for_timeout(300)
         assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None, name
+
+
+def test_on_a_phone_the_menu_folds_away_and_the_form_comes_first(browser, server):
+    url, _, _ = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(url + "/m/dream")
+    assert page.is_visible("#menu-toggle") and not page.is_visible("#menu-links")
+    form_top = page.eval_on_selector("#run", "e => e.getBoundingClientRect().top")
+    assert form_top < 844 / 2, f"the form starts {form_top}px down, past the first screen"
+    box = page.query_selector("#in-image").bounding_box()
+    assert box["height"] >= 40 and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways ({width}px)"
+    shoot(page, "studio-phone.png")
+    page.tap("#menu-toggle")
+    assert page.is_visible("#menu-links") and page.is_visible("text=History")
+    page.goto(url + "/")
+    page.fill("#search", "gatys")
+    titles = [t for t in page.locator(".pictures .tile").all() if t.is_visible()]
+    assert titles and all("gatys" in t.get_attribute("data-search") for t in titles)
+    page.fill("#search", "no such thing at all")
+    assert page.is_visible("#search-none")
+    context.close()

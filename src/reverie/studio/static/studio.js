@@ -116,7 +116,18 @@ function setupSearch(box) {
   });
 }
 
+function setupMenu(button) {
+  // narrow screens: the menu is a bar with a button that unfolds it
+  const nav = document.getElementById("menu");
+  button.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    button.setAttribute("aria-expanded", String(open));
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const menu = document.getElementById("menu-toggle");
+  if (menu) setupMenu(menu);
   const search = document.getElementById("search");
   if (search) setupSearch(search);
   const job = document.getElementById("job");
