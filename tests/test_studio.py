@@ -650,3 +650,37 @@ def test_the_home_page_shows_a_picture_per_mechanism_grouped_by_domain(tmp_path)
     from reverie.studio.app import EXAMPLES
     for domain in {m.domain for m in mechanisms().values()}:
         assert (EXAMPLES / f"{domain}.png").stat().st_size < 40_000
+
+
+def reverie_png(tmp_path, config, mechanism="dream", inputs=None):
+    """A PNG as Reverie writes it: its settings inside (a 4x4 picture, nothing run)."""
+    import torch
+    from reverie.core.sidecar import SCHEMA
+    from reverie.io.embed import embed
+    from reverie.io.images import save_image
+    path = save_image(torch.zeros(3, 4, 4), tmp_path / "made.png")
+    embed(path, {"schema": SCHEMA, "mechanism": mechanism, "config": config,
+                 "inputs": inputs or {"image": {"source": "sample:coins", "sha256": "0" * 64}}})
+    return path
+
+
+def test_a_dropped_picture_opens_its_form_filled_in(studio, tmp_path):
+    png = reverie_png(tmp_path, {"steps": 7, "octaves": 2, "layers": ["stage4", "stage5"]})
+    r = studio.post("/open", data={"_token": studio.token}, headers={"Accept": "application/json"},
+                    files={"picture": ("made.png", png.read_bytes(), "image/png")})
+    assert r.status_code == 200, r.text
+    page = studio.get(r.json()["url"]).text
+    assert 'name="steps" value="7"' in page and 'name="octaves" value="2"' in page
+    assert 'value="stage4, stage5"' in page and 'value="sample:coins"' in page
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(png.read_bytes()[:33] + png.read_bytes()[-12:])  # IHDR, IEND: no settings
+    cut = png.read_bytes()[:60]
+    other = reverie_png(tmp_path, {}, mechanism="no_such_thing")
+    for name, data, words in [("plain.png", plain.read_bytes(), "carries no Reverie settings"),
+                              ("cut.png", cut, "truncated"), ("notes.txt", b"hello", "not a PNG"),
+                              ("o.png", other.read_bytes(), "does not have")]:
+        r = studio.post("/open", data={"_token": studio.token},
+                        files={"picture": (name, data, "image/png")})
+        error = r.json()["error"]
+        assert r.status_code == 400 and words in error and "\n" not in error, error
+    assert studio.get("/m/dream?draft=../../x").status_code == 200  # no draft: the defaults

@@ -109,7 +109,7 @@ def read(path: str | os.PathLike) -> dict:
     path = Path(path)
     if path.is_file() and embed.is_embedding(path):
         data = embed.read_record(path)
-        return _check_schema(path, data)
+        return check_schema(path, data)
     if not path.is_file():
         raise ReverieError(f"sidecar not found: {path}; give the .json written beside an output")
     try:
@@ -119,10 +119,10 @@ def read(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict) or "mechanism" not in data:
         raise ReverieError(f"{path} is not a Reverie sidecar (no 'mechanism'); give the .json "
                            f"written beside an output")
-    return _check_schema(path, data)
+    return check_schema(path, data)
 
 
-def _check_schema(path: Path, data: dict) -> dict:
+def check_schema(path: Path, data: dict) -> dict:
     if data.get("schema") != SCHEMA:
         raise ReverieError(f"{path} has sidecar schema {data.get('schema')!r}, this version "
                            f"reads {SCHEMA!r}; rerun it with the reverie version that wrote it")

@@ -11,6 +11,7 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
     actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
                      POST /jobs/ID/cancel, /jobs/ID/resume, /jobs/ID/again (run it again)
                      POST /history/export
+                     POST /open        a picture Reverie wrote: its form, filled in
     data             /jobs/ID/events   server-sent events with the job's state
                      /files/PATH       a file in the studio's folder
     api              /api/...          the same for scripts, as JSON (see `api`)
@@ -190,13 +191,15 @@ def create_app(settings: Settings) -> FastAPI:
         return FileResponse(path, headers={"Cache-Control": "max-age=300"})
 
     @app.get("/m/{name}", response_class=HTMLResponse)
-    def mechanism_page(name: str, again: str | None = None):
+    def mechanism_page(name: str, again: str | None = None, draft: str | None = None):
         mech = mechs.get(name)
         if mech is None:
             return page("error.html", message=f"no mechanism called {name!r}", status=404)
         values, inputs = {}, {}
         if again and jobs.get(again):  # "use these settings again"
             inputs, values = jobs.settings_of(jobs.get(again))
+        elif draft:  # a picture dropped on a page: the settings it carries
+            inputs, values = _read_draft(settings.folder, draft)
         return page("mechanism.html", mech=mech, controls=forms.controls(mech, values),
                     presets=forms.presets_json(mech), inputs=_input_views(mech, inputs, settings,
                                                         _made_files(jobs, settings)),
@@ -212,6 +215,25 @@ def create_app(settings: Settings) -> FastAPI:
         return jobs.submit(mech.name, inputs, config)
 
     api.install(app, api.router(jobs, settings, mechs, checked_job, api.file_list))
+
+    @app.post("/open")
+    async def open_picture(request: Request):
+        """A file Reverie wrote (a PNG or SVG with its settings inside), dropped on a page:
+        its mechanism's form with those settings (JSON {"url"} for the page's script,
+        else a redirect). Anything else: a one-line error."""
+        form = await request.form(max_part_size=settings.max_upload)
+        item = form.get("picture")
+        if not hasattr(item, "read"):
+            return _refuse("drop a picture Reverie wrote (a PNG or SVG) to open its settings", 400)
+        data = await item.read()
+        name = files.clean_name(getattr(item, "filename", "") or "picture")
+        try:
+            url = await run_in_threadpool(_draft_from, data, name, mechs, settings.folder)
+        except ReverieError as exc:
+            return _refuse(str(exc), 400)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"url": url})
+        return RedirectResponse(url, status_code=303)
 
     @app.post("/m/{name}/run")
     async def run(name: str, request: Request):
@@ -355,6 +377,45 @@ def _by_domain(mechs) -> list[tuple[str, list]]:
     for m in mechs.values():
         out.setdefault(m.domain, []).append(m)
     return list(out.items())
+
+
+_DRAFT = re.compile(r"[0-9a-f]{16}")
+
+
+def _draft_from(data: bytes, name: str, mechs, folder: Path) -> str:
+    """Keep the settings a dropped file carries as a draft; the address of its form."""
+    from reverie.core import sidecar
+    from reverie.io.embed import read_record
+    from reverie.io.files import save_json
+    record = sidecar.check_schema(Path(name), read_record(Path(name), data))
+    mech = mechs.get(record["mechanism"])
+    if mech is None:
+        raise ReverieError(f"{name} was made by {record['mechanism']!r}, which this studio "
+                           f"does not have; open it with the reverie version that made it")
+    inputs = {}
+    for key, rec in (record.get("inputs") or {}).items():
+        if not isinstance(rec, dict):
+            continue
+        if "many" in rec:
+            inputs[key] = [r.get("source") or r.get("value") for r in rec["many"]
+                           if isinstance(r, dict)]
+        elif rec.get("source") is not None or "value" in rec:
+            inputs[key] = rec.get("source") if rec.get("source") is not None else rec["value"]
+    config = {k: v for k, v in (record.get("config") or {}).items() if k != "resume"}
+    draft = secrets.token_hex(8)
+    save_json({"mechanism": mech.name, "inputs": inputs, "config": config},
+              folder / "drafts" / f"{draft}.json")
+    return f"/m/{mech.name}?draft={draft}"
+
+
+def _read_draft(folder: Path, draft: str) -> tuple[dict, dict]:
+    if not _DRAFT.fullmatch(draft):
+        return {}, {}
+    try:
+        data = json.loads((folder / "drafts" / f"{draft}.json").read_text())
+    except (OSError, ValueError):
+        return {}, {}
+    return data.get("inputs") or {}, data.get("config") or {}
 
 
 def _gallery_example(gallery: Path | None, name: str) -> Path | None:
