@@ -684,3 +684,20 @@ def test_a_dropped_picture_opens_its_form_filled_in(studio, tmp_path):
         error = r.json()["error"]
         assert r.status_code == 400 and words in error and "\n" not in error, error
     assert studio.get("/m/dream?draft=../../x").status_code == 200  # no draft: the defaults
+
+
+def test_two_results_compare_side_by_side_with_differences_marked(studio):
+    ids = [submit(studio, "chat", {**ELIZA, "say": say}).json()["job"]
+           for say in ("Men are all alike.", "I am sad.")]
+    assert all(finished(studio, i).status == "done" for i in ids)
+    history = studio.get("/history").text
+    assert all(f'name="job" value="{i}"' in history for i in ids) and 'action="/compare"' in history
+    page = studio.get("/compare", params={"job": ids})
+    assert page.status_code == 200
+    import re
+    differing = re.findall(r'<tr class="differs"><th>([^<]+)</th>', page.text)
+    assert differing == ["input say"], differing
+    assert '<tr class="same"><th>bot</th>' in page.text
+    assert all(f"/jobs/{i}" in page.text for i in ids)
+    assert studio.get("/compare", params={"job": ids[:1]}).status_code == 400
+    assert studio.get("/compare", params={"job": [ids[0], "nope"]}).status_code == 400

@@ -8,6 +8,7 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
                      /m/NAME           its form (generated from the registry and Config)
                      /jobs/ID          a job: progress, live preview, then the result
                      /history          every result, newest first, filterable
+                     /compare?job=A&job=B  two results side by side, differing settings marked
     actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
                      POST /jobs/ID/cancel, /jobs/ID/resume, /jobs/ID/again (run it again)
                      POST /history/export
@@ -38,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse,
                                Response, StreamingResponse)
 from fastapi.staticfiles import StaticFiles
@@ -310,6 +311,17 @@ def create_app(settings: Settings) -> FastAPI:
         return page("history.html", jobs=shown, selected=mechanism or "",
                     names=sorted({j.mechanism for j in jobs.newest_first()}))
 
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare(job: list[str] = Query(default=[])):
+        """Two finished results side by side, the settings that differ marked."""
+        picked = [jobs.get(j) for j in dict.fromkeys(job)]
+        if len(picked) != 2 or any(j is None or j.status != "done" for j in picked):
+            return page("error.html", status=400, message="tick two finished results on the "
+                        "History page to compare them")
+        rows = _setting_rows(*(_recorded_settings(j) for j in picked))
+        return page("compare.html", views=[_job_view(j, mechs) for j in picked], rows=rows,
+                    differing=sum(r["differs"] for r in rows))
+
     @app.post("/history/export")
     def history_export():
         """Every result as a folder that works without the studio: open its index.html."""
@@ -416,6 +428,32 @@ def _read_draft(folder: Path, draft: str) -> tuple[dict, dict]:
     except (OSError, ValueError):
         return {}, {}
     return data.get("inputs") or {}, data.get("config") or {}
+
+
+def _recorded_settings(job) -> dict[str, Any]:
+    """A job's mechanism, inputs and every setting as its sidecar records them (every
+    default and `auto` resolved), else the settings it was given."""
+    record: dict = {}
+    name = job.outputs.get("sidecar")
+    if name:
+        try:
+            record = json.loads((Path(job.folder) / name).read_text())
+        except (OSError, ValueError):
+            record = {}
+    out: dict[str, Any] = {"mechanism": job.mechanism}
+    for key, value in (record.get("inputs") or job.inputs).items():
+        if isinstance(value, dict):
+            value = value.get("source") or value.get("value") or value.get("many")
+        out[f"input {key}"] = value
+    out.update(record.get("config") or job.config)
+    return out
+
+
+def _setting_rows(a: dict, b: dict) -> list[dict]:
+    """One row per setting of either, differing ones first."""
+    rows = [{"name": k, "a": _cell(a.get(k)), "b": _cell(b.get(k)), "differs": a.get(k) != b.get(k)}
+            for k in dict.fromkeys([*a, *b])]
+    return sorted(rows, key=lambda r: not r["differs"])
 
 
 def _gallery_example(gallery: Path | None, name: str) -> Path | None:
