@@ -349,3 +349,34 @@ def test_an_svg_carries_its_settings_and_still_parses(tmp_path):
     ET.parse(svg)
     back = sc.read(svg)
     assert back["config"] == {"a": "<&>"} and "timings" not in back
+
+
+def test_wav_and_midi_carry_their_settings_and_still_play(tmp_path):
+    import numpy as np
+    import pretty_midi
+    import soundfile
+    from reverie.core import sidecar as sc
+    from reverie.io.embed import embed
+    record = {"schema": sc.SCHEMA, "mechanism": "harmonize", "inputs": {}, "config": {"seed": 3},
+              "timings": {"total": 1}}
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.linspace(-0.5, 0.5, 801), 16000)
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    inst.notes.append(pretty_midi.Note(velocity=80, pitch=60, start=0, end=0.5))
+    pm.instruments.append(inst)
+    mid = tmp_path / "a.mid"
+    pm.write(str(mid))
+    for path in (wav, mid):
+        assert embed(path, record) and embed(path, {**record, "config": {"seed": 4}})  # replaced
+        back = sc.read(path)
+        assert back["config"] == {"seed": 4} and "timings" not in back
+        assert path.read_bytes().count(b"reverie ") == 1
+        copy = tmp_path / f"cut{path.suffix}"
+        copy.write_bytes(path.read_bytes()[:-40])
+        with pytest.raises(ReverieError, match="truncated|no Reverie settings"):
+            sc.read(copy)
+    audio, rate = soundfile.read(wav)
+    assert rate == 16000 and len(audio) == 801
+    notes = pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes
+    assert [(n.pitch, n.start, n.end) for n in notes] == [(60, 0, 0.5)]
