@@ -229,7 +229,10 @@ def embed(path: str | os.PathLike, record: dict) -> bool:
         data = path.read_bytes()
         if not data.startswith(PNG_SIGNATURE):
             return False
-        new = png_with_record(data, small, str(path))
+        try:
+            new = png_with_record(data, small, str(path))
+        except ReverieError:
+            return False  # a PNG this cannot walk: the .json beside it has the record
         with atomic_path(path) as tmp:
             tmp.write_bytes(new)
     else:
