@@ -315,3 +315,86 @@ def test_the_readme_lists_every_mechanism_and_its_links_resolve():
             if "://" in target:
                 continue
             assert (page.parent / target).exists(), f"{page.name} links to {target}"
+def test_a_png_carries_its_settings_and_reruns_from_a_copy(dreamed, tmp_path, cli):
+    from PIL import Image
+    _, paths, photo = dreamed
+    with Image.open(paths["image"]) as im:
+        inside = json.loads(im.text["reverie"])  # Pillow reads the iTXt chunk
+    assert inside["mechanism"] == "dream" and inside["inputs"]["image"]["source"] == str(photo)
+    assert "timings" not in inside  # nothing that changes from run to run
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    copy = away / "picture.png"
+    copy.write_bytes(paths["image"].read_bytes())
+    code, out, err = cli("rerun", copy, "--no-progress")
+    assert code == 0, err
+    assert (away / "picture-rerun.png").read_bytes() == paths["image"].read_bytes()
+
+
+def test_a_picture_that_cannot_be_rerun_says_why_in_one_line(dreamed, tmp_path, cli):
+    from reverie.io.embed import png_with_record
+    from reverie.io.images import save_image
+    import torch
+    _, paths, _ = dreamed
+    plain = save_image(torch.rand(3, 8, 8), tmp_path / "plain.png")
+    code, _, err = cli("rerun", plain)
+    assert_one_line_error(code, err)
+    assert "carries no Reverie settings" in err
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(paths["image"].read_bytes()[:200])
+    code, _, err = cli("rerun", cut)
+    assert_one_line_error(code, err)
+    assert "truncated" in err
+    record = json.loads(paths["sidecar"].read_text())
+    record["inputs"]["image"]["source"] = str(tmp_path / "gone.png")
+    lost = tmp_path / "lost.png"
+    lost.write_bytes(png_with_record(paths["image"].read_bytes(), record))
+    code, _, err = cli("rerun", lost)
+    assert_one_line_error(code, err)
+    assert "input 'image'" in err and "missing" in err
+
+
+def test_an_svg_carries_its_settings_and_still_parses(tmp_path):
+    import xml.etree.ElementTree as ET
+    from reverie.core import sidecar as sc
+    from reverie.io.embed import embed
+    svg = tmp_path / "p.svg"
+    svg.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="1mm">'
+                   '<g/></svg>')
+    record = {"schema": sc.SCHEMA, "mechanism": "portrait", "inputs": {}, "config": {"a": "<&>"},
+              "timings": {"total": 1}}
+    assert embed(svg, record)
+    ET.parse(svg)
+    back = sc.read(svg)
+    assert back["config"] == {"a": "<&>"} and "timings" not in back
+
+
+def test_wav_and_midi_carry_their_settings_and_still_play(tmp_path):
+    import numpy as np
+    import pretty_midi
+    import soundfile
+    from reverie.core import sidecar as sc
+    from reverie.io.embed import embed
+    record = {"schema": sc.SCHEMA, "mechanism": "harmonize", "inputs": {}, "config": {"seed": 3},
+              "timings": {"total": 1}}
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.linspace(-0.5, 0.5, 801), 16000)
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    inst.notes.append(pretty_midi.Note(velocity=80, pitch=60, start=0, end=0.5))
+    pm.instruments.append(inst)
+    mid = tmp_path / "a.mid"
+    pm.write(str(mid))
+    for path in (wav, mid):
+        assert embed(path, record) and embed(path, {**record, "config": {"seed": 4}})  # replaced
+        back = sc.read(path)
+        assert back["config"] == {"seed": 4} and "timings" not in back
+        assert path.read_bytes().count(b"reverie ") == 1
+        copy = tmp_path / f"cut{path.suffix}"
+        copy.write_bytes(path.read_bytes()[:-40])
+        with pytest.raises(ReverieError, match="truncated|no Reverie settings"):
+            sc.read(copy)
+    audio, rate = soundfile.read(wav)
+    assert rate == 16000 and len(audio) == 801
+    notes = pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes
+    assert [(n.pitch, n.start, n.end) for n in notes] == [(60, 0, 0.5)]

@@ -139,7 +139,9 @@ def test_one_progress_display_scoped_to_each_section(tmp_path, monkeypatch):
         for done in (0, 5, 10, 3, 10):  # a second loop from 0 must not move the bar back
             ctx.progress(done, 10, f"step {done}")
         ctx.progress(1, 0, "no total")
-        return Section("Good", "plain", [Card("c")], mechanisms=["dream"])
+        (ctx.out_dir / "d.png").write_bytes(b"png")
+        return Section("Good", "plain", [Card("c"), Card("words", media=["w.wav", "d.png"])],
+                       mechanisms=["dream"])
 
     def bad(ctx):
         ctx.progress(1, 2)
@@ -165,6 +167,7 @@ def test_one_progress_display_scoped_to_each_section(tmp_path, monkeypatch):
     # a failed section still lists what it would show, read from its source
     assert summary["mechanisms"] == {"image": list(dict.fromkeys(["dream", *gallery.declared_mechanisms("image")])),
                                      "draw": gallery.declared_mechanisms("draw")}
+    assert summary["examples"]["dream"] == "d.png"  # the section's first image card
     html = Path(summary["index"]).read_text()
     assert "failed: ValueError: broken &lt;section&gt;" in html
     # the next run's shares come from this run's recorded seconds

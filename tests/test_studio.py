@@ -564,3 +564,140 @@ def test_twenty_clients_at_once_leave_every_job_done_in_order(tmp_path):
     assert [j.status for j in jobs] == ["done"] * 20
     assert all(a.finished <= b.started for a, b in zip(jobs, jobs[1:]))
     assert len(pages) >= 20 and set(pages) == {200}
+
+
+def api_client(studio):
+    """A script: no Origin, the token in the header."""
+    return TestClient(studio.app, base_url=OWN, headers={"X-Reverie-Token": studio.token})
+
+
+def test_the_api_describes_submits_and_reads_a_job(studio):
+    with api_client(studio) as api:
+        mechs = {m["name"]: m for m in api.get("/api/mechanisms").json()}
+        assert set(mechs) == set(mechanisms())
+        steps = mechs["dream"]["config"]["properties"]["steps"]
+        assert steps["type"] == "integer" and steps["minimum"] == 1 and steps["description"]
+        assert "enum" in mechs["dream"]["config"]["properties"]["precision"]
+        r = api.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "Men are all alike."},
+                                        "config": {"bot": "eliza"}})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        assert finished(studio, job_id).status == "done"
+        state = api.get(f"/api/jobs/{job_id}").json()
+        assert state["status"] == "done" and job_id in [j["id"] for j in api.get("/api/jobs").json()]
+        listed = api.get(f"/api/jobs/{job_id}/files").json()
+        main = next(f for f in listed if f["role"] != "sidecar")
+        assert api.get(main["url"]).status_code == 200
+        r = api.post("/api/jobs", data={"mechanism": "chat", **ELIZA})  # multipart, as the form
+        assert r.status_code == 201, r.text
+        assert finished(studio, r.json()["id"]).status == "done"
+        bad = api.post("/api/jobs", json={"mechanism": "chat", "config": {"stepz": 1}})
+        assert bad.status_code == 400 and "stepz" in bad.json()["error"]
+        assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 409
+        assert api.get("/api/jobs/nope").status_code == 404
+        schema = api.get("/api/openapi.json").json()
+        assert "/api/jobs" in schema["paths"] and all(p.startswith("/api/") for p in schema["paths"])
+    with TestClient(studio.app, base_url=OWN) as stranger:  # no token
+        r = stranger.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "hi"}})
+        assert r.status_code == 403
+        assert stranger.get("/api/jobs").status_code == 403
+        r = stranger.post("/api/jobs", json={"mechanism": "chat", "inputs": {"say": "hi"}},
+                          headers={"X-Reverie-Token": studio.token, "Origin": "http://evil.example"})
+        assert r.status_code == 403  # a page elsewhere, even with the token
+    assert len(studio.jobs.newest_first()) == 2
+
+
+def test_the_docs_python_client_runs(tmp_path):
+    """The five lines in docs/studio.md, against a served studio (an ELIZA turn)."""
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "docs" / "studio.md").read_text()
+    code = text.split("## The API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    app = create_app(Settings(tmp_path / "s", token="api-token-1234"))
+    with serve_app(app) as url:
+        code = (code.replace("http://127.0.0.1:7860", url)
+                .replace("TOKEN-PRINTED-AT-START", "api-token-1234")
+                .replace('"dream"', '"chat"').replace('{"image": "sample:coins"}', '{"say": "hi"}')
+                .replace('{"steps": 2}', '{"bot": "eliza"}'))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "docs/studio.md", "exec"), {})
+    assert '"role"' in out.getvalue() or "'role'" in out.getvalue()
+
+
+def test_the_home_page_shows_a_picture_per_mechanism_grouped_by_domain(tmp_path):
+    gallery = tmp_path / "gallery"
+    (gallery / "assets").mkdir(parents=True)
+    from reverie.io.images import save_image
+    import torch
+    save_image(torch.zeros(3, 4, 4), gallery / "assets" / "dream.png")
+    (gallery / "gallery.json").write_text(json.dumps({"examples": {
+        "dream": "assets/dream.png", "visualize": "../../etc/passwd", "texture": "x.svg"}}))
+    app = create_app(Settings(tmp_path / "s", gallery=gallery))
+    with own_client(app) as client:
+        page = client.get("/").text
+        for mech in mechanisms().values():
+            assert f'src="/examples/{mech.name}"' in page
+        for domain in {m.domain for m in mechanisms().values()}:
+            assert f'data-domain="{domain}"' in page
+        assert 'id="search"' in page and "<script>" not in page
+        own = client.get("/examples/dream")
+        assert own.status_code == 200 and own.content == (gallery / "assets" / "dream.png").read_bytes()
+        shipped = client.get("/examples/visualize")  # out of the folder: the domain's own picture
+        assert shipped.status_code == 200 and shipped.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shipped.content != own.content
+        assert client.get("/examples/nothing").status_code == 404
+    app.state.jobs.stop()
+    from reverie.studio.app import EXAMPLES
+    for domain in {m.domain for m in mechanisms().values()}:
+        assert (EXAMPLES / f"{domain}.png").stat().st_size < 40_000
+
+
+def reverie_png(tmp_path, config, mechanism="dream", inputs=None):
+    """A PNG as Reverie writes it: its settings inside (a 4x4 picture, nothing run)."""
+    import torch
+    from reverie.core.sidecar import SCHEMA
+    from reverie.io.embed import embed
+    from reverie.io.images import save_image
+    path = save_image(torch.zeros(3, 4, 4), tmp_path / "made.png")
+    embed(path, {"schema": SCHEMA, "mechanism": mechanism, "config": config,
+                 "inputs": inputs or {"image": {"source": "sample:coins", "sha256": "0" * 64}}})
+    return path
+
+
+def test_a_dropped_picture_opens_its_form_filled_in(studio, tmp_path):
+    png = reverie_png(tmp_path, {"steps": 7, "octaves": 2, "layers": ["stage4", "stage5"]})
+    r = studio.post("/open", data={"_token": studio.token}, headers={"Accept": "application/json"},
+                    files={"picture": ("made.png", png.read_bytes(), "image/png")})
+    assert r.status_code == 200, r.text
+    page = studio.get(r.json()["url"]).text
+    assert 'name="steps" value="7"' in page and 'name="octaves" value="2"' in page
+    assert 'value="stage4, stage5"' in page and 'value="sample:coins"' in page
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(png.read_bytes()[:33] + png.read_bytes()[-12:])  # IHDR, IEND: no settings
+    cut = png.read_bytes()[:60]
+    other = reverie_png(tmp_path, {}, mechanism="no_such_thing")
+    for name, data, words in [("plain.png", plain.read_bytes(), "carries no Reverie settings"),
+                              ("cut.png", cut, "truncated"), ("notes.txt", b"hello", "not a PNG"),
+                              ("o.png", other.read_bytes(), "does not have")]:
+        r = studio.post("/open", data={"_token": studio.token},
+                        files={"picture": (name, data, "image/png")})
+        error = r.json()["error"]
+        assert r.status_code == 400 and words in error and "\n" not in error, error
+    assert studio.get("/m/dream?draft=../../x").status_code == 200  # no draft: the defaults
+
+
+def test_two_results_compare_side_by_side_with_differences_marked(studio):
+    ids = [submit(studio, "chat", {**ELIZA, "say": say}).json()["job"]
+           for say in ("Men are all alike.", "I am sad.")]
+    assert all(finished(studio, i).status == "done" for i in ids)
+    history = studio.get("/history").text
+    assert all(f'name="job" value="{i}"' in history for i in ids) and 'action="/compare"' in history
+    page = studio.get("/compare", params={"job": ids})
+    assert page.status_code == 200
+    import re
+    differing = re.findall(r'<tr class="differs"><th>([^<]+)</th>', page.text)
+    assert differing == ["input say"], differing
+    assert '<tr class="same"><th>bot</th>' in page.text
+    assert all(f"/jobs/{i}" in page.text for i in ids)
+    assert studio.get("/compare", params={"job": ids[:1]}).status_code == 400
+    assert studio.get("/compare", params={"job": [ids[0], "nope"]}).status_code == 400

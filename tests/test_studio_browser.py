@@ -156,3 +156,65 @@ def test_uploaded_svg_or_html_runs_no_script(page, server):
         page.goto(f"{url}/files/{name}")
         page.wait_for_timeout(300)
         assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None, name
+
+
+def test_on_a_phone_the_menu_folds_away_and_the_form_comes_first(browser, server):
+    url, _, _ = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(url + "/m/dream")
+    assert page.is_visible("#menu-toggle") and not page.is_visible("#menu-links")
+    form_top = page.eval_on_selector("#run", "e => e.getBoundingClientRect().top")
+    assert form_top < 844 / 2, f"the form starts {form_top}px down, past the first screen"
+    box = page.query_selector("#in-image").bounding_box()
+    assert box["height"] >= 40 and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways ({width}px)"
+    shoot(page, "studio-phone.png")
+    page.tap("#menu-toggle")
+    assert page.is_visible("#menu-links") and page.is_visible("text=History")
+    page.goto(url + "/")
+    page.fill("#search", "gatys")
+    titles = [t for t in page.locator(".pictures .tile").all() if t.is_visible()]
+    assert titles and all("gatys" in t.get_attribute("data-search") for t in titles)
+    page.fill("#search", "no such thing at all")
+    assert page.is_visible("#search-none")
+    context.close()
+
+
+DROP = """([b64, name]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], name, {type: "image/png"}));
+  return dt;
+}"""
+
+
+def drop_file(pg, data: bytes, name: str):
+    import base64
+    transfer = pg.evaluate_handle(DROP, [base64.b64encode(data).decode(), name])
+    pg.dispatch_event("main", "dragover", {"dataTransfer": transfer})
+    pg.dispatch_event("main", "drop", {"dataTransfer": transfer})
+
+
+def test_dropping_a_reverie_picture_opens_its_form_filled_in(page, server, tmp_path):
+    import torch
+    from reverie.core.sidecar import SCHEMA
+    from reverie.io.embed import embed
+    from reverie.io.images import save_image
+    url, _, _ = server
+    png = save_image(torch.zeros(3, 4, 4), tmp_path / "made.png")
+    plain = png.read_bytes()
+    embed(png, {"schema": SCHEMA, "mechanism": "dream", "config": {"steps": 7, "jitter": 3},
+                "inputs": {"image": {"source": "sample:coins", "sha256": "0" * 64}}})
+    page.goto(url + "/history")
+    drop_file(page, plain, "plain.png")  # a PNG from elsewhere: one line, the page stays
+    page.wait_for_selector("#drop-error:not([hidden])")
+    assert "carries no Reverie settings" in page.inner_text("#drop-error")
+    drop_file(page, png.read_bytes()[:50], "cut.png")
+    page.wait_for_selector("#drop-error:has-text('truncated')")
+    drop_file(page, png.read_bytes(), "made.png")
+    page.wait_for_url("**/m/dream?draft=*")
+    assert page.input_value("#f-steps") == "7" and page.input_value("#f-jitter") == "3"
+    assert page.input_value("#in-image") == "sample:coins"

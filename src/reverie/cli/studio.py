@@ -28,6 +28,9 @@ def register(sub) -> None:
     p.add_argument("--token", default=None,
                    help="the token scripts send with every POST (X-Reverie-Token header or "
                         "_token field); made at random when not given, printed at start")
+    p.add_argument("--gallery", default="gallery", metavar="DIR",
+                   help="a gallery's folder (reverie gallery --out DIR): the home page shows "
+                        "its pictures (default: ./gallery, where there is one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=run)
 
@@ -57,7 +60,8 @@ def run(args) -> int:
     from reverie.studio.app import Settings, create_app
 
     settings = Settings(args.folder, args.workers, args.max_upload_mb, args.auth,
-                        host=args.host, allow_hosts=args.allow_host, token=args.token)
+                        host=args.host, allow_hosts=args.allow_host, token=args.token,
+                        gallery=args.gallery)
     app = create_app(settings)
     shown = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL
     url = f"http://{shown}:{args.port}/"

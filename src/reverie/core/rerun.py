@@ -27,6 +27,8 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
         registry.get(record["mechanism"])  # an unknown mechanism is the first thing to say
         outputs = record.get("outputs") or {}
         main = next(iter(outputs.values()), None)
+        if main is None and "outputs" not in record:  # the record inside a picture
+            main = path.name
         if main is None:
             raise ReverieError(f"{path} names no output; give an output path")
         out = default_out(path.parent / main)

@@ -84,8 +84,14 @@ def build(result, outputs: dict[str, Path]) -> dict:
 
 
 def write(result, outputs: dict[str, Path], main: Path) -> Path:
+    """OUT.json beside the outputs, and the settings inside every PNG, SVG, WAV and MIDI
+    file among them (`reverie rerun picture.png` then works from the picture alone)."""
+    from reverie.io.embed import embed
+    record = build(result, outputs)
+    for out in outputs.values():
+        embed(out, record)
     path = sidecar_path(main)
-    save_json(build(result, outputs), path)
+    save_json(record, path)
     return path
 
 
@@ -97,8 +103,13 @@ def write_sidecar(out: str | os.PathLike, data: dict) -> Path:
 
 
 def read(path: str | os.PathLike) -> dict:
-    """A sidecar, checked to be one this version can rerun."""
+    """A sidecar (or the record inside a PNG, SVG, WAV or MIDI file Reverie wrote), checked
+    to be one this version can rerun."""
+    from reverie.io import embed
     path = Path(path)
+    if path.is_file() and embed.is_embedding(path):
+        data = embed.read_record(path)
+        return check_schema(path, data)
     if not path.is_file():
         raise ReverieError(f"sidecar not found: {path}; give the .json written beside an output")
     try:
@@ -108,6 +119,10 @@ def read(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict) or "mechanism" not in data:
         raise ReverieError(f"{path} is not a Reverie sidecar (no 'mechanism'); give the .json "
                            f"written beside an output")
+    return check_schema(path, data)
+
+
+def check_schema(path: Path, data: dict) -> dict:
     if data.get("schema") != SCHEMA:
         raise ReverieError(f"{path} has sidecar schema {data.get('schema')!r}, this version "
                            f"reads {SCHEMA!r}; rerun it with the reverie version that wrote it")

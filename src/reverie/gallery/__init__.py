@@ -237,7 +237,8 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     seconds; the message names the section and its step, "image (1/6): ..."); `log`, if
     given, gets one line as each section starts and ends. Returns the summary written to
     gallery.json: {"index", "quick", "seconds", "budget_seconds", "sections": {name:
-    seconds}, "failed": {name: error}, "mechanisms": {name: [registry names]}}.
+    seconds}, "failed": {name: error}, "mechanisms": {name: [registry names]}, "examples":
+    {registry name: image path relative to OUT_DIR}} (the studio's home page shows these).
     """
     from reverie.core.device import resolve_device
 
@@ -283,10 +284,33 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
                "budget_seconds": BUDGET_SECONDS[quick],
                "sections": {b.name: round(b.seconds, 1) for b in built},
                "failed": {b.name: b.error for b in built if b.error},
-               "mechanisms": {b.name: b.mechanisms for b in built}}
+               "mechanisms": {b.name: b.mechanisms for b in built},
+               "examples": example_images(built)}
     from reverie.io.files import save_json
     save_json(summary, out / "gallery.json")
     return summary
+
+
+def example_images(built: list[Built]) -> dict[str, str]:
+    """One picture per mechanism a section shows: the first image card whose title names
+    the mechanism (its name or title), else the section's first image card."""
+    from reverie.core import registry
+    mechs = registry.mechanisms()
+    out: dict[str, str] = {}
+    for b in built:
+        if b.section is None:
+            continue
+        cards = [(c.title.lower(), m) for c in b.section.cards for m in c.media
+                 if Path(m).suffix.lower() in IMAGE]
+        if not cards:
+            continue
+        for name in b.mechanisms:
+            mech = mechs.get(name)
+            words = {name.lower(), name.replace("_", " ").lower()}
+            if mech is not None:
+                words.add(mech.title.lower())
+            out[name] = next((m for t, m in cards if any(w in t for w in words)), cards[0][1])
+    return out
 
 
 # -- the page --------------------------------------------------------------------------

@@ -8,11 +8,14 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
                      /m/NAME           its form (generated from the registry and Config)
                      /jobs/ID          a job: progress, live preview, then the result
                      /history          every result, newest first, filterable
+                     /compare?job=A&job=B  two results side by side, differing settings marked
     actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
                      POST /jobs/ID/cancel, /jobs/ID/resume, /jobs/ID/again (run it again)
                      POST /history/export
+                     POST /open        a picture Reverie wrote: its form, filled in
     data             /jobs/ID/events   server-sent events with the job's state
                      /files/PATH       a file in the studio's folder
+    api              /api/...          the same for scripts, as JSON (see `api`)
 
 Other web pages may not use it. Every request must name the studio by a Host it answers to
 (loopback names, `--host`, `--allow-host`): a page on a name the attacker controls, rebound
@@ -36,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse,
                                Response, StreamingResponse)
 from fastapi.staticfiles import StaticFiles
@@ -45,11 +48,13 @@ from starlette.concurrency import run_in_threadpool
 import reverie
 from reverie.core import registry
 from reverie.core.errors import ReverieError
-from reverie.studio import export, files, forms
+from reverie.studio import api, export, files, forms
 from reverie.studio.jobs import FINISHED, JobQueue
 from reverie.templates import render
 
 STATIC = Path(__file__).with_name("static")
+EXAMPLES = STATIC / "examples"  # one small picture per domain, for mechanisms not yet shown
+GALLERY_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", ".vec"),
                   "drawing": (".svg",)}
 
@@ -67,7 +72,8 @@ class Settings:
 
     def __init__(self, folder: Path, workers: int = 1, max_upload_mb: float = 25.0,
                  auth: str | None = None, *, host: str = "127.0.0.1",
-                 allow_hosts: tuple[str, ...] | list[str] = (), token: str | None = None):
+                 allow_hosts: tuple[str, ...] | list[str] = (), token: str | None = None,
+                 gallery: Path | str | None = None):
         self.hosts = list(LOOPBACK_NAMES)
         for name in map(_host_name, (host, *allow_hosts)):
             if name not in self.hosts:
@@ -80,6 +86,7 @@ class Settings:
         self.workers = workers
         self.max_upload = int(max_upload_mb * 1024 * 1024)
         self.auth = auth
+        self.gallery = Path(gallery).resolve() if gallery else None  # a gallery's folder
 
 
 def _host_name(text: str) -> str:
@@ -124,7 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
                                f" (its pages send it; a script sends the token printed at start "
                                f"as the X-Reverie-Token header or the {TOKEN_FIELD} field)")
 
-    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None, openapi_url=None,
+    app = FastAPI(title="Reverie Studio", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json", version=reverie.__version__,
                   dependencies=[Depends(writes_from_own_pages)])
     jobs = JobQueue(settings.folder, settings.workers)
     app.state.jobs, app.state.settings = jobs, settings
@@ -171,18 +179,62 @@ def create_app(settings: Settings) -> FastAPI:
     def index():
         return page("index.html", jobs=[_job_view(j, mechs) for j in jobs.newest_first()[:8]])
 
+    @app.get("/examples/{name}")
+    def example(name: str):
+        """A mechanism's example picture: from the gallery's last run where it has one,
+        else the small one shipped for its domain."""
+        mech = mechs.get(name)
+        if mech is None:
+            return Response("not found", status_code=404)
+        path = _gallery_example(settings.gallery, name) or EXAMPLES / f"{mech.domain}.png"
+        if not path.is_file():
+            path = EXAMPLES / "image.png"
+        return FileResponse(path, headers={"Cache-Control": "max-age=300"})
+
     @app.get("/m/{name}", response_class=HTMLResponse)
-    def mechanism_page(name: str, again: str | None = None):
+    def mechanism_page(name: str, again: str | None = None, draft: str | None = None):
         mech = mechs.get(name)
         if mech is None:
             return page("error.html", message=f"no mechanism called {name!r}", status=404)
         values, inputs = {}, {}
         if again and jobs.get(again):  # "use these settings again"
             inputs, values = jobs.settings_of(jobs.get(again))
+        elif draft:  # a picture dropped on a page: the settings it carries
+            inputs, values = _read_draft(settings.folder, draft)
         return page("mechanism.html", mech=mech, controls=forms.controls(mech, values),
                     presets=forms.presets_json(mech), inputs=_input_views(mech, inputs, settings,
                                                         _made_files(jobs, settings)),
                     max_mb=settings.max_upload // (1024 * 1024))
+
+    def checked_job(mech, form):
+        """A job from a form's fields (or the API's), every input and value checked first.
+        Reads and checks files (Pillow, torch.load): call it off the event loop."""
+        inputs = _read_inputs(mech, form, settings)
+        config = forms.config_from_form(mech, {k: v for k, v in form.items()
+                                               if isinstance(v, str)}, settings.folder)
+        mech.config_class()(**config)  # refuse bad values now, not in the job
+        return jobs.submit(mech.name, inputs, config)
+
+    api.install(app, api.router(jobs, settings, mechs, checked_job, api.file_list))
+
+    @app.post("/open")
+    async def open_picture(request: Request):
+        """A file Reverie wrote (a PNG or SVG with its settings inside), dropped on a page:
+        its mechanism's form with those settings (JSON {"url"} for the page's script,
+        else a redirect). Anything else: a one-line error."""
+        form = await request.form(max_part_size=settings.max_upload)
+        item = form.get("picture")
+        if not hasattr(item, "read"):
+            return _refuse("drop a picture Reverie wrote (a PNG or SVG) to open its settings", 400)
+        data = await item.read()
+        name = files.clean_name(getattr(item, "filename", "") or "picture")
+        try:
+            url = await run_in_threadpool(_draft_from, data, name, mechs, settings.folder)
+        except ReverieError as exc:
+            return _refuse(str(exc), 400)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"url": url})
+        return RedirectResponse(url, status_code=303)
 
     @app.post("/m/{name}/run")
     async def run(name: str, request: Request):
@@ -190,15 +242,8 @@ def create_app(settings: Settings) -> FastAPI:
         if mech is None:
             return JSONResponse({"error": f"no mechanism called {name!r}"}, status_code=404)
         form = await request.form(max_part_size=settings.max_upload)
-
-        def checked_job():  # reads and checks files (Pillow, torch.load): off the event loop
-            inputs = _read_inputs(mech, form, settings)
-            config = forms.config_from_form(mech, {k: v for k, v in form.items()
-                                                   if isinstance(v, str)}, settings.folder)
-            mech.config_class()(**config)  # refuse bad values now, not in the job
-            return jobs.submit(name, inputs, config)
         try:
-            return _submitted(await run_in_threadpool(checked_job), request)
+            return _submitted(await run_in_threadpool(checked_job, mech, form), request)
         except ReverieError as exc:
             return _refuse(str(exc), 400)
 
@@ -265,6 +310,17 @@ def create_app(settings: Settings) -> FastAPI:
                  if j.status == "done" and (not mechanism or j.mechanism == mechanism)]
         return page("history.html", jobs=shown, selected=mechanism or "",
                     names=sorted({j.mechanism for j in jobs.newest_first()}))
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare(job: list[str] = Query(default=[])):
+        """Two finished results side by side, the settings that differ marked."""
+        picked = [jobs.get(j) for j in dict.fromkeys(job)]
+        if len(picked) != 2 or any(j is None or j.status != "done" for j in picked):
+            return page("error.html", status=400, message="tick two finished results on the "
+                        "History page to compare them")
+        rows = _setting_rows(*(_recorded_settings(j) for j in picked))
+        return page("compare.html", views=[_job_view(j, mechs) for j in picked], rows=rows,
+                    differing=sum(r["differs"] for r in rows))
 
     @app.post("/history/export")
     def history_export():
@@ -338,6 +394,86 @@ def _by_domain(mechs) -> list[tuple[str, list]]:
     for m in mechs.values():
         out.setdefault(m.domain, []).append(m)
     return list(out.items())
+
+
+_DRAFT = re.compile(r"[0-9a-f]{16}")
+
+
+def _draft_from(data: bytes, name: str, mechs, folder: Path) -> str:
+    """Keep the settings a dropped file carries as a draft; the address of its form."""
+    from reverie.core import sidecar
+    from reverie.io.embed import read_record
+    from reverie.io.files import save_json
+    record = sidecar.check_schema(Path(name), read_record(Path(name), data))
+    mech = mechs.get(record["mechanism"])
+    if mech is None:
+        raise ReverieError(f"{name} was made by {record['mechanism']!r}, which this studio "
+                           f"does not have; open it with the reverie version that made it")
+    inputs = {}
+    for key, rec in (record.get("inputs") or {}).items():
+        if not isinstance(rec, dict):
+            continue
+        if "many" in rec:
+            inputs[key] = [r.get("source") or r.get("value") for r in rec["many"]
+                           if isinstance(r, dict)]
+        elif rec.get("source") is not None or "value" in rec:
+            inputs[key] = rec.get("source") if rec.get("source") is not None else rec["value"]
+    config = {k: v for k, v in (record.get("config") or {}).items() if k != "resume"}
+    draft = secrets.token_hex(8)
+    save_json({"mechanism": mech.name, "inputs": inputs, "config": config},
+              folder / "drafts" / f"{draft}.json")
+    return f"/m/{mech.name}?draft={draft}"
+
+
+def _read_draft(folder: Path, draft: str) -> tuple[dict, dict]:
+    if not _DRAFT.fullmatch(draft):
+        return {}, {}
+    try:
+        data = json.loads((folder / "drafts" / f"{draft}.json").read_text())
+    except (OSError, ValueError):
+        return {}, {}
+    return data.get("inputs") or {}, data.get("config") or {}
+
+
+def _recorded_settings(job) -> dict[str, Any]:
+    """A job's mechanism, inputs and every setting as its sidecar records them (every
+    default and `auto` resolved), else the settings it was given."""
+    record: dict = {}
+    name = job.outputs.get("sidecar")
+    if name:
+        try:
+            record = json.loads((Path(job.folder) / name).read_text())
+        except (OSError, ValueError):
+            record = {}
+    out: dict[str, Any] = {"mechanism": job.mechanism}
+    for key, value in (record.get("inputs") or job.inputs).items():
+        if isinstance(value, dict):
+            value = value.get("source") or value.get("value") or value.get("many")
+        out[f"input {key}"] = value
+    out.update(record.get("config") or job.config)
+    return out
+
+
+def _setting_rows(a: dict, b: dict) -> list[dict]:
+    """One row per setting of either, differing ones first."""
+    rows = [{"name": k, "a": _cell(a.get(k)), "b": _cell(b.get(k)), "differs": a.get(k) != b.get(k)}
+            for k in dict.fromkeys([*a, *b])]
+    return sorted(rows, key=lambda r: not r["differs"])
+
+
+def _gallery_example(gallery: Path | None, name: str) -> Path | None:
+    """The picture the gallery's last run (its gallery.json `examples`) shows for `name`."""
+    if gallery is None:
+        return None
+    try:
+        examples = json.loads((gallery / "gallery.json").read_text()).get("examples") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    rel = examples.get(name) if isinstance(examples, dict) else None
+    path = files.safe_path(gallery, rel) if isinstance(rel, str) else None
+    if path is None or path.suffix.lower() not in GALLERY_IMAGES or not path.is_file():
+        return None
+    return path
 
 
 def _made_files(jobs: JobQueue, settings: Settings) -> list[str]:

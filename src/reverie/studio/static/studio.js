@@ -83,21 +83,87 @@ function setupForm(form) {
     }
     const button = document.getElementById("run-button");
     button.disabled = true;
-    try {
-      const response = await fetch(form.action, {method: "POST", body: new FormData(form),
-                                                  headers: {"Accept": "application/json"}});
-      const data = await response.json();
-      if (!response.ok) throw new Error(data.error || ("the studio answered " + response.status));
-      window.location.href = data.url;
-    } catch (e) {
-      error.textContent = e.message;
-      error.hidden = false;
-      button.disabled = false;
+    if (!await postAndGo(form.action, new FormData(form), error)) button.disabled = false;
+  });
+}
+
+async function postAndGo(url, body, error) {
+  // POST for JSON {"url"} and go there; a refusal shows its one line in `error`
+  try {
+    const response = await fetch(url, {method: "POST", body: body,
+                                       headers: {"Accept": "application/json"}});
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error || ("the studio answered " + response.status));
+    window.location.href = data.url;
+    return true;
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+    return false;
+  }
+}
+
+function setupSearch(box) {
+  // the home page: show the tiles whose name, title, summary or paper hold every word typed
+  const tiles = Array.from(document.querySelectorAll(".pictures .tile"));
+  const groups = Array.from(document.querySelectorAll(".domain-group"));
+  box.addEventListener("input", () => {
+    const words = box.value.toLowerCase().split(/\s+/).filter((w) => w);
+    for (const tile of tiles) {
+      tile.hidden = !words.every((w) => tile.dataset.search.includes(w));
     }
+    let any = false;
+    for (const group of groups) {
+      const shown = group.querySelector(".tile:not([hidden])") !== null;
+      group.hidden = !shown;
+      any = any || shown;
+    }
+    document.getElementById("search-none").hidden = any;
+  });
+}
+
+function setupMenu(button) {
+  // narrow screens: the menu is a bar with a button that unfolds it
+  const nav = document.getElementById("menu");
+  button.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    button.setAttribute("aria-expanded", String(open));
+  });
+}
+
+function setupDrop() {
+  // a picture Reverie wrote, dropped anywhere on a page: its mechanism's form, filled in
+  const meta = document.querySelector("meta[name=reverie-token]");
+  const error = document.getElementById("drop-error");
+  if (!meta || !error) return;
+  const hasFile = (event) => event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files");
+  document.addEventListener("dragover", (event) => {
+    if (event.target.closest && event.target.closest("input[type=file]")) return;  // an upload box
+    if (!hasFile(event)) return;
+    event.preventDefault();
+    document.body.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", () => document.body.classList.remove("dropping"));
+  document.addEventListener("drop", async (event) => {
+    if (event.target.closest && event.target.closest("input[type=file]")) return;
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (!file) return;
+    event.preventDefault();
+    document.body.classList.remove("dropping");
+    const body = new FormData();
+    body.append("picture", file, file.name);
+    body.append("_token", meta.content);
+    error.hidden = true;
+    await postAndGo("/open", body, error);
   });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  setupDrop();
+  const menu = document.getElementById("menu-toggle");
+  if (menu) setupMenu(menu);
+  const search = document.getElementById("search");
+  if (search) setupSearch(search);
   const job = document.getElementById("job");
   if (job) watchJob(job);
   const preset = document.getElementById("preset");
