@@ -86,3 +86,13 @@ def serve_app(app):
         server.should_exit = True
         thread.join(10)
         app.state.jobs.stop()
+
+
+def studio_client(app):
+    """A TestClient that addresses a studio app as a script of the user's does: an allowed
+    Host, the studio's Origin and its token in a header (for tests of other domains' pages)."""
+    from fastapi.testclient import TestClient
+
+    own = "http://127.0.0.1:7860"
+    return TestClient(app, base_url=own, headers={
+        "Origin": own, "X-Reverie-Token": app.state.settings.token})

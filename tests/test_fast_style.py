@@ -228,13 +228,12 @@ def test_init_from_a_network_with_other_styles_keeps_all_but_their_scales(tmp_pa
 
 def test_the_studio_paints_an_uploaded_clip_with_an_uploaded_model(tmp_path):
     pytest.importorskip("fastapi")
-    from fastapi.testclient import TestClient
-
+    from conftest import studio_client
     from reverie.studio.app import Settings, create_app
     clip = _clip(tmp_path / "pan.mp4", _pan(n=3), audio=True)
     model = _model(tmp_path / "m.pt")
     app = create_app(Settings(tmp_path / "studio", workers=1))
-    with TestClient(app) as client:
+    with studio_client(app) as client:
         files = {"clip__file": ("pan.mp4", clip.read_bytes(), "video/mp4"),
                  "model__file": ("m.pt", model.read_bytes(), "application/octet-stream")}
         r = client.post("/m/style_video/run", data={"blend": "0.5"}, files=files,

@@ -208,11 +208,9 @@ def _studio(tmp_path, model_path):
 
 
 def test_canvas_endpoint_answers_a_drawing(model, tmp_path):
-    from fastapi.testclient import TestClient
+    from conftest import studio_client
     folder, app = _studio(tmp_path, model[0])
-    own = "http://127.0.0.1:7860"  # the studio's own pages: an allowed Host, its token
-    with TestClient(app, base_url=own, headers={
-            "Origin": own, "X-Reverie-Token": app.state.settings.token}) as client:
+    with studio_client(app) as client:
         page = client.get("/canvas/sketch2art?model=models/tiny.pt")
         assert page.status_code == 200 and 'name="_token"' in page.text
         png = _sketch_png(tmp_path / "c.png").read_bytes()
