@@ -89,7 +89,8 @@ class SoundConfig(Config):
     checkpoint_every: int = knob(100, "write a checkpoint every N steps (and at the end), so "
                                  "a killed run can resume", min=1, advanced=True)
     resume: bool = knob(False, "continue the run whose checkpoint is the output file")
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: $REVERIE_THREADS if set, "
+                                  "else the cores not already busy)",
                                   min=1, resolved=True, advanced=True)
     seed: int = seed_knob(1337)
     device: str = device_knob()

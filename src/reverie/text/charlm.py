@@ -42,6 +42,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
+from reverie.core.threads import cpu_threads, free_cores  # noqa: F401 (re-exported)
 from reverie.io import checkpoints
 from reverie.io.checkpoints import ModelFileResult, save_checkpoint
 from reverie.io.files import check_writable, save_text
@@ -109,7 +110,8 @@ class CharLMConfig(Config):
                                  "a killed run can resume", min=1, advanced=True)
     resume: bool = knob(False, "continue the run whose checkpoint is the output file (after a "
                         "kill, or to train on with a larger max_iters)")
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: $REVERIE_THREADS if set, "
+                                  "else the cores not already busy)",
                                   min=1, resolved=True, advanced=True)
     seed: int = seed_knob(1337)
     device: str = device_knob()
@@ -492,31 +494,6 @@ def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
         count += y.numel()
     model.train(was_training)
     return total / count
-
-
-def free_cores() -> int:
-    """Cores not already busy with other work (load average), at least 1.
-
-    Measured on a loaded 2-core machine: when another process holds a core, a 2-thread
-    LSTM step waits at every OpenMP barrier and runs 2-4x *slower* than on one thread."""
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return cores
-    return max(1, min(cores, cores - int(round(load))))
-
-
-@contextlib.contextmanager
-def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
-    """Run a block on `threads` torch threads (default: the free cores), then restore."""
-    before = torch.get_num_threads()
-    n = threads or free_cores()
-    torch.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------------------
