@@ -94,6 +94,38 @@ def test_a_sidecar_on_one_line_is_a_job(tmp_path):
     assert Path(again["outputs"]["transcript"]).read_bytes() == text.read_bytes()
 
 
+def test_a_local_batch_prints_no_dask_info_lines(tmp_path, capfd, caplog, monkeypatch):
+    """Dask's scheduler, nanny and workers log INFO lines by the dozen; a batch (and the
+    gallery's) keeps them out unless asked for with dask_logs."""
+    import logging
+    import re
+
+    import distributed  # noqa: F401 (sets up its logging on import)
+    from reverie.cli import main
+    from reverie.scale.batch import dask_logs
+
+    # where the root logger already had a handler when Dask was imported (a program that
+    # set up logging first), Dask logs through the root's, not a handler of its own
+    logger = logging.getLogger("distributed")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", True)
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [{"mechanism": "chat", "inputs": {"say": "hi"}}])
+    assert main(["batch", str(jobs), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    said = [f"{r.name}: {r.getMessage()}" for r in caplog.records
+            if r.name.startswith("distributed") and r.levelno < logging.WARNING]
+    assert not said, said[:5]
+    err = capfd.readouterr().err  # the worker processes' stderr too
+    assert not re.search(r"\bINFO\b", err), err[:500]
+    assert (tmp_path / "out" / "0001-chat.txt").is_file()
+    # asked for, the INFO lines are there; the level is put back after
+    before = logger.level
+    with dask_logs("info"):
+        assert logging.getLogger("distributed.scheduler").isEnabledFor(logging.INFO)
+    with dask_logs():
+        assert not logging.getLogger("distributed.scheduler").isEnabledFor(logging.INFO)
+    assert logger.level == before
+
+
 @pytest.mark.parametrize("line, words", [
     ('{"mechanism": "chat", "inputs": {"say": "hi"}', "not valid JSON"),
     ('{"mechanism": "chatt", "inputs": {"say": "hi"}}', "unknown mechanism 'chatt'"),

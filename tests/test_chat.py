@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import assert_one_line_error, assert_rerun_identical
+from conftest import THREADS, assert_one_line_error, assert_rerun_identical
 from reverie.chat.conversation import ChatConfig, chat
 from reverie.chat.neural import load_responder, prompt, reply_bits, respond, train_chat
 from reverie.chat.turns import (Turn, format_turns, parse_chatterbot, parse_play,
@@ -20,7 +20,7 @@ from reverie.core.errors import ReverieError
 PAIRS = {"ping": "pong", "hello": "world", "night": "day", "salt": "pepper"}
 TINY = dict(rnn_size=48, n_embd=16, seq_length=48, batch_size=16, max_steps=400,
             learning_rate=1e-2, min_lr=1e-3, warmup_iters=10, eval_every=100, eval_iters=4,
-            checkpoint_every=100, dropout=0.0, threads=1, seed=0)
+            checkpoint_every=100, dropout=0.0, threads=THREADS, seed=0)
 
 
 def transcript(n=600, seed=0) -> str:
@@ -114,9 +114,15 @@ def test_the_reply_depends_on_the_conversation(model):
     for question, answer in PAIRS.items():
         reply, ended = respond(responder, [Turn("ANN", question)], "BOB", temperature=0)
         assert (reply, ended) == (answer, True)
-    # the conversation makes the right answer far likelier than the name alone does
+    # the question makes its answer far likelier than another question does, and far
+    # likelier than another answer (seeds 0-4: at least 1.10 and 1.43 bits per character;
+    # 2 threads train the same model as 1. The gain over the name alone is no measure: a
+    # reply with no question before it is nothing the model saw, and that figure went from
+    # 0.16 to 1.97 bits over the same seeds at 400 or 600 steps)
     bits = reply_bits(responder, [Turn("ANN", "night")], "BOB", "day")
-    assert bits["context_gain_bits"] > 0.5
+    for other in sorted(set(PAIRS) - {"night"}):
+        asked = reply_bits(responder, [Turn("ANN", other)], "BOB", "day")
+        assert asked["bits_per_char"] > bits["bits_per_char"] + 0.5, other
     wrong = reply_bits(responder, [Turn("ANN", "night")], "BOB", "pong")
     assert wrong["bits_per_char"] > bits["bits_per_char"] + 1
 

@@ -398,3 +398,28 @@ def test_wav_and_midi_carry_their_settings_and_still_play(tmp_path):
     assert rate == 16000 and len(audio) == 801
     notes = pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes
     assert [(n.pitch, n.start, n.end) for n in notes] == [(60, 0, 0.5)]
+
+
+def test_reverie_threads_is_what_auto_threads_becomes(monkeypatch):
+    import torch
+
+    from reverie.core.threads import cpu_threads, free_cores
+    from reverie.text.charlm import CharLMConfig, train_charlm
+    monkeypatch.setenv("REVERIE_THREADS", "3")
+    assert free_cores() == 3  # not the load average
+    before = torch.get_num_threads()
+    with cpu_threads() as n:
+        assert n == 3 == torch.get_num_threads()
+    with cpu_threads(2) as n:  # a count given explicitly wins
+        assert n == 2 == torch.get_num_threads()
+    assert torch.get_num_threads() == before
+    tiny = CharLMConfig(rnn_size=8, n_embd=4, seq_length=8, batch_size=2, max_steps=1,
+                        eval_every=1, eval_iters=1)
+    monkeypatch.setenv("REVERIE_THREADS", "2")
+    assert train_charlm(text="abc " * 50, config=tiny).resolved["threads"] == 2
+    assert train_charlm(text="abc " * 50, config=tiny, threads=1).resolved["threads"] == 1
+    monkeypatch.setenv("REVERIE_THREADS", "many")
+    with pytest.raises(ReverieError, match="REVERIE_THREADS='many'"):
+        free_cores()
+    monkeypatch.setenv("REVERIE_THREADS", "")  # set but empty: as if unset
+    assert 1 <= free_cores() <= (os.cpu_count() or 1)

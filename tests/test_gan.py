@@ -15,6 +15,8 @@ import torch
 from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.gan.dcgan import GANConfig, load_gan, train_gan
+from reverie.gan.networks import diff_augment, latent_for_seed
+from reverie.gan.training import GAN, load_checkpoint
 from reverie.gan.latent import apply, invert, jacobian_norms, sample, slerp_path, vector
 from reverie.gan.networks import diff_augment, latent_for_seed
 from reverie.io.images import save_image
@@ -48,6 +50,8 @@ def test_covers_both_modes_and_losses_finite(trained):
     z = torch.stack([latent_for_seed(s, gan.latent_shape) for s in range(200)])
     means = gan.images(z).mean((1, 2, 3))
     bright = float((means > 0.5).float().mean())
+    # measured over seeds 0-4 at 1 and 2 threads: 41% to 50% bright, the median sample
+    # 0.04 to 0.10 off its mode
     assert 0.15 < bright < 0.85, f"one mode only: {bright:.2f} bright"
     near_a_mode = torch.minimum((means - 0.15).abs(), (means - 0.85).abs())
     assert float(near_a_mode.median()) < 0.15
@@ -87,21 +91,49 @@ def test_jacobian_norm_estimate_of_a_linear_map():
     assert torch.allclose(est, lin.weight.norm().detach().expand(3), rtol=0.15)
 
 
-def test_jacobian_reject_drops_blends_between_modes(trained):
+def test_jacobian_reject_draws_more_and_keeps_n_by_their_norms(trained):
     _, out = trained
     r = sample(out, n=60, jacobian_reject=0.3, seed=0)
     kept = r.figures["seeds"]
     dropped = [d["seed"] for d in r.figures["jacobian"]["rejected"]]
     assert len(kept) == 60 and len(dropped) == 26 and not set(kept) & set(dropped)
     assert set(dropped) != set(range(60, 86))  # chosen by the norms, not the last seeds
+    norms = [d["norm"] for d in r.figures["jacobian"]["rejected"]]
+    assert norms == sorted(norms, reverse=True)  # the most stretched first
+    assert min(norms) >= round(r.figures["jacobian"]["threshold"], 4)
     assert r.saved is None and "rejected" in r.extra
-    gan = load_gan(out)
 
-    def between(seeds):  # share of images far from both modes (0.15 and 0.85)
-        z = torch.stack([latent_for_seed(s, gan.latent_shape) for s in seeds])
-        m = gan.images(z).mean((1, 2, 3))
-        return float((torch.minimum((m - 0.15).abs(), (m - 0.85).abs()) > 0.1).float().mean())
-    assert between(dropped) > between(kept) + 0.15
+
+class Ramp(torch.nn.Module):
+    """A generator whose answer is known: flat images, dark (0.15) where z's first
+    coordinate is below 0 and bright (0.85) above, through a steep ramp of blends, where it
+    stretches most. (What blends a trained toy GAN makes depends on its run: over seeds 0-4
+    at 1 and 2 threads, 15% to 53% of its samples, and the share of blends among the latents
+    rejection dropped went from 0.73 above the share among those it kept to 0.22 below it;
+    two of the ten runs failed the test this one replaces, as a user's run did.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.steep = torch.nn.Parameter(torch.tensor(4.0), requires_grad=False)
+
+    def forward(self, z):
+        level = 0.5 + 0.35 * torch.tanh(self.steep * z[:, 0])
+        return (2 * level - 1)[:, None, None, None].expand(-1, 3, 8, 8)
+
+
+@pytest.mark.parametrize("seed", [0, 100])
+def test_jacobian_reject_drops_the_blends_between_modes(seed):
+    gan = GAN(Ramp(), GANConfig(nz=8), "dcgan", (8,), None, {})
+    r = sample(gan, n=60, jacobian_reject=0.3, seed=seed)
+    dropped = [d["seed"] for d in r.figures["jacobian"]["rejected"]]
+
+    def off_mode(seeds):  # how far each image is from the nearer mode
+        m = gan.images(torch.stack([latent_for_seed(s, (8,)) for s in seeds])).mean((1, 2, 3))
+        return torch.minimum((m - 0.15).abs(), (m - 0.85).abs())
+    # every blend (over 0.1 off) is dropped, and what is kept lies near a mode (measured:
+    # 9 to 17 blends among the 86 drawn, the kept at most 0.055 off, for seeds 0, 100, 200)
+    assert int((off_mode(dropped) > 0.1).sum()) >= 5
+    assert float(off_mode(r.figures["seeds"]).max()) < 0.1
 
 
 def test_infogan_code_picks_the_mode(tmp_path):
@@ -119,15 +151,19 @@ def test_infogan_code_picks_the_mode(tmp_path):
     share = [float(bright[codes == k].float().mean()) for k in (0, 1)]
     assert abs(share[0] - share[1]) > 0.7, share
     # the generator is given the code: a step across the border between the two values
-    # (z0 = z1) changes the image; the same step elsewhere in z barely does
-    z0 = latent_for_seed(0, gan.latent_shape)
-    z0[1] = z0[0]
+    # (z0 = z1) changes the image; the same step elsewhere in z barely does. Over 8 latents
+    # on the border: one alone crossed with as little as 0.27 (their mean: 0.58 at the
+    # least, in four runs of seeds 0-2 at 1 and 2 threads; the step elsewhere: under 0.0001)
+    z0 = torch.stack([latent_for_seed(s, gan.latent_shape) for s in range(8)])
+    z0[:, 1] = z0[:, 0]
     step, elsewhere = torch.zeros(8), torch.zeros(8)
     step[0], elsewhere[7] = 1e-3, 2e-3
-    across = gan.images(torch.stack([z0 + step, z0 - step])).mean((1, 2, 3))
-    along = gan.images(torch.stack([z0 + step, z0 + step + elsewhere])).mean((1, 2, 3))
-    assert (across[0] - across[1]).abs() > 0.3
-    assert (along[0] - along[1]).abs() < 0.05
+
+    def ink(z):
+        return gan.images(z).mean((1, 2, 3))
+    across = (ink(z0 + step) - ink(z0 - step)).abs()
+    along = (ink(z0 + step) - ink(z0 + step + elsewhere)).abs()
+    assert float(across.mean()) > 0.3 and float(along.max()) < 0.05, (across, along)
     # a vector applied keeps the base latent's code: all on its code coordinates, it would
     # flip the mode halfway along the strip; applied, the strip stays in one mode
     push = np.zeros(8, dtype=np.float32)
@@ -162,18 +198,23 @@ def test_inversion_finds_a_generated_image(trained, tmp_path):
     gan = load_gan(out)
     target = gan.images(latent_for_seed(11, gan.latent_shape)[None])[0]
     path = save_image(target, tmp_path / "target.png")
-    result = invert(out, str(path), starts=4, steps=80, lr=0.1, feature_weight=0.0)
+    # 8 starts of 160 steps: with 4 of 80, three toy models of ten (seeds 0-4 at 1 and 2
+    # threads) were left at 0.0052 to 0.029; with these the worst of the ten was 0.0019
+    result = invert(out, str(path), starts=8, steps=160, lr=0.1, feature_weight=0.0)
     assert result.figures["pixel_mse"] < 0.005, result.figures
     # nearer than a typical other sample of the same toy (whose modes are nearly flat images,
     # so the margin is small; bench/gan.py measures inversion on real digits)
     others = gan.images(torch.stack([latent_for_seed(s, gan.latent_shape)
                                      for s in range(12, 52)]))
-    assert result.figures["pixel_mse"] < float(((others - target) ** 2).flatten(1).mean(1).median())
-    # sphere: the latent stays where sampled latents lie, and still finds the image
-    on_shell = invert(out, str(path), starts=4, steps=80, lr=0.1, feature_weight=0.0,
+    typical = float(((others - target) ** 2).flatten(1).mean(1).median())
+    assert result.figures["pixel_mse"] < typical
+    # sphere: the latent stays where sampled latents lie, and still finds the image, far
+    # nearer than a typical other sample (over the ten models: at most 0.068 of that median;
+    # on one the projected steps stop at 0.029, which is why not an absolute bound)
+    on_shell = invert(out, str(path), starts=8, steps=160, lr=0.1, feature_weight=0.0,
                       sphere=True)
     assert abs(on_shell.figures["latent_norm"] - math.sqrt(gan.nz)) < 1e-3
-    assert on_shell.figures["pixel_mse"] < 0.01, on_shell.figures
+    assert on_shell.figures["pixel_mse"] < typical / 4, (on_shell.figures, typical)
 
 
 def test_attribute_vector_moves_ink(trained, tmp_path):
@@ -183,7 +224,10 @@ def test_attribute_vector_moves_ink(trained, tmp_path):
     (tmp_path / "light").mkdir()
     for i, im in enumerate(x):
         save_image(im, tmp_path / ("heavy" if im.mean() > 0.5 else "light") / f"{i}.png")
-    v = vector(out, str(tmp_path / "heavy"), str(tmp_path / "light"), starts=2, steps=40,
+    # 4 starts of 80 steps: with 2 of 40 the vector came out short on one toy model of ten
+    # (seeds 0-4 at 1 and 2 threads) and left a dark seed dark; with these the smallest
+    # change on the ten was 0.53
+    v = vector(out, str(tmp_path / "heavy"), str(tmp_path / "light"), starts=4, steps=80,
                lr=0.1, feature_weight=0.0)
     assert v.vector.shape == (8,) and v.figures["with_count"] == 8
     v.save(tmp_path / "thick.npy")
@@ -191,7 +235,7 @@ def test_attribute_vector_moves_ink(trained, tmp_path):
         ink = apply(out, str(tmp_path / "thick.npy"), seed=seed, amounts=[-2, 2]).figures["ink"]
         assert ink[0] < ink[1] - 0.2, (seed, ink)
     # the same from the command line, spelled as in the issue and README
-    args = ["--starts", "2", "--steps", "40", "--lr", "0.1", "--feature-weight", "0"]
+    args = ["--starts", "4", "--steps", "80", "--lr", "0.1", "--feature-weight", "0"]
     assert main(["gan", "vector", str(out), "--with", str(tmp_path / "heavy"), "--without",
                  str(tmp_path / "light"), *args, "--out", str(tmp_path / "cli.npy")]) == 0
     assert main(["gan", "apply", str(out), "--vector", str(tmp_path / "cli.npy"), "--amounts",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_one_line_error
+from conftest import THREADS, assert_one_line_error
 from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.music import chorales as ch
@@ -29,7 +29,7 @@ MELODY = "E4:4 E4:4 F4:4 G4:4 G4:4 F4:4 E4:4 D4:4 C4:4 C4:4 D4:4 E4:4 E4:6 D4:2 
 
 def tiny(**kw) -> coconet.CoconetConfig:
     base = dict(num_layers=4, num_filters=8, batch_size=8, crop_piece_len=16, max_steps=40,
-                eval_every=10, checkpoint_every=10, learning_rate=5e-3, threads=1)
+                eval_every=10, checkpoint_every=10, learning_rate=5e-3, threads=THREADS)
     base.update(kw)
     return coconet.CoconetConfig(**base)
 
@@ -275,6 +275,7 @@ def test_the_parallel_penalty_steers_the_sampler_away_from_parallels(model):
         found = [rules.counts(c.pitches, c.onsets) for c in made]
         return sum(f["parallel_fifths"] + f["parallel_octaves"] for f in found)
     unguided, guided = parallels(0.0), parallels(8.0)
+    # seeds 1337 and 0 (the same at 1 and 2 threads): 7 and 9 unguided, 1 and 1 guided
     assert unguided >= 5 and guided <= unguided / 3
 
 

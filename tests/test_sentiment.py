@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_one_line_error, assert_rerun_identical
+from conftest import THREADS, assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.errors import ReverieError
 from reverie.text.charlm import CharLMConfig, Clamp, load_charlm, sample
@@ -19,8 +19,6 @@ from reverie.text.train import train_charlm
 from reverie.text.sentiment import (ProbeConfig, features, fit_probe, fit_sentiment, generate_clamped,
                                     lm_corpus, load_labelled, read_lengths, unit_percentiles,
                                     walk_states, encode_texts)
-
-torch.set_num_threads(1)
 
 POS = ["great", "lovely", "happy", "wonderful", "good", "love"]
 NEG = ["awful", "terrible", "sad", "horrible", "bad", "hate"]
@@ -55,8 +53,8 @@ def lm(tmp_path_factory, labelled_csv) -> Path:
     corpus.write_text("\n".join(review(rng, rng.random() < 0.5) for _ in range(1500)))
     out = corpus.parent / "lm.pt"
     train_charlm([corpus], CharLMConfig(rnn_size=32, n_embd=16, seq_length=32, batch_size=8,
-                                        max_steps=50, learning_rate=1e-2, dropout=0.0, threads=1,
-                                        eval_every=20, eval_iters=3), out=out)
+                                        max_steps=50, learning_rate=1e-2, dropout=0.0,
+                                        threads=THREADS, eval_every=20, eval_iters=3), out=out)
     return out
 
 

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import assert_one_line_error
+from conftest import THREADS, assert_one_line_error
 from reverie.core.errors import ReverieError
 from reverie.sound import data, gruv, samplernn, wavenet
 from reverie.sound import pitch as sp
@@ -44,7 +44,7 @@ def pitch(x: np.ndarray) -> float:
 def tiny(**kw) -> tr.SoundConfig:
     base = dict(layers=6, stacks=1, residual_channels=16, gate_channels=32,
                 skip_out_channels=32, sample_size=256, batch_size=4, max_steps=150,
-                eval_every=25, checkpoint_every=25, learning_rate=3e-3, threads=1)
+                eval_every=25, checkpoint_every=25, learning_rate=3e-3, threads=THREADS)
     base.update(kw)
     return tr.SoundConfig(**base)
 
@@ -169,7 +169,7 @@ def test_samplernn_generation_agrees_with_its_full_pass():
 def test_samplernn_learns_a_tone():
     cfg = tr.SoundConfig(model="samplernn", frame_size=8, dim=64, emb_size=16, sample_size=256,
                          batch_size=4, max_steps=120, eval_every=30, learning_rate=3e-3,
-                         threads=1)
+                         threads=THREADS)
     model = tr.train_sound(clips=TONES, config=cfg)
     h = model.figures["history"]
     assert min(r["valid"] for r in h) < untrained(cfg) - 3.0
@@ -259,7 +259,7 @@ def test_gruv_features_round_trip_and_it_learns_a_tone():
                        [tone(1.0, phase=5.0) + hiss(RATE)])
     cfg = tr.SoundConfig(model="gruv", block_size=200, max_seq_len=8, hidden_dimension_size=64,
                          batch_size=4, max_steps=80, eval_every=20, learning_rate=1e-3,
-                         threads=1)
+                         threads=THREADS)
     model = tr.train_sound(clips=clips, config=cfg)
     h = model.figures["history"]
     assert model.figures["unit"] == "normalised MSE" and h[-1]["valid"] < h[0]["valid"]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import Previews, assert_one_line_error, assert_rerun_identical
+from conftest import THREADS, Previews, assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.config import ConfigError
 from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, build_model, evaluate_ids,
@@ -27,8 +27,6 @@ from reverie.text.corpus import Vocab
 from reverie.text.lm import sample_text
 from reverie.text.train import train_charlm
 from reverie.text.ngram import NGramConfig, NGramLM, train_ngram
-
-torch.set_num_threads(1)
 
 WORDS = ("the king and the queen went to the castle where a knight spoke of love and war "
          "while the people sang songs of the river and the moon").split()
@@ -50,7 +48,7 @@ def corpus_text(n_chars: int = 30_000, seed: int = 0) -> str:
 def tiny(**kw) -> CharLMConfig:
     base = dict(rnn_size=32, n_embd=16, seq_length=32, batch_size=8, max_steps=60,
                 learning_rate=1e-2, min_lr=1e-3, warmup_iters=5, eval_every=20,
-                eval_iters=5, checkpoint_every=20, dropout=0.0, threads=1, seed=3)
+                eval_iters=5, checkpoint_every=20, dropout=0.0, threads=THREADS, seed=3)
     base.update(kw)
     return CharLMConfig(**base)
 
@@ -81,14 +79,17 @@ def test_training_lowers_validation_loss(tmp_path, corpus_file):
     vocab = Vocab.from_data(text)
     ids = vocab.encode(text)
     val = ids[int(len(ids) * 0.9):]
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # an untrained model of its own seed
+        torch.manual_seed(0)
         before = evaluate_ids(build_model(len(vocab), cfg), val)
     state = torch.get_rng_state()
     result = train_charlm([corpus_file], cfg, out=tmp_path / "m.pt")
     assert torch.equal(torch.get_rng_state(), state)  # no process-wide state left changed
     assert result.figures["steps"] == 60
     assert result.figures["val_loss"] < before - 0.8, (before, result.figures["val_loss"])
-    assert result.figures["val_loss"] < 2.2  # well below uniform over the vocabulary
+    # well below uniform over the vocabulary (seeds 3 and 0: 2.01 and 1.93; 2 threads train
+    # the same model as 1)
+    assert result.figures["val_loss"] < 2.2
     assert (tmp_path / "m.pt").exists() and (tmp_path / "m.json").exists()
     assert result.deterministic
 

@@ -75,7 +75,7 @@ def run_zoom_cmd(args) -> int:
         result, paths = dream_chain(args.image, config, args.out, cluster=cluster.cluster,
                                     workers=cluster.workers, chunk=args.chunk,
                                     retries=cluster.retries, threads=cluster.threads,
-                                    progress=progress)
+                                    logs=cluster.dask_logs, progress=progress)
     if args.json:
         print_json({"outputs": {k: str(v) for k, v in paths.items()},
                      "figures": result.figures, "timings": result.timings,

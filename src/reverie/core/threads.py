@@ -1,10 +1,10 @@
-"""CPU threads: how many torch (and BLAS) threads a run uses.
+"""How many torch CPU threads `threads=auto` becomes.
 
-`threads=auto` takes the cores not already busy (the load average), because on a loaded
-2-core machine a 2-thread step waits at every OpenMP barrier and runs 2-4x slower than on
-one thread. The environment variable REVERIE_THREADS, where set, replaces that guess
-(tests and benchmarks pin it; another thread count sums in another order and trains
-another model)."""
+By default the cores not already busy (the load average), so a run on a loaded machine
+does not fight other work for cores. The environment variable REVERIE_THREADS overrides
+that with a fixed count: another thread count sums in another order and trains another
+model, so a run that must not depend on the machine's load (a test suite, a comparison)
+sets it. A `threads` a config gives explicitly always wins over both."""
 from __future__ import annotations
 
 import contextlib
@@ -13,13 +13,35 @@ from typing import Iterator, Optional
 
 import torch
 
+from reverie.core.errors import ReverieError
+
+ENV = "REVERIE_THREADS"
+
+
+def _pinned() -> Optional[int]:
+    """The thread count REVERIE_THREADS asks for, or None when it is unset or empty."""
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ReverieError(f"{ENV}={value!r} is not a thread count; set it to a whole "
+                           f"number of at least 1, or unset it for the free cores")
+    return n
+
 
 def free_cores() -> int:
     """Cores not already busy with other work (load average), at least 1; REVERIE_THREADS
-    when it is set."""
-    pinned = os.environ.get("REVERIE_THREADS", "").strip()
-    if pinned.isdigit() and int(pinned) > 0:
-        return int(pinned)
+    when it is set.
+
+    Measured on a loaded 2-core machine: when another process holds a core, a 2-thread
+    LSTM step waits at every OpenMP barrier and runs 2-4x *slower* than on one thread."""
+    n = _pinned()
+    if n is not None:
+        return n
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -30,7 +52,7 @@ def free_cores() -> int:
 
 @contextlib.contextmanager
 def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
-    """Run a block on `threads` torch threads (default: the free cores), then restore."""
+    """Run a block on `threads` torch threads (default: `free_cores()`), then restore."""
     before = torch.get_num_threads()
     n = threads or free_cores()
     torch.set_num_threads(n)

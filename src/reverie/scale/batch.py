@@ -267,10 +267,33 @@ def one_line(exc: BaseException) -> str:
 
 
 # -- the cluster ---------------------------------------------------------------------------
+DASK_LOGS = ("debug", "info", "warning", "error")
+
+
 @contextlib.contextmanager
-def connect(cluster: Any = "local", workers: int | None = None) -> Iterator[Any]:
+def dask_logs(level: str = "warning") -> Iterator[int]:
+    """Dask's own log lines in this process at `level` or above for the block, then as
+    before. Its scheduler, nanny and workers say INFO lines by the dozen as they start and
+    stop. Dask logs through a handler of its own or, where the root logger already had one
+    when Dask was imported (a program that set up logging first), through the root's, which
+    `LocalCluster(silence_logs=...)` does not reach: the logger's level covers both."""
+    import logging
+    number = logging.getLevelName(level.upper())
+    logger = logging.getLogger("distributed")
+    before = logger.level
+    logger.setLevel(number)
+    try:
+        yield number
+    finally:
+        logger.setLevel(before)
+
+
+@contextlib.contextmanager
+def connect(cluster: Any = "local", workers: int | None = None,
+            logs: str = "warning") -> Iterator[Any]:
     """A dask.distributed Client: a LocalCluster of single-thread worker processes on this
-    machine ("local"), a scheduler's address ("tcp://HOST:8786"), or a Client given."""
+    machine ("local"), a scheduler's address ("tcp://HOST:8786"), or a Client given. On
+    "local", Dask's log lines below `logs` are kept out of the output (its workers' too)."""
     try:
         import dask  # noqa: F401
         from distributed import Client, LocalCluster
@@ -280,12 +303,12 @@ def connect(cluster: Any = "local", workers: int | None = None) -> Iterator[Any]
     if not isinstance(cluster, str):  # a Client made by the caller: theirs to close
         yield cluster
         return
-    import logging
     if cluster == "local":
         n = workers or os.cpu_count() or 1
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=":0",
-                          silence_logs=logging.CRITICAL) as local, Client(local) as client:
+        with dask_logs(logs) as level, \
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=":0",
+                             silence_logs=level) as local, Client(local) as client:
             yield client
         return
     if workers is not None:
@@ -354,7 +377,7 @@ def check_jobs(jobs: list[dict], out_dir: str | os.PathLike) -> None:
 
 def run_batch(jobs: list[dict], out_dir: str | os.PathLike, cluster: Any = "local",
               workers: int | None = None, retries: int = 2, progress: Progress = silent,
-              threads: int = 1) -> BatchResult:
+              threads: int = 1, logs: str = "warning") -> BatchResult:
     """Run every job not done yet as a Dask task; a failure is retried `retries` times,
     then reported, while the others go on. `progress(done, total, message)` after each."""
     out_dir = Path(out_dir)
@@ -366,7 +389,7 @@ def run_batch(jobs: list[dict], out_dir: str | os.PathLike, cluster: Any = "loca
         return report
     start = time.perf_counter()
     run = uuid.uuid4().hex[:8]
-    with connect(cluster, workers) as client:
+    with connect(cluster, workers, logs) as client:
         from distributed import as_completed
         report.workers = _workers(client)
         futures = {client.submit(run_job, job, str(out_dir.resolve()), threads, retries=retries,
@@ -408,6 +431,9 @@ class BatchConfig(Config):
                                "mechanism's default seed)", min=0)
     device: str = knob("auto", "the device of jobs whose config sets none: cpu, cuda, cuda:N, "
                        "or auto (each job's own choice)", metavar="DEVICE")
+    dask_logs: str = knob("warning", "Dask's own log lines (scheduler, nanny, workers) at this "
+                          "level or above: info shows them starting and stopping",
+                          choices=DASK_LOGS, advanced=True, studio=False)
 
 
 @dataclass
@@ -454,7 +480,8 @@ def batch(jobs: str | os.PathLike, config: Optional[BatchConfig] = None, *,
     report_path = out if out.suffix else out / "batch.jsonl"
     todo = [_with_defaults(job, cfg) for job in read_jobs(jobs)]
     report = run_batch(todo, report_path.parent, cluster=cfg.cluster, workers=cfg.workers,
-                       retries=cfg.retries, progress=progress, threads=cfg.threads)
+                       retries=cfg.retries, progress=progress, threads=cfg.threads,
+                       logs=cfg.dask_logs)
     figures = {k: v for k, v in report.as_dict().items() if k != "finished"}
     notes = [f"failed: line {f['line']} ({f['out']}): {f['error']}" for f in report.failed]
     result = BatchRun(report, mechanism="batch", config=cfg,
@@ -524,7 +551,8 @@ def finished_chunks(folder: Path, frames: int, chunk: int) -> int:
 
 def dream_chain(image: Any, config=None, out: str | os.PathLike = "zoom.mp4",
                 cluster: Any = "local", workers: int | None = None, chunk: int = 10,
-                retries: int = 2, progress: Progress = silent, threads: int = 1):
+                retries: int = 2, progress: Progress = silent, threads: int = 1,
+                logs: str = "warning"):
     """A DeepDream zoom (config.frames frames) on a Dask cluster, as a chain of tasks of
     `chunk` frames; resumes from `.chunks/` beside `out`. Returns (DreamResult, paths).
 
@@ -553,7 +581,7 @@ def dream_chain(image: Any, config=None, out: str | os.PathLike = "zoom.mp4",
     if first < total:
         run = uuid.uuid4().hex[:8]
         frames_before = first * chunk
-        with connect(cluster, workers) as client:
+        with connect(cluster, workers, logs) as client:
             from distributed import as_completed
             workers_seen = _workers(client)
             prev: Any = source if first == 0 else {

@@ -379,7 +379,8 @@ class ProbeConfig(Config):
     max_chars: int = knob(1000, "read at most the last N characters of each text", min=1)
     max_texts: Optional[int] = knob(None, "read a seeded random subset of this many texts "
                                     "(none: all)", min=10)
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: $REVERIE_THREADS if set, "
+                                  "else the cores not already busy)",
                                   min=1, resolved=True, advanced=True)
     seed: int = seed_knob(42)
 

@@ -62,7 +62,8 @@ class TrainConfig(Config):
     init: Optional[str] = knob(None, "start from this model's weights (a .pt made by the same "
                                "command) and train on this run's data: fine-tuning",
                                metavar="MODEL", file=_init_file)
-    threads: Optional[int] = knob(None, "torch CPU threads (auto: the cores not already busy)",
+    threads: Optional[int] = knob(None, "torch CPU threads (auto: $REVERIE_THREADS if set, "
+                                  "else the cores not already busy)",
                                   min=1, resolved=True, advanced=True)
     seed: int = seed_knob(1337)
     device: str = device_knob()
