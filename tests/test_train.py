@@ -96,3 +96,26 @@ def test_runs_under_torchrun_on_two_processes(name, tmp_path):
     saved = torch.load(out, weights_only=True)
     assert saved["run"]["step"] == CASES[name].torchrun.get("max_steps", 4)
     assert "processes: 2" in p.stdout
+
+
+def test_the_old_knob_names_still_work_for_one_release(cli, tmp_path):
+    from reverie.draw.sketch import SketchConfig
+    from reverie.gan.dcgan import GANConfig
+    from reverie.text.charlm import CharLMConfig
+
+    with pytest.warns(DeprecationWarning, match="max_iters is now called max_steps"):
+        cfg = CharLMConfig(max_iters=7, eval_interval=3)
+    assert (cfg.max_steps, cfg.eval_every, cfg.max_iters) == (7, 3, 7)
+    with pytest.warns(DeprecationWarning):
+        assert SketchConfig(num_steps=9).max_steps == 9
+    with pytest.warns(DeprecationWarning):
+        assert GANConfig(fd_every=11).eval_every == 11
+    with pytest.warns(DeprecationWarning):  # a sidecar or checkpoint written before the rename
+        assert CharLMConfig.from_dict({"max_iters": 5}).max_steps == 5
+    out = tmp_path / "m.pt"
+    (tmp_path / "c.txt").write_text(CASES["train_charlm"].inputs(tmp_path)["text"])
+    code, _, err = cli("text", "train", tmp_path / "c.txt", "--out", out, "--max-iters", "2",
+                       "--rnn-size", "8", "--n-embd", "4", "--seq-length", "8", "--batch-size",
+                       "2", "--no-progress")
+    assert code == 0, err
+    assert torch.load(out, weights_only=True)["run"]["step"] == 2
