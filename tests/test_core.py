@@ -404,7 +404,8 @@ def test_reverie_threads_is_what_auto_threads_becomes(monkeypatch):
     import torch
 
     from reverie.core.threads import cpu_threads, free_cores
-    from reverie.text.charlm import CharLMConfig, train_charlm
+    from reverie.text.charlm import CharLMConfig
+    from reverie.text.train import train_charlm
     monkeypatch.setenv("REVERIE_THREADS", "3")
     assert free_cores() == 3  # not the load average
     before = torch.get_num_threads()
