@@ -24,6 +24,7 @@ Time spent evaluating, sampling and checkpointing does not count against a budge
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ class Env:
         return self.world.rows(batch)
 
 
-class Task:
+class Task(ABC):
     """What a model gives the loop. Subclasses set `models` and `optimizers` (dicts keyed by
     the names their checkpoint uses) and implement `step` and `evaluate`."""
     format: str = ""            # the checkpoint's format name ("reverie-charlm")
@@ -68,13 +69,13 @@ class Task:
     models: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
 
+    @abstractmethod
     def step(self, step: int) -> dict[str, Any]:
         """One update on one batch; the losses (floats or 0-d tensors) by name."""
-        raise NotImplementedError
 
+    @abstractmethod
     def evaluate(self, final: bool) -> dict[str, Any]:
         """Held-out figures; `final` for the run's last (it may read more data)."""
-        raise NotImplementedError
 
     def learning_rate(self, frac_done: float, step: int) -> float | dict[str, float] | None:
         """The learning rate for this step (or one per optimizer); None leaves them."""
