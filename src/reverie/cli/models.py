@@ -19,19 +19,26 @@ def register(sub) -> None:
     p = inner.add_parser("path", help="the folder a zoo model is stored in")
     p.add_argument("name", help="model:NAME or NAME")
     p.set_defaults(func=run_path)
-    p = inner.add_parser("train", help="rerun the recipe that made a zoo model",
+    p = inner.add_parser("train", help="run the recipe that makes a zoo model",
                          description="Rerun the command on a model's card, then store the "
                          "result as a zoo model in FOLDER/NAME (use it as model:NAME with "
                          "REVERIE_ZOO=FOLDER).")
     p.add_argument("name", help="model:NAME or NAME")
     p.add_argument("--folder", default="zoo", help="where the retrained model goes "
                    "(default: ./zoo)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its "
+                   "checkpoint in FOLDER")
     p.set_defaults(func=run_train)
 
 
 def _headline(card: dict) -> str:
     figures = card.get("figures") or {}
     return ", ".join(f"{k} {_fmt(v)}" for k, v in list(figures.items())[:2])
+
+
+def _uses(card: dict) -> str:
+    uses = card["uses"]
+    return uses if isinstance(uses, str) else ", ".join(uses)
 
 
 def _fmt(v) -> str:
@@ -50,7 +57,7 @@ def run_list(args) -> int:
     from rich.table import Table
     table = Table("model", "what", "used by", "held-out figures", "trained")
     for c in cards:
-        table.add_row(f"model:{c['name']}", c["title"], c["uses"], _headline(c),
+        table.add_row(f"model:{c['name']}", c["title"], _uses(c), _headline(c),
                       f"{c['steps']} steps, {c['wall_seconds'] / 60:.0f} min, {c['hardware']}")
     Console().print(table)
     return 0
@@ -64,7 +71,7 @@ def run_show(args) -> int:
         print_json(card)
         return 0
     print(f"model:{card['name']}: {card['title']}")
-    print(f"  used by     {card['uses']}")
+    print(f"  used by     {_uses(card)}")
     print(f"  data        {card['data']}")
     print(f"  licence     {card['licence']}")
     print(f"  recipe      {card['recipe']}")
@@ -88,37 +95,17 @@ def run_path(args) -> int:
 
 
 def run_train(args) -> int:
-    """The card's recipe, its output redirected, then stored as a zoo model."""
-    import json
-
-    from reverie import zoo
+    """The model's recipe, its output redirected into FOLDER, then stored as a zoo model."""
     from reverie.cli import main
-    from reverie.io.checkpoints import load_checkpoint
+    from reverie.zoo.recipes import build, recipe
 
-    card = zoo.card(args.name)
+    r = recipe(args.name)
     folder = Path(args.folder)
-    out = folder / f"{card['name']}.pt"
-    words = shlex.split(card["recipe"].replace("{out}", str(out)))
-    if words[:1] == ["reverie"]:
-        words = words[1:]
-    code = main(words)
+    out = folder / f"{r.name}.pt"
+    words = shlex.split(r.command.replace("{out}", str(out)))
+    code = main(words[1:] + (["--resume"] if args.resume else []))
     if code:
         return code
-    side = json.loads(out.with_suffix(".json").read_text())
-    ckpt = load_checkpoint(out, card["format"], 10**6, f"a {card['format']} model",
-                           "check the recipe")
-    import platform
-    fields = {k: v for k, v in card.items() if k not in ("name", "format", "fp16", "files")}
-    fields.update(steps=side["figures"].get("steps", card["steps"]),
-                  wall_seconds=round(side["timings"].get("train", 0.0), 1),
-                  hardware=f"{side['resolved'].get('device', 'cpu')}, "
-                           f"{side['resolved'].get('threads', '?')} threads, "
-                           f"{platform.machine()}",
-                  figures={k: side["figures"][k] for k in card["figures"]
-                           if k in side["figures"]})
-    where = zoo.export(ckpt, card["name"], folder, fields, fp16=card["fp16"])
-    print(f"model:{card['name']} retrained into {where}; use it with REVERIE_ZOO={folder}")
+    where = build(r.name, out, folder)
+    print(f"model:{r.name} trained into {where}; use it with REVERIE_ZOO={folder}")
     return 0
-
-
-

@@ -1,0 +1,132 @@
+"""How each zoo model is made: the data and its licence, the command that trains it, which
+mechanisms use it. `reverie models train NAME` runs the command and stores the result as a
+zoo model (`build`); bench/zoo.py measures the held-out figures the card shows beside the
+gallery's short-budget model and a baseline.
+
+A recipe's budget is minutes on the machine that runs it: the card records the steps it
+reached and where, so a rerun on a GPU trains further in the same wall time."""
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+from reverie.core.errors import ReverieError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    title: str
+    uses: tuple[str, ...]   # the registry mechanisms that take it as their model
+    data: str
+    licence: str
+    command: str            # a `reverie` command line; {out} is the checkpoint it writes
+    figures: tuple[str, ...] = ()  # sidecar figures the card keeps until bench/zoo.py runs
+    fp16: bool = True       # stored at half precision (bench/zoo.py checks the figure holds)
+
+
+SHAKESPEARE = ("tiny-shakespeare (Karpathy's char-rnn corpus, 1.1 M characters of "
+               "Shakespeare's plays), the last tenth held out")
+CHORALES = ("the Bach chorales music21 ships (331 in four parts), transposed to every key "
+            "in range")
+
+RECIPES = {r.name: r for r in [
+    Recipe("shakespeare", "character LSTM language model of Shakespeare's plays",
+           ("sample_text", "fit_sentiment", "generate_clamped"), SHAKESPEARE,
+           "public domain (the plays); the corpus as char-rnn published it",
+           "reverie text train builtin:shakespeare --minutes 20 --out {out}",
+           ("val_loss", "steps")),
+    Recipe("bard", "a responder that answers in Shakespeare's voice (char LSTM on speaker "
+           "turns)", ("chat",), SHAKESPEARE + ", as NAME: turns",
+           "public domain (the plays)",
+           "reverie chat train builtin:shakespeare --minutes 10 --out {out}",
+           ("val_loss", "steps")),
+    Recipe("chorales", "Coconet: four-part Bach chorales by orderless inpainting",
+           ("compose_music", "harmonize_music", "continue_music"), CHORALES,
+           "public domain (Bach); music21's corpus encodings, BSD-3-Clause",
+           "reverie music train builtin:chorales --num-filters 64 --minutes 16 --out {out}",
+           ("val_loss", "steps")),
+    Recipe("chorales-vae", "MusicVAE: two-bar chorale phrases in a latent space",
+           ("interpolate_music", "attribute_music", "analogy_music"), CHORALES,
+           "public domain (Bach); music21's corpus encodings, BSD-3-Clause",
+           "reverie music train-vae builtin:chorales --minutes 8 --out {out}",
+           ("val_loss", "steps")),
+    Recipe("glyphs", "sketch-rnn: letters and digits drawn as pen strokes",
+           ("sample_sketch", "reconstruct_sketch", "interpolate_sketch", "analogy_sketch"),
+           "558 letters and digits in 9 Hershey single-stroke fonts (vpype's), as stroke-3",
+           "Hershey fonts: free use with the U.S. NBS notice vpype ships",
+           "reverie sketch train builtin:glyphs --minutes 12 --out {out}",
+           ("val_loss", "steps")),
+    Recipe("chorale-audio", "WaveNet: raw 8 kHz audio of chorales sung by a GM choir",
+           ("continue_sound", "sample_sound"),
+           "66 Bach chorales rendered through pretty_midi's TimGM6mb soundfont (48 train, "
+           "8 validate, 10 held out)",
+           "public domain (Bach); TimGM6mb soundfont GPL-2.0 (Tim Brechbill), rendered audio",
+           "reverie sound train builtin:chorale-audio --model wavenet --minutes 12 "
+           "--out {out}", ("val_loss", "steps")),
+    Recipe("digits", "DCGAN with InfoGAN's 10-way code: handwritten digits",
+           ("gan_sample", "gan_interpolate", "gan_invert", "gan_vector", "gan_apply",
+            "gan_analogy"),
+           "scikit-learn's 1,797 handwritten digits (UCI Optical Recognition of "
+           "Handwritten Digits), upsampled to 32 px",
+           "CC BY 4.0 (UCI; Alpaydin and Kaynak 1998)",
+           "reverie gan train builtin:digits --size 32 --ngf 32 --ndf 32 --batch-size 64 "
+           "--diffaugment translation --lr-g 2e-4 --lr-d 8e-4 --categories 10 "
+           "--eval-every 1000 --fd-samples 500 --sample-every 500 --checkpoint-every 1000 "
+           "--minutes 12 --out {out}", ("fd", "steps")),
+    Recipe("textures", "Spatial GAN: brick wall texture at any size",
+           ("gan_paint", "gan_sample"), "scikit-image's brick photo, random 32 px crops at "
+           "half size", "CC0 (scikit-image data)",
+           "reverie gan texture sample:brick --crop 32 --depth 3 --scale 0.5 --ngf 32 "
+           "--ndf 32 --minutes 6 --out {out}", ("fd", "steps")),
+    Recipe("sketch2art", "pix2pix: line drawings to photo-like pictures",
+           ("sketch2art",), "tiles of 13 photos scikit-image ships, their XDoG edges as "
+                            "sketches", "CC0 / public domain (scikit-image data)",
+           "reverie sketch2art train builtin:photo-tiles --minutes 10 --out {out}",
+           ("val_l1", "steps")),
+]}
+
+
+def recipe(name: str) -> Recipe:
+    name = name.removeprefix("model:")
+    if name not in RECIPES:
+        raise ReverieError(f"no recipe for model:{name}; the zoo's recipes are "
+                           f"{', '.join(sorted(RECIPES))}")
+    return RECIPES[name]
+
+
+def card_fields(r: Recipe, side: dict, card: dict | None = None) -> dict:
+    """The card of a model trained by `r`, from its sidecar (steps, wall time, where it
+    ran). Figures bench/zoo.py measured on a previous card are kept only when the caller
+    passes that card (they describe the old weights otherwise, so `build` does not)."""
+    card = card or {}
+    resolved = side.get("resolved", {})
+    figures = side.get("figures", {})
+    device = str(resolved.get("device", "cpu"))
+    where = (f"{device}, {resolved.get('threads', '?')} threads, {platform.machine()}"
+             if device == "cpu" else device)
+    return {"title": r.title, "uses": list(r.uses), "data": r.data, "licence": r.licence,
+            "recipe": r.command, "hardware": where,
+            "steps": int(figures.get("steps", 0)),
+            "wall_seconds": round(float(side.get("timings", {}).get("train", 0.0)), 1),
+            "figures": card.get("figures") or {k: figures[k] for k in r.figures
+                                               if k in figures and k != "steps"},
+            "short_budget": card.get("short_budget", {}),
+            "baseline": card.get("baseline", {}),
+            "notes": card.get("notes", [])}
+
+
+def build(name: str, checkpoint: Path, into: Path) -> Path:
+    """Store the checkpoint a recipe wrote (and its sidecar) as zoo model `name` in
+    `into/name/`."""
+    import torch
+
+    from reverie import zoo
+
+    r = recipe(name)
+    checkpoint = Path(checkpoint)
+    side = json.loads(checkpoint.with_suffix(".json").read_text(encoding="utf-8"))
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    return zoo.export(ckpt, name, into, card_fields(r, side), fp16=r.fp16)
