@@ -262,3 +262,42 @@ def test_quick_section_runs_without_shared(tmp_path, monkeypatch):
     sidecars = re.findall(r'class="sidecar" href="([^"]+)"', html)
     assert sidecars and all((out / s).is_file() for s in sidecars)
     assert all(json.loads((out / s).read_text()) for s in sidecars)
+
+
+def test_sections_use_the_zoo_model_when_installed_and_train_their_own_otherwise(
+        tmp_path, monkeypatch):
+    import torch
+
+    from reverie import zoo
+    from reverie.core.config import Config
+    from reverie.gallery import GalleryContext, made
+
+    card = {"title": "t", "uses": ["sample_text"], "data": "d", "licence": "CC0",
+            "recipe": "reverie x --out {out}", "hardware": "cpu", "steps": 1234,
+            "wall_seconds": 600.0, "figures": {"val_loss": 1.3}, "short_budget": {},
+            "baseline": {}, "training": {"val_loss": 1.3, "params": 7}}
+    zoo.export({"format": "x", "model": {"w": torch.zeros(2)}}, "ready", tmp_path / "zoo", card)
+    monkeypatch.setenv("REVERIE_ZOO", str(tmp_path / "zoo"))
+    trained = []
+
+    class Result:
+        figures, timings = {"steps": 5, "val_loss": 2.0}, {"train": 1.0}
+
+    def train(out):
+        trained.append(out)
+        Path(out).write_bytes(b"pt")
+        Path(out).with_suffix(".json").write_text(json.dumps({"figures": Result.figures}))
+        return Result()
+
+    def ctx(quick):
+        return GalleryContext(tmp_path / "out", tmp_path / "cache", quick, "cpu")
+
+    path, fig = ctx(False).model("ready", "text", "lm", Config(), train)
+    assert path == "model:ready" and not trained  # ready on first use: nothing trains
+    assert fig["steps"] == 1234 and fig["params"] == 7
+    assert made(fig, "an LSTM", "builtin:x").startswith("model:ready from the zoo")
+    path, fig = ctx(False).model("absent", "text", "lm", Config(), train)
+    assert len(trained) == 1 and path == str(trained[0]) and fig["zoo"] is None
+    assert "here" in made(fig, "an LSTM", "builtin:x")
+    path, _ = ctx(True).model("ready", "text", "lm", Config(), train)  # quick: always its own
+    assert path != "model:ready"

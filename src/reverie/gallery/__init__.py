@@ -106,6 +106,22 @@ class GalleryContext:
         return str(path), {**result.figures, "seconds": result.timings.get("train"),
                            "cached": False}
 
+    def model(self, zoo_name: str, domain: str, name: str, cfg, train: Callable,
+              data: str = "") -> tuple[str, dict]:
+        """The zoo's `model:zoo_name`, ready on first use, when it is installed (and not
+        `quick`): its trainer's figures, its steps and minutes, and "zoo" (its card).
+        Otherwise the short-budget model this section trains here (`trained`, "zoo": None).
+        """
+        if not self.quick:
+            from reverie import zoo
+            if zoo_name in zoo.names():
+                card = zoo.card(zoo_name)
+                return f"model:{zoo_name}", {**card.get("training", {}),
+                                             "steps": card["steps"], "cached": True,
+                                             "seconds": card["wall_seconds"], "zoo": card}
+        path, figures = self.trained(domain, name, cfg, train, data)
+        return path, {**figures, "zoo": None}
+
     def part(self, index: int, count: int) -> Progress:
         """`progress` scoped to the index-th of `count` equal parts of this section (for a
         section that runs several mechanisms, each reporting its own 0..total)."""
@@ -113,6 +129,16 @@ class GalleryContext:
             frac = min(max(done / total, 0.0), 1.0) if total else 0.0
             self.progress(int(1000 * (index + frac) / count), 1000, message)
         return update
+
+
+def made(figures: dict, what: str, data: str) -> str:
+    """How a section's model was made, for its cards: the zoo's, or trained here."""
+    card = figures.get("zoo")
+    if card:
+        return (f"model:{card['name']} from the zoo: {what}, {card['steps']:,} steps on "
+                f"{data} ({card['wall_seconds'] / 60:.0f} min, {card['hardware']})")
+    took = "cached" if figures.get("cached") else f"{figures.get('seconds') or 0:.0f} s"
+    return f"{what}, {figures.get('steps', 0):,} steps on {data} here ({took})"
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """Gallery: ELIZA replays the conversation printed in Weizenbaum's CACM paper, with the
 keyword and rule behind every reply; then two networks answer the same lines: a responder
-trained on chatterbot-corpus conversations (`chat train`), and the Shakespeare model of the
-text section answering as Romeo, each with how much the conversation shaped its reply.
+trained on chatterbot-corpus conversations (`chat train`), and the zoo's model:bard (or,
+without it, the Shakespeare model of the text section) answering as Romeo, each with how much the conversation shaped its reply.
 """
 from __future__ import annotations
 
 from reverie.chat.conversation import chat
-from reverie.gallery import Card, GalleryContext, Section, Table
+from reverie.gallery import Card, GalleryContext, Section, Table, made
 from reverie.gallery.text import CORPUS, QUICK, SHAKESPEARE, _cached_lm
 from reverie.text.charlm import CharLMConfig
 
@@ -60,12 +60,16 @@ def neural_cards(ctx: GalleryContext) -> list[Card]:
     # the text section's model (tiny-shakespeare is already in the turn layout): Romeo
     from reverie.io.datasets import read_text
     text = read_text(CORPUS)[:300_000] if q else None
-    shakespeare, _ = _cached_lm(ctx, "shakespeare", QUICK if q else SHAKESPEARE,
-                                corpus=None if q else CORPUS, text=text)
+    shakespeare, fig = _cached_lm(ctx, "shakespeare", QUICK if q else SHAKESPEARE,
+                                  corpus=None if q else CORPUS, text=text, zoo="bard")
+    bard = fig.get("zoo") is not None
     cards.append(_conversation_card(
-        ctx, "Romeo answers: the Shakespeare model of the text section", shakespeare, "ROMEO",
-        "JULIET", ["Romeo, Romeo, wherefore art thou?", "What light is this?",
-                   "Wilt thou leave me so unsatisfied?"], "chat/romeo.txt",
+        ctx, "Romeo answers: " + ("the zoo's Shakespearean responder, model:bard" if bard else
+                                  "the Shakespeare model of the text section"),
+        shakespeare, "ROMEO", "JULIET",
+        ["Romeo, Romeo, wherefore art thou?", "What light is this?",
+         "Wilt thou leave me so unsatisfied?"], "chat/romeo.txt",
+        made(fig, "char LSTM on speaker turns", "builtin:shakespeare") if bard else
         "the text section's char LM, used as a responder"))
     return cards
 

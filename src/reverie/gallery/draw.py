@@ -1,7 +1,7 @@
 """Gallery section: Perception Engines drawings, each with what the held-out network sees."""
 from __future__ import annotations
 
-from reverie.gallery import Card, Section, Table
+from reverie.gallery import Card, Section, Table, made
 
 # (class, drawing system, palette, strokes): White's subjects, in each drawing system
 # (two: each stops when the ensemble agrees, the largest share of the gallery's time; on
@@ -99,7 +99,7 @@ def _sketch_model(ctx) -> tuple[str, dict]:
     from reverie.draw.sketch_train import train_sketch
 
     cfg = SketchConfig(**(SKETCH_QUICK if ctx.quick else SKETCH), seed=0, device=str(ctx.device))
-    return ctx.trained("draw", "sketch-glyphs", cfg, lambda out: train_sketch(
+    return ctx.model("glyphs", "draw", "sketch-glyphs", cfg, lambda out: train_sketch(
         "builtin:glyphs", cfg, out=out, progress=ctx.progress))
 
 
@@ -125,8 +125,7 @@ def _sketch_card(ctx) -> Card:
     return Card(
         title="sketch-rnn on Hershey glyphs: reconstruction, interpolation, analogy, samples",
         media=media,
-        lead=(f"a {fig.get('params', 0):,}-parameter model trained {fig.get('steps', '?')} steps "
-              f"on builtin:glyphs" + (" (cached)" if fig.get("cached") else "")
+        lead=(made(fig, f"a {fig.get('params', 0):,}-parameter model", "builtin:glyphs")
               + "; rows: a glyph redrawn at rising temperature; A to B through the latent space; "
                 "A : B :: C : ?; new glyphs from random z"),
         figures={**figures, "validation L_R": round(fig["val_r"], 3),

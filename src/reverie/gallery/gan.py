@@ -1,16 +1,17 @@
-"""Gallery: a DCGAN trained here on scikit-learn's digits, its samples beside their nearest
-training images, a walk through its latent space, a thickness vector, an inversion and an
-analogy; and a Spatial GAN that paints a brick wall at any size.
+"""Gallery: a DCGAN learning scikit-learn's digits (the gallery's one live training), then
+the zoo's model:digits: samples beside their nearest training images, a walk through its
+latent space, a thickness vector, an inversion and an analogy; and a Spatial GAN
+(model:textures) that paints a brick wall at any size.
 
-Budgets are steps, so every run makes the same models; each trains once and is cached in
-ctx.cache_dir (bench/gan.py trains the real ones, for minutes). `quick` trains tiny nets
-for a few steps.
+Models trained here have step budgets, so every run makes the same ones; each trains once
+and is cached in ctx.cache_dir. Without the zoo's models the section uses its own. `quick`
+trains tiny nets for a few steps.
 """
 from __future__ import annotations
 
 import torch
 
-from reverie.gallery import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section, made
 from reverie.gan.dcgan import GANConfig, train_gan
 from reverie.gan.latent import analogy, apply, interpolate, invert, sample, vector
 from reverie.gan.texture import TextureConfig, paint, train_texture
@@ -31,10 +32,13 @@ INVERT = {"starts": 2, "steps": 100}
 INVERT_QUICK = {"starts": 1, "steps": 5}
 
 
-def _trained(ctx: GalleryContext, name: str, train, source, cfg) -> tuple[str, dict]:
+def _trained(ctx: GalleryContext, name: str, train, source, cfg,
+             zoo: str = "") -> tuple[str, dict]:
+    """The zoo's model:`zoo` when given and installed, else trained here (and cached)."""
     cfg = cfg.replace(device=str(ctx.device))
-    return ctx.trained("gan", name, cfg, lambda out: train(source, cfg, out=out,
-                                                           progress=ctx.progress))
+    fit = lambda out: train(source, cfg, out=out, progress=ctx.progress)  # noqa: E731
+    return (ctx.model(zoo, "gan", name, cfg, fit) if zoo else
+            ctx.trained("gan", name, cfg, fit))
 
 
 def _train_card(ctx: GalleryContext, model: str, fig: dict, name: str, title: str,
@@ -78,17 +82,23 @@ def _grid_card(ctx, result, name: str, title: str, lead: str, figures: dict) -> 
 
 def build(ctx: GalleryContext) -> Section:
     quick = ctx.quick
-    model, fig = _trained(ctx, "digits", train_gan, "builtin:digits",
-                          DIGITS_QUICK if quick else DIGITS)
+    # the gallery's one live training: a short run, to watch a GAN learn; what follows
+    # uses the zoo's model:digits, trained for minutes, when it is installed
+    live, fig = _trained(ctx, "digits", train_gan, "builtin:digits",
+                         DIGITS_QUICK if quick else DIGITS)
     inv = INVERT_QUICK if quick else INVERT
-    cards = [_train_card(ctx, model, fig, "digits", "A DCGAN learns handwritten digits",
+    cards = [_train_card(ctx, live, fig, "digits", "A DCGAN learns handwritten digits",
                          "the generator's samples from fixed latents as training went on, its "
                          "last grid, and the losses with the Fréchet distance falling toward "
                          "real-versus-real")]
+    from reverie import zoo
+    zoo_digits = not quick and "digits" in zoo.names()
+    model = "model:digits" if zoo_digits else live
     s = sample(model, n=16, nrow=8, seed=0, device=str(ctx.device))
     cards.append(_grid_card(ctx, s, "samples", "New digits, not copies",
-                            "left: 16 samples (seeds 0-15); right: each sample's row above its "
-                            "nearest training digit's",
+                            ("the zoo's model:digits. " if zoo_digits else "")
+                            + "left: 16 samples (seeds 0-15); right: each sample's row above "
+                              "its nearest training digit's",
                             {"verdict": s.figures.get("verdict", "").split(":")[0],
                              "near copies": s.figures.get("near_copies", "")}))
     walk = interpolate(model, seed=1, n=4, frames=12 if quick else 48, loop=True,
@@ -129,21 +139,24 @@ def build(ctx: GalleryContext) -> Section:
                             "the three digits inverted, then decode(z_B - z_A + z_C): the "
                             "arithmetic of word vectors on pictures", {}))
     tex, tfig = _trained(ctx, "brick", train_texture, ["sample:brick"],
-                         BRICK_QUICK if quick else BRICK)
-    cards.append(_train_card(ctx, tex, tfig, "brick", "A Spatial GAN learns a brick wall",
-                             "a fully convolutional generator trained on random crops of one "
-                             "photograph"))
+                         BRICK_QUICK if quick else BRICK, zoo="textures")
+    if tfig["zoo"] is None:
+        cards.append(_train_card(ctx, tex, tfig, "brick", "A Spatial GAN learns a brick wall",
+                                 "a fully convolutional generator trained on random crops of "
+                                 "one photograph"))
     wall = paint(tex, width=128 if quick else 512, height=64 if quick else 192, seed=0,
                  morph_seed=1, device=str(ctx.device))
     paths = wall.save(ctx.asset("gan/wall.png"))
     cards.append(Card(title="The same texture at any size, morphing across",
-                      lead="one noise vector per patch, slerped from seed 0's field on the "
-                           "left to seed 1's on the right", media=[ctx.rel(paths["image"])],
+                      lead=made(tfig, "a Spatial GAN", "crops of sample:brick") + ": one noise "
+                           "vector per patch, slerped from seed 0's field on the left to seed "
+                           "1's on the right", media=[ctx.rel(paths["image"])],
                       figures={"noise field": "x".join(map(str, wall.figures["field"]))}))
     blurb = ("Generative adversarial networks (Goodfellow et al. 2014) in the DCGAN form "
              "(Radford et al. 2016), with today's stabilisers: spectral norm, hinge loss, two "
              "learning rates, a moving-average generator and DiffAugment for small sets. "
-             "Trained here in minutes on 1,797 tiny digits; every sample is shown beside its "
+             "Trained for minutes on 1,797 tiny digits (the zoo's model:digits; a short "
+             "run here shows one learning); every sample is shown beside its "
              "nearest training image, so you can see it is new. The latent space walks, "
              "adds and subtracts as the word vectors do. FD is measured on EfficientNet-Lite0 "
              "features, beside real-versus-real: not comparable to published FIDs. Try: "

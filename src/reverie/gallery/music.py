@@ -1,14 +1,14 @@
-"""Gallery: Coconet, trained here on music21's Bach chorales, composes a chorale in D major
+"""Gallery: Coconet (the zoo's model:chorales) composes a chorale in D major
 and harmonises a melody (the soprano kept exactly), each with its sound, piano roll, the
 Gibbs-sampling animation and the rule checks a harmony teacher makes, beside Bach's own.
 
-The budget is steps, so every run makes the same model; it trains once and is cached in
-ctx.cache_dir. The chorales come parsed with the package (`reverie.music.chorales`);
+Without the zoo's models (or in `quick`) the section trains its own for a step budget, so
+every run makes the same model, once, cached in ctx.cache_dir. The chorales come parsed with the package (`reverie.music.chorales`);
 `quick` trains a tiny net for a few steps.
 """
 from __future__ import annotations
 
-from reverie.gallery import Card, GalleryContext, Section, Table
+from reverie.gallery import Card, GalleryContext, Section, Table, made
 from reverie.music.coconet import CoconetConfig
 from reverie.music.coconet_train import train_coconet
 from reverie.music.harmonize import compose, continue_chorale, harmonize
@@ -33,7 +33,7 @@ RULE_NAMES = {"parallel_fifths": "parallel fifths", "parallel_octaves": "paralle
 def _model(ctx: GalleryContext) -> tuple[str, dict]:
     import torch
     cfg = (QUICK if ctx.quick else GALLERY).replace(device=str(ctx.device))
-    return ctx.trained("music", "coconet-chorales", cfg, lambda out: train_coconet(
+    return ctx.model("chorales", "music", "coconet-chorales", cfg, lambda out: train_coconet(
         "builtin:chorales", cfg.replace(threads=torch.get_num_threads()), out=out,
         progress=ctx.progress))
 
@@ -48,7 +48,7 @@ A, B = "builtin:chorales/bwv269@1", "builtin:chorales/bwv347@3"
 
 def _vae(ctx: GalleryContext) -> tuple[str, dict]:
     cfg = (VAE_QUICK if ctx.quick else VAE).replace(device=str(ctx.device))
-    return ctx.trained("music", "musicvae-chorales", cfg, lambda out: train_vae(
+    return ctx.model("chorales-vae", "music", "musicvae-chorales", cfg, lambda out: train_vae(
         "builtin:chorales", cfg, out=out, progress=ctx.progress))
 
 
@@ -68,7 +68,7 @@ def _rules_table(figures: dict) -> Table:
                          f"steps of music21's 331 four-part chorales")
 
 
-def _card(ctx, title, lead, result, name, made) -> Card:
+def _card(ctx, title, lead, result, name, made_by) -> Card:
     paths = result.save(ctx.asset(f"music/{name}.mid"))
     media = [ctx.rel(paths[k]) for k in ("audio", "piano_roll", "animation") if k in paths]
     f = result.figures
@@ -77,25 +77,25 @@ def _card(ctx, title, lead, result, name, made) -> Card:
                          "parallel / range penalty": f"{result.config.parallel_penalty:g} / "
                                                      f"{result.config.range_penalty:g}",
                          "seconds": round(f["seconds"], 1), "sound": f["synthesiser"],
-                         "model": made, "score": ctx.rel(paths["musicxml"])})
+                         "model": made_by, "score": ctx.rel(paths["musicxml"])})
 
 
 def build(ctx: GalleryContext) -> Section:
     model, fig = _model(ctx)
-    took = "cached" if fig.get("cached") else f"{fig['seconds']:.0f} s"
-    made = (f"Coconet, {fig['steps']:,} steps on builtin:chorales ({took}), validation "
-            f"{fig['val_loss']:.2f} nats per erased cell")
+    by = made(fig, "Coconet", "builtin:chorales")
+    if "val_loss" in fig:
+        by += f", validation {fig['val_loss']:.2f} nats per erased cell"
     bars = 2 if ctx.quick else 8
     composed = compose(model, bars=bars, key="D major", seed=3)
     cards = [_card(ctx, f"A chorale composed from nothing, {bars} bars in D major",
                    "every note written by blocked Gibbs sampling; only the first and last "
-                   "chords (the tonic triad) were given", composed, "composed", made)]
+                   "chords (the tonic triad) were given", composed, "composed", by)]
     melody = FIRST_HALF if not ctx.quick else " ".join(MELODY.split()[:8])
     harmonised = harmonize(model, melody, seed=1)
     cards.append(_card(ctx, "A melody harmonised: Beethoven's Ode to Joy as the soprano",
                        "the soprano exactly as given; alto, tenor and bass written by the model "
                        f"(soprano preserved: {harmonised.figures['soprano_preserved']})",
-                       harmonised, "harmonised", made))
+                       harmonised, "harmonised", by))
     from reverie.music.chorales import load_chorales, split_chorales, Chorale
     test = split_chorales(load_chorales())[2][0]          # a chorale the model never saw
     begin = 16 if ctx.quick else 64
@@ -104,12 +104,11 @@ def build(ctx: GalleryContext) -> Section:
     cards.append(_card(ctx, f"A chorale continued: the first {begin // 16} bars of Bach's "
                             f"{test.name} (held out), then the model's",
                        "the beginning stays as Bach wrote it (outlined on the roll); the rest "
-                       "is the model's", more, "continued", made))
+                       "is the model's", more, "continued", by))
     vae, vfig = _vae(ctx)
-    made = (f"MusicVAE, {vfig['steps']:,} steps on builtin:chorales"
-            + (" (cached)" if vfig.get("cached") else ""))
+    vae_by = made(vfig, "MusicVAE", "builtin:chorales")
     cards.append(_vae_card(ctx, "Two bars of bwv269 to two of bwv347, through the latent space",
-                           f"{made}: both fragments encoded, the codes joined by slerp, each "
+                           f"{vae_by}: both fragments encoded, the codes joined by slerp, each "
                            f"point decoded", interpolate(vae, A, B, steps=5), "interpolated"))
     cards.append(_vae_card(ctx, "The density vector: fewer notes, more notes",
                            "the mean code of the busiest quarter of fragments minus that of the "

@@ -8,7 +8,7 @@ and measures it against its baselines. `quick` trains a tiny one for a few steps
 """
 from __future__ import annotations
 
-from reverie.gallery import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section, made
 from reverie.sketch2art.train import Pix2PixConfig, train_sketch2art
 
 SMALL = Pix2PixConfig(netG="unet_128", load_size=136, crop_size=128, ngf=16, ndf=16,
@@ -27,16 +27,17 @@ def build(ctx: GalleryContext) -> Section:
     from reverie.sketch2art.mechanisms import sketch2art
 
     cfg = (QUICK if ctx.quick else SMALL).replace(device=str(ctx.device))
-    model, fig = ctx.trained("sketch2art", "photo-tiles", cfg,
-                             lambda out: train_sketch2art("builtin:photo-tiles", cfg, out=out,
-                                                          progress=ctx.part(0, 2)))
+    model, fig = ctx.model("sketch2art", "sketch2art", "photo-tiles", cfg,
+                           lambda out: train_sketch2art("builtin:photo-tiles", cfg, out=out,
+                                                        progress=ctx.part(0, 2)))
     media = []
     samples = Path(model).with_name(Path(model).stem + ".samples.png")
     if samples.exists():
         media.append(ctx.rel(shutil.copyfile(samples, ctx.asset("sketch2art/samples.png"))))
     cards = [Card("Train sketch to artwork", media=media,
                   lead="held-out sketches (top), the network's pictures, the true ones",
-                  figures={"steps": fig["steps"], "held-out L1": round(fig["val_l1"], 3),
+                  figures={"model": made(fig, "pix2pix", "builtin:photo-tiles"),
+                           "held-out L1": round(fig["val_l1"], 3),
                            "the sketch itself, L1": round(fig["val_l1_sketch"], 3)})]
     tiles = photo_tiles(cfg.crop_size)
     held = tiles.held_out[2]

@@ -1,5 +1,5 @@
-"""Gallery: raw audio. WaveNet and GRUV, trained here on builtin:chorale-audio for a step
-budget, each continue the same held-out chorale; the spectrogram marks the seam, and the
+"""Gallery: raw audio. WaveNet (the zoo's model:chorale-audio) and GRUV, trained here on
+builtin:chorale-audio for a step budget, each continue the same held-out chorale; the spectrogram marks the seam, and the
 loudness and centroid show whether the sound keeps going or decays (GRUV's users' report).
 
 The budgets are steps, so every run makes the same models; they train once and are cached
@@ -7,7 +7,7 @@ in ctx.cache_dir. `quick` trains tiny nets for a few steps on four rendered chor
 """
 from __future__ import annotations
 
-from reverie.gallery import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section, made
 from reverie.sound.data import builtin_clips
 from reverie.sound.generate import continue_sound, sample_sound
 from reverie.sound.train import SoundConfig, train_sound
@@ -28,15 +28,17 @@ def _model(ctx: GalleryContext, name: str, clips) -> tuple[str, dict]:
     import torch
     cfg = (QUICK[name] if ctx.quick else {"wavenet": WAVENET, "gruv": GRUV}[name]).replace(
         device=str(ctx.device))
-    return ctx.trained("sound", f"{name}-chorale-audio", cfg, lambda out: train_sound(
-        clips=clips, config=cfg.replace(threads=torch.get_num_threads()), out=out,
-        progress=ctx.progress))
+    # WaveNet is the zoo's model:chorale-audio when installed; GRUV always trains here
+    return ctx.model("chorale-audio" if name == "wavenet" else "", "sound",
+                     f"{name}-chorale-audio", cfg, lambda out: train_sound(
+                         clips=clips, config=cfg.replace(threads=torch.get_num_threads()),
+                         out=out, progress=ctx.progress))
 
 
-def _card(ctx, title: str, lead: str, result, name: str, made: str) -> Card:
+def _card(ctx, title: str, lead: str, result, name: str, made_by: str) -> Card:
     paths = result.save(ctx.asset(f"sound/{name}.wav"))
     f = result.figures
-    figures = {"verdict": f["verdict"], "model": made,
+    figures = {"verdict": f["verdict"], "model": made_by,
                "samples per second": f"{f['samples_per_second']:,.0f}"}
     if "held_out_bits_per_sample" in f:
         figures["held-out bits per sample"] = f"{f['held_out_bits_per_sample']:.2f} (chance: 8)"
@@ -55,19 +57,18 @@ def build(ctx: GalleryContext) -> Section:
     cards = []
     for name, title in (("wavenet", "WaveNet"), ("gruv", "GRUV")):
         model, fig = _model(ctx, name, clips)
-        took = "cached" if fig.get("cached") else f"{fig['seconds']:.0f} s"
-        made = f"{title}, {fig['steps']:,} steps on builtin:chorale-audio ({took})"
+        by = made(fig, title, "builtin:chorale-audio")
         result = continue_sound(model, (start, RATE), seconds=seconds, seed=0)
         heard = clips.names["test"][0]
         cards.append(_card(ctx, f"{title} continues a chorale it never heard ({heard})",
                            f"{len(start) / RATE:g} s of Bach through the choir soundfont, then "
                            f"{seconds:g} s of the model's; the dashed line is the seam",
-                           result, f"{name}-continued", made))
+                           result, f"{name}-continued", by))
         if name == "wavenet":
             sampled = sample_sound(model, seconds=seconds, seed=1)
             cards.append(_card(ctx, "WaveNet on its own, primed with a snippet of training sound",
                                "sampled one mu-law level at a time at temperature 0.9",
-                               sampled, "wavenet-sampled", made))
+                               sampled, "wavenet-sampled", by))
     blurb = ("Sound predicted sample by sample, as in WaveNet (van den Oord et al. 2016): a "
              "stack of dilated causal convolutions reads the last quarter second of 8-bit "
              "mu-law samples and gives a distribution over the next one; drawing from it "

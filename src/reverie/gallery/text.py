@@ -11,7 +11,7 @@ first run takes about 3 minutes on 2 idle cores; `quick` trains tiny models in s
 from __future__ import annotations
 
 from reverie.core.errors import ReverieError
-from reverie.gallery import Card, GalleryContext, Section, Table
+from reverie.gallery import Card, GalleryContext, Section, Table, made
 from reverie.text.charlm import CharLMConfig
 from reverie.text.lm import sample_text
 from reverie.text.train import train_charlm
@@ -39,18 +39,25 @@ QUICK = CharLMConfig(rnn_size=64, n_embd=32, dropout=0.0, max_steps=150, learnin
 
 
 def _cached_lm(ctx: GalleryContext, name: str, cfg: CharLMConfig, corpus: str | None = None,
-               text: str | None = None) -> tuple[str, dict]:
-    """Train once per (data, config): the checkpoint and its sidecar's figures."""
+               text: str | None = None, zoo: str = "") -> tuple[str, dict]:
+    """The zoo's model:`zoo` when given and installed, else trained once per (data,
+    config): the checkpoint and its sidecar's figures."""
     import torch
     data = corpus or text
     digest = f"{len(data)}:{data[:4096]}" + (data[-4096:] if text else "")
     # every core: the load average the earlier sections left is this process's own work
-    return ctx.trained("text", name, cfg, lambda out: train_charlm(
-        corpus, cfg.replace(device=str(ctx.device), threads=cfg.threads or torch.get_num_threads()),
-        text=text, out=out, progress=ctx.progress), data=digest)
+    def train(out):
+        return train_charlm(corpus, cfg.replace(device=str(ctx.device),
+                                                threads=cfg.threads or torch.get_num_threads()),
+                            text=text, out=out, progress=ctx.progress)
+    if zoo:
+        return ctx.model(zoo, "text", name, cfg, train, data=digest)
+    return ctx.trained("text", name, cfg, train, data=digest)
 
 
 def _trained(fig: dict) -> str:
+    if fig.get("zoo"):
+        return made(fig, "char LSTM", "builtin:shakespeare") + f", {fig['params']:,} parameters"
     took = "cached" if fig["cached"] else f"{fig['seconds']:.0f} s"
     return f"{fig['steps']:,} steps ({took}), {fig['params']:,} parameters"
 
@@ -79,7 +86,8 @@ def lm_cards(ctx: GalleryContext, q: bool) -> list[Card]:
     text = read_text(CORPUS)[:300_000] if q else None  # quick: a slice, in memory
     corpus = None if q else CORPUS
     cfg = QUICK if q else SHAKESPEARE
-    lm_path, lm_fig = _cached_lm(ctx, "shakespeare", cfg, corpus=corpus, text=text)
+    lm_path, lm_fig = _cached_lm(ctx, "shakespeare", cfg, corpus=corpus, text=text,
+                                 zoo="shakespeare")
     ngram = train_ngram(corpus, order=5, text=text, progress=ctx.progress)
 
     prime, length = "ROMEO:", 300 if q else 700
@@ -96,7 +104,7 @@ def lm_cards(ctx: GalleryContext, q: bool) -> list[Card]:
                f"The 5-gram still beats this LSTM by {-gap:.3f} bits per character: "
                f"it needs more training steps")
     table = Table(["model", "held-out bits/char", "nats/char", "trained"], [
-        [f"LSTM, {cfg.rnn_size} units", round(lm_bpc, 3), round(lm_fig["val_loss"], 3),
+        ["character LSTM", round(lm_bpc, 3), round(lm_fig["val_loss"], 3),
          _trained(lm_fig)],
         ["5-gram Kneser-Ney", round(ng_bpc, 3), round(ngram.figures["val_loss"], 3),
          f"counting, {ngram.timings['fit']:.1f} s"]],
@@ -107,7 +115,7 @@ def lm_cards(ctx: GalleryContext, q: bool) -> list[Card]:
              figures={"corpus": "tiny-shakespeare (builtin:shakespeare)",
                       "LSTM training": f"{lm_fig['chars_per_second']:,.0f} chars/s"
                                        + (" (cached)" if lm_fig["cached"] else "")}),
-        Card(title=f"Character LSTM ({cfg.rnn_size} units), sampled", media=[ctx.rel(lm_out["text"])],
+        Card(title=f"Character LSTM ({lm_fig['params']:,} parameters), sampled", media=[ctx.rel(lm_out["text"])],
              text="\n\n---\n\n".join(prime + s for s in lm_sample.texts),
              figures={"held-out bits/char": round(lm_bpc, 3), "temperature": 0.8,
                       "sampling": f"{lm_sample.figures['chars_per_second']:,.0f} chars/s"}),

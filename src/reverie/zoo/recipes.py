@@ -84,7 +84,8 @@ RECIPES = {r.name: r for r in [
     Recipe("sketch2art", "pix2pix: line drawings to photo-like pictures",
            ("sketch2art",), "tiles of 13 photos scikit-image ships, their XDoG edges as "
                             "sketches", "CC0 / public domain (scikit-image data)",
-           "reverie sketch2art train builtin:photo-tiles --minutes 10 --out {out}",
+           "reverie sketch2art train builtin:photo-tiles --netG unet_128 --load-size 143 "
+           "--crop-size 128 --ngf 32 --ndf 32 --minutes 10 --out {out}",
            ("val_l1", "steps")),
 ]}
 
@@ -113,6 +114,9 @@ def card_fields(r: Recipe, side: dict, card: dict | None = None) -> dict:
             "wall_seconds": round(float(side.get("timings", {}).get("train", 0.0)), 1),
             "figures": card.get("figures") or {k: figures[k] for k in r.figures
                                                if k in figures and k != "steps"},
+            # the trainer's own figures, as its sidecar names them (the gallery reads these)
+            "training": {k: v for k, v in figures.items()
+                         if isinstance(v, (int, float, str, bool))},
             "short_budget": card.get("short_budget", {}),
             "baseline": card.get("baseline", {}),
             "notes": card.get("notes", [])}
