@@ -27,6 +27,34 @@ def test_unknown_sample_suggests_close_name():
         load_image("sample:chelsey")
 
 
+def test_bundled_paintings_are_small_readable_and_public_domain():
+    from reverie.io.images import PAINTINGS_DIR, painting_sources, paintings, sample_names
+
+    names = paintings()
+    assert len(names) >= 4 and set(names) <= set(sample_names())
+    # every shipped image has a sources entry, and every entry its image
+    assert {p.stem for p in PAINTINGS_DIR.glob("*.jpg")} == set(names)
+    for name, src in painting_sources().items():
+        x = load_image(f"sample:{name}")
+        assert x.shape[0] == 3 and max(x.shape[1:]) <= 512, name
+        assert (PAINTINGS_DIR / f"{name}.jpg").stat().st_size <= 150_000, name
+        # public domain: the painter died more than 70 years before 2026
+        assert src["painter_died"] < 1956 and src["year"] <= src["painter_died"], name
+        for field in ("title", "painter", "repository", "path"):
+            assert src[field], (name, field)
+        assert len(src["commit"]) == 40, name
+
+
+def test_painting_sample_is_recorded_and_suggested():
+    from reverie.core.inputs import record, value_of
+
+    rec = record("sample:starry-night")
+    assert len(rec["sha256"]) == 64
+    assert value_of("styles", rec) == "sample:starry-night"
+    with pytest.raises(ReverieError, match="sample:starry-night"):
+        load_image("sample:starry_night")
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "I;16", "LA", "1"])
 def test_odd_modes_become_rgb(tmp_path, mode):
     rgb = Image.fromarray((np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8))

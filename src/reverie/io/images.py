@@ -1,14 +1,17 @@
 """Images in and out.
 
-- `load_image`: any path or `sample:NAME` to a float RGB tensor in [0, 1], shape (3, H, W),
+- `load_image`: any path or `sample:NAME` (a scikit-image photo or one of the public-domain
+  paintings shipped in reverie/data/paintings) to a float RGB tensor in [0, 1], shape (3, H, W),
   with every way an image file can be odd handled (EXIF rotation, palette, RGBA, 16-bit,
   CMYK, grayscale, animated) and every way it can be bad turned into a ReverieError.
 - `save_image`: atomic (through `reverie.io.files.atomic_path`).
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +26,43 @@ SAMPLES = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "ret
            "motorcycle_left", "motorcycle_right", "camera", "brick", "grass", "gravel", "horse",
            "coins", "moon", "page", "text"]
 
+PAINTINGS_DIR = Path(__file__).resolve().parent.parent / "data" / "paintings"
+
 MAX_PIXELS = 64_000_000  # 8000x8000; larger is almost surely a mistake (or a decompression bomb)
 
 
+@lru_cache(maxsize=1)
+def painting_sources() -> dict[str, dict]:
+    """name -> where each bundled painting came from (title, painter, year, painter_died,
+    repository, path, commit): SOURCES.json beside them, the one list of the paintings."""
+    with open(PAINTINGS_DIR / "SOURCES.json", encoding="utf-8") as f:
+        return json.load(f)["paintings"]
+
+
+def paintings() -> list[str]:
+    """The public-domain paintings shipped with Reverie, as `sample:` names: style images.
+    Kept apart from `SAMPLES`, the photos a fast style network learns to paint."""
+    return list(painting_sources())
+
+
+def sample_names() -> list[str]:
+    """Every `sample:` name: the scikit-image photos, then the paintings."""
+    return SAMPLES + paintings()
+
+
 def sample_path(name: str) -> Path:
-    """The file of a bundled scikit-image photo."""
+    """The file of a bundled scikit-image photo or painting."""
     import skimage.data
 
+    if name in painting_sources():
+        return PAINTINGS_DIR / f"{name}.jpg"
     if name not in SAMPLES:
         import difflib
-        close = difflib.get_close_matches(name, SAMPLES, n=3)
+        names = sample_names()
+        close = difflib.get_close_matches(name, names, n=3)
         hint = f" (did you mean {', '.join('sample:' + c for c in close)}?)" if close else ""
         raise ReverieError(f"unknown sample image 'sample:{name}'{hint}; "
-                           f"available: {', '.join(SAMPLES)}")
+                           f"available: {', '.join(names)}")
     folder = Path(skimage.data.__file__).parent
     for ext in (".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff"):
         for candidate in (folder / f"{name}{ext}", folder / f"{name.replace('_', '')}{ext}"):
