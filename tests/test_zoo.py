@@ -115,3 +115,47 @@ def test_a_model_too_big_for_the_budget_fails_the_size_check(tmp_path):
     where = zoo.export(big, "big", tmp_path, CARD)
     size = sum(p.stat().st_size for p in (where / "weights.safetensors", where / "model.json"))
     assert size > BUDGET_MB * 2**20
+
+
+def test_every_recipe_is_a_command_the_cli_takes_and_names_real_mechanisms():
+    import shlex
+
+    from reverie.cli import build_parser
+    from reverie.core.registry import mechanisms
+    from reverie.zoo.recipes import RECIPES
+
+    for r in RECIPES.values():
+        words = shlex.split(r.command.replace("{out}", "x.pt"))
+        assert words[0] == "reverie"
+        args, extras = build_parser(words[1:4]).parse_known_args(words[1:])
+        assert not extras and getattr(args, "func", None), (r.name, extras)
+        assert set(r.uses) <= set(mechanisms()), r.name
+
+
+def test_every_shipped_model_has_a_recipe_and_loads_without_pickle(monkeypatch):
+    """The package's own zoo: each model's files match its card and read as safetensors
+    (torch.load is never called), and the loader of a mechanism it serves accepts it."""
+    from reverie.zoo.recipes import RECIPES
+    monkeypatch.delenv("REVERIE_ZOO", raising=False)
+
+    def no_pickle(*a, **k):
+        raise AssertionError("a zoo model was read with torch.load")
+    monkeypatch.setattr(torch, "load", no_pickle)
+    for name in zoo.names():
+        card = zoo.card(name)
+        assert name in RECIPES and card["recipe"] == RECIPES[name].command, name
+        assert set(card["uses"]) == set(RECIPES[name].uses), name
+        ckpt = zoo.checkpoint(name)
+        assert ckpt["format"] == card["format"] and any(
+            isinstance(v, torch.Tensor) for v in _tensors(ckpt)), name
+
+
+def _tensors(value):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _tensors(v)
