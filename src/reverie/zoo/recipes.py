@@ -81,6 +81,15 @@ RECIPES = {r.name: r for r in [
            "half size", "CC0 (scikit-image data)",
            "reverie gan texture sample:brick --crop 32 --depth 3 --scale 0.5 --ngf 32 "
            "--ndf 32 --minutes 6 --out {out}", ("fd", "steps")),
+    Recipe("paintings", "a fast style network for four public-domain paintings (blendable)",
+           ("apply_fast_style", "style_video"),
+           "the styles: Van Gogh's The Starry Night, Hokusai's The Great Wave, Munch's The "
+           "Scream, Kandinsky's Composition VII (sample:NAME); content: crops of scikit-image's "
+           "photos", "public domain (painters died before 1956; see data/paintings/SOURCES.json)"
+           "; photos CC0 / public domain",
+           "reverie fast-style train sample:starry-night sample:the-great-wave sample:the-scream "
+           "sample:composition-vii --image-size 192 --minutes 16 --out {out}",
+           ("val_style", "steps")),
     Recipe("sketch2art", "pix2pix: line drawings to photo-like pictures",
            ("sketch2art",), "tiles of 13 photos scikit-image ships, their XDoG edges as "
                             "sketches", "CC0 / public domain (scikit-image data)",
