@@ -105,3 +105,32 @@ def studio_client(app):
     own = "http://127.0.0.1:7860"
     return TestClient(app, base_url=own, headers={
         "Origin": own, "X-Reverie-Token": app.state.settings.token})
+
+
+# -- a tiny model zoo (the studio's model choices, batch jobs naming model:NAME) -----------
+
+ZOO_CARD = {"title": "a tiny test model", "uses": ["sample_text"], "data": "a planted text",
+            "licence": "CC0", "recipe": "reverie text train X --out {out}", "hardware": "cpu",
+            "steps": 6, "wall_seconds": 60.0, "figures": {"val_loss": 2.5},
+            "short_budget": {"val_loss": 3.25}, "baseline": {"val_loss": 4.125}}
+
+
+@pytest.fixture(scope="session")
+def small_zoo(tmp_path_factory):
+    """A zoo of three, made in seconds: model:tiny for sample_text, model:other for chat
+    only, and a model whose card does not read. Set REVERIE_ZOO to it (monkeypatch)."""
+    from reverie import zoo
+    from reverie.text.charlm import CharLMConfig
+    from reverie.text.train import train_charlm
+    from trainers import SEED_TEXT
+
+    folder = tmp_path_factory.mktemp("zoo")
+    cfg = CharLMConfig(rnn_size=8, n_embd=4, seq_length=8, batch_size=2, max_steps=6,
+                       eval_every=6, eval_iters=1, checkpoint_every=6, warmup_iters=1,
+                       threads=1)
+    ckpt = train_charlm(text=SEED_TEXT, config=cfg).checkpoint
+    zoo.export(ckpt, "tiny", folder, ZOO_CARD)
+    zoo.export(ckpt, "other", folder, {**ZOO_CARD, "title": "chat only", "uses": ["chat"]})
+    (folder / "broken").mkdir()
+    (folder / "broken" / "card.json").write_text("{not json")
+    return folder

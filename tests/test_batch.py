@@ -223,3 +223,18 @@ def test_the_batch_seed_varies_jobs_that_name_none(tmp_path):
     assert _with_defaults(named, BatchConfig(seed=10))["config"] == {"seed": 7}
     chat = {**job, "mechanism": "chat", "config": {}}  # ELIZA has a seed, and no device
     assert "device" not in _with_defaults(chat, BatchConfig(device="cpu"))["config"]
+
+
+def test_a_job_may_name_a_zoo_model(small_zoo, tmp_path, monkeypatch):
+    """model:NAME as a job's input: run, recorded with its files' sha256, then skipped."""
+    from reverie.scale.batch import done, parse_job, run_job
+
+    monkeypatch.setenv("REVERIE_ZOO", str(small_zoo))
+    job = parse_job({"mechanism": "sample_text", "inputs": {"model": "model:tiny"},
+                     "config": {"length": 8}, "out": "s.txt"}, 1)
+    info = run_job(job, tmp_path)
+    assert len(Path(info["outputs"]["text"]).read_text()) >= 8
+    record = json.loads(Path(info["outputs"]["sidecar"]).read_text())
+    assert record["inputs"]["model"]["source"] == "model:tiny"
+    assert record["inputs"]["model"]["sha256"]
+    assert done(job, tmp_path)

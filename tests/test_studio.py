@@ -701,3 +701,60 @@ def test_two_results_compare_side_by_side_with_differences_marked(studio):
     assert all(f"/jobs/{i}" in page.text for i in ids)
     assert studio.get("/compare", params={"job": ids[:1]}).status_code == 400
     assert studio.get("/compare", params={"job": [ids[0], "nope"]}).status_code == 400
+
+
+# -- the model zoo in the studio (issue #38) ------------------------------------------------
+
+@pytest.fixture
+def zoo_studio(small_zoo, studio, monkeypatch):
+    monkeypatch.setenv("REVERIE_ZOO", str(small_zoo))
+    return studio
+
+
+def test_a_model_input_offers_the_zoos_models_with_their_cards(zoo_studio):
+    import html
+    import re
+    page = zoo_studio.get("/m/sample_text")
+    assert page.status_code == 200  # the broken card is left out, not an error
+    text = html.unescape(page.text)
+    options = re.findall(r'<datalist id="list-model">(.*?)</datalist>', page.text, re.S)[0]
+    assert re.findall(r'value="([^"]*)"', options)[0] == "model:tiny"
+    assert "model:other" not in text and "model:broken" not in text  # not for sample_text
+    assert re.search(r'id="in-model" name="model" value="model:tiny"', page.text)
+    card = page.text.split('data-model="model:tiny"', 1)[1].split("</details>", 1)[0]
+    assert "a tiny test model" in card and "CC0" in card and "6 steps in 1.0 min on cpu" in card
+    assert "<td>2.5</td><td>3.25</td><td>4.125</td>" in card  # held out, short budget, baseline
+    assert "reverie text train X --out {out}" in html.unescape(card)
+
+
+def test_a_job_runs_with_a_zoo_model_and_an_unknown_one_is_refused(zoo_studio, small_zoo):
+    r = submit(zoo_studio, "sample_text", {"model": "model:tiny", "length": "12", "seed": "1"})
+    assert r.status_code == 200, r.text
+    job = finished(zoo_studio, r.json()["job"])
+    assert job.status == "done", job.error
+    assert len(zoo_studio.get(f"/files/jobs/{job.id}/{job.outputs['text']}").text) >= 12
+    r = submit(zoo_studio, "sample_text", {"model": "model:tinyy"})
+    assert r.status_code == 400 and "did you mean model:tiny" in r.json()["error"]
+    # a path dressed as a name, even to a model that is there
+    r = submit(zoo_studio, "sample_text", {"model": f"model:../{small_zoo.name}/tiny"})
+    assert r.status_code == 400 and "not a model in the zoo" in r.json()["error"]
+    # a batch uploaded to the studio may name zoo models too
+    line = {"mechanism": "sample_text", "inputs": {"model": "model:tiny"},
+            "config": {"length": 8}, "out": "s.txt"}
+    r = submit(zoo_studio, "batch", {"workers": "1"}, files={"jobs__file": (
+        "jobs.jsonl", io.BytesIO(json.dumps(line).encode()), "text/plain")})
+    assert r.status_code == 200, r.text
+    job = finished(zoo_studio, r.json()["job"], timeout=120)
+    assert job.status == "done", job.error
+    assert zoo_studio.get(f"/files/jobs/{job.id}/s.txt").status_code == 200
+
+
+def test_the_api_lists_the_zoos_cards(zoo_studio):
+    with api_client(zoo_studio) as api:
+        models = {m["name"]: m for m in api.get("/api/models").json()}
+        assert set(models) == {"tiny", "other"}  # the broken card is left out
+        tiny = models["tiny"]
+        assert tiny["model"] == "model:tiny" and tiny["uses"] == ["sample_text"]
+        assert tiny["licence"] == "CC0" and tiny["figures"] == {"val_loss": 2.5}
+        assert tiny["data"] and tiny["recipe"] and tiny["steps"] == 6
+        assert "/api/models" in api.get("/api/openapi.json").json()["paths"]

@@ -7,9 +7,9 @@ JSON on one line is a valid job:
      "inputs": {"image": "frames/0001.png"}, "out": "dream/0001.png"}
 
 `config` holds Config fields (missing ones take their defaults); `inputs` holds the
-mechanism's inputs, each a plain value (a path, `sample:NAME`, `builtin:NAME`, a word, a
-list for several) or a sidecar's record of one (`{"source": ..., "sha256": ...}`, checked
-before the job runs); `out` is a path inside the output folder (default:
+mechanism's inputs, each a plain value (a path, `sample:NAME`, `builtin:NAME`,
+`model:NAME`, a word, a list for several) or a sidecar's record of one (`{"source": ...,
+"sha256": ...}`, checked before the job runs); `out` is a path inside the output folder (default:
 `NNNN-MECHANISM.SUFFIX`, NNNN the job's place in the file). Fan-out is a loop that writes
 lines, e.g. a Perception Engine drawing of every ImageNet class:
 

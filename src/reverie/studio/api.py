@@ -1,6 +1,9 @@
 """The studio's JSON API, for scripts: the same jobs the pages run, the same token.
 
     GET  /api/mechanisms          every mechanism: its inputs and its Config as a JSON schema
+    GET  /api/models              the zoo's trained models: each card (what it is, which
+                                  mechanisms use it, data, licence, recipe, figures), and
+                                  `model`, the model:NAME an input takes
     POST /api/jobs                submit: JSON {"mechanism", "inputs", "config"} or multipart
                                   (the form's fields and NAME__file uploads, plus mechanism)
     GET  /api/jobs                every job's state, newest first
@@ -132,6 +135,13 @@ def router(jobs, settings, mechs, checked_job: Callable, files_of: Callable) -> 
     def list_mechanisms() -> list[dict]:
         """Every mechanism with its inputs and its Config's JSON schema."""
         return [mechanism_schema(m) for m in mechs.values()]
+
+    @api.get("/models")
+    def list_models() -> list[dict]:
+        """The zoo's models, each its card and `model` (model:NAME, for a model input);
+        `uses` lists the mechanisms that take it. A card that does not read is left out."""
+        from reverie.studio.forms import zoo_cards
+        return zoo_cards()
 
     @api.post("/jobs")
     async def submit_job(request: Request) -> dict:

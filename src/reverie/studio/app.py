@@ -492,8 +492,10 @@ def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list
     for inp in mech.inputs:
         lines = inp.kind == "value" and inp.many  # several values: a text box, one per line
         choices = forms.input_choices(inp)
-        if inp.kind in MODEL_SUFFIXES:  # what this studio has trained or made
-            choices = [m for m in made if Path(m).suffix in MODEL_SUFFIXES[inp.kind]]
+        cards = forms.zoo_cards(mech.name) if inp.kind == "model" else []
+        if inp.kind in MODEL_SUFFIXES:  # the zoo's models for it, then what this studio made
+            choices = [c["model"] for c in cards] + [
+                m for m in made if Path(m).suffix in MODEL_SUFFIXES[inp.kind]]
         current = given.get(inp.name)
         if current is not None:
             parts = current if isinstance(current, list) else [current]
@@ -504,11 +506,25 @@ def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list
                 except ValueError:
                     shown.append(part)
             current = ("\n" if lines else ", ").join(shown)
-        value = current or inp.example or (choices[0] if choices else "")
+        # a trained model from the zoo first, so the first click runs
+        value = (current or (cards[0]["model"] if cards else "") or inp.example
+                 or (choices[0] if choices else ""))
         views.append({"input": inp, "choices": choices, "value": value, "lines": lines,
-                      "upload": inp.kind != "value",
+                      "upload": inp.kind != "value", "cards": [_card_view(c) for c in cards],
                       "accept": ",".join(sorted(files.SUFFIXES.get(inp.kind, ())))})
     return views
+
+
+def _card_view(card: dict) -> dict:
+    """What the form shows beside a zoo model: its card, figures side by side."""
+    columns = ("figures", "short_budget", "baseline")
+    names = dict.fromkeys(k for col in columns for k in (card.get(col) or {}))
+    return {"model": card["model"], "title": card["title"], "data": card["data"],
+            "licence": card["licence"], "recipe": card["recipe"],
+            "trained": f"{card['steps']} steps in {card['wall_seconds'] / 60:.1f} min on "
+                       f"{card['hardware']}",
+            "figures": [[name, *(_cell((card.get(col) or {}).get(name)) for col in columns)]
+                        for name in names]}
 
 
 def _read_inputs(mech, form, settings: Settings) -> dict[str, Any]:
@@ -550,10 +566,13 @@ def _notes(text: str) -> bool:
 
 
 def _source(text: str, kind: str, settings: Settings) -> str:
-    """A typed source: `sample:`/`builtin:` names and values as they are; a path only if it
-    lies in the studio's folder (nothing else on the machine is readable from a page)."""
+    """A typed source: `sample:`/`builtin:` names and values as they are, `model:NAME` if
+    the zoo has it; a path only if it lies in the studio's folder (nothing else on the
+    machine is readable from a page)."""
     if kind == "value" or text.startswith(("sample:", "builtin:")):
         return text
+    if text.startswith("model:"):
+        return files.zoo_model(text)  # an unknown name: refused now, not in the job
     path = files.safe_path(settings.folder, text)
     if (path is None or not path.is_file()) and kind == "score" and _notes(text):
         return text  # a melody typed as note names ("E4:4 F4:4 G4:8")

@@ -139,15 +139,21 @@ def check_jobs(path: Path, name: str | None = None) -> None:
             values = value if isinstance(value, list) else [value]
             if input_name not in kinds or not all(isinstance(v, str) for v in values):
                 raise ReverieError(f"{where}: input {input_name!r} must be a name or a list of "
-                                   f"names (in the studio: sample:NAME, builtin:NAME or words)")
+                                   f"names (in the studio: sample:NAME, builtin:NAME, "
+                                   f"model:NAME or words)")
             if kinds[input_name] == "value":
                 continue
             for v in values:
-                if not v.startswith(("sample:", "builtin:")):
+                if v.startswith("model:"):
+                    try:
+                        zoo_model(v)
+                    except ReverieError as exc:
+                        raise ReverieError(f"{where}: {exc}") from None
+                elif not v.startswith(("sample:", "builtin:")):
                     raise ReverieError(
                         f"{where}: input {input_name!r} is {v!r}; in the studio a job's inputs "
-                        f"are sample:NAME, builtin:NAME or typed values (for files on this "
-                        f"machine run `reverie batch` in a terminal)")
+                        f"are sample:NAME, builtin:NAME, model:NAME or typed values (for files "
+                        f"on this machine run `reverie batch` in a terminal)")
         from reverie.core.config import fields
         for f in fields(registry.get(job["mechanism"]).config_class()):
             value = (data.get("config") or {}).get(f.name)
@@ -155,6 +161,19 @@ def check_jobs(path: Path, name: str | None = None) -> None:
                 raise ReverieError(f"{where}: config {f.name!r} names a file ({value!r}); in the "
                                    f"studio a job's settings may not (run `reverie batch` in a "
                                    f"terminal for that)")
+
+
+def zoo_model(text: str) -> str:
+    """`model:NAME` if NAME is a model in the zoo (a name from its list, never a path), else
+    a ReverieError naming the models there are."""
+    from reverie import zoo
+
+    name = text.removeprefix(zoo.PREFIX)
+    if name not in zoo.names():
+        zoo.folder(name)  # raises, with the names there are
+        raise ReverieError(f"{text!r} is not a model in the zoo; `reverie models list` shows "
+                           f"them")
+    return text
 
 
 def store_upload(folder: Path, kind: str, name: str, data: bytes) -> Path:

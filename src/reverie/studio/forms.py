@@ -137,5 +137,25 @@ def input_choices(inp: Input) -> list[str]:
     return []
 
 
+def zoo_cards(mechanism: str | None = None) -> list[dict]:
+    """The zoo's cards (those whose `uses` names `mechanism`, when given), each with its
+    `model:NAME`. A card that does not read is left out: one broken model must not take a
+    page or the model list down with it."""
+    from reverie import zoo
+    from reverie.core.errors import ReverieError
+
+    out = []
+    for name in zoo.names():
+        try:
+            card = zoo.card(name)
+        except ReverieError:
+            continue
+        uses = card["uses"]  # a list of mechanism names; older cards hold one string
+        uses = uses.replace(",", " ").split() if isinstance(uses, str) else list(uses)
+        if mechanism is None or mechanism in uses:
+            out.append({**card, "name": name, "model": f"{zoo.PREFIX}{name}"})
+    return out
+
+
 def field_info(mech: Mechanism) -> dict[str, FieldInfo]:
     return {f.name: f for f in fields(mech.config_class())}

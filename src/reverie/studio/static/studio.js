@@ -65,6 +65,17 @@ function setupPresets(select) {
   });
 }
 
+function setupCards(box) {
+  // a zoo model's card beside the model input: the chosen model's card is the open one
+  const input = document.getElementById(box.dataset.for);
+  if (!input) return;
+  input.addEventListener("input", () => {
+    for (const card of box.querySelectorAll("details.card")) {
+      card.open = card.dataset.model === input.value.trim();
+    }
+  });
+}
+
 function setupForm(form) {
   const error = document.getElementById("form-error");
   const maxBytes = Number(form.dataset.maxMb) * 1024 * 1024;
@@ -168,6 +179,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (job) watchJob(job);
   const preset = document.getElementById("preset");
   if (preset) setupPresets(preset);
+  for (const box of document.querySelectorAll(".cards[data-for]")) setupCards(box);
   const form = document.getElementById("run");
   if (form) setupForm(form);
 });
