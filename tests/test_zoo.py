@@ -159,3 +159,9 @@ def _tensors(value):
     elif isinstance(value, list):
         for v in value:
             yield from _tensors(v)
+
+
+def test_a_name_is_never_a_path_out_of_the_zoo(in_zoo):
+    for name in ("model:../zoo/tiny", "model:/etc", "model:a/b"):
+        with pytest.raises(ReverieError, match="not a zoo model name"):
+            zoo.folder(name)

@@ -124,7 +124,8 @@ def presets_json(mech: Mechanism) -> str:
 def input_choices(inp: Input) -> list[str]:
     """Built-in choices for an input beside an upload."""
     if inp.kind == "image":
-        return [f"sample:{s}" for s in SAMPLE_IMAGES]
+        from reverie.io.images import paintings
+        return [f"sample:{s}" for s in SAMPLE_IMAGES + paintings()]
     from reverie.io.datasets import all_datasets, get
     if inp.kind == "strokes":
         return [f"builtin:{d.name}" for d in all_datasets().values() if d.kind == "strokes"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from reverie.core.errors import ReverieError
@@ -40,6 +41,9 @@ def names() -> list[str]:
 
 def folder(name: str) -> Path:
     name = name.removeprefix(PREFIX)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):  # a name, never a path out of a root
+        raise ReverieError(f"model:{name} is not a zoo model name (lowercase letters, digits "
+                           f"and -); `reverie models list` shows the names")
     for root in roots():
         if (root / name / "card.json").is_file():
             return root / name
