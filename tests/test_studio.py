@@ -74,7 +74,7 @@ def test_built_in_choices_suit_the_input(studio):
     assert "builtin:airline-tweets" in probe and "builtin:shakespeare" not in probe
     train = studio.get("/m/train_chat").text
     assert "builtin:chatterbot" in train and "builtin:tweets" not in train
-    style = studio.get("/m/style").text  # the photos and the public-domain paintings
+    style = studio.get("/m/style_transfer").text  # the photos and the public-domain paintings
     assert "sample:chelsea" in style and "sample:starry-night" in style
 
 
