@@ -27,6 +27,10 @@ def add_command(sub, mech: Mechanism, full: bool = True) -> argparse.ArgumentPar
         return p
     for inp in mech.inputs:
         example = f" (e.g. {inp.example})" if inp.example else ""
+        if inp.kind == "model":  # the zoo's trained models that serve this mechanism
+            from reverie.zoo.recipes import serving
+            ready = serving(mech.name)
+            example += f", or {' or '.join(ready)} from the zoo" if ready else ""
         if inp.required:
             p.add_argument(inp.name, nargs="+" if inp.many else None, help=inp.help + example)
         elif inp.positional:

@@ -107,6 +107,11 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def serving(mechanism: str) -> list[str]:
+    """`model:NAME` for every zoo recipe whose model the mechanism takes."""
+    return [f"model:{r.name}" for r in RECIPES.values() if mechanism in r.uses]
+
+
 def card_fields(r: Recipe, side: dict, card: dict | None = None) -> dict:
     """The card of a model trained by `r`, from its sidecar (steps, wall time, where it
     ran). Figures bench/zoo.py measured on a previous card are kept only when the caller
