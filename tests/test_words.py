@@ -195,7 +195,8 @@ def test_rerun_reproduces_trained_vectors_and_an_analogy(trained, tmp_path):
 # -- formats -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["v.kv", "v.txt", "v.bin", "v.vec", "v.txt.gz", "v.bin.gz"])
+@pytest.mark.parametrize("name", ["v.kv", "v.txt", "v.bin", "v.vec", "v.txt.gz", "v.bin.gz",
+                                  "v.pt"])
 def test_save_load_round_trip(trained, tmp_path, name):
     kv = trained[0].vectors
     path = save_vectors(kv, tmp_path / name)
@@ -203,6 +204,48 @@ def test_save_load_round_trip(trained, tmp_path, name):
     assert back.index_to_key == kv.index_to_key
     assert np.allclose(back.vectors, kv.vectors, atol=1e-5)
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temp file, no sidecar
+
+
+def test_vectors_from_the_zoo_load_without_pickle(trained, tmp_path, monkeypatch, cli):
+    """A vectors model exported to a zoo comes back from model:NAME through safetensors and
+    JSON alone, with the same words, counts and nearest neighbours as the original."""
+    import pickle
+
+    import torch
+
+    from reverie import zoo
+    from reverie.words.vectors import to_checkpoint
+
+    result = trained[0]
+    kv = result.vectors
+    ckpt = to_checkpoint(kv, result.config.to_dict())
+    card = {"title": "tiny vectors", "uses": ["analogy"], "data": "planted roles",
+            "licence": "CC0", "recipe": "reverie words train X --out {out}", "hardware": "cpu",
+            "steps": 12, "wall_seconds": 1.0, "figures": {}, "short_budget": {},
+            "baseline": {}}
+    zoo.export(ckpt, "tinywords", tmp_path, card)
+    monkeypatch.setenv("REVERIE_ZOO", str(tmp_path))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a zoo model must load without unpickling")
+    for module, name in ((pickle, "load"), (pickle, "loads"), (torch, "load")):
+        monkeypatch.setattr(module, name, refuse)
+    back = load_vectors("model:tinywords")
+    assert back.index_to_key == kv.index_to_key
+    assert [back.get_vecattr(w, "count") for w in ("king", "the")] == \
+        [kv.get_vecattr(w, "count") for w in ("king", "the")]
+    for word in ("king", "queen", "crown", "the"):
+        assert [w for w, _ in back.most_similar(word, topn=5)] == \
+            [w for w, _ in kv.most_similar(word, topn=5)]
+    assert analogy("model:tinywords", "man", "king", "woman", topn=1).answers["3cosmul"][0][0] \
+        == "queen"
+    code, out, err = cli("words", "neighbours", "model:tinywords", "king", "--topn", "3")
+    assert code == 0, err
+    assert out.split()[1] == kv.most_similar("king", topn=1)[0][0]
+    # a zoo model of another kind is refused in one line
+    zoo.export({"format": "reverie-charlm", "model": {"w": torch.zeros(2)}}, "other", tmp_path,
+               card)
+    _fails(cli, "words", "neighbours", "model:other", "king", must_say=["not word vectors"])
 
 
 def test_glove_style_text_without_header_loads(tmp_path):

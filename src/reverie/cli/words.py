@@ -9,8 +9,9 @@ from reverie.cli.common import add_json, add_progress, group, positive_int, prin
 
 
 def _vectors(p: argparse.ArgumentParser) -> None:
-    p.add_argument("vectors", metavar="VECTORS", help="gensim .kv, word2vec .txt/.vec or .bin")
-    p.add_argument("--format", choices=["kv", "text", "binary"], default=None,
+    p.add_argument("vectors", metavar="VECTORS", help="gensim .kv, word2vec .txt/.vec or .bin, "
+                   "a .pt from `words train`, or model:NAME from the zoo")
+    p.add_argument("--format", choices=["kv", "text", "binary", "checkpoint"], default=None,
                    help="vectors format when the suffix does not say")
 
 
@@ -59,13 +60,14 @@ def register(sub) -> None:
     pl.set_defaults(func=run_plot)
 
     c = wsub.add_parser("convert", aliases=["export", "import"],
-                        help="convert vectors between gensim .kv and word2vec text/binary")
+                        help="convert vectors between gensim .kv, word2vec text/binary and "
+                        "checkpoint (.pt)")
     c.add_argument("input", metavar="IN")
     c.add_argument("output", metavar="OUT")
-    c.add_argument("--from", dest="from_format", choices=["kv", "text", "binary"], default=None,
-                   help="the input's format (default: from its suffix)")
-    c.add_argument("--to", dest="to_format", choices=["kv", "text", "binary"], default=None,
-                   help="the output's format (default: from its suffix)")
+    c.add_argument("--from", dest="from_format", choices=["kv", "text", "binary", "checkpoint"],
+                   default=None, help="the input's format (default: from its suffix)")
+    c.add_argument("--to", dest="to_format", choices=["kv", "text", "binary", "checkpoint"],
+                   default=None, help="the output's format (default: from its suffix)")
     c.add_argument("--expect-dim", type=positive_int, default=None,
                    help="fail unless the vectors have this many dimensions")
     add_json(c)

@@ -10,7 +10,7 @@ MECHANISMS = [
         function="reverie.words.train:train_words", config="reverie.words.train:WordsConfig",
         inputs=(Input("corpus", "corpus", "text files, folders or builtin:NAME (gcide, kjv, "
                       "shakespeare, lee)", many=True, example="builtin:lee"),),
-        outputs=(".kv", ".bin", ".txt", ".vec"),
+        outputs=(".kv", ".bin", ".txt", ".vec", ".pt"),
         deterministic=False),  # threads race; workers=1 makes a run reproducible
     Mechanism(
         name="analogy", prints=True, command="words analogy", title="Word analogies", domain="words",
@@ -18,7 +18,7 @@ MECHANISMS = [
         paper="Mikolov, Yih and Zweig 2013; Levy and Goldberg 2014 (3CosMul)",
         function="reverie.words.analogy:analogy", config="reverie.words.analogy:AnalogyConfig",
         inputs=(Input("vectors", "vectors", "word vectors: gensim .kv, word2vec .txt/.vec or "
-                      ".bin (from `reverie words train`)"),
+                      ".bin, a .pt (from `reverie words train`) or model:NAME from the zoo"),
                 Input("a", "value", "the word A", example="king"),
                 Input("b", "value", "the word B", example="queen"),
                 Input("c", "value", "the word C", example="man")),

@@ -89,7 +89,7 @@ class WordsConfig(Config):
 class TrainResult(Result):
     vectors: Any                        # gensim KeyedVectors: the model without training state
 
-    suffixes = (".kv", ".bin", ".txt", ".vec", ".gz")
+    suffixes = (".kv", ".bin", ".txt", ".vec", ".gz", ".pt")
 
     def output_path(self, path) -> Path:
         path = super().output_path(path)
@@ -97,7 +97,8 @@ class TrainResult(Result):
         return path
 
     def write(self, path: Path) -> dict[str, Path]:
-        return {"vectors": save_vectors(self.vectors, path)}
+        config = self.config.to_dict() if self.config is not None else {}
+        return {"vectors": save_vectors(self.vectors, path, config=config)}
 
     def summary(self) -> str:
         f, t = self.figures, self.timings
@@ -173,8 +174,8 @@ def train_words(corpus: Iterable[str | os.PathLike] | str | Corpus,
                 progress: Progress = silent, **overrides) -> TrainResult:
     """Train word vectors on a corpus: text files, folders, `builtin:NAME` (gcide, kjv,
     shakespeare, lee), or a `Corpus`. Fields of WordsConfig can be given as keywords
-    (`epochs=5`). With `out`, the vectors are saved there (.kv, .txt/.vec or .bin) with
-    their sidecar."""
+    (`epochs=5`). With `out`, the vectors are saved there (.kv, .txt/.vec, .bin or .pt, the
+    checkpoint a zoo model is made from) with their sidecar."""
     cfg = make_config(WordsConfig, config, **overrides)
     threads = cfg.threads()
     if out is not None:

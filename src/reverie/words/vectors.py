@@ -1,8 +1,10 @@
-"""Word-vector files: gensim's .kv and word2vec's text and binary formats, read and written.
+"""Word-vector files: gensim's .kv, word2vec's text and binary formats and Reverie's
+checkpoint (.pt, the form a zoo model is stored in), read and written.
 
 Every way a vectors file can be wrong (missing, empty, another format than its name says,
 a short row, NaN) is a ReverieError that says what to do. Writes are atomic. `.kv` files
-are Python pickles: load only files you trust (word2vec text/binary are plain data).
+are Python pickles: load only files you trust (word2vec text/binary and the checkpoint,
+read with `weights_only`, are plain data). `model:NAME` reads vectors from the zoo.
 """
 from __future__ import annotations
 
@@ -17,9 +19,15 @@ from reverie.core.errors import ReverieError
 from reverie.io.files import atomic_path, save_json
 from reverie.latent.analogy import VectorSet
 
-FORMATS = ("kv", "text", "binary")
+FORMATS = ("kv", "text", "binary", "checkpoint")
 SUFFIX_FORMAT = {".kv": "kv", ".model": "kv", ".txt": "text", ".vec": "text", ".w2v": "text",
-                 ".bin": "binary"}
+                 ".bin": "binary", ".pt": "checkpoint"}
+# The checkpoint: {"format", "format_version", "vectors": (V, D) float tensor, "words" in
+# the vocabulary's order (most frequent first), "counts" (when known), "config"}.
+FORMAT = "reverie-word-vectors"
+FORMAT_VERSION = 1
+_FIX = ("train vectors with `reverie words train CORPUS --out NAME.pt` or give a .kv/.txt/.bin "
+        "path")
 
 
 def _suffixes(path: str | os.PathLike) -> list[str]:
@@ -38,15 +46,60 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
     found = SUFFIX_FORMAT.get(suffixes[-1] if suffixes else "")
     if found is None:
         raise ReverieError(f"cannot tell the vectors format of {path} from its suffix; name it "
-                           f".kv (gensim), .txt/.vec (word2vec text) or .bin (word2vec binary), "
-                           f"or give the format (kv, text or binary)")
+                           f".kv (gensim), .txt/.vec (word2vec text), .bin (word2vec binary) or "
+                           f".pt (Reverie checkpoint), or give the format (kv, text, binary or "
+                           f"checkpoint)")
+    if found == "checkpoint" and len(_suffixes(path)) < len(Path(path).suffixes):
+        raise ReverieError(f"{path}: a .pt checkpoint is compressed already; name it "
+                           f"{Path(path).stem}")
     return found
 
 
-def save_vectors(vectors: Any, path: str | os.PathLike, fmt: str | None = None) -> Path:
-    """Write KeyedVectors atomically as gensim .kv, word2vec text or word2vec binary."""
+def to_checkpoint(vectors: Any, config: dict | None = None) -> dict:
+    """KeyedVectors as a checkpoint dict of a tensor and plain data (what the zoo stores);
+    `config`: the training settings it records."""
+    import torch
+
+    kv = as_vectors(vectors)
+    ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "vectors": torch.from_numpy(np.asarray(kv.vectors, dtype=np.float32).copy()),
+            "words": [str(w) for w in kv.index_to_key], "config": dict(config or {})}
+    counts = kv.expandos.get("count")
+    if counts is not None:
+        ckpt["counts"] = [int(c) for c in counts]
+    return ckpt
+
+
+def from_checkpoint(ckpt: dict, what: str = "the checkpoint") -> Any:
+    """The KeyedVectors a `to_checkpoint` dict holds (words in their stored order)."""
+    import torch
+    from gensim.models import KeyedVectors
+
+    vectors, words = ckpt.get("vectors"), ckpt.get("words")
+    counts = ckpt.get("counts")
+    if (not isinstance(vectors, torch.Tensor) or vectors.dim() != 2
+            or not isinstance(words, list) or len(words) != vectors.shape[0]
+            or not all(isinstance(w, str) for w in words)
+            or (counts is not None and len(counts) != len(words))):
+        raise ReverieError(f"{what} is damaged (its vectors, words and counts do not match); "
+                           f"{_FIX}")
+    kv = KeyedVectors(vector_size=int(vectors.shape[1]))
+    kv.add_vectors(words, vectors.float().numpy())
+    if counts is not None:  # add_vectors' `extras` fails in gensim 4 (iterates a dict as pairs)
+        kv.allocate_vecattrs(["count"], [np.int64])
+        kv.expandos["count"][:] = np.asarray(counts, dtype=np.int64)
+    return kv
+
+
+def save_vectors(vectors: Any, path: str | os.PathLike, fmt: str | None = None,
+                 config: dict | None = None) -> Path:
+    """Write KeyedVectors atomically as gensim .kv, word2vec text, word2vec binary or a
+    Reverie checkpoint (which also records `config`)."""
     path = Path(path)
     fmt = format_for(path, fmt)
+    if fmt == "checkpoint":
+        from reverie.io.checkpoints import save_checkpoint
+        return save_checkpoint(to_checkpoint(vectors, config), path)
     with atomic_path(path) as tmp:
         if fmt == "kv":
             # gensim logs dates, paths and the platform into the pickle ("lifecycle events"):
@@ -71,6 +124,8 @@ def _sniff(path: Path) -> str:
         return "gzip"
     if head[:1] == b"\x80":
         return "kv"
+    if head[:2] == b"PK":  # torch.save's zip archive
+        return "checkpoint"
     first, _, rest = head.partition(b"\n")
     parts = first.split()
     if len(parts) == 2 and all(p.isdigit() for p in parts):
@@ -89,9 +144,15 @@ def _sniff(path: Path) -> str:
 def load_vectors(path: str | os.PathLike, fmt: str | None = None,
                  expect_dim: int | None = None) -> Any:
     """Load word vectors (gensim .kv or Word2Vec model, word2vec text with or without its
-    header line, i.e. GloVe files too, or word2vec binary) as gensim KeyedVectors."""
+    header line, i.e. GloVe files too, word2vec binary, a Reverie checkpoint or `model:NAME`
+    from the zoo) as gensim KeyedVectors."""
     from gensim.models import KeyedVectors
 
+    if str(path).startswith("model:") or fmt == "checkpoint" or (
+            not fmt and _suffixes(path)[-1:] == [".pt"]):
+        from reverie.io.checkpoints import load_checkpoint
+        ckpt = load_checkpoint(path, FORMAT, FORMAT_VERSION, "word vectors", _FIX)
+        return _checked(from_checkpoint(ckpt, str(path)), path, expect_dim)
     path = Path(path)
     if not path.is_file():
         raise ReverieError(f"vectors file not found: {path}; train one with `reverie words train` "
@@ -110,6 +171,9 @@ def load_vectors(path: str | os.PathLike, fmt: str | None = None,
             raise ReverieError(f"{path} is not a gensim .kv file (it looks like word2vec "
                                f"{sniffed.replace('-noheader', '')} vectors); rename it .txt/.bin "
                                f"or give its format")
+        if sniffed == "checkpoint":
+            raise ReverieError(f"{path} is a Reverie checkpoint, not {declared} vectors; name it "
+                               f".pt or give the format checkpoint")
         if declared in ("text", "binary") and sniffed == "kv":
             raise ReverieError(f"{path} is a gensim .kv file, not word2vec {declared}; name it "
                                f".kv or give the format kv")
@@ -145,6 +209,10 @@ def load_vectors(path: str | os.PathLike, fmt: str | None = None,
     except Exception as exc:  # unpickling garbage raises anything
         raise ReverieError(f"{path} could not be read as {kind} vectors ({type(exc).__name__}); "
                            f"re-export it from the tool that made it") from None
+    return _checked(kv, path, expect_dim)
+
+
+def _checked(kv: Any, path: str | os.PathLike, expect_dim: int | None) -> Any:
     if len(kv) == 0:
         raise ReverieError(f"{path} holds no vectors; retrain or re-export it")
     if not np.isfinite(kv.vectors).all():
