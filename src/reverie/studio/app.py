@@ -55,7 +55,7 @@ from reverie.templates import render
 STATIC = Path(__file__).with_name("static")
 EXAMPLES = STATIC / "examples"  # one small picture per domain, for mechanisms not yet shown
 GALLERY_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", ".vec"),
+MODEL_SUFFIXES = {"model": (".pt", ".json"), "vectors": (".kv", ".bin", ".txt", ".vec", ".pt"),
                   "drawing": (".svg",)}
 
 
@@ -492,7 +492,7 @@ def _input_views(mech, given: dict, settings: Settings, made: list[str]) -> list
     for inp in mech.inputs:
         lines = inp.kind == "value" and inp.many  # several values: a text box, one per line
         choices = forms.input_choices(inp)
-        cards = forms.zoo_cards(mech.name) if inp.kind == "model" else []
+        cards = forms.zoo_cards(mech.name) if inp.kind in ("model", "vectors") else []
         if inp.kind in MODEL_SUFFIXES:  # the zoo's models for it, then what this studio made
             choices = [c["model"] for c in cards] + [
                 m for m in made if Path(m).suffix in MODEL_SUFFIXES[inp.kind]]
