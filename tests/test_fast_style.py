@@ -244,3 +244,29 @@ def test_the_studio_paints_an_uploaded_clip_with_an_uploaded_model(tmp_path):
         assert job.status == "done", job.error
         assert any(n.endswith(".mp4") for n in job.outputs.values())
     app.state.jobs.stop()
+
+
+def test_a_styled_video_carries_its_settings_and_reruns_from_a_copy(tmp_path, capsys):
+    from reverie.io.embed import read_record
+    clip = _clip(tmp_path / "pan.mp4", _pan(n=3, h=32, w=32), audio=True)
+    out = tmp_path / "styled.mp4"
+    assert main(["style-video", str(clip), "--model", str(_model(tmp_path / "m.pt")), "--out",
+                 str(out), "--blend", "0.25", "--no-progress"]) == 0
+    inside = read_record(out)  # the MP4's comment tag, read back by ffmpeg
+    assert inside["mechanism"] == "style_video" and inside["config"]["blend"] == 0.25
+    assert "timings" not in inside  # nothing that changes from run to run
+    assert audio_md5(out) == audio_md5(clip) is not None  # adding it copied the streams
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    copy = away / "clip.mp4"
+    copy.write_bytes(out.read_bytes())
+    assert main(["rerun", str(copy), "--no-progress"]) == 0
+    assert (away / "clip-rerun.mp4").read_bytes() == out.read_bytes()
+    capsys.readouterr()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(out.read_bytes()[:-40])
+    for bad, words in [(clip, "carries no Reverie settings"), (cut, "truncated")]:
+        assert main(["rerun", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and words in err and "\n" not in err, err
+

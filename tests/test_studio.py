@@ -688,6 +688,29 @@ def test_a_dropped_picture_opens_its_form_filled_in(studio, tmp_path):
     assert studio.get("/m/dream?draft=../../x").status_code == 200  # no draft: the defaults
 
 
+def test_a_dropped_video_opens_its_form_filled_in(studio, tmp_path):
+    import numpy as np
+    from reverie.core.sidecar import SCHEMA
+    from reverie.image.video import write_video
+    from reverie.io.embed import embed
+    foreign = tmp_path / "v.mp4"
+    write_video([np.full((16, 16, 3), 40 * i, np.uint8) for i in range(2)], foreign, fps=5)
+    made = tmp_path / "made.mp4"
+    made.write_bytes(foreign.read_bytes())
+    assert embed(made, {"schema": SCHEMA, "mechanism": "style_video", "config": {"blend": 0.75},
+                        "inputs": {"clip": {"source": "pan.mp4", "sha256": "0" * 64}}})
+    r = studio.post("/open", data={"_token": studio.token}, headers={"Accept": "application/json"},
+                    files={"picture": ("made.mp4", made.read_bytes(), "video/mp4")})
+    assert r.status_code == 200, r.text
+    assert 'name="blend" value="0.75"' in studio.get(r.json()["url"]).text
+    for name, data, words in [("v.mp4", foreign.read_bytes(), "carries no Reverie settings"),
+                              ("cut.mp4", made.read_bytes()[:-40], "truncated")]:
+        r = studio.post("/open", data={"_token": studio.token},
+                        files={"picture": (name, data, "video/mp4")})
+        error = r.json()["error"]
+        assert r.status_code == 400 and words in error and "\n" not in error, error
+
+
 def test_two_results_compare_side_by_side_with_differences_marked(studio):
     ids = [submit(studio, "chat", {**ELIZA, "say": say}).json()["job"]
            for say in ("Men are all alike.", "I am sad.")]

@@ -10,13 +10,14 @@ def register(sub) -> None:
     p.set_defaults(func=run_list)
 
     p = sub.add_parser("rerun", help="make an output again from its sidecar (.json) or from "
-                       "the PNG/SVG/WAV/MIDI file itself",
+                       "the PNG/SVG/WAV/MIDI/MP4 file itself",
                        description="Make an output again from its sidecar alone: the same "
                        "mechanism, inputs (checked by sha256) and settings. Deterministic "
-                       "mechanisms give identical bytes on the same machine. A PNG, SVG, WAV or "
-                       "MIDI file Reverie wrote carries its settings inside: rerun it directly.")
+                       "mechanisms give identical bytes on the same machine. A PNG, SVG, WAV, "
+                       "MIDI or MP4 file Reverie wrote carries its settings inside: rerun it "
+                       "directly.")
     p.add_argument("sidecar", help="the .json written beside an output, or the "
-                   "PNG/SVG/WAV/MIDI file itself")
+                   "PNG/SVG/WAV/MIDI/MP4 file itself")
     p.add_argument("--out", default=None, help="where to write (default: NAME-rerun beside the original)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a setting (a Config field), repeatable: --set steps=20")

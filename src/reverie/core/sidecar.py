@@ -84,8 +84,8 @@ def build(result, outputs: dict[str, Path]) -> dict:
 
 
 def write(result, outputs: dict[str, Path], main: Path) -> Path:
-    """OUT.json beside the outputs, and the settings inside every PNG, SVG, WAV and MIDI
-    file among them (`reverie rerun picture.png` then works from the picture alone)."""
+    """OUT.json beside the outputs, and the settings inside every PNG, SVG, WAV, MIDI
+    and MP4 file among them (`reverie rerun picture.png` then works from the picture alone)."""
     from reverie.io.embed import embed
     record = build(result, outputs)
     for out in outputs.values():
@@ -103,7 +103,7 @@ def write_sidecar(out: str | os.PathLike, data: dict) -> Path:
 
 
 def read(path: str | os.PathLike) -> dict:
-    """A sidecar (or the record inside a PNG, SVG, WAV or MIDI file Reverie wrote), checked
+    """A sidecar (or the record inside a PNG, SVG, WAV, MIDI or MP4 file Reverie wrote), checked
     to be one this version can rerun."""
     from reverie.io import embed
     path = Path(path)

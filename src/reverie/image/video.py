@@ -43,6 +43,7 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.result import Result
 from reverie.core.threads import cpu_threads
+from reverie.io.animation import ffmpeg_exe
 from reverie.io.files import atomic_path
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v")
@@ -107,15 +108,6 @@ class VideoResult(Result):
 
 
 # -- reading and writing -----------------------------------------------------------------------
-
-def ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise ReverieError("video needs imageio-ffmpeg; install it with: pip install "
-                           "imageio-ffmpeg") from None
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
 
 def read_video(clip, max_frames: int | None = None) -> tuple[Iterator[np.ndarray], float, bool]:
     """The frames ((H, W, 3) uint8, read one at a time as they are taken), frames per second,

@@ -11,6 +11,16 @@ from reverie.io.files import atomic_path
 from reverie.io.images import tensor_to_pil
 
 
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary imageio-ffmpeg ships (every video Reverie reads or writes uses it)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ReverieError("video needs imageio-ffmpeg; install it with: pip install "
+                           "imageio-ffmpeg") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
 def save_animation(frames: list[torch.Tensor], out: str | Path, fps: float = 12.0) -> Path:
     import imageio.v2 as imageio
 

@@ -6,6 +6,9 @@
 - SVG: a `<metadata id="reverie">` element holding the JSON.
 - WAV: a LIST/INFO chunk whose ICMT (comment) is `reverie ` and the JSON, after the audio.
 - MIDI: a text meta-event (`reverie ` and the JSON) at the start of the first track.
+- MP4: the comment tag (`reverie ` and the JSON), put there by remuxing with imageio-ffmpeg's
+  ffmpeg (streams copied, not re-encoded) and read back by the same ffmpeg; the top-level
+  boxes are walked first, so a truncated file is named as such.
 
 The record embedded is what `rerun` needs and nothing that changes from run to run
 (no timings, environment, notes or output names), so a rerun writes the same bytes.
@@ -14,7 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
+import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -26,8 +32,8 @@ KEYWORD = b"reverie"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EMBEDDED_KEYS = ("schema", "reverie_version", "mechanism", "inputs", "config", "resolved",
                  "deterministic")
-SUFFIXES = (".png", ".svg", ".wav", ".mid", ".midi")
-PREFIX = b"reverie "  # before the JSON in a WAV comment or a MIDI text event
+SUFFIXES = (".png", ".svg", ".wav", ".mid", ".midi", ".mp4")
+PREFIX = b"reverie "  # before the JSON in a WAV, MIDI or MP4 comment
 
 
 def embedded(record: dict) -> dict:
@@ -207,6 +213,70 @@ def midi_with_record(data: bytes, record: dict, name: str = "MIDI") -> bytes:
     return data[:start - 4] + struct.pack(">I", len(events)) + events + data[end:]
 
 
+def _is_mp4(head: bytes) -> bool:
+    return head[4:8] == b"ftyp"  # an ISO media file opens with its ftyp box
+
+
+def _mp4_check(path: Path, name: str) -> None:
+    """Walk an MP4's top-level boxes: one that runs past the end means the file was cut."""
+    size = path.stat().st_size
+    pos = 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(16)
+            if len(head) < 8:
+                raise ReverieError(f"{name} is truncated (it ends inside a box header); copy the "
+                                   f"whole file again")
+            length, kind = struct.unpack(">I4s", head[:8])
+            if length == 1 and len(head) == 16:  # a 64-bit size follows
+                length, = struct.unpack(">Q", head[8:])
+            elif length == 0:  # the last box runs to the end
+                length = size - pos
+            if length < 8 or pos + length > size:
+                raise ReverieError(f"{name} is truncated (its {kind.decode('latin-1')} box is cut "
+                                   f"short); copy the whole file again")
+            pos += length
+
+
+def mp4_with_record(path: Path, record: dict, out: Path) -> None:
+    """`path` remuxed into `out` (every stream copied as it is) with `record` as its comment,
+    replacing any earlier one. The record goes in an ffmetadata file, not on the command line,
+    so no record is too long for it."""
+    from reverie.io.animation import ffmpeg_exe
+    text = (PREFIX + _compact(record)).decode("utf-8")
+    escaped = re.sub(r"([=;#\\\n])", r"\\\1", text)  # ffmetadata's escapes
+    with tempfile.TemporaryDirectory(prefix="reverie-embed-") as folder:
+        meta = Path(folder) / "meta.txt"
+        meta.write_text(f";FFMETADATA1\ncomment={escaped}\n", encoding="utf-8")
+        done = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-f",
+                               "ffmetadata", "-i", str(meta), "-map", "0", "-map_metadata", "1",
+                               "-c", "copy", "-f", "mp4", str(out)], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["ffmpeg failed"]
+        raise ReverieError(f"could not add the settings to {path.name} ({lines[-1][:160]})")
+
+
+def _mp4_record(path: Path, name: str) -> dict | None:
+    from reverie.io.animation import ffmpeg_exe
+    _mp4_check(path, name)
+    done = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True)
+    if done.returncode != 0:
+        raise ReverieError(f"{name} is not a video ffmpeg can read; give an MP4 Reverie wrote "
+                           f"or its .json sidecar")
+    text = done.stdout.decode("utf-8", "replace")
+    for value in re.findall(r"^comment=((?:[^\\\n]|\\.)*)$", text, re.M | re.S):
+        value = re.sub(r"\\(.)", r"\1", value, flags=re.S).encode("utf-8")
+        if value.startswith(PREFIX):
+            try:
+                return json.loads(value[len(PREFIX):].decode("utf-8"))
+            except ValueError:
+                raise ReverieError(f"{name} has damaged Reverie settings; use its .json "
+                                   f"sidecar") from None
+    return None
+
+
 def embed(path: str | os.PathLike, record: dict) -> bool:
     """Put `record` (its embedded part) inside the file at `path`, atomically, where the
     format has a place for it. True if it did."""
@@ -215,6 +285,16 @@ def embed(path: str | os.PathLike, record: dict) -> bool:
     if suffix not in SUFFIXES or not path.is_file():
         return False
     small = embedded(record)
+    if suffix == ".mp4":
+        with open(path, "rb") as f:
+            if not _is_mp4(f.read(8)):
+                return False
+        try:
+            with atomic_path(path) as tmp:
+                mp4_with_record(path, small, tmp)
+        except ReverieError:
+            return False  # streams an MP4 cannot hold as they are: the .json has the record
+        return True
     if suffix in (".wav", ".mid", ".midi"):
         data = path.read_bytes()
         writer = wav_with_record if suffix == ".wav" else midi_with_record
@@ -250,22 +330,31 @@ def is_embedding(path: str | os.PathLike) -> bool:
     try:
         with open(path, "rb") as f:
             head = f.read(8)
-        return head == PNG_SIGNATURE or head[:4] in (b"RIFF", b"MThd")
+        return head == PNG_SIGNATURE or head[:4] in (b"RIFF", b"MThd") or _is_mp4(head)
     except OSError:
         return False
 
 
 def read_record(path: str | os.PathLike, data: bytes | None = None) -> dict:
-    """The record inside a PNG, SVG, WAV or MIDI file Reverie wrote; a one-line
-    ReverieError otherwise."""
+    """The record inside a PNG, SVG, WAV, MIDI or MP4 file Reverie wrote (at `path`, or its
+    bytes `data` with `path` its name); a one-line ReverieError otherwise."""
     path = Path(path)
     name = str(path)
     if data is None:
         if not path.is_file():
             raise ReverieError(f"file not found: {path}; give a picture Reverie wrote or its .json sidecar")
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if _is_mp4(head):  # ffmpeg reads a video from its file, not from memory
+            return _ours_or_refuse(_mp4_record(path, name), name)
         data = path.read_bytes()
     if not data:
         raise ReverieError(f"{name} is an empty file; give a picture Reverie wrote")
+    if _is_mp4(data[:8]):  # a video's bytes (a studio drop): ffmpeg wants a file
+        with tempfile.TemporaryDirectory(prefix="reverie-open-") as folder:
+            copy = Path(folder) / "dropped.mp4"
+            copy.write_bytes(data)
+            return _ours_or_refuse(_mp4_record(copy, name), name)
     if data.startswith(PNG_SIGNATURE):
         try:
             record = _png_record(data, name)
@@ -294,9 +383,13 @@ def read_record(path: str | os.PathLike, data: bytes | None = None) -> dict:
         except (ValueError, UnicodeDecodeError):
             raise ReverieError(f"{name} has damaged Reverie settings; use its .json sidecar") from None
     else:
-        raise ReverieError(f"{name} is not a PNG, SVG, WAV or MIDI file; give an output Reverie "
-                           f"wrote or its .json sidecar")
+        raise ReverieError(f"{name} is not a PNG, SVG, WAV, MIDI or MP4 file; give an output "
+                           f"Reverie wrote or its .json sidecar")
+    return _ours_or_refuse(record, name)
+
+
+def _ours_or_refuse(record, name: str) -> dict:
     if not isinstance(record, dict) or "mechanism" not in record:
-        raise ReverieError(f"{name} carries no Reverie settings (a picture from elsewhere?); "
-                           f"give a picture Reverie wrote or its .json sidecar")
+        raise ReverieError(f"{name} carries no Reverie settings (a file from elsewhere?); "
+                           f"give an output Reverie wrote or its .json sidecar")
     return record

@@ -12,7 +12,7 @@ Nothing is fetched from anywhere: no fonts, scripts or styles from a CDN, no tel
     actions          POST /m/NAME/run  submit a job (multipart: uploads and fields)
                      POST /jobs/ID/cancel, /jobs/ID/resume, /jobs/ID/again (run it again)
                      POST /history/export
-                     POST /open        a picture Reverie wrote: its form, filled in
+                     POST /open        a file Reverie wrote: its form, filled in
     data             /jobs/ID/events   server-sent events with the job's state
                      /files/PATH       a file in the studio's folder
     api              /api/...          the same for scripts, as JSON (see `api`)
@@ -219,13 +219,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/open")
     async def open_picture(request: Request):
-        """A file Reverie wrote (a PNG or SVG with its settings inside), dropped on a page:
-        its mechanism's form with those settings (JSON {"url"} for the page's script,
-        else a redirect). Anything else: a one-line error."""
+        """A file Reverie wrote (a PNG, SVG, WAV, MIDI or MP4 with its settings inside),
+        dropped on a page: its mechanism's form with those settings (JSON {"url"} for the
+        page's script, else a redirect). Anything else: a one-line error."""
         form = await request.form(max_part_size=settings.max_upload)
         item = form.get("picture")
         if not hasattr(item, "read"):
-            return _refuse("drop a picture Reverie wrote (a PNG or SVG) to open its settings", 400)
+            return _refuse("drop a file Reverie wrote (a PNG, SVG, WAV, MIDI or MP4) to open "
+                           "its settings", 400)
         data = await item.read()
         name = files.clean_name(getattr(item, "filename", "") or "picture")
         try:

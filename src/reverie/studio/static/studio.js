@@ -143,7 +143,7 @@ function setupMenu(button) {
 }
 
 function setupDrop() {
-  // a picture Reverie wrote, dropped anywhere on a page: its mechanism's form, filled in
+  // a picture, sound or video Reverie wrote, dropped anywhere on a page: its form, filled in
   const meta = document.querySelector("meta[name=reverie-token]");
   const error = document.getElementById("drop-error");
   if (!meta || !error) return;
