@@ -41,7 +41,7 @@ RECIPES = {r.name: r for r in [
     Recipe("bard", "a responder that answers in Shakespeare's voice (char LSTM on speaker "
            "turns)", ("chat",), SHAKESPEARE + ", as NAME: turns",
            "public domain (the plays)",
-           "reverie chat train builtin:shakespeare --minutes 10 --out {out}",
+           "reverie chat train builtin:shakespeare --minutes 8 --out {out}",
            ("val_loss", "steps")),
     Recipe("chorales", "Coconet: four-part Bach chorales by orderless inpainting",
            ("compose_music", "harmonize_music", "continue_music"), CHORALES,
@@ -51,20 +51,20 @@ RECIPES = {r.name: r for r in [
     Recipe("chorales-vae", "MusicVAE: two-bar chorale phrases in a latent space",
            ("interpolate_music", "attribute_music", "analogy_music"), CHORALES,
            "public domain (Bach); music21's corpus encodings, BSD-3-Clause",
-           "reverie music train-vae builtin:chorales --minutes 8 --out {out}",
+           "reverie music train-vae builtin:chorales --minutes 6 --out {out}",
            ("val_loss", "steps")),
     Recipe("glyphs", "sketch-rnn: letters and digits drawn as pen strokes",
            ("sample_sketch", "reconstruct_sketch", "interpolate_sketch", "analogy_sketch"),
            "558 letters and digits in 9 Hershey single-stroke fonts (vpype's), as stroke-3",
            "Hershey fonts: free use with the U.S. NBS notice vpype ships",
-           "reverie sketch train builtin:glyphs --minutes 12 --out {out}",
+           "reverie sketch train builtin:glyphs --minutes 10 --out {out}",
            ("val_loss", "steps")),
     Recipe("chorale-audio", "WaveNet: raw 8 kHz audio of chorales sung by a GM choir",
            ("continue_sound", "sample_sound"),
            "66 Bach chorales rendered through pretty_midi's TimGM6mb soundfont (48 train, "
            "8 validate, 10 held out)",
            "public domain (Bach); TimGM6mb soundfont GPL-2.0 (Tim Brechbill), rendered audio",
-           "reverie sound train builtin:chorale-audio --model wavenet --minutes 12 "
+           "reverie sound train builtin:chorale-audio --model wavenet --minutes 10 "
            "--out {out}", ("val_loss", "steps")),
     Recipe("digits", "DCGAN with InfoGAN's 10-way code: handwritten digits",
            ("gan_sample", "gan_interpolate", "gan_invert", "gan_vector", "gan_apply",
@@ -75,7 +75,7 @@ RECIPES = {r.name: r for r in [
            "reverie gan train builtin:digits --size 32 --ngf 32 --ndf 32 --batch-size 64 "
            "--diffaugment translation --lr-g 2e-4 --lr-d 8e-4 --categories 10 "
            "--eval-every 1000 --fd-samples 500 --sample-every 500 --checkpoint-every 1000 "
-           "--minutes 12 --out {out}", ("fd", "steps")),
+           "--minutes 10 --out {out}", ("fd", "steps")),
     Recipe("textures", "Spatial GAN: brick wall texture at any size",
            ("gan_paint", "gan_sample"), "scikit-image's brick photo, random 32 px crops at "
            "half size", "CC0 (scikit-image data)",
@@ -88,13 +88,13 @@ RECIPES = {r.name: r for r in [
            "photos", "public domain (painters died before 1956; see data/paintings/SOURCES.json)"
            "; photos CC0 / public domain",
            "reverie fast-style train sample:starry-night sample:the-great-wave sample:the-scream "
-           "sample:composition-vii --image-size 192 --minutes 16 --out {out}",
+           "sample:composition-vii --image-size 192 --minutes 10 --out {out}",
            ("val_style", "steps")),
     Recipe("sketch2art", "pix2pix: line drawings to photo-like pictures",
            ("sketch2art",), "tiles of 13 photos scikit-image ships, their XDoG edges as "
                             "sketches", "CC0 / public domain (scikit-image data)",
            "reverie sketch2art train builtin:photo-tiles --netG unet_128 --load-size 143 "
-           "--crop-size 128 --ngf 32 --ndf 32 --minutes 10 --out {out}",
+           "--crop-size 128 --ngf 32 --ndf 32 --minutes 8 --out {out}",
            ("val_l1", "steps")),
     # CBOW; for a corpus under 1 M words sample 1e-3 and many passes beat the GCIDE-tuned
     # defaults (Google analogies, 906 covered: 14 epochs 8%, 60 x sample 1e-3 15%, and
