@@ -36,7 +36,8 @@ erased cell on the held-out pieces, reverie's split by name).
 
 The zoo models are found as everywhere ($REVERIE_ZOO, then the package's zoo/models/).
 A full run takes 4 domains x 2 runs x M minutes of training (16 minutes at the default),
-plus the one-step runs, evaluations and data preparation: about 3 minutes more on 2 cores.
+plus the one-step runs, evaluations and data preparation: about 2 minutes more on 2 busy
+cores (measured in tiny runs; the GAN's FD features take most), so about 18 minutes.
 
     flock /tmp/rv/heavy.lock env OMP_NUM_THREADS=2 python bench/finetune.py \\
         [--minutes 2] [--domains text draw gan music] [--json]
