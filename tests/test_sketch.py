@@ -233,6 +233,11 @@ def test_glyphs_builtin_is_stroke3():
     g = SK.read_data("builtin:glyphs")
     assert len(g["train"]) > 300 and g["valid"] and g["test"]
     assert all(d.dtype == np.int16 and d.shape[1] == 3 and d[-1, 2] == 1 for d in g["train"])
+    # some characters alone, each in its split of the whole set (5 valid, 1 test; 9 fonts)
+    digits = S.glyph_drawings(only="0123456789")
+    assert [len(digits[k]) for k in ("train", "valid", "test")] == [72, 9, 9]
+    assert all(any(d.shape == v.shape and (d == v).all() for v in g["valid"])
+               for d in digits["valid"])
 
 
 # ---------------------------------------------------------------------------------------

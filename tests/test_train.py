@@ -13,6 +13,8 @@ import torch
 
 from reverie.core import registry
 from reverie.core.errors import ReverieError
+from reverie.draw.sketch_train import train_sketch
+from reverie.text.train import train_charlm
 from reverie.train import TrainConfig
 from trainers import CASES
 
@@ -82,6 +84,35 @@ def test_init_refuses_a_model_of_another_kind(tmp_path):
     with pytest.raises(ReverieError) as err:
         run(name, tmp_path / "x.pt", init=str(bad))
     assert "\n" not in str(err.value)
+
+
+def test_init_refuses_a_shape_asked_for_that_the_model_does_not_have(tmp_path):
+    run("train_gan", tmp_path / "g32.pt")  # a 32 px model
+    with pytest.raises(ReverieError) as err:
+        run("train_gan", tmp_path / "x.pt", init=str(tmp_path / "g32.pt"), size=64)
+    assert str(err.value).startswith("size:") and "32" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_init_names_the_fix_for_characters_outside_the_models_vocabulary(tmp_path):
+    run("train_charlm", tmp_path / "m.pt")
+    case = CASES["train_charlm"]
+    with pytest.raises(ReverieError) as err:
+        train_charlm(text=case.inputs(tmp_path)["text"] + "{}" * 100,
+                     init=str(tmp_path / "m.pt"), **case.config)
+    msg = str(err.value)
+    assert "'{'" in msg and "without init" in msg and "bytes_mode" not in msg
+    assert "\n" not in msg
+
+
+def test_init_scales_new_drawings_by_their_own_spread(tmp_path):
+    from reverie.io.strokes import scale_factor
+    first = run("train_sketch", tmp_path / "s.pt")
+    data = CASES["train_sketch"].inputs(tmp_path)["data"]
+    big = {k: [d * [3, 3, 1] for d in v] for k, v in data.items()}  # the same, 3x larger
+    tuned = train_sketch(big, init=str(tmp_path / "s.pt"), **CASES["train_sketch"].config)
+    assert tuned.figures["scale_factor"] == pytest.approx(scale_factor(big["train"]))
+    assert tuned.figures["scale_factor"] == pytest.approx(3 * first.figures["scale_factor"])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

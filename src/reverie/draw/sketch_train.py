@@ -26,16 +26,17 @@ from reverie.train import Env, Task, fit, model_path, optimize
 
 
 class SketchTask(Task):
-    """One sketch-rnn run: the drawings prepared (the scale factor from the run it continues
-    or starts from), the model and Adam; each step a random augmented batch."""
+    """One sketch-rnn run: the drawings prepared (the scale factor of the run it continues,
+    else the data's own), the model and Adam; each step a random augmented batch."""
     format, version = FORMAT, FORMAT_VERSION
 
     def __init__(self, raw: dict, env: Env):
         cfg = self.cfg = env.cfg
         self.env = env
-        start = env.resumed or env.init   # offsets in the units of the model it goes on from
-        prep = self.prep = prepare(raw, cfg.max_seq_len,
-                                   float(start["scale"]) if start is not None else None)
+        # a resumed run keeps its units; a fine-tuned one divides the new drawings by their
+        # own scale, so the weights see offsets of the spread they were trained on
+        prep = self.prep = prepare(raw, cfg.max_seq_len, float(env.resumed["scale"])
+                                   if env.resumed is not None else None)
         self.train = prep.splits["train"]
         self.valid = prep.splits.get("valid") or []
         self.notes: list[str] = []
@@ -127,7 +128,7 @@ def train_sketch(data=None, config: Optional[SketchConfig] = None, *,
 
     With `out`, checkpoints are written every `checkpoint_every` steps and at the end;
     `resume=True` continues the run whose checkpoint `out` is, exactly where it stopped, and
-    `init` starts from another model's weights (and its scale factor).
+    `init` starts from another model's weights (the scale factor is the new data's).
     """
     cfg = make_config(SketchConfig, config, **overrides)
     out = model_path(out, "sheep.pt")

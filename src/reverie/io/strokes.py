@@ -312,11 +312,13 @@ def glyph_font_files() -> list[Path]:
     return [folder / f"{f}.pickle" for f in GLYPH_FONTS]
 
 
-def glyph_drawings(max_len: int = 250) -> dict[str, list[np.ndarray]]:
+def glyph_drawings(max_len: int = 250, only: str | None = None
+                   ) -> dict[str, list[np.ndarray]]:
     """builtin:glyphs: every letter and digit of nine Hershey single-stroke fonts as an int16
     stroke-3 drawing (y down, as in Quick, Draw!), split by character: most characters train,
     a fixed tenth of them are valid and another tenth test (so valid and test hold letters
-    the model never saw in any font). Made from vpype's fonts through its text_line."""
+    the model never saw in any font). Made from vpype's fonts through its text_line.
+    `only`: just these characters (each in the split it has in the whole set)."""
     try:
         import vpype
     except ImportError:
@@ -327,6 +329,8 @@ def glyph_drawings(max_len: int = 250) -> dict[str, list[np.ndarray]]:
     out = {"train": [], "valid": [], "test": []}
     for font in GLYPH_FONTS:
         for ch in chars:
+            if only is not None and ch not in only:
+                continue
             lc = vpype.text_line(ch, font, size=GLYPH_SIZE)
             lines = [np.c_[ln.real, ln.imag] for ln in lc if len(ln) >= 2]
             if not lines:

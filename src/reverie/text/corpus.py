@@ -98,7 +98,8 @@ class Vocab:
     def __len__(self) -> int:
         return 256 if self.chars is None else len(self.chars)
 
-    def encode(self, data: str | bytes, what: str = "text") -> torch.Tensor:
+    def encode(self, data: str | bytes, what: str = "text",
+               fix: str = "remove them, or train on raw bytes (bytes_mode)") -> torch.Tensor:
         if self.chars is None:
             raw = data.encode("utf-8") if isinstance(data, str) else data
             return torch.frombuffer(bytearray(raw), dtype=torch.uint8).long() if raw else torch.zeros(0, dtype=torch.long)
@@ -110,7 +111,7 @@ class Vocab:
             missing = sorted({c for c in data if c not in self.stoi})
             shown = " ".join(repr(c) for c in missing[:10])
             raise ReverieError(f"the {what} has {len(missing)} character(s) the model never saw "
-                               f"({shown}); remove them, or train on raw bytes (bytes_mode)") from None
+                               f"({shown}); {fix}") from None
 
     def decode(self, ids: Sequence[int]) -> str:
         if self.chars is None:

@@ -123,8 +123,12 @@ class CharTask(Task):
         self.vocab = Vocab(start["vocab"]) if start is not None else Vocab.from_data(data)
         if self.vocab.bytes_mode and isinstance(data, str):
             data = data.encode("utf-8")
-        ids = self.vocab.encode(data, "corpus" if env.init is None else
-                                f"corpus (with the vocabulary of {cfg.init})")
+        if env.init is None:
+            ids = self.vocab.encode(data, "corpus")
+        else:  # the model's embedding fixes its vocabulary (and bytes_mode): no new characters
+            ids = self.vocab.encode(data, f"corpus (with the vocabulary of {cfg.init})",
+                                    "remove or replace them in the text, or start without "
+                                    "init (a new model, with the text's own vocabulary)")
         train_ids, val_ids = split_data(ids, cfg.val_frac)
         need = cfg.seq_length + 1
         if len(train_ids) < cfg.batch_size * need or len(val_ids) < need:

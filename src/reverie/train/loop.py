@@ -23,6 +23,7 @@ Time spent evaluating, sampling and checkpointing does not count against a budge
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 import time
@@ -257,6 +258,15 @@ def _with_init(cfg: TrainConfig, load) -> tuple[dict | None, TrainConfig, list[s
         raise ConfigError("init", f"{cfg.init} records a configuration this trainer cannot "
                                   f"read; start from a model made by the same command") from None
     shape = {n: getattr(saved, n) for n in cfg.MODEL_FIELDS}
+    # a field left at its default takes the model's; one set to a third value asks for a
+    # model this one cannot become (a 64 px GAN from a 32 px one)
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)
+                if f.default is not dataclasses.MISSING}
+    for n, v in shape.items():
+        if getattr(cfg, n) not in (v, defaults.get(n, v)):
+            raise ConfigError(n, f"{cfg.init} has {n} {v!r}, not {getattr(cfg, n)!r}, and init "
+                                 f"keeps the model's shape; leave {n} at its default to take "
+                                 f"the model's, or start without init")
     differ = [n for n, v in shape.items() if getattr(cfg, n) != v]
     note = [f"started from the weights of {cfg.init} (step {ckpt.get('run', {}).get('step', '?')})"
             + (f"; its {', '.join(differ)} replaced this run's" if differ else "")]
