@@ -41,7 +41,8 @@ RECIPES = {r.name: r for r in [
     Recipe("bard", "a responder that answers in Shakespeare's voice (char LSTM on speaker "
            "turns)", ("chat",), SHAKESPEARE + ", as NAME: turns",
            "public domain (the plays)",
-           "reverie chat train builtin:shakespeare --minutes 8 --out {out}",
+           "reverie chat train builtin:shakespeare --init model:shakespeare --minutes 6 "
+           "--out {out}",
            ("val_loss", "steps")),
     Recipe("chorales", "Coconet: four-part Bach chorales by orderless inpainting",
            ("compose_music", "harmonize_music", "continue_music"), CHORALES,
