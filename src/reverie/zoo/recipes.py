@@ -66,7 +66,7 @@ RECIPES = {r.name: r for r in [
            "8 validate, 10 held out)",
            "public domain (Bach); TimGM6mb soundfont GPL-2.0 (Tim Brechbill), rendered audio",
            "reverie sound train builtin:chorale-audio --model wavenet --minutes 10 "
-           "--out {out}", ("val_loss", "steps")),
+           "--out {out}", ("bits_per_sample", "steps")),
     Recipe("digits", "DCGAN with InfoGAN's 10-way code: handwritten digits",
            ("gan_sample", "gan_interpolate", "gan_invert", "gan_vector", "gan_apply",
             "gan_analogy"),
