@@ -59,7 +59,7 @@ RECIPES = {r.name: r for r in [
            "558 letters and digits in 9 Hershey single-stroke fonts (vpype's), as stroke-3",
            "Hershey fonts: free use with the U.S. NBS notice vpype ships",
            "reverie sketch train builtin:glyphs --minutes 10 --out {out}",
-           ("val_loss", "steps")),
+           ("val_r", "val_kl", "steps")),
     Recipe("chorale-audio", "WaveNet: raw 8 kHz audio of chorales sung by a GM choir",
            ("continue_sound", "sample_sound"),
            "66 Bach chorales rendered through pretty_midi's TimGM6mb soundfont (48 train, "
