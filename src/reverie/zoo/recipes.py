@@ -41,13 +41,12 @@ RECIPES = {r.name: r for r in [
     Recipe("bard", "a responder that answers in Shakespeare's voice (char LSTM on speaker "
            "turns)", ("chat",), SHAKESPEARE + ", as NAME: turns",
            "public domain (the plays)",
-           "reverie chat train builtin:shakespeare --init model:shakespeare --minutes 6 "
-           "--out {out}",
+           "reverie chat train builtin:shakespeare --minutes 8 --out {out}",
            ("val_loss", "steps")),
     Recipe("chorales", "Coconet: four-part Bach chorales by orderless inpainting",
            ("compose_music", "harmonize_music", "continue_music"), CHORALES,
            "public domain (Bach); music21's corpus encodings, BSD-3-Clause",
-           "reverie music train builtin:chorales --num-filters 64 --minutes 16 --out {out}",
+           "reverie music train builtin:chorales --minutes 12 --out {out}",
            ("val_loss", "steps")),
     Recipe("chorales-vae", "MusicVAE: two-bar chorale phrases in a latent space",
            ("interpolate_music", "attribute_music", "analogy_music"), CHORALES,
