@@ -46,17 +46,28 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
   crops), beside real-versus-real (200 other crops).
 - sketch2art: L1 on the held-out tiles (the trainer's held-out figure), beside the sketch
   itself.
+- words (when its recipe is there): Google analogies right (3CosAdd, restrict_vocab 30,000)
+  on the questions both the zoo model and the words section's vectors cover.
 
 With `--fp32 DIR` each model's first figure is measured again on DIR/NAME.pt, the fp32
 checkpoint its recipe wrote: what storing it at half precision cost. `--write-cards` writes
 the figures into each zoo model's card.json ("figures", "short_budget", "baseline" by row,
 and "notes"); card.json is not covered by the weights' sha256.
 
-Seconds per part on 2 cores, gallery models already cached, are printed with each part and
-kept in bench/out/zoo/results.json. Run it when the cores are otherwise idle:
+Each part's seconds are printed with it and kept in bench/out/zoo/results.json. Measured
+on one thread of a busy 2-core machine (2026-12-06; two idle cores: faster, not measured),
+gallery models cached: shakespeare ~15 s; bard ~110 s (300 replies, ~0.3 s each through
+the 512-unit model); chorales-vae, textures, sketch2art, words ~10 s each; glyphs ~40 s;
+digits ~40 s; chorale-audio ~3 min (two 10-stream 4-s continuations, ~60 s each, and
+bits on 32 s of sound, ~25 s a model). chorales is the exception: the NLL takes ~50 s,
+but harmonising the 413 bars (160 of sopranos, 253 of melodies) takes ~38 s per 8 bars
+with the zoo's 64-filter Coconet (384 Gibbs steps, each a pass of the net) and ~10 s with
+the gallery's 32-filter one: over half an hour on one busy thread; `--melody-bars 8`
+cuts the melodies to 168 bars. `--fp32` adds the first figure's cost once more (bard:
+~85 s). A part whose gallery model is not cached trains it first (the gallery's times).
 
     REVERIE_THREADS=2 python bench/zoo.py [--models shakespeare chorales ...] [--quick]
-        [--fp32 DIR] [--write-cards] [--json]
+        [--melody-bars N] [--fp32 DIR] [--write-cards] [--json]
 """
 from __future__ import annotations
 
@@ -108,10 +119,11 @@ class Report:
 
 class Bench:
     def __init__(self, quick: bool, fp32: Path | None, log: Callable[[str], None],
-                 scratch: Path):
+                 scratch: Path, melody_bars: int = 0):
         from reverie.core.device import resolve_device
 
         self.quick, self.fp32_dir, self.log = quick, fp32, log
+        self.melody_bars = melody_bars
         last = [0.0]
 
         def progress(done, total, message=""):
@@ -290,18 +302,17 @@ def part_chorales(b: Bench) -> Report:
     test, train, _ = held_out("builtin:chorales")
     test = [c for c in test if np.nanmin(c.pitches) >= LOW and np.nanmax(c.pitches) <= HIGH]
     test = test[:b.n(len(test), 4)]
-    frames = b.n(32, 4)
+    frames = b.n(16, 4)
     markov = ChordMarkov(order=3).fit(train)
     jsb = load_jsb()["test"]
     bars = 8
     melodies = [soprano_only(c, bars * FRAMES_PER_BAR)
                 for c in jsb if len(c) >= bars * FRAMES_PER_BAR][:b.n(20, 2)]
     sopranos = len(melodies)
+    cut = b.n(b.melody_bars, 2)
     for m in MELODIES[:b.n(len(MELODIES), 2)]:
         melody = ch.from_notes(note_string(m), m["name"])
-        if b.quick:
-            melody = soprano_only(melody, 2 * FRAMES_PER_BAR)
-        melodies.append(melody)
+        melodies.append(soprano_only(melody, cut * FRAMES_PER_BAR) if cut else melody)
     config = HarmonizeConfig(animation=False)   # the library's defaults (the GIF aside)
 
     def nll(model: str) -> float:
@@ -340,7 +351,8 @@ def part_chorales(b: Bench) -> Report:
     r.notes.append(f"NLL: {len(test)} test chorales of builtin:chorales, {frames} random frames "
                    f"each, every earlier frame and the voices already scored given")
     r.notes.append(f"harmonised: {sopranos} JSB test sopranos (first {bars} bars) and "
-                   f"{len(melodies) - sopranos} melodies of bench/melodies.py, "
+                   f"{len(melodies) - sopranos} melodies of bench/melodies.py "
+                   f"({f'first {cut} bars' if cut else 'whole'}), "
                    f"HarmonizeConfig() defaults; Bach counted the same way on the "
                    f"{len(jsb)} JSB test chorales; the zoo model took "
                    + (f"{z['seconds_per_8_bars']:.1f} s per 8 bars" if z else "-"))
@@ -432,8 +444,11 @@ def part_chorale_audio(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 def fd_of(f_real: np.ndarray, images: torch.Tensor) -> float:
+    """FD between real features and images' (bench/sketch2art.py's exact form for fewer
+    images than features: no 1280 x 1280 matrix square root, 20 s each on 2 busy cores)."""
     from reverie.gan import metrics
-    return metrics.frechet_distance(f_real, metrics.lite0_features(images))
+    from sketch2art import frechet_distance
+    return frechet_distance(f_real, metrics.lite0_features(images))
 
 
 def seeded(gan, count: int, first: int) -> torch.Tensor:
@@ -443,7 +458,7 @@ def seeded(gan, count: int, first: int) -> torch.Tensor:
 
 
 def part_digits(b: Bench) -> Report:
-    from gan import classifier_test, real_floor, split
+    from gan import classifier_test, split
     from reverie.gallery.gan import DIGITS, DIGITS_QUICK, _trained
     from reverie.gan import metrics
     from reverie.gan.dcgan import load_gan, train_gan
@@ -465,7 +480,7 @@ def part_digits(b: Bench) -> Report:
     zm = b.model("digits")
     judged = classifier_test(train_idx, held_idx, {k: v for k, v in samples.items()})
     zc, sc, real = judged.get(zm), judged[short], judged["real held-out"]
-    floor = real_floor(data.images[train_idx], f_held, n)["fd"]
+    floor = fd_of(f_held, data.images[train_idx][:n])   # bench/gan.py's real_floor
     r = Report("digits", "real digits (FD: training digits against the held-out ones; "
                "labels: the held-out digits)", b.trained(fig, "GAN section's DCGAN"))
     zf = zoo_fd["fd"] if zoo_fd else None
@@ -770,6 +785,9 @@ def main(argv=None) -> int:
     p.add_argument("--fp32", type=Path, metavar="DIR",
                    help="the fp32 checkpoints the recipes wrote (DIR/NAME.pt): the first "
                         "figure again on each, to show what half precision cost")
+    p.add_argument("--melody-bars", type=int, default=0, metavar="N",
+                   help="chorales: harmonise each melody's first N bars (default 0: whole; "
+                        "harmonising is most of the part's time)")
     p.add_argument("--write-cards", action="store_true",
                    help="write the figures into each zoo model's card.json")
     p.add_argument("--json", action="store_true")
@@ -785,7 +803,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(free_cores())      # REVERIE_THREADS, else the idle cores
     reports = []
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as scratch:
-        bench = Bench(args.quick, args.fp32, log, Path(scratch))
+        bench = Bench(args.quick, args.fp32, log, Path(scratch), args.melody_bars)
         for name in args.models or recipes:
             missing = "" if name in zoo.names() else " (not in the zoo: the other columns only)"
             log(f"{name}{missing} ...")
