@@ -72,11 +72,11 @@ def save(results: dict) -> None:
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=float))
 
 
-def split(source: str, seed: int = 0):
+def split(source: str, seed: int = 0, val_frac: float = VAL_FRAC):
     """The training and held-out images exactly as `train_gan` splits them."""
     data = load_set(source, 32, seed=seed)
     perm = torch.randperm(len(data.images), generator=torch.Generator().manual_seed(seed))
-    n_val = int(len(data.images) * VAL_FRAC)
+    n_val = int(len(data.images) * val_frac)
     return data, perm[n_val:], perm[:n_val]
 
 

@@ -84,6 +84,23 @@ def load_jsb() -> dict[str, list[ch.Chorale]]:
             for k in ("train", "valid", "test")}
 
 
+def soprano_only(c: ch.Chorale, frames: int) -> ch.Chorale:
+    """The first `frames` of a chorale with only its soprano: a melody to harmonise."""
+    melody = ch.Chorale(c.name, c.pitches[:frames].copy(), c.onsets[:frames].copy())
+    melody.pitches[:, 1:] = np.nan
+    melody.onsets[:, 1:] = False
+    return melody
+
+
+def markov_chorale(markov: ChordMarkov, melody: ch.Chorale, seed: int, key: str = ""
+                   ) -> ch.Chorale:
+    """The chord Markov chain's harmonisation of a melody, its soprano's onsets kept."""
+    p = markov.harmonize(melody.pitches[:, 0], seed=seed)
+    onsets = ch.onsets_from_pitches(p)
+    onsets[:, 0] = melody.onsets[:, 0]
+    return ch.Chorale(melody.name, p, onsets, key)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=20.0)
@@ -143,9 +160,7 @@ def main(argv=None) -> int:
     times, preserved, made, unguided, real = [], [], [], [], []
     defaults = HarmonizeConfig()
     for i, c in enumerate(sopranos):
-        melody = ch.Chorale(c.name, c.pitches[:128].copy(), c.onsets[:128].copy())
-        melody.pitches[:, 1:] = np.nan
-        melody.onsets[:, 1:] = False
+        melody = soprano_only(c, 128)
         t = time.time()
         r = harmonize(model, melody, seed=i, animation=False)
         times.append(time.time() - t)
@@ -219,10 +234,8 @@ def bench_melodies(model, data: dict, args) -> dict:
         got = r.chorale
         made.append(got)
         key = r.figures["key"]
-        p = markov.harmonize(sop, seed=i)
-        onsets = ch.onsets_from_pitches(p)
-        onsets[:, 0] = melody.onsets[:, 0]
-        chained.append(ch.Chorale(m["name"], p, onsets, key))
+        chained.append(markov_chorale(markov, melody, i, key))
+        p = chained[-1].pitches
         f, fm = r.figures["rules"], rules.check(chained[-1:])
         bars = len(sop) / coconet.FRAMES_PER_BAR
         rows.append({

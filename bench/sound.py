@@ -77,6 +77,15 @@ def judge(name: str, conts: np.ndarray, truth: np.ndarray) -> dict:
             "tail_dbfs_median": float(np.median(loud))}
 
 
+def held_out_starts(clips, count: int = 10, cont_s: float = CONT_S
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, true continuations): `START_S` seconds of each of the first `count` test
+    chorales long enough, ending `START_AT` seconds in, and the `cont_s` seconds after."""
+    a, s, c = int(START_AT * RATE), int(START_S * RATE), int(cont_s * RATE)
+    tests = [x for x in clips.test if len(x) >= a + s + c][:count]
+    return np.stack([x[a - s:a] for x in tests]), np.stack([x[a:a + c] for x in tests])
+
+
 def trained(model: str, minutes: float, clips) -> tr.SoundModel:
     path = OUT / f"{model}-{minutes:g}min.pt"
     if not path.exists():
@@ -213,12 +222,10 @@ def main() -> None:
         print(json.dumps(tones, indent=1)) if args.json else print_tones(tones)
         return
     clips = builtin_clips("chorale-audio", RATE)
-    a, s, c = int(START_AT * RATE), int(START_S * RATE), int(CONT_S * RATE)
-    tests = [x for x in clips.test if len(x) >= a + s + c][:10]
-    starts = np.stack([x[a - s:a] for x in tests])
-    truth = np.stack([x[a:a + c] for x in tests])
+    c = int(CONT_S * RATE)
+    starts, truth = held_out_starts(clips)
     figures: dict = {"train_seconds_of_sound": clips.seconds("train"),
-                     "held_out_starts": len(tests), "rows": [], "tones": tones,
+                     "held_out_starts": len(starts), "rows": [], "tones": tones,
                      "start_flatness": float(np.mean([flatness(x) for x in starts]))}
     figures["rows"].append(judge("repeat the last second",
                                  np.tile(starts[:, -RATE:], (1, int(CONT_S))), truth))
@@ -249,7 +256,7 @@ def main() -> None:
         print(json.dumps(figures, indent=1))
         return
     print(f"builtin:chorale-audio at {RATE} Hz: {figures['train_seconds_of_sound'] / 60:.1f} "
-          f"minutes of training sound; {len(tests)} held-out starts of {START_S:g} s")
+          f"minutes of training sound; {len(starts)} held-out starts of {START_S:g} s")
     print(f"held-out bits per sample (test chorales), chance 8, a unigram of mu-law levels "
           f"{figures['unigram_bits_per_sample']:.3f}:")
     for name in tr.MU_LAW_MODELS:
