@@ -132,7 +132,7 @@ def card_fields(r: Recipe, side: dict, card: dict | None = None) -> dict:
     device = str(resolved.get("device", "cpu"))
     # word2vec (gensim) runs `workers` threads and counts passes over the corpus, not steps
     threads = resolved.get("threads", config.get("workers", "?"))
-    where = (f"{device}, {threads} threads, {platform.machine()}"
+    where = (f"{device}, {threads} thread{'' if threads == 1 else 's'}, {platform.machine()}"
              if device == "cpu" else device)
     return {"title": r.title, "uses": list(r.uses), "data": r.data, "licence": r.licence,
             "recipe": r.command, "hardware": where,
