@@ -33,10 +33,13 @@ def roots() -> list[Path]:
 
 
 def names() -> list[str]:
-    """Every model in the zoo, sorted."""
-    found = {p.parent.name for root in roots() if root.is_dir()
-             for p in root.glob("*/card.json")}
-    return sorted(found)
+    """Every model in the zoo: a user's ($REVERIE_ZOO) first, each root's sorted."""
+    found: list[str] = []
+    for root in roots():
+        if root.is_dir():
+            found += [n for n in sorted(p.parent.name for p in root.glob("*/card.json"))
+                      if n not in found]
+    return found
 
 
 def folder(name: str) -> Path:
