@@ -20,6 +20,8 @@ difference, fine-tuned minus scratch (lower is better for every figure here).
     gan     model:digits        train_gan       the 468 Hershey letters of builtin:glyphs
                                                 (no digits) drawn white on black at 32 px,
                                                 a fifth held out: FD on Lite0 features
+    gan-freezed, gan-projected: the same letters, fine-tuned with FreezeD (freeze_d 2),
+            and both runs with Projected GAN's discriminator (issue 34)
     music   model:chorales      train_coconet   30 chorales of the JSB test split
                                                 (../shared/data/Jsb16thSeparated.npz) as
                                                 four-part MIDI files in a folder; music21's
@@ -81,6 +83,7 @@ class Domain:
     figure: str                         # the held-out figure in the result's figures
     first: str                          # the training loss whose first step is reported
     unit: str
+    tuned: dict = None                  # settings of the fine-tuned run alone (FreezeD)
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,6 +178,21 @@ def domains() -> dict[str, Domain]:
                               "lr_d": 8e-4, "fd_samples": 40 if quick else 500,
                               "val_frac": 0.2, "eval_every": NEVER, "sample_every": NEVER},
                "fd", "d_loss", "FD (Lite0)"),
+        # the same, fine-tuned with FreezeD (Mo et al. 2020): the discriminator's first two
+        # layers kept as the zoo model's
+        Domain("gan-freezed", "model:digits", train_gan, GANConfig, letter_set,
+               lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
+                              "lr_d": 8e-4, "fd_samples": 40 if quick else 500,
+                              "val_frac": 0.2, "eval_every": NEVER, "sample_every": NEVER},
+               "fd", "d_loss", "FD (Lite0)", tuned={"freeze_d": 2}),
+        # both runs with Projected GAN's discriminator (issue 34): the fine-tuned one takes
+        # the zoo model's generator, its discriminator fresh
+        Domain("gan-projected", "model:digits", train_gan, GANConfig, letter_set,
+               lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
+                              "lr_d": 2e-4, "discriminator": "projected",
+                              "fd_samples": 40 if quick else 500, "val_frac": 0.2,
+                              "eval_every": NEVER, "sample_every": NEVER},
+               "fd", "d_loss", "FD (Lite0)"),
         Domain("music", "model:chorales", train_coconet, CoconetConfig, chorale_set,
                lambda quick: {"eval_every": NEVER}, "val_loss", "train_loss", "nats/cell"),
     ]}
@@ -198,7 +216,7 @@ def run_pair(domain: Domain, folder: Path, minutes: float, quick: bool, threads:
     prep_s = time.perf_counter() - t0
     shape = shape_of(domain)
     common = {**domain.config(quick), **({"threads": threads} if threads else {})}
-    arms = {"fine-tuned": {"init": domain.model}, "scratch": shape}
+    arms = {"fine-tuned": {"init": domain.model, **(domain.tuned or {})}, "scratch": shape}
     out: dict = {"model": domain.model, "data": record, "shape": shape,
                  "config": common, "prepare_seconds": round(prep_s, 1), "runs": {}}
     for arm, extra in arms.items():

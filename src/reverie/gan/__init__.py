@@ -9,10 +9,12 @@ MECHANISMS = [
     Mechanism(
         name="train_gan", title="Train a GAN on images", domain="gan", command="gan train",
         summary="a DCGAN with spectral norm, hinge loss, two time-scale rates, an EMA "
-                "generator, DiffAugment and an optional InfoGAN code, trained on a folder "
-                "of images; FD/KID on Lite0 features on every run",
+                "generator, DiffAugment, an optional InfoGAN code and optionally Projected "
+                "GAN's discriminator, trained on a folder of images; FD/KID on Lite0 "
+                "features on every run",
         paper=f"{_DCGAN}; Miyato et al. 2018, spectral normalization; Heusel et al. 2017, "
-              f"TTUR; Zhao et al. 2020, DiffAugment; Chen et al. 2016, InfoGAN",
+              f"TTUR; Zhao et al. 2020, DiffAugment; Chen et al. 2016, InfoGAN; Sauer et "
+              f"al. 2021, Projected GANs",
         function="reverie.gan.dcgan:train_gan", config="reverie.gan.dcgan:GANConfig",
         inputs=(Input("images", "corpus", "a folder of images (read recursively), "
                       "builtin:digits or builtin:textures", example="builtin:digits"),),

@@ -8,7 +8,8 @@ Read top to bottom:
    diffaugment; Chen et al. 2016: categories, InfoGAN's code), and the shared training
    knobs of `reverie.train` (max_steps or minutes, eval_every for FD/KID, checkpoints,
    resume, init).
-2. The networks (`gan.networks`: Radford, Metz & Chintala 2016), initialised as DCGAN's.
+2. The networks (`gan.networks`: Radford, Metz & Chintala 2016), initialised as DCGAN's;
+   or, with `discriminator` projected, Projected GAN's discriminator (`gan.projected`).
 3. The data: the user's images, a held-out share the real side of FD/KID.
 4. `train_gan`: the trainer every GAN shares (`gan.training`), on these.
 5. `load_gan`: a trained generator (the EMA weights) for sampling, interpolation, inversion.
@@ -25,6 +26,7 @@ from reverie.core.config import ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, silent
 from reverie.gan.networks import AUGMENTS, Discriminator, Generator, dcgan_init, policy_ok
+from reverie.gan.projected import BothDiscriminators, projected_discriminator
 from reverie.gan.training import (GAN, GANParts, GANTrainConfig, GANTrainResult,
                                   load_generator, train)
 from reverie.train import eval_every_knob
@@ -93,9 +95,14 @@ class GANConfig(GANTrainConfig):
 
 def build_dcgan(cfg: GANConfig) -> tuple[Generator, Discriminator]:
     g = Generator(cfg.nz, cfg.ngf, cfg.size, cfg.categories)
+    if cfg.discriminator == "projected":  # its random projections keep their own init
+        g.apply(dcgan_init)
+        return g, projected_discriminator(cfg, cfg.categories)
     d = Discriminator(cfg.ndf, cfg.size, cfg.spectral_norm, cfg.categories)
-    g.apply(dcgan_init)
+    g.apply(dcgan_init)  # in this order: a seed draws the weights it always drew
     d.apply(dcgan_init)  # before spectral norm's power iteration vector matters: it adapts
+    if cfg.discriminator == "both":
+        return g, BothDiscriminators(d, projected_discriminator(cfg))
     return g, d
 
 

@@ -30,12 +30,15 @@ KID_SUBSETS = 50
 
 
 @torch.no_grad()
-def lite0_features(images: torch.Tensor, device="cpu", batch: int = 64) -> np.ndarray:
-    """(N, 3, H, W) in [0, 1] -> (N, 1280) pooled Lite0 head features (after ReLU6)."""
+def lite0_features(images: torch.Tensor, device="cpu", batch: int = 64,
+                   net: str = "lite0") -> np.ndarray:
+    """(N, 3, H, W) in [0, 1] -> (N, 1280) pooled Lite0 head features (after ReLU6); with
+    `net` lite2, Lite2's (1280-d too): a second judge for a GAN whose discriminator looked
+    through Lite0 (`gan.projected`), which could fool a Lite0 judge alone."""
     from reverie.nets.zoo import load_net
 
     with torch.random.fork_rng(devices=[]):  # built once, drawing initial weights: a
-        net = load_net("lite0", device)        # training run's random stream is not ours
+        net = load_net(net, device)            # training run's random stream is not ours
     out = []
     for i in range(0, len(images), batch):
         x = images[i:i + batch].to(device).float()

@@ -33,6 +33,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
 from reverie.gan.networks import AUGMENTS, dcgan_init, generate, policy_ok, spectral
+from reverie.gan.projected import BothDiscriminators, projected_discriminator
 from reverie.gan.training import GAN, GANParts, GANTrainConfig, load_generator, train
 from reverie.train import eval_every_knob, max_steps_knob
 
@@ -61,6 +62,9 @@ class TextureConfig(GANTrainConfig):
     sample_every: int = knob(250, "a frame of the training GIF every N steps", min=1,
                              advanced=True)
     fd_samples: int = knob(200, "crops per FD/KID figure", min=20, advanced=True)
+    interp_size: int = knob(64, "projected: crops are resized to this side before the "
+                            "feature network (the paper's interp224: 224)",
+                            choices=[32, 64, 96, 128, 224])
     # the shared knobs (reverie.train): max_steps, minutes, eval_every, checkpoint_every,
     # resume, init, threads, seed, device
     max_steps: int = max_steps_knob(2000)
@@ -125,9 +129,14 @@ class SpatialDiscriminator(nn.Module):
 
 def build_spatial(cfg: TextureConfig):
     g = SpatialGenerator(cfg.nz, cfg.ngf, cfg.depth)
+    if cfg.discriminator == "projected":
+        g.apply(dcgan_init)
+        return g, projected_discriminator(cfg)
     d = SpatialDiscriminator(cfg.ndf, cfg.depth, cfg.spectral_norm)
-    g.apply(dcgan_init)
+    g.apply(dcgan_init)  # in this order: a seed draws the weights it always drew
     d.apply(dcgan_init)
+    if cfg.discriminator == "both":
+        return g, BothDiscriminators(d, projected_discriminator(cfg))
     return g, d
 
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.core.config import Config
+from reverie.core.config import Config, ConfigError, knob
 from reverie.core.device import resolve_device
 from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview
@@ -54,6 +54,30 @@ class GANTrainConfig(TrainConfig):
     `sample_every` too."""
     ALIASES = {**TrainConfig.ALIASES, "fd_every": "eval_every"}
     BUDGET_FIELDS = TrainConfig.BUDGET_FIELDS + ("sample_every",)
+
+    # the discriminator: the GAN's own on pixels, or Projected GAN's (`gan.projected`)
+    discriminator: str = knob("plain", "plain: the GAN's own convolutional discriminator on "
+                              "pixels; projected: Projected GAN's (Sauer et al. 2021), small "
+                              "discriminators on a frozen ImageNet network's features, mixed "
+                              "by fixed random projections (blind to overall brightness and "
+                              "colour, as ImageNet features are); both: the two together, "
+                              "their losses summed (Vision-aided GAN, Kumari et al. 2022)",
+                              choices=["plain", "projected", "both"])
+    backbone: str = knob("lite0", "projected: the frozen feature network (the paper's best: "
+                         "EfficientNet-Lite0)", choices=["lite0", "lite1", "lite2"])
+    interp_size: int = knob(32, "projected: images are resized to this side before the "
+                            "feature network (the paper's interp224: 224; each doubling costs "
+                            "about 3x the time per step on a CPU)", choices=[32, 64, 96, 128,
+                                                                             224])
+    num_discs: int = knob(4, "projected: discriminators, one per feature scale from the "
+                          "finest (the paper: 4)", min=1, max=4, advanced=True)
+    cout: int = knob(64, "projected: channels of the finest random projection (CCM; the "
+                     "paper: 64, doubling per scale)", min=8, advanced=True)
+    freeze_d: int = knob(0, "with init: keep the discriminator's first N layers as the "
+                         "model's (FreezeD, Mo et al. 2020: fine-tuning on few images "
+                         "overfits less); 0: all train", min=0, advanced=True)
+
+    DISCRIMINATOR_FIELDS = ("discriminator", "backbone", "interp_size", "num_discs", "cout")
 
     @property
     def fd_every(self) -> int:  # read access under the old name
@@ -106,6 +130,14 @@ class GANParts:
     notes: list[str] = field(default_factory=list)
 
 
+def lower_layers(d: nn.Module, n: int) -> list[nn.Module]:
+    """A discriminator's first `n` layers (FreezeD's frozen part): its first n
+    convolutions, or the projected discriminator's first n blocks at every scale."""
+    if hasattr(d, "lower_layers"):
+        return d.lower_layers(n)
+    return [m for m in d.modules() if isinstance(m, nn.Conv2d)][:n]
+
+
 class GANTask(Task):
     """One step: D on real and fake (augmented alike), then G through D; the EMA after."""
     format, version = FORMAT, FORMAT_VERSION
@@ -116,6 +148,9 @@ class GANTask(Task):
         from reverie.gan import metrics
 
         cfg = self.cfg = env.cfg
+        if cfg.freeze_d and not cfg.init:
+            raise ConfigError("freeze_d", "FreezeD keeps an init model's layers; give init "
+                                          "(a model to fine-tune), or set freeze_d to 0")
         self.env, self.parts = env, parts
         self.g, self.d = parts.g.to(env.device), parts.d.to(env.device)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
@@ -196,7 +231,26 @@ class GANTask(Task):
             self.snapshot()
 
     def init_from(self, ckpt: dict, path: str) -> None:
+        """The generator always; the discriminator when it is of the same kind, its first
+        `freeze_d` layers then kept as they are (FreezeD)."""
+        cfg = self.cfg
+        saved = {**{n: getattr(type(cfg), n, None) for n in cfg.DISCRIMINATOR_FIELDS},
+                 **{n: v for n, v in ckpt.get("config", {}).items()
+                    if n in cfg.DISCRIMINATOR_FIELDS}}
+        same_d = all(saved[n] == getattr(cfg, n) for n in cfg.DISCRIMINATOR_FIELDS)
+        if not same_d:
+            ckpt = {k: v for k, v in ckpt.items() if k != "d"}
+            self.parts.notes.append(f"{path} was trained with another discriminator "
+                                    f"({saved['discriminator']}): only its generator was "
+                                    f"taken; the discriminator starts fresh")
         super().init_from(ckpt, path)
+        if cfg.freeze_d:
+            if not same_d:
+                raise ConfigError("freeze_d", f"{path}'s discriminator is not this run's "
+                                              f"({cfg.discriminator}), so there is nothing to "
+                                              f"freeze; set freeze_d to 0")
+            for layer in lower_layers(self.d, cfg.freeze_d):
+                layer.requires_grad_(False)
         self.frames = []
         self.snapshot()  # the first frame is the generator it starts from
 
