@@ -9,7 +9,8 @@ In one run on this machine (the load average is recorded):
   * shapes: 400 pictures of 32 px generated here (one filled square, triangle or diamond
     of a random colour, size, place and turn, on a grey field from dark to light; a
     quarter held out): the small folder an artist brings;
-  * digits: builtin:digits with bench/gan.py's recipe (InfoGAN's code of 10 values);
+  * digits: builtin:digits with bench/gan.py's recipe (InfoGAN's code of 10 values), and
+    the projected discriminator also without the code;
   * textures: the Spatial GAN on sample:brick, the library's crop (64) and depth (4) at
     half size, and its projected discriminator at interp_size 64 (the crop's own side);
 - FD against the held-out pictures on Lite2 features, with Lite0 beside it (a projected
@@ -96,6 +97,8 @@ def variants(name: str) -> dict[str, dict]:
     out = {"plain": dict(base), "projected": {**base, **PROJECTED}}
     if name != "textures":  # both: the plain discriminator's rates, as its part leads
         out["both"] = {**base, "discriminator": "both"}
+    if name == "digits":  # does looking through ImageNet features make the code unnecessary?
+        out["projected_no_code"] = {**base, **PROJECTED, "categories": 0}
     return out
 
 

@@ -132,6 +132,13 @@ def test_every_recipe_is_a_command_the_cli_takes_and_names_real_mechanisms():
         assert set(r.uses) <= set(mechanisms()), r.name
 
 
+def test_resume_is_refused_in_one_line_for_a_recipe_that_trains_in_one_go(cli, tmp_path):
+    # word2vec is one gensim call: nothing to resume, so say so before any training
+    code, _, err = cli("models", "train", "words", "--folder", str(tmp_path), "--resume")
+    assert code == 2 and "cannot resume" in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
 def test_every_shipped_model_has_a_recipe_and_loads_without_pickle(monkeypatch):
     """The package's own zoo: each model's files match its card and read as safetensors
     (torch.load is never called), and the loader of a mechanism it serves accepts it."""

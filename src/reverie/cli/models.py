@@ -103,9 +103,27 @@ def run_train(args) -> int:
     folder = Path(args.folder)
     out = folder / f"{r.name}.pt"
     words = shlex.split(r.command.replace("{out}", str(out)))
+    if args.resume and not _resumable(words[1:]):
+        from reverie.core.errors import ReverieError
+        raise ReverieError(f"model:{r.name} trains in one go and cannot resume; run "
+                           f"`reverie models train {r.name}` again without --resume")
     code = main(words[1:] + (["--resume"] if args.resume else []))
     if code:
         return code
     where = build(r.name, out, folder)
     print(f"model:{r.name} trained into {where}; use it with REVERIE_ZOO={folder}")
     return 0
+
+
+def _resumable(words: list[str]) -> bool:
+    """Whether the command these words run trains through a loop that resumes (its Config
+    has `resume`; word2vec's gensim run has none)."""
+    import dataclasses
+
+    from reverie.core.registry import mechanisms
+
+    for m in mechanisms().values():
+        if words[:len(m.words)] == m.words:
+            return any(f.name == "resume" for f in dataclasses.fields(m.config_class()))
+    return True
+
