@@ -49,6 +49,13 @@ def test_plays_transcripts_and_chatterbot_read_as_turns():
     assert parse_play(play) == [Turn("ROMEO", "But soft, what light\nthrough yonder window?"),
                                 Turn("JULIET", "Ay me.")]
     assert format_turns(parse_play(play)) == play  # the layout the model learns is the play's
+    # verse ending in a colon stays in the speech (tiny-shakespeare has 8,762 lines ending
+    # so); a name in capitals starts a turn even without a blank line before it
+    verse = ("First Citizen:\nWhither 'tis bent: most likely 'tis for you:\nGo on.\n\n"
+             "ROMEO:\nBut soft:\nJULIET:\nAy me.\n")
+    assert parse_play(verse) == [
+        Turn("First Citizen", "Whither 'tis bent: most likely 'tis for you:\nGo on."),
+        Turn("ROMEO", "But soft:"), Turn("JULIET", "Ay me.")]
     talk = "ANN: hi there\nBOB: hello: how are you?\n  still Bob\n\nANN: fine"
     assert parse_transcript(talk) == [Turn("ANN", "hi there"),
                                       Turn("BOB", "hello: how are you?\n  still Bob"),

@@ -62,7 +62,9 @@ def format_turns(turns: Iterable[Turn]) -> str:
 # -- reading ---------------------------------------------------------------------------------
 
 def parse_play(text: str) -> list[Turn]:
-    """tiny-shakespeare's layout: `NAME:` alone on a line, the speech, a blank line."""
+    """tiny-shakespeare's layout: `NAME:` alone on a line, the speech, a blank line. Inside
+    a speech a line ending in a colon is verse ("Whither 'tis bent: most likely 'tis for
+    you:"), unless it is a name in capitals (a play without blank lines between speeches)."""
     turns, speaker, lines = [], None, []
 
     def close():
@@ -70,6 +72,8 @@ def parse_play(text: str) -> list[Turn]:
             turns.append(Turn(speaker, clean("\n".join(lines))))
     for line in text.replace("\r\n", "\n").split("\n"):
         m = _PLAY_HEADER.match(line)
+        if m and speaker is not None and m.group(1) != m.group(1).upper():
+            m = None  # verse ending in a colon, within a speech
         if m:
             close()
             speaker, lines = m.group(1).strip(), []
