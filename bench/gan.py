@@ -1,4 +1,5 @@
 """Benchmark: DCGAN on builtin:digits and builtin:textures, with and without DiffAugment.
+(Projected GAN's discriminator against this one: bench/gan_projected.py.)
 
 In one run on this machine (the load average is recorded: other work slows training):
 - for each set, two models trained for `--minutes` each (default 10): the recipe (hinge,
