@@ -155,6 +155,13 @@ def chorale_set(folder: Path, quick: bool) -> tuple[dict, dict]:
 # The domains
 # ---------------------------------------------------------------------------------------
 
+def gan_settings(**extra) -> Callable[[bool], dict]:
+    """The digits recipe's settings (zoo/recipes.py) for a letters run, with `extra`."""
+    return lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
+                          "lr_d": 8e-4, "fd_samples": 40 if quick else 500, "val_frac": 0.2,
+                          "eval_every": NEVER, "sample_every": NEVER, **extra}
+
+
 def domains() -> dict[str, Domain]:
     from reverie.draw.sketch import SketchConfig
     from reverie.draw.sketch_train import train_sketch
@@ -173,26 +180,17 @@ def domains() -> dict[str, Domain]:
                lambda quick: {"batch_size": 32, "eval_every": NEVER},
                "val_r", "train_r", "nats/point"),
         # the digits recipe's settings (zoo/recipes.py), but for its shape
-        Domain("gan", "model:digits", train_gan, GANConfig, letter_set,
-               lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
-                              "lr_d": 8e-4, "fd_samples": 40 if quick else 500,
-                              "val_frac": 0.2, "eval_every": NEVER, "sample_every": NEVER},
+        Domain("gan", "model:digits", train_gan, GANConfig, letter_set, gan_settings(),
                "fd", "d_loss", "FD (Lite0)"),
         # the same, fine-tuned with FreezeD (Mo et al. 2020): the discriminator's first two
         # layers kept as the zoo model's
         Domain("gan-freezed", "model:digits", train_gan, GANConfig, letter_set,
-               lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
-                              "lr_d": 8e-4, "fd_samples": 40 if quick else 500,
-                              "val_frac": 0.2, "eval_every": NEVER, "sample_every": NEVER},
-               "fd", "d_loss", "FD (Lite0)", tuned={"freeze_d": 2}),
-        # both runs with Projected GAN's discriminator (issue 34): the fine-tuned one takes
-        # the zoo model's generator, its discriminator fresh
+               gan_settings(), "fd", "d_loss", "FD (Lite0)", tuned={"freeze_d": 2}),
+        # both runs with Projected GAN's discriminator (issue 34) at its rates: the fine-tuned
+        # one takes the zoo model's generator, its discriminator fresh
         Domain("gan-projected", "model:digits", train_gan, GANConfig, letter_set,
-               lambda quick: {"batch_size": 64, "diffaugment": "translation", "lr_g": 2e-4,
-                              "lr_d": 2e-4, "discriminator": "projected",
-                              "fd_samples": 40 if quick else 500, "val_frac": 0.2,
-                              "eval_every": NEVER, "sample_every": NEVER},
-               "fd", "d_loss", "FD (Lite0)"),
+               gan_settings(discriminator="projected", lr_d=2e-4), "fd", "d_loss",
+               "FD (Lite0)"),
         Domain("music", "model:chorales", train_coconet, CoconetConfig, chorale_set,
                lambda quick: {"eval_every": NEVER}, "val_loss", "train_loss", "nats/cell"),
     ]}

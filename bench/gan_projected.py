@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from zoo import seeded  # noqa: E402  (bench/zoo.py: samples of seeds first, first + 1, ...)
+
 OUT = Path(os.environ.get("REVERIE_BENCH_OUT", ROOT / "bench" / "out")) / "gan_projected"
 DIGITS = dict(size=32, ngf=32, ndf=32, batch_size=64, val_frac=0.25, eval_every=100_000,
               fd_samples=200, sample_every=500, checkpoint_every=1000,
@@ -125,24 +127,15 @@ def load(name: str, path: Path):
     return load_gan(path)
 
 
-def seeded(gan, count: int, first: int) -> torch.Tensor:
-    from reverie.gan.networks import latent_for_seed
-    return gan.images(torch.stack([latent_for_seed(first + i, gan.latent_shape)
-                                   for i in range(count)]))
-
-
 def held_out(name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(training pictures, held-out pictures) exactly as the trainer splits them."""
     if name == "textures":
         from reverie.gan.texture import TextureConfig, texture_parts
         parts = texture_parts(["sample:brick"], TextureConfig(**{**TEXTURES, "fd_samples": 300}))
         return parts.real_batch(torch.Generator().manual_seed(5), 300), parts.real_eval
-    from reverie.gan.data import load_set
-    data = load_set(source(name), 32, seed=0)
-    x = data.images
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    n_val = int(len(x) * 0.25)
-    return x[perm[n_val:]], x[perm[:n_val]]
+    from gan import split  # bench/gan.py: the trainer's own split
+    data, train_idx, held_idx = split(source(name), seed=0, val_frac=0.25)
+    return data.images[train_idx], data.images[held_idx]
 
 
 def judges(held: torch.Tensor) -> dict:

@@ -186,6 +186,15 @@ class Discriminator(nn.Module):
         return self.main[-1](h).flatten(1).mean(1), self.q(h).flatten(1)
 
 
+def lower_layers(d: nn.Module, n: int) -> list[nn.Module]:
+    """A discriminator's first `n` layers (FreezeD's frozen part, Mo et al. 2020): its first
+    n convolutions, or what its own `lower_layers` names (the projected discriminator's
+    first n blocks at every scale)."""
+    if hasattr(d, "lower_layers"):
+        return d.lower_layers(n)
+    return [m for m in d.modules() if isinstance(m, nn.Conv2d)][:n]
+
+
 def dcgan_init(m: nn.Module) -> None:
     """DCGAN: all weights from N(0, 0.02); BatchNorm scales from N(1, 0.02)."""
     name = type(m).__name__

@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reverie.gan.networks import spectral
+from reverie.gan.networks import lower_layers, spectral
 
 TAPS = ("stage2", "stage3", "stage5", "stage7")  # strides 4, 8, 16, 32 in every Lite net
 
@@ -157,6 +157,5 @@ class BothDiscriminators(nn.Module):
         return (logits, q) if with_code else logits
 
     def lower_layers(self, n: int) -> list[nn.Module]:
-        convs = [m for m in self.plain.modules() if isinstance(m, nn.Conv2d)][:n]
-        return convs + self.projected.lower_layers(n)
+        return lower_layers(self.plain, n) + self.projected.lower_layers(n)
 

@@ -38,9 +38,10 @@ from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview
 from reverie.core.result import Result
 from reverie.gan.networks import (code_of, diff_augment, generate, image_grid,
-                                  latent_for_seed, standing_stats, to_u8, truncated_normal)
+                                  latent_for_seed, lower_layers, standing_stats, to_u8,
+                                  truncated_normal)
 from reverie.io import checkpoints
-from reverie.io.checkpoints import save_checkpoint
+from reverie.io.checkpoints import save_checkpoint, saved_config
 from reverie.train import Env, Task, TrainConfig, fit, model_path, optimize
 
 FORMAT = "reverie-gan"
@@ -128,14 +129,6 @@ class GANParts:
     train_images: torch.Tensor | None           # for nearest-neighbour checks, [0, 1]
     data: dict                                  # recorded in the checkpoint (source, counts)
     notes: list[str] = field(default_factory=list)
-
-
-def lower_layers(d: nn.Module, n: int) -> list[nn.Module]:
-    """A discriminator's first `n` layers (FreezeD's frozen part): its first n
-    convolutions, or the projected discriminator's first n blocks at every scale."""
-    if hasattr(d, "lower_layers"):
-        return d.lower_layers(n)
-    return [m for m in d.modules() if isinstance(m, nn.Conv2d)][:n]
 
 
 class GANTask(Task):
@@ -234,14 +227,12 @@ class GANTask(Task):
         """The generator always; the discriminator when it is of the same kind, its first
         `freeze_d` layers then kept as they are (FreezeD)."""
         cfg = self.cfg
-        saved = {**{n: getattr(type(cfg), n, None) for n in cfg.DISCRIMINATOR_FIELDS},
-                 **{n: v for n, v in ckpt.get("config", {}).items()
-                    if n in cfg.DISCRIMINATOR_FIELDS}}
-        same_d = all(saved[n] == getattr(cfg, n) for n in cfg.DISCRIMINATOR_FIELDS)
+        saved = saved_config(type(cfg), ckpt.get("config", {}))
+        same_d = all(getattr(saved, n) == getattr(cfg, n) for n in cfg.DISCRIMINATOR_FIELDS)
         if not same_d:
             ckpt = {k: v for k, v in ckpt.items() if k != "d"}
             self.parts.notes.append(f"{path} was trained with another discriminator "
-                                    f"({saved['discriminator']}): only its generator was "
+                                    f"({saved.discriminator}): only its generator was "
                                     f"taken; the discriminator starts fresh")
         super().init_from(ckpt, path)
         if cfg.freeze_d:
