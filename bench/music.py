@@ -23,7 +23,8 @@ the 229/76/77 train/valid/test split of Boulanger-Lewandowski et al. 2012):
   next, as a teacher reads), the share of beats with four voices sounding, voices out of
   range, leaps over an octave and tritone leaps per 100 moves (alto, tenor, bass), the
   final chord as a Roman numeral in the key (the melody's estimated key, printed beside the
-  key it is entered in), every melody note kept, seconds per 8 bars (wall and CPU).
+  key it is entered in), every melody note kept, the seconds for the whole tune and for its
+  first 8 bars alone (the sampler's cost grows with the square of the length).
   Targets: beat parallels <= 1.5x Bach's; four voices on >= 95% of beats; leaps <= 1.5x
   Bach's; every melody note kept; 8 bars in <= 10 s.
 
@@ -231,6 +232,17 @@ def bench_melodies(model, data: dict, args) -> dict:
         wall, cpu = time.perf_counter(), time.process_time()
         r = harmonize(model, melody, seed=i, animation=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # the 8-bar figure on 8 bars: the sampler's cost grows with the square of the length
+        # (as many Gibbs steps as cells, each a pass over the whole piece), so a longer
+        # tune's time scaled down would overstate it and a shorter one's scaled up understate
+        eight = 8 * coconet.FRAMES_PER_BAR
+        if len(melody.pitches) > eight:
+            t8 = time.perf_counter()
+            harmonize(model, ch.Chorale(m["name"], melody.pitches[:eight],
+                                        melody.onsets[:eight]), seed=i, animation=False)
+            t8 = time.perf_counter() - t8
+        else:
+            t8 = wall
         got = r.chorale
         made.append(got)
         key = r.figures["key"]
@@ -247,7 +259,7 @@ def bench_melodies(model, data: dict, args) -> dict:
             "four_voices_sounding": f["four_voices_sounding"], "out_of_range": f["out_of_range"],
             "leaps_over_octave": f["leaps_over_octave"], "tritone_leaps": f["tritone_leaps"],
             "final_chord": r.figures["final_chord"], "cadence_asked": r.figures["cadence_asked"],
-            "seconds_per_8_bars": wall * 8 / bars, "cpu_seconds_per_8_bars": cpu * 8 / bars,
+            "seconds_whole": wall, "cpu_seconds_whole": cpu, "seconds_first_8_bars": t8,
             "markov": {"beat_parallels": fm["beat_parallels"],
                        "four_voices_sounding": fm["four_voices_sounding"],
                        "leaps_over_octave": fm["leaps_over_octave"],
@@ -257,7 +269,8 @@ def bench_melodies(model, data: dict, args) -> dict:
         print(f"{m['name'][:30]:30s} {key:9s} beat-par {f['beat_parallels']:5.2f} "
               f"(markov {fm['beat_parallels']:5.2f}) 4v {f['four_voices_sounding']:.2f} "
               f"leaps {f['leaps_over_octave']:.2f}/{f['tritone_leaps']:.2f} "
-              f"final {r.figures['final_chord']} {wall:.0f}s", file=sys.stderr, flush=True)
+              f"final {r.figures['final_chord']} {wall:.0f}s (8 bars {t8:.1f}s)",
+              file=sys.stderr, flush=True)
     bach = data["test"]
     bach_finals = [rules.final_chord(c.pitches, ch.estimate_key(c.pitches)) for c in bach]
     coconet_all, markov_all, bach_all = rules.check(made), rules.check(chained), rules.check(bach)
@@ -277,6 +290,9 @@ def bench_melodies(model, data: dict, args) -> dict:
            "keys_estimated_as_entered": sum(r["key_estimated"] == ch.key_name(
                *ch.parse_key(r["key_entered"])) for r in rows)}
     b = bach_all
+    timed = [r["seconds_first_8_bars"] for r in rows if r["bars"] >= 8] or [
+        r["seconds_first_8_bars"] for r in rows]
+    eight_bars = float(np.median(timed))
     out["targets"] = {
         "beat_parallels_le_1.5x_bach": coconet_all["beat_parallels"] <= 1.5 * b["beat_parallels"],
         "four_voices_on_95pct_of_beats": coconet_all["four_voices_sounding"] >= 0.95,
@@ -284,10 +300,9 @@ def bench_melodies(model, data: dict, args) -> dict:
             coconet_all["leaps_over_octave"] <= 1.5 * b["leaps_over_octave"],
         "tritone_leaps_le_1.5x_bach": coconet_all["tritone_leaps"] <= 1.5 * b["tritone_leaps"],
         "every_melody_note_kept": all(r["melody_kept"] for r in rows),
-        "seconds_per_8_bars_median": float(np.median([r["seconds_per_8_bars"] for r in rows])),
-        "cpu_seconds_per_8_bars_median":
-            float(np.median([r["cpu_seconds_per_8_bars"] for r in rows])),
-        "8_bars_le_10s": float(np.median([r["seconds_per_8_bars"] for r in rows])) <= 10.0}
+        "seconds_8_bars_median": eight_bars,
+        "seconds_8_bars_max": float(max(timed)),
+        "8_bars_le_10s": eight_bars <= 10.0}
     return out
 
 
