@@ -18,6 +18,9 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
   measure); baseline: the same replies after the speaker's name alone. Target: the
   conversation saves >= 0.05 bits/char. Short budget: the text section's LSTM, which the
   chat section lets answer as Romeo.
+- chatterbot: nats/char on the last tenth of chatterbot-corpus in the turn layout (the
+  trainer's split); baseline the 5-gram Kneser-Ney model on the other nine tenths. Short
+  budget: the chat section's 600-step responder.
 - chorales: NLL per frame (nats) on builtin:chorales' test split, frames in time order
   by the chain rule (a proper likelihood, like for like with the chord Markov chain, the
   baseline); then the 20 JSB test sopranos (Jsb16thSeparated.npz, their first 8 bars) and
@@ -290,6 +293,41 @@ def part_bard(b: Bench) -> Report:
     r.notes.append(f"{len(replies)} replies from the last tenth of the plays, each after up "
                    f"to {context:,} characters of the conversation")
     b.fp16(r, lambda m: bits(m)["with"])
+    return r
+
+
+def part_chatterbot(b: Bench) -> Report:
+    """The everyday responder: held-out nats/char on the last tenth of chatterbot-corpus
+    in the turn layout (the trainer's own split), beside the gallery's short run and a
+    5-gram Kneser-Ney model counted on the same nine tenths."""
+    from reverie.chat.neural import dialogue_text, train_chat
+    from reverie.gallery.chat import CHATTERBOT
+    from reverie.gallery.text import QUICK
+    from reverie.text.charlm import evaluate_text, load_charlm
+    from reverie.text.ngram import NGramConfig, NGramLM
+
+    text = dialogue_text("builtin:chatterbot")[0]
+    cut = int(len(text) * 0.9)             # the trainer's split (val_frac 0.1)
+    train, val = text[:cut], text[cut:]
+    cfg = (QUICK if b.quick else CHATTERBOT).replace(device=str(b.ctx.device))
+    short, fig = b.ctx.model("chatterbot", "chat", "chatterbot", cfg, lambda out: train_chat(
+        "builtin:chatterbot", cfg, out=out, progress=b.ctx.progress))
+    ngram = NGramLM.fit(train, NGramConfig(order=5, method="kneser-ney"))
+    val = known_to([ngram.vocab, load_charlm(short).vocab.chars]
+                   + ([load_charlm(b.model("chatterbot")).vocab.chars]
+                      if b.model("chatterbot") else []), val)
+
+    def nats(model: str) -> float:
+        lm = load_charlm(model)
+        return evaluate_text(lm.model, lm.vocab, val)["nats_per_char"]
+    zoo_n, short_n = (nats(m) if m else None for m in (b.model("chatterbot"), short))
+    r = Report("chatterbot", "the 5-gram Kneser-Ney model (the same nine tenths)",
+               b.trained(fig, "chat section's responder"))
+    r.rows.append(Row("held-out nats/char", zoo_n, short_n, ngram.evaluate(val)["nats_per_char"],
+                      "below the short budget", lower(zoo_n, short_n)))
+    r.notes.append(f"chatterbot-corpus's last tenth in the turn layout ({len(val):,} "
+                   f"characters), state carried")
+    b.fp16(r, nats)
     return r
 
 
@@ -721,7 +759,8 @@ def part_words(b: Bench) -> Report:
 
 
 PARTS: dict[str, Callable[[Bench], Report]] = {
-    "shakespeare": part_shakespeare, "bard": part_bard, "chorales": part_chorales,
+    "shakespeare": part_shakespeare, "bard": part_bard, "chatterbot": part_chatterbot,
+    "chorales": part_chorales,
     "chorales-vae": part_chorales_vae, "glyphs": part_glyphs,
     "chorale-audio": part_chorale_audio, "digits": part_digits, "textures": part_textures,
     "sketch2art": part_sketch2art, "words": part_words}

@@ -31,13 +31,13 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the
 # progress shares and time left (a previous run's gallery.json in the same folder, if
 # any, replaces them). Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full
-# 812 s on 2 idle cores (2026-12-04), draw since measured alone at 141 s. The targets:
-# quick <= 120 s, full <= 600 s in all.
+# 426 s on 2 idle cores with the zoo installed (2026-12-06). The targets: quick <= 120 s,
+# full <= 600 s in all (the zoo issue's: 300 s).
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 25, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10, "sketch2art": 10},
-    False: {"image": 75, "style": 85, "audio": 27, "text": 155, "chat": 38, "words": 5,
-            "draw": 141, "music": 55, "gan": 96, "sound": 81, "scale": 6, "sketch2art": 30},
+    False: {"image": 57, "style": 69, "audio": 28, "text": 77, "chat": 1, "words": 51,
+            "draw": 45, "music": 20, "gan": 43, "sound": 28, "scale": 5, "sketch2art": 1},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 

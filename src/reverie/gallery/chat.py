@@ -52,11 +52,12 @@ def neural_cards(ctx: GalleryContext) -> list[Card]:
 
     q = ctx.quick
     cfg = (QUICK if q else CHATTERBOT).replace(device=str(ctx.device))
-    model, _ = ctx.trained("chat", "chatterbot", cfg, lambda out: train_chat(
+    # the zoo's model:chatterbot when installed, else a short run here (cached)
+    model, fig = ctx.model("chatterbot", "chat", "chatterbot", cfg, lambda out: train_chat(
         "builtin:chatterbot", cfg, out=out, progress=ctx.progress))
     cards = [_conversation_card(ctx, "A responder trained on chatterbot-corpus", model, "BOT",
                                 "HUMAN", LINES, "chat/chatterbot_bot.txt",
-                                f"chat train builtin:chatterbot, {cfg.max_steps} steps")]
+                                made(fig, "char LSTM", "builtin:chatterbot"))]
     # the text section's model (tiny-shakespeare is already in the turn layout): Romeo
     from reverie.io.datasets import read_text
     text = read_text(CORPUS)[:300_000] if q else None

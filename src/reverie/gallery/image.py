@@ -77,8 +77,9 @@ def build(ctx: GalleryContext) -> Section:
     cards.append(_enhance_card(ctx, 128 if quick else 384))
 
     # Activation maximisation: what lite0 "looks for", judged by lite1 and lite2.
-    # a class and a channel (each about 30 s on 2 cores)
-    targets = ["goldfish"] if quick else ["goldfish", "stage5:37"]
+    # a class, judged by the held-out networks (about 30 s on 2 cores; a channel, e.g.
+    # `reverie visualize stage5:37`, takes as long)
+    targets = ["goldfish"]
     vis = VisualizeConfig(device=str(ctx.device), **({"size": 96, "steps": 8, "transforms": 2}
                                                       if quick else {}))
     for target in targets:

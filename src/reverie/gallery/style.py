@@ -31,8 +31,8 @@ def build(ctx: GalleryContext) -> Section:
         "style (Gram matrices of features, blind to position) of other images, by optimising "
         "the pixels, coarse to fine. The style images below were drawn by Reverie itself. A "
         "texture is the style alone, grown from noise. Last, a fast style network (Johnson et "
-        "al.) trained here for seconds on two of the styles paints the photo in one pass, "
-        "and blends the styles by weight (Dumoulin et al.).", mechanisms=MECHANISMS)
+        "al.), trained once on paintings (the zoo's model:paintings), paints the photo in one "
+        "pass and blends its styles by weight (Dumoulin et al.).", mechanisms=MECHANISMS)
 
     drawn = {"brush strokes": strokes_image(size), "waves": waves_image(size)}
     if not quick:
@@ -85,30 +85,33 @@ def build(ctx: GalleryContext) -> Section:
 
 
 def _fast_card(ctx: GalleryContext, style_paths: list, size: int, progress) -> tuple[str, Card]:
-    """A two-style network trained for a few seconds (kept in the cache), then the photo in
-    each style and in an even blend of both: three passes of the network."""
-    from reverie.image.fast_style import apply_fast_style
-    from reverie.image.fast_style_train import FastStyleConfig, train_fast_style
+    """The zoo's four-painting network (model:paintings) when installed, else a two-style
+    network trained here for a few seconds on the drawn styles (kept in the cache); then
+    the photo in two styles and in an even blend of both: three passes of the network."""
+    from reverie.gallery import made
+    from reverie.image.fast_style import apply_fast_style, load_fast_style
+    from reverie.image.fast_style_train import HELD_OUT, FastStyleConfig, train_fast_style
     cfg = FastStyleConfig(**(dict(max_steps=15, image_size=64, width=8, batch_size=2)
                              if ctx.quick else dict(max_steps=80, image_size=96, width=16,
                                                     batch_size=2)), device=str(ctx.device))
     cfg = cfg.replace(eval_every=cfg.max_steps)
     data = "+".join(Path(p).name for p in style_paths) + f"@{size}"
-    model, f = ctx.trained("style", "fast-style", cfg, lambda out: train_fast_style(
+    model, f = ctx.model("paintings", "style", "fast-style", cfg, lambda out: train_fast_style(
         [str(p) for p in style_paths], cfg, out=out, progress=progress), data=data)
-    a, b = f["styles"]
+    a, b = load_fast_style(model).styles[:2]
     media, seconds = [], []
     for tag, mix in (("first", [f"{a}=1", f"{b}=0"]), ("blend", [f"{a}=0.5", f"{b}=0.5"]),
                      ("second", [f"{a}=0", f"{b}=1"])):
         result = apply_fast_style(model, CONTENT, mix=mix, size=size, device=str(ctx.device))
         media.append(ctx.rel(result.save(ctx.asset(f"style/fast_{tag}.png"))["image"]))
         seconds.append(result.timings["paint"])
+    what = "a fast style network" + (" on four public-domain paintings" if f["zoo"] else
+                                     " on the drawn strokes and waves")
     return model, Card("fast style network: one pass per image, styles blended 1/0, 0.5/0.5, 0/1",
-                media, {"styles": f"{a}, {b}", "training steps": f["steps"],
-                        "training seconds": "cached" if f["cached"] else round(f["seconds"], 1),
+                media, {"styles": f"{a}, {b}", "model": made(f, what, "crops of photos"),
                         "held-out style distance": round(f["val_style"], 4),
                         "seconds per image": round(max(seconds), 3),
-                        "held out": ", ".join(f["held_out"])})
+                        "held out": ", ".join(HELD_OUT)})
 
 
 def _video_card(ctx: GalleryContext, model: str, progress) -> Card:
