@@ -89,9 +89,11 @@ def build(ctx: GalleryContext) -> Section:
                          DIGITS_QUICK if quick else DIGITS)
     inv = INVERT_QUICK if quick else INVERT
     cards = [_train_card(ctx, live, fig, "digits", "A DCGAN learns handwritten digits",
-                         "the generator's samples from fixed latents as training went on, its "
+                         f"a short run here, {fig['steps']} steps: the generator's samples from "
+                         "fixed latents as training went on (blobs first, then strokes), its "
                          "last grid, and the losses with the Fréchet distance falling toward "
-                         "real-versus-real")]
+                         "real-versus-real" + ("; the cards below use the zoo's model:digits, "
+                                               "trained for minutes" if not quick else ""))]
     from reverie import zoo
     zoo_digits = not quick and "digits" in zoo.names()
     model = "model:digits" if zoo_digits else live

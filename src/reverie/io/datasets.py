@@ -133,7 +133,8 @@ SHARED: list[Dataset] = [
     Dataset("drugs", "labelled", "979 Drugs.com reviews with ratings (UCI Drug Review "
             "Dataset, CC BY 4.0); ships with Reverie", _bundled("drugsCom.zip")),
     Dataset("chatterbot", "dialogue", "chatterbot-corpus: 21 small English conversation files "
-            "(greetings, emotion, psychology ...), speakers HUMAN and BOT", _chatterbot),
+            "(greetings, emotion, psychology ...), speakers HUMAN and BOT; each conversation "
+            "once, those answered with code blocks left out", _chatterbot),
     Dataset("gcide", "corpus", "the GNU Collaborative International Dictionary of English, "
             "~6 M words of prose (Debian dict-gcide)", _gcide),
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
