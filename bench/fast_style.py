@@ -102,10 +102,12 @@ def speed(model: Path, side: int, quick: bool, log) -> dict:
     return row
 
 
-def quality(model: Path, size: int, quick: bool, log) -> dict:
+def quality(model: Path | str, size: int, quick: bool, log, styles: dict | None = None) -> dict:
+    """The network's styles (`styles`: name -> image; bench/style.py's drawn ones by
+    default) on the held-out photos, judged beside Gatys's optimisation of the same pairs."""
     judge = Judge()
     fs = load_fast_style(model)
-    styles = style_images(size)
+    styles = styles or style_images(size)
     rows = []
     for photo in HELD_OUT:
         content = load_image(f"sample:{photo}", max_side=size)

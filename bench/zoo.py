@@ -209,9 +209,16 @@ def known_to(models: list, text: str) -> str:
     return "".join(c for c in text if c in known)
 
 
+def nats_per_char(model: str, text: str) -> float:
+    """A char LM's held-out nats/char on `text`, state carried."""
+    from reverie.text.charlm import evaluate_text, load_charlm
+    lm = load_charlm(model)
+    return evaluate_text(lm.model, lm.vocab, text)["nats_per_char"]
+
+
 def part_shakespeare(b: Bench) -> Report:
     from reverie.io.datasets import read_text
-    from reverie.text.charlm import evaluate_text, load_charlm
+    from reverie.text.charlm import load_charlm
     from reverie.text.ngram import NGramConfig, NGramLM
 
     text = read_text("builtin:shakespeare")
@@ -227,8 +234,7 @@ def part_shakespeare(b: Bench) -> Report:
         val = known_to([ngram.vocab, load_charlm(short).vocab.chars], val)
 
     def nats(model: str) -> float:
-        lm = load_charlm(model)
-        return evaluate_text(lm.model, lm.vocab, val)["nats_per_char"]
+        return nats_per_char(model, val)
     zoo_n, short_n = (nats(m) if m else None for m in (b.model("shakespeare"), short))
     base = ngram.evaluate(val)["nats_per_char"]
     target = 1.42
@@ -308,7 +314,7 @@ def part_chatterbot(b: Bench) -> Report:
     from reverie.chat.neural import dialogue_text, train_chat
     from reverie.gallery.chat import CHATTERBOT
     from reverie.gallery.text import QUICK
-    from reverie.text.charlm import evaluate_text, load_charlm
+    from reverie.text.charlm import load_charlm
     from reverie.text.ngram import NGramConfig, NGramLM
 
     text = dialogue_text("builtin:chatterbot")[0]
@@ -317,22 +323,19 @@ def part_chatterbot(b: Bench) -> Report:
     cfg = (QUICK if b.quick else CHATTERBOT).replace(device=str(b.ctx.device))
     short, fig = b.ctx.model("chatterbot", "chat", "chatterbot", cfg, lambda out: train_chat(
         "builtin:chatterbot", cfg, out=out, progress=b.ctx.progress))
+    zoo_model = b.model("chatterbot")
     ngram = NGramLM.fit(train, NGramConfig(order=5, method="kneser-ney"))
-    val = known_to([ngram.vocab, load_charlm(short).vocab.chars]
-                   + ([load_charlm(b.model("chatterbot")).vocab.chars]
-                      if b.model("chatterbot") else []), val)
-
-    def nats(model: str) -> float:
-        lm = load_charlm(model)
-        return evaluate_text(lm.model, lm.vocab, val)["nats_per_char"]
-    zoo_n, short_n = (nats(m) if m else None for m in (b.model("chatterbot"), short))
+    val = known_to([ngram.vocab] + [load_charlm(m).vocab.chars for m in (short, zoo_model) if m],
+                   val)
+    zoo_n = nats_per_char(zoo_model, val) if zoo_model else None
+    short_n = nats_per_char(short, val)
     r = Report("chatterbot", "the 5-gram Kneser-Ney model (the same nine tenths)",
                b.trained(fig, "chat section's responder"))
     r.rows.append(Row("held-out nats/char", zoo_n, short_n, ngram.evaluate(val)["nats_per_char"],
                       "below the short budget", lower(zoo_n, short_n)))
     r.notes.append(f"chatterbot-corpus's last tenth in the turn layout ({len(val):,} "
                    f"characters), state carried")
-    b.fp16(r, nats)
+    b.fp16(r, lambda m: nats_per_char(m, val))
     return r
 
 
@@ -665,52 +668,36 @@ def part_glyphs(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 def part_paintings(b: Bench) -> Report:
-    """The four-painting network on the photos it never saw, judged as bench/fast_style.py
-    judges (bench/style.py's judges: Gram distance on a seeded random network, content on
+    """The four-painting network on the photos it never saw, judged by bench/fast_style.py's
+    `quality` (bench/style.py's judges: Gram distance on a seeded random network, content on
     lite2's stage4, neither trained with), beside Gatys's optimisation of the same pairs
     with its defaults (the baseline, and the issue's bar: style within 1.5x, content 1.2x).
     No short budget: the gallery's own network is trained on drawn styles, not these."""
-    from style import Judge  # bench/style.py
+    from fast_style import quality  # bench/fast_style.py
 
-    from reverie.image.fast_style import apply_fast_style, load_fast_style
-    from reverie.image.fast_style_train import HELD_OUT
-    from reverie.image.style import StyleConfig, style_transfer
+    from reverie.image.fast_style import load_fast_style
     from reverie.io.images import load_image
 
-    model = b.model("paintings")
-    size = b.n(256, 96)
-    photos = HELD_OUT[:b.n(len(HELD_OUT), 1)]
-    judge = Judge()
-    fs = load_fast_style(model) if model else None
-    names = fs.styles if fs else []
-    gatys_cfg = StyleConfig(size=size, min_size=min(size, 160))
-    if b.quick:
-        gatys_cfg = gatys_cfg.replace(iterations=5, initial_iterations=8)
-    sums = {"ours_style": 0.0, "gatys_style": 0.0, "ours_content": 0.0, "gatys_content": 0.0}
-    for photo in photos:
-        content = load_image(f"sample:{photo}", max_side=size)
-        for name in names:
-            style = load_image(f"sample:{name}", max_side=size)
-            ours = apply_fast_style(fs, content, mix=[name]).image
-            gatys = style_transfer(content, [style], gatys_cfg).image
-            sums["ours_style"] += judge.style(ours, style)
-            sums["gatys_style"] += judge.style(gatys, style)
-            sums["ours_content"] += judge.content(ours, content)
-            sums["gatys_content"] += judge.content(gatys, content)
-    n = max(len(photos) * len(names), 1)
-    m = {k: v / n for k, v in sums.items()}
     r = Report("paintings", "Gatys's optimisation of the same pairs, its defaults")
-    if not fs:
+    model = b.model("paintings")
+    if model is None:
         r.notes.append("model:paintings is not installed: nothing to judge")
         return r
-    r.rows.append(Row("judged style distance, held-out photos", m["ours_style"], None,
-                      m["gatys_style"], "<= 1.5x Gatys's",
-                      m["ours_style"] <= 1.5 * m["gatys_style"]))
-    r.rows.append(Row("judged content distance, held-out photos", m["ours_content"], None,
-                      m["gatys_content"], "<= 1.2x Gatys's",
-                      m["ours_content"] <= 1.2 * m["gatys_content"]))
+    size = b.n(256, 96)
+    names = load_fast_style(model).styles
+    q = quality(model, size, b.quick, b.log,
+                styles={n: load_image(f"sample:{n}", max_side=size) for n in names})
+
+    def mean(key: str) -> float:
+        return sum(p[key] for p in q["pairs"]) / len(q["pairs"])
+    r.rows.append(Row("judged style distance, held-out photos", mean("ours_style"), None,
+                      mean("gatys_style"), "<= 1.5x Gatys's", q["style_ratio"] <= 1.5))
+    r.rows.append(Row("judged content distance, held-out photos", mean("ours_content"), None,
+                      mean("gatys_content"), "<= 1.2x Gatys's", q["content_ratio"] <= 1.2))
+    photos = sorted({p["photo"] for p in q["pairs"]})
     r.notes.append(f"{', '.join(photos)} at {size} px, each in {', '.join(names)}: "
-                   f"{n} pairs; one pass of the network against Gatys's optimisation")
+                   f"{len(q['pairs'])} pairs; one pass of the network against Gatys's "
+                   f"optimisation")
     return r
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reverie.gallery import Card, GalleryContext, Section
+from reverie.gallery import Card, GalleryContext, Section, made
 from reverie.image.samples import dream_style, mosaic_image, strokes_image, waves_image
 from reverie.image.style import StyleConfig, TextureConfig, style_transfer, texture
 from reverie.io.images import save_image
@@ -88,7 +88,6 @@ def _fast_card(ctx: GalleryContext, style_paths: list, size: int, progress) -> t
     """The zoo's four-painting network (model:paintings) when installed, else a two-style
     network trained here for a few seconds on the drawn styles (kept in the cache); then
     the photo in two styles and in an even blend of both: three passes of the network."""
-    from reverie.gallery import made
     from reverie.image.fast_style import apply_fast_style, load_fast_style
     from reverie.image.fast_style_train import HELD_OUT, FastStyleConfig, train_fast_style
     cfg = FastStyleConfig(**(dict(max_steps=15, image_size=64, width=8, batch_size=2)
