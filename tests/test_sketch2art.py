@@ -228,6 +228,30 @@ def test_canvas_endpoint_answers_a_drawing(model, tmp_path):
     app.state.jobs.stop()
 
 
+def test_the_studio_form_takes_svg_strokes_and_refuses_an_svg_without_any(model, tmp_path):
+    from conftest import studio_client
+    folder, app = _studio(tmp_path, model[0])
+    strokes = ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+               '<path d="M 10 10 L 90 10 C 90 50 50 90 10 90" stroke="black" fill="none"/></svg>')
+    blank = '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"></svg>'
+    with studio_client(app) as client:
+        page = client.get("/m/sketch2art").text
+        assert ".svg" in page  # the upload's accept list
+        run = lambda svg: client.post(  # noqa: E731
+            "/m/sketch2art/run", data={"model": "models/tiny.pt"},
+            files={"sketch__file": ("my drawing.svg", svg.encode(), "image/svg+xml")},
+            headers={"Accept": "application/json"})
+        refused = run(blank)
+        assert refused.status_code == 400
+        assert refused.json()["error"].startswith("my_drawing.svg has no strokes")
+        r = run(strokes)
+        assert r.status_code == 200, r.text
+        job = app.state.jobs.wait(r.json()["job"], 60)
+        assert job.status == "done" and job.inputs["sketch"].endswith("my_drawing.svg")
+        assert job.outputs and "picture from the sketch" in job.summary
+    app.state.jobs.stop()
+
+
 def test_canvas_in_a_browser_draws_strokes_and_sees_a_picture(model, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -24,7 +24,8 @@ class Input:
     kind: image | audio | text (a file of text) | corpus (files, folders or builtin:NAME) |
     model (a file a trainer wrote) | vectors | drawing | value (a word or phrase typed in) |
     jobs (a JSON Lines file of jobs for `batch`) | score (MIDI or MusicXML) | strokes (a
-    sketch-rnn stroke-3 `.npz`) | video (a clip ffmpeg reads).
+    sketch-rnn stroke-3 `.npz`) | video (a clip ffmpeg reads) | sketch (an image of lines,
+    or an SVG of strokes).
     """
     name: str
     kind: str

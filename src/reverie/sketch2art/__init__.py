@@ -32,7 +32,7 @@ MECHANISMS = [
         paper=_PAPER, function="reverie.sketch2art.mechanisms:sketch2art",
         config="reverie.sketch2art.mechanisms:ApplyConfig",
         inputs=(Input("model", "model", "a model from `reverie sketch2art train` (.pt)"),
-                Input("sketch", "image", "the sketch: dark lines on light paper (PNG, JPEG), "
+                Input("sketch", "sketch", "the sketch: dark lines on light paper (PNG, JPEG), "
                       "or an SVG of strokes")),
         outputs=(".png", ".jpg", ".webp")),
     Mechanism(

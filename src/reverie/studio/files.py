@@ -3,8 +3,9 @@
 - `safe_path`: a path inside the studio's folder, or None: no `..`, no absolute paths, no
   symlink that leads out (resolved, then checked to lie under the folder).
 - `store_upload`: an uploaded file kept only if it is what its input expects (an image
-  Pillow opens within the decompression-bomb limit, a sound soundfile reads, UTF-8 text, a
-  checkpoint torch loads with weights_only), else a ReverieError saying what was wrong.
+  Pillow opens within the decompression-bomb limit, an SVG sketch with strokes on it, a
+  sound soundfile reads, UTF-8 text, a checkpoint torch loads with weights_only), else a
+  ReverieError saying what was wrong.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from reverie.core.errors import ReverieError
 
 SUFFIXES = {  # input kind -> accepted upload suffixes
     "image": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"},
+    "sketch": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"},
     "audio": {".wav", ".flac", ".ogg"},
     "text": {".txt", ".md", ".csv", ".tsv"},
     "corpus": {".txt", ".md", ".csv", ".tsv", ".yml", ".yaml"},
@@ -59,7 +61,13 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
     allowed = SUFFIXES.get(kind)
     if allowed is not None and suffix not in allowed:
         raise ReverieError(f"{name}: a {kind} input takes {', '.join(sorted(allowed))} files")
-    if kind == "image":
+    if kind == "sketch" and suffix == ".svg":  # strokes: drawn as sketch2art would draw them
+        from reverie.sketch2art.edges import read_sketch
+        try:
+            read_sketch(path, 64)
+        except ReverieError as exc:
+            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+    elif kind in ("image", "sketch"):
         from reverie.io.images import open_pil
         try:
             open_pil(path)  # Pillow, with the decompression-bomb and damage checks
