@@ -1,19 +1,22 @@
-"""Benchmark: pix2pix (sketch2art) on builtin:photo-tiles, against its baselines.
+"""Benchmark: pix2pix (sketch2art) on a built-in set (`--data`: clipart, the default, or
+photo-tiles), against its baselines.
 
 In one run on this machine (the load average is recorded: other work slows training):
 - three models trained for `--minutes` each (default 30) on the training tiles: pix2pix
   with XDoG sketches, pix2pix with Canny sketches, and the same U-Net with XDoG sketches
   trained with L1 alone (lambda_GAN 0: pix2pix's ablation). 128 px (load 143, crop 128,
   unet_128, ngf/ndf `--ngf`, default 64), batch 1, Adam 2e-4 / 0.5, lambda_L1 100;
-- on the held-out tiles (every 8th; no pixel of them is trained on), from the sketch each
+- on the held-out pictures (every 8th; no pixel of them is trained on), from the sketch each
   model's extractor draws of them: the perceptual distance to the true picture (LPIPS'
   uniform-weight form, Zhang et al. 2018: unit-normalised EfficientNet-Lite2 activations at
   five depths, squared differences averaged; Lite2 never saw these models train, which used
   no network features at all), the L1 distance, and FD on Lite0 pooled features against the
   true held-out pictures (reverie.gan.metrics' features and formula, computed through the
-  small n x n form; with 16 pictures FD is noisy and only ranks);
+  small n x n form; with photo-tiles' 16 pictures FD is noisy and only ranks; clipart holds
+  out 381);
 - beside three baselines on the same sketches: the sketch itself; the training picture
-  whose sketch is nearest (what a lookup would answer); and the L1-alone U-Net;
+  whose sketch is nearest (what a lookup would answer); and the L1-alone U-Net; and, for
+  scale, the real-against-real floor: as many random training pictures as are held out;
 - sketches no extractor made: 64 canvases of Hershey-font strokes (vpype's fonts: a few
   letters, randomly placed, scaled and weighted, drawn with Pillow), translated by each
   model and judged by FD against every real tile (there is no true picture); beside it the
@@ -22,11 +25,13 @@ In one run on this machine (the load average is recorded: other work slows train
   best is the lower FD here.
 
 Models are kept in bench/out/sketch2art/ and reused (delete them, or change --minutes or
---ngf, to train again); figures go to bench/out/sketch2art/results.json. The full run takes
-3 x --minutes plus about two minutes of measuring (about 92 minutes at the default).
+--ngf, to train again); figures go to bench/out/sketch2art/results-DATA.json. The full run
+takes 3 x --minutes plus a few minutes of measuring (about 95 minutes at the default).
 
     flock /tmp/rv/heavy.lock env OMP_NUM_THREADS=2 python bench/sketch2art.py [--minutes 30]
-        [--ngf 64] [--json]
+        [--ngf 64] [--data clipart|photo-tiles] [--json]
+
+builtin:clipart needs Debian's openclipart-png (`sudo apt-get install openclipart-png`).
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from reverie.gan import metrics  # noqa: E402
-from reverie.sketch2art.data import nearest_by_sketch, photo_tiles  # noqa: E402
+from reverie.sketch2art.data import load_pairs, nearest_by_sketch  # noqa: E402
 from reverie.sketch2art.edges import extract_all  # noqa: E402
 from reverie.sketch2art.model import translate  # noqa: E402
 from reverie.sketch2art.train import (Pix2PixConfig, load_sketch2art,  # noqa: E402
@@ -139,13 +144,16 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30.0, help="training minutes per model")
     ap.add_argument("--ngf", type=int, default=64, help="ngf and ndf of every model")
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--data", default="clipart", choices=("clipart", "photo-tiles"),
+                    help="the built-in set trained on and held out from")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results: dict = {"minutes_per_model": args.minutes, "ngf": args.ngf, "size": SIZE,
-                     "load_average_start": os.getloadavg(), "models": {}}
-    tiles = photo_tiles(SIZE)
+    results: dict = {"data": f"builtin:{args.data}", "minutes_per_model": args.minutes,
+                     "ngf": args.ngf, "size": SIZE, "load_average_start": os.getloadavg(),
+                     "models": {}}
+    tiles = load_pairs(f"builtin:{args.data}", SIZE)
     held = tiles.held_out
     train = [i for i in range(len(tiles.pictures)) if i not in set(held)]
     truth = tiles.pictures[held]
@@ -161,15 +169,20 @@ def main() -> int:
         baselines[f"the {m} sketch itself"] = scores(s[held].repeat(1, 3, 1, 1), truth)
         baselines[f"nearest training picture by {m} sketch"] = scores(
             tiles.pictures[train][torch.from_numpy(near)], truth)
+    floor = torch.tensor(train)[torch.randperm(len(train), generator=torch.Generator()
+                                               .manual_seed(0))[:len(held)]]
+    baselines["real against real: random training pictures"] = scores(tiles.pictures[floor],
+                                                                      truth)
     results["baselines"] = baselines
     results["hershey_sketches_fd_vs_real"] = fd(hershey.repeat(1, 3, 1, 1), "all")
 
     for name in args.models:
         cfg = config(args.minutes, args.ngf, **MODELS[name])
-        path = OUT / f"{name}-{args.minutes:g}min-ngf{args.ngf}.pt"
+        tag = "" if args.data == "photo-tiles" else f"-{args.data}"
+        path = OUT / f"{name}{tag}-{args.minutes:g}min-ngf{args.ngf}.pt"
         if not path.exists():
             print(f"training {name} for {args.minutes:g} minutes ...", flush=True)
-            r = train_sketch2art("builtin:photo-tiles", cfg, out=path)
+            r = train_sketch2art(f"builtin:{args.data}", cfg, out=path)
             train_fig = {k: v for k, v in r.figures.items() if k != "history"}
         else:
             train_fig = json.loads(path.with_suffix(".json").read_text())["figures"]
@@ -185,29 +198,29 @@ def main() -> int:
             "held_out": scores(answer, truth),
             "hershey_fd_vs_real": fd(hand, "all"),
             "held_out_fd_vs_real": fd(answer, "all")}
-        (OUT / "results.json").write_text(json.dumps(results, indent=1))
+        (OUT / f"results-{args.data}.json").write_text(json.dumps(results, indent=1))
         from reverie.gan.networks import image_grid
         from reverie.io.images import save_image
         k = 8
         save_image(image_grid(torch.cat([s[held][:k].repeat(1, 3, 1, 1), answer[:k], truth[:k],
                                          hershey[:k].repeat(1, 3, 1, 1), hand[:k]]), nrow=k),
-                   OUT / f"{name}.png")
+                   OUT / f"{name}{tag}.png")
     results["seconds"] = time.perf_counter() - started
     results["load_average_end"] = os.getloadavg()
-    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    (OUT / f"results-{args.data}.json").write_text(json.dumps(results, indent=1))
     if args.json:
         print(json.dumps(results))
         return 0
-    print(f"held-out tiles: {len(held)}, training tiles: {len(train)}; "
+    print(f"builtin:{args.data}: held out {len(held)}, training {len(train)}; "
           f"{args.minutes:g} min per model, ngf {args.ngf}")
-    print(f"{'':46s} {'perceptual':>10s} {'L1':>7s} {'FD':>8s}")
+    print(f"{'':52s} {'perceptual':>10s} {'L1':>7s} {'FD':>8s}")
     for label, f in baselines.items():
-        print(f"{label:46s} {f['perceptual']:10.4f} {f['l1']:7.4f} {f['fd']:8.1f}")
+        print(f"{label:52s} {f['perceptual']:10.4f} {f['l1']:7.4f} {f['fd']:8.1f}")
     for name, f in results["models"].items():
         h = f["held_out"]
-        print(f"{name + ' (' + str(f['steps']) + ' steps)':46s} {h['perceptual']:10.4f} "
+        print(f"{name + ' (' + str(f['steps']) + ' steps)':52s} {h['perceptual']:10.4f} "
               f"{h['l1']:7.4f} {h['fd']:8.1f}")
-    print("hand-like sketches (Hershey strokes), FD of the answers vs every real tile:")
+    print("hand-like sketches (Hershey strokes), FD of the answers vs every real picture:")
     print(f"  the Hershey sketches themselves: {results['hershey_sketches_fd_vs_real']:.1f}")
     for name, f in results["models"].items():
         print(f"  {name}: {f['hershey_fd_vs_real']:.1f} (its answers to held-out extractor "

@@ -150,6 +150,44 @@ def test_bad_folders_are_one_line_each(tmp_path):
     assert s.pictures.shape == (2, 3, 64, 64) and any("resized" in n for n in s.notes)
 
 
+def test_builtin_clipart_puts_each_drawing_on_paper_and_leaves_out_the_rest(tmp_path,
+                                                                           monkeypatch):
+    """Drawings are cut to their ink, flattened on white and padded square; icons' folders,
+    specks, blank and broken files are left out; every 8th is held out; a second read comes
+    from the cache."""
+    from PIL import ImageDraw
+
+    from reverie.sketch2art.data import clipart, load_pairs
+    root = tmp_path / "png"
+    for folder in ("animals", "food", "computer"):
+        (root / folder).mkdir(parents=True)
+    for i in range(9):  # a small red disc on a big transparent canvas
+        im = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+        ImageDraw.Draw(im).ellipse([150 + i, 100, 250 + i, 200], fill=(200, 30, 30, 255),
+                                   outline=(0, 0, 0, 255), width=4)
+        im.save(root / ("animals" if i % 2 else "food") / f"disc{i}.png")
+    Image.new("RGBA", (300, 300), (0, 0, 0, 255)).save(root / "computer" / "icon.png")
+    Image.new("RGBA", (20, 20), (0, 0, 0, 255)).save(root / "animals" / "speck.png")
+    Image.new("RGBA", (300, 300), (0, 0, 0, 0)).save(root / "animals" / "blank.png")
+    (root / "food" / "broken.png").write_bytes(b"not a png")
+    monkeypatch.setenv("REVERIE_OPENCLIPART", str(root))
+    monkeypatch.setenv("REVERIE_CACHE", str(tmp_path / "cache"))
+    s = load_pairs("builtin:clipart", 64)
+    assert len(s.names) == 9 and not any(n.startswith("computer") for n in s.names)
+    assert s.held_out == [7] and "3 tiny, huge, blank or unreadable" in s.notes[0]
+    x = s.pictures[0]
+    assert x.shape == (3, 64, 64) and (x[:, 0, 0] > 0.99).all()       # paper, not black
+    ink = (x < 0.9).any(0)
+    rows, cols = ink.any(1).nonzero(), ink.any(0).nonzero()
+    assert rows.max() - rows.min() > 48 and cols.max() - cols.min() > 48  # fills the frame
+    assert list((tmp_path / "cache" / "sketch2art").glob("clipart-64px-*.npz"))
+    assert torch.equal(clipart(64).pictures, s.pictures)
+    monkeypatch.setenv("REVERIE_OPENCLIPART", str(tmp_path / "nowhere"))
+    with pytest.raises(ReverieError) as err:
+        load_pairs("builtin:clipart", 64)
+    assert "apt-get install openclipart-png" in str(err.value) and "\n" not in str(err.value)
+
+
 # -- apply ---------------------------------------------------------------------------------
 
 def test_apply_shows_the_sketch_output_nearest_and_patch_map(model, tmp_path):

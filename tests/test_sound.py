@@ -192,6 +192,14 @@ def test_training_lowers_held_out_loss_and_the_continuation_keeps_the_pitch(tone
     assert "keeps sounding" in result.figures["verdict"]
 
 
+def test_training_on_pitched_sound_points_to_f0_conditioning(tone_model):
+    rng = np.random.default_rng(0)
+    assert tr.pitched_share([harmonic(1.0, f) for f in (180.0, 330.0)], RATE) == 1.0
+    assert tr.pitched_share([rng.uniform(-0.5, 0.5, RATE).astype(np.float32)], RATE) == 0.0
+    assert tr.pitched_share([np.zeros(RATE, np.float32)], RATE) == 0.0
+    assert any("f0_conditioning and pitch_shift 2" in n for n in tone_model.notes)
+
+
 def test_a_held_out_tone_is_continued_at_its_pitch():
     """Issue #35: a continuation of a tone the model never heard kept neither its pitch nor
     clean harmonics (262 Hz became 375 Hz under a band of noise): trained on a dozen

@@ -20,7 +20,7 @@ MECHANISMS = [
         function="reverie.sketch2art.train:train_sketch2art",
         config="reverie.sketch2art.train:Pix2PixConfig",
         inputs=(Input("images", "corpus", "a folder of pictures, a folder of pix2pix pairs "
-                      "(AB side by side, or A/ and B/), or builtin:photo-tiles",
+                      "(AB side by side, or A/ and B/), builtin:photo-tiles or builtin:clipart",
                       example="builtin:photo-tiles"),),
         outputs=(".pt",)),
     Mechanism(
@@ -56,8 +56,16 @@ def _tile_files():
     return tile_files()
 
 
+def _clipart_files():
+    from reverie.sketch2art.data import clipart_files
+    return clipart_files()
+
+
 DATASETS = [
     Dataset("photo-tiles", "images", "non-overlapping tiles of 13 photos scikit-image ships "
             "(astronaut, cat, coffee, rocket, motorcycle, micrographs, brick, grass ...)",
             _tile_files),
+    Dataset("clipart", "images", "about 3,000 drawings of Debian's openclipart-png (CC0 clip "
+            "art: animals, people, food, vehicles, plants ...), each on white paper",
+            _clipart_files),
 ]

@@ -6,13 +6,16 @@
   the left, the picture B on the right, each image twice as wide as high), or A/ and B/
   subfolders whose files share names;
 - `builtin:photo-tiles`: non-overlapping tiles of the colour and texture photos that ship
-  inside scikit-image (see BUILTIN for why these and not Debian's clip art).
+  inside scikit-image;
+- `builtin:clipart`: the drawings of Debian's openclipart-png (CC0 clip art: animals,
+  people, food, vehicles ...), each on white paper, padded to a square.
 
 Every set comes back as pictures (N, 3, L, L) in [0, 1], sketches (N, 1, L, L) or None
 (to be extracted), names and notes. Bad folders are one line each.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +27,20 @@ import torch.nn.functional as F
 from reverie.core.errors import ReverieError
 from reverie.gan.data import _resize, record  # noqa: F401  (record: how a set is recorded)
 
-# Debian's openclipart-png (CC0) is 131 MB to download, 154 MB installed, and its ~20,000
-# drawings of everything would take a pix2pix far longer than a laptop's half hour to learn;
-# the photos scikit-image ships (already installed) tile into a small, varied, offline set.
 TILE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "ihc",
                "hubble_deep_field", "camera", "coins", "moon", "brick", "grass", "gravel")
 TILE_SOURCE = 128     # photo pixels per tile side, after the photo's short side is set to
 TILES_ACROSS = 3      # three tiles
 HELD_OUT_EVERY = 8    # every 8th tile is held out (the bench's test pictures)
-BUILTIN = ("photo-tiles",)  # declared in reverie.sketch2art's DATASETS
+BUILTIN = ("photo-tiles", "clipart")  # declared in reverie.sketch2art's DATASETS
+
+# Debian's openclipart-png (CC0, 131 MB): its drawings, without the folders of icons, flags,
+# signs and geometric borders, which are not what a person sketches (8,121 files -> ~3,100)
+CLIPART_ROOT = "/usr/share/openclipart/png"
+CLIPART_LEFT_OUT = ("computer", "shapes", "signs_and_symbols", "buttons", "logos")
+CLIPART_MIN_SIDE = 48            # smaller files are bullets and specks
+CLIPART_MAX_PIXELS = 16_000_000  # a few posters rendered at 13,000 px a side: minutes each
+CLIPART_VERSION = 1              # bump when the preparation changes (the cache's key)
 
 
 @dataclass
@@ -72,6 +80,91 @@ def photo_tiles(size: int) -> PairSet:
     pictures = _resize(torch.stack(tiles), size)
     held = [i for i in range(len(tiles)) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
     return PairSet(pictures, None, names, "builtin:photo-tiles", held_out=held)
+
+
+def clipart_files() -> list[Path]:
+    """The drawings builtin:clipart reads, sorted (what its sha256 covers)."""
+    root = Path(os.environ.get("REVERIE_OPENCLIPART", CLIPART_ROOT))
+    if not root.is_dir():
+        raise ReverieError(f"builtin:clipart needs Debian's CC0 clip art, not found at {root}; "
+                           f"install it with: sudo apt-get install openclipart-png")
+    return sorted(p for p in root.rglob("*.png")
+                  if p.relative_to(root).parts[0] not in CLIPART_LEFT_OUT)
+
+
+def _on_paper(im, size: int):
+    """A drawing cut to its ink (its alpha's bounding box, so a small figure on a big canvas
+    fills the frame), flattened onto white paper and padded to a square: `size` px."""
+    from PIL import Image
+
+    rgba = im.convert("RGBA")
+    box = rgba.getchannel("A").getbbox()
+    if box:
+        rgba = rgba.crop(box)
+    side = max(rgba.size) + 2 * max(1, max(rgba.size) // 32)   # a margin of paper
+    paper = Image.new("RGBA", (side, side), (255, 255, 255, 255))
+    paper.alpha_composite(rgba, ((side - rgba.width) // 2, (side - rgba.height) // 2))
+    return paper.convert("RGB").resize((size, size), Image.LANCZOS, reducing_gap=3.0)
+
+
+def _read_clipart(files: list[Path], root: Path, size: int) -> tuple[np.ndarray, list[str], int]:
+    """(N, 3, size, size) uint8 drawings, their names, and how many files were left out."""
+    import warnings
+
+    from PIL import Image
+
+    pictures, names, left_out = [], [], 0
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # those are left out
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                if min(im.size) < CLIPART_MIN_SIDE or im.width * im.height > CLIPART_MAX_PIXELS:
+                    left_out += 1
+                    continue
+                x = np.asarray(_on_paper(im, size)).transpose(2, 0, 1)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            left_out += 1
+            continue
+        if (x < 230).any(0).mean() < 0.01:  # blank once on paper
+            left_out += 1
+            continue
+        pictures.append(x)
+        names.append(str(f.relative_to(root)))
+    return (np.stack(pictures) if pictures else np.zeros((0, 3, size, size), np.uint8),
+            names, left_out)
+
+
+def clipart(size: int) -> PairSet:
+    """The built-in drawings at `size`; every 8th held out. Files that do not open, are
+    smaller than CLIPART_MIN_SIDE, huge renders or blank are left out (counted in the
+    notes). Decoding ~3,000 PNGs takes minutes, so the set is kept in the user cache
+    ($REVERIE_CACHE) per size."""
+    import hashlib
+
+    from reverie.io.files import atomic_path
+    from reverie.music.chorales import cache_dir
+
+    files = clipart_files()
+    root = Path(os.environ.get("REVERIE_OPENCLIPART", CLIPART_ROOT))
+    key = hashlib.sha1(json.dumps([str(root), len(files), CLIPART_LEFT_OUT, CLIPART_MIN_SIDE,
+                                   CLIPART_MAX_PIXELS, CLIPART_VERSION]).encode()).hexdigest()[:10]
+    cached = cache_dir() / "sketch2art" / f"clipart-{size}px-{key}.npz"
+    try:
+        with np.load(cached) as z:
+            x, names, left_out = z["pictures"], [str(n) for n in z["names"]], int(z["left_out"])
+    except (OSError, KeyError, ValueError):   # absent or damaged: read the files again
+        x, names, left_out = _read_clipart(files, root, size)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached) as tmp:
+            np.savez_compressed(tmp, pictures=x, names=np.array(names), left_out=left_out)
+    if len(names) < 2:
+        raise ReverieError(f"builtin:clipart found {len(names)} drawings under {root}; "
+                           f"reinstall it with: sudo apt-get install --reinstall openclipart-png")
+    held = [i for i in range(len(names)) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    notes = [f"{len(names)} drawings of openclipart-png (CC0)"
+             + (f"; {left_out} tiny, huge, blank or unreadable files left out" if left_out else "")]
+    return PairSet(torch.from_numpy(x).float() / 255, None, names, "builtin:clipart",
+                   held_out=held, notes=notes)
 
 
 def _image_files(root: Path) -> list[Path]:
@@ -178,7 +271,8 @@ def _ab_folders(root: Path, size: int) -> PairSet:
 
 
 def load_pairs(source, size: int) -> PairSet:
-    """A training set from a folder, `builtin:photo-tiles`, or a (N, 3, H, W) tensor."""
+    """A training set from a folder, `builtin:photo-tiles`, `builtin:clipart`, or a
+    (N, 3, H, W) tensor."""
     if isinstance(source, torch.Tensor):
         x = source.detach().float()
         if x.dim() != 4 or x.shape[1] != 3 or len(x) < 2:
@@ -197,8 +291,9 @@ def load_pairs(source, size: int) -> PairSet:
         name = text[len("builtin:"):]
         if name not in BUILTIN:
             raise ReverieError(f"unknown picture set builtin:{name}; sketch2art knows "
-                               f"builtin:photo-tiles, or a folder of pictures")
-        return photo_tiles(size)
+                               f"builtin:photo-tiles and builtin:clipart, or a folder of "
+                               f"pictures")
+        return clipart(size) if name == "clipart" else photo_tiles(size)
     return folder(text, size)
 
 

@@ -132,7 +132,7 @@ class Pix2PixTask(Task):
         self.record = {"source": pairs.source, "pairs": n, "train": len(train),
                        "held_out": len(val), "sketches": "extracted by " + cfg.edges
                        if self.extracted else "given (ready pairs)"}
-        keep = train[:KEEP]
+        keep = train[::-(-len(train) // KEEP)][:KEEP]  # spread over the set, not its first files
         self.thumbs = pairs_data.thumbnails(x[keep], THUMB)
         self.thumb_sketches = pairs_data.thumbnails(sketches[keep], THUMB)
         self.thumb_names = [pairs.names[i] for i in keep]
