@@ -87,6 +87,20 @@ def test_svg_strokes_are_rasterised(tmp_path):
     assert 0.005 < ink < 0.2
 
 
+def test_svg_transforms_are_applied(tmp_path):
+    """A tall ellipse turned a quarter: drawn wide (svgelements keeps a shape's transform
+    beside it; the rasteriser must apply it)."""
+    from reverie.sketch2art.edges import rasterise_svg
+    svg = tmp_path / "turned.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200">'
+                   '<ellipse cx="100" cy="100" rx="10" ry="60" transform="rotate(90 100 100)" '
+                   'stroke="black" fill="none"/><path d="M 100 180 L 102 180" stroke="black"/>'
+                   '</svg>')
+    ink = rasterise_svg(svg, 128)[0] < 0.5
+    cols = ink[:100].any(0).nonzero()
+    assert cols.max() - cols.min() > 3 * 24   # the ellipse spans 120 of the 200 across
+
+
 # -- training ------------------------------------------------------------------------------
 
 def test_a_few_steps_lower_the_l1_loss(tmp_path):

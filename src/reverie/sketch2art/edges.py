@@ -193,7 +193,7 @@ def rasterise_svg(path: str | os.PathLike, size: int, width: float | None = None
                 continue
             if isinstance(element, svgelements.Rect) and _covers(element, svg):
                 continue  # a background
-        for sub in svgelements.Path(element).as_subpaths():
+        for sub in abs(svgelements.Path(element)).as_subpaths():  # transforms applied
             pts: list[tuple[float, float]] = []
             for seg in sub:
                 if isinstance(seg, svgelements.Move):
