@@ -706,8 +706,11 @@ def part_paintings(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 def part_sketch2art(b: Bench) -> Report:
+    """Held-out L1 on the pictures the zoo model's recipe holds out (builtin:clipart, which
+    needs Debian's openclipart-png), each model answering its own extractor's sketches of
+    them; the short budget (the gallery's fallback, trained on photo-tiles) on the same."""
     from reverie.gallery.sketch2art import QUICK, SMALL
-    from reverie.sketch2art.data import photo_tiles
+    from reverie.sketch2art.data import load_pairs
     from reverie.sketch2art.edges import extract_all
     from reverie.sketch2art.model import translate
     from reverie.sketch2art.train import load_sketch2art, train_sketch2art
@@ -716,33 +719,35 @@ def part_sketch2art(b: Bench) -> Report:
     cfg = (QUICK if b.quick else SMALL).replace(device=str(ctx.device))
     short, fig = ctx.trained("sketch2art", "photo-tiles", cfg, lambda out: train_sketch2art(
         "builtin:photo-tiles", cfg, out=out, progress=ctx.progress))  # as the section does
-    tiles: dict = {}
+    zm = b.model("sketch2art")
+    source = load_sketch2art(zm or short).data["source"]
+    sets: dict = {}
 
     def held(c) -> tuple[torch.Tensor, torch.Tensor]:
-        """The held-out tiles and their sketches at a model's size, centre crop (the
+        """The held-out pictures and their sketches at a model's size, centre crop (the
         trainer's held-out figure)."""
         key = (c.load_size, c.crop_size, c.edges)
-        if key not in tiles:
-            t = photo_tiles(c.load_size)
-            x = t.pictures[t.held_out][:b.n(64, 4)]
+        if key not in sets:
+            t = load_pairs(source, c.load_size)
+            x = t.pictures[t.held_out][:b.n(400, 4)]
             top = (c.load_size - c.crop_size) // 2
             win = (slice(None), slice(None), slice(top, top + c.crop_size),
                    slice(top, top + c.crop_size))
-            tiles[key] = (x[win], extract_all(x, c.edges)[win])
-        return tiles[key]
+            sets[key] = (x[win], extract_all(x, c.edges)[win])
+        return sets[key]
 
     def l1(model: str) -> float:
         m = load_sketch2art(model)
         x, s = held(m.config)
         return float((translate(m.G, s) - x).abs().mean())
-    zm = b.model("sketch2art")
     zoo_l1, short_l1 = (l1(m) if m else None for m in (zm, short))
     x, s = held(load_sketch2art(zm or short).config)
-    r = Report("sketch2art", "the sketch itself", b.trained(fig, "sketch2art section's pix2pix"))
+    r = Report("sketch2art", "the sketch itself", b.trained(fig, "sketch2art section's pix2pix "
+                                                            "(on builtin:photo-tiles)"))
     r.rows.append(Row("held-out L1", zoo_l1, short_l1, float((s.repeat(1, 3, 1, 1) - x).abs().mean()),
                       "below the short budget", lower(zoo_l1, short_l1)))
-    r.notes.append(f"the {len(x)} held-out tiles of builtin:photo-tiles, each model's own "
-                   f"sketches of them")
+    r.notes.append(f"the {len(x)} held-out pictures of {source}, each model's own sketches "
+                   f"of them; bench/sketch2art.py has the FD and perceptual figures")
     b.fp16(r, l1)
     return r
 
