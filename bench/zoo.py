@@ -52,8 +52,8 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
   reconstruction's note accuracy, baseline decoding from another fragment's code.
 - textures: FD of 200 samples against 200 held-out crops of the brick photo (the trainer's
   crops), beside real-versus-real (200 other crops).
-- sketch2art: L1 on the held-out tiles (the trainer's held-out figure), beside the sketch
-  itself.
+- sketch2art: L1 on the held-out pictures of the zoo model's set (the trainer's held-out
+  figure), beside the sketch itself.
 - words (when its recipe is there): Google analogies right (3CosAdd, restrict_vocab 30,000)
   on the questions both the zoo model and the words section's vectors cover.
 
@@ -706,9 +706,9 @@ def part_paintings(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 def part_sketch2art(b: Bench) -> Report:
-    """Held-out L1 on the pictures the zoo model's recipe holds out (builtin:clipart, which
-    needs Debian's openclipart-png), each model answering its own extractor's sketches of
-    them; the short budget (the gallery's fallback, trained on photo-tiles) on the same."""
+    """Held-out L1 on the pictures the zoo model's recipe holds out, each model answering
+    its own extractor's sketches of them; the short budget (the gallery's fallback, trained
+    on photo-tiles) on the same."""
     from reverie.gallery.sketch2art import QUICK, SMALL
     from reverie.sketch2art.data import load_pairs
     from reverie.sketch2art.edges import extract_all

@@ -2,11 +2,11 @@
 fish, a flower), with its evidence: the nearest training picture by sketch and the
 discriminator's map of what still looks fake.
 
-The model is the zoo's `model:sketch2art` (pix2pix on Debian's CC0 clip art, XDoG
-sketches, 30 minutes). Without the zoo, a half-width network trains here for a few hundred
-steps on builtin:photo-tiles (scikit-image's photos, always installed; cached in
-ctx.cache_dir) and also answers a held-out tile's sketch. bench/sketch2art.py measures the
-recipe against its baselines. `quick` trains a tiny one for a few steps.
+The model is the zoo's `model:sketch2art` (pix2pix on builtin:photo-tiles, XDoG sketches).
+Without the zoo, a half-width network trains here for a few hundred steps on the same tiles
+(scikit-image's photos, always installed; cached in ctx.cache_dir). A model that learned
+the tiles also answers a held-out tile's sketch. bench/sketch2art.py measures the recipe
+against its baselines. `quick` trains a tiny one for a few steps.
 """
 from __future__ import annotations
 
@@ -89,8 +89,8 @@ def build(ctx: GalleryContext) -> Section:
                             ctx.asset("sketch2art/held-out-sketch.png"))
         answer("answer", str(sketch), f"a held-out tile ({tiles.names[held]})")
     return Section(title="Sketch to artwork (pix2pix)",
-                   blurb="A conditional GAN learns to turn sketches into pictures: trained on "
-                         "clip art (or, without the zoo, scikit-image's photos cut into tiles), "
-                         "each picture's sketch drawn by XDoG. Here it answers sketches drawn "
-                         "as strokes. Draw your own on the studio's canvas.",
+                   blurb=f"A conditional GAN learns to turn sketches into pictures: trained "
+                         f"on {data}, each picture's sketch drawn by XDoG. Here it answers "
+                         f"sketches drawn as SVG strokes. Draw your own on the studio's "
+                         f"canvas.",
                    cards=cards, mechanisms=["train_sketch2art", "sketch2art"])
