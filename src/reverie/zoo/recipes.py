@@ -98,12 +98,12 @@ RECIPES = {r.name: r for r in [
            "Scream, Kandinsky's Composition VII (sample:NAME); content: crops of scikit-image's "
            "photos", "public domain (painters died before 1956; see data/paintings/SOURCES.json)"
            "; photos CC0 / public domain",
-           # content weight 10, not 30: after 110 steps on one thread its held-out style
-           # distance was 0.46 against 0.54 at style weight 100 (content 0.89 and 0.87);
-           # the 10-minute model at 30 (179 steps) kept the photo (0.62) but barely
-           # painted it (0.53), its four styles alike
+           # content weight 5, not the trainer's 30: at 30 the 10-minute model (179 steps)
+           # kept the photo (0.62) but barely painted it (0.53), its four styles alike; 30
+           # minutes at 10 (809 steps) judged 1.72x Gatys's style distance and 1.03x his
+           # content distance; at 5 (857 steps) 1.08x and 1.10x (bench/zoo.py)
            "reverie fast-style train sample:starry-night sample:the-great-wave sample:the-scream "
-           "sample:composition-vii --image-size 192 --content-weight 10 --minutes 30 "
+           "sample:composition-vii --image-size 192 --content-weight 5 --minutes 30 "
            "--out {out}",
            ("val_style", "steps")),
     # ngf 16: a 8.2 MB file that reached held-out L1 0.179 in 8 minutes, where ngf 32's
