@@ -178,6 +178,7 @@ def reply_bits(responder: Responder, history: Sequence[Turn], persona: str, repl
             "context_gain_bits": without - with_context}
 
 
+@torch.no_grad()  # scoring only: no graph over thousands of characters
 def _bits(lm: CharLM, prefix: str, text: str) -> float:
     ids = lm.vocab.encode(prefix + text, "text to score")
     n_prefix = len(lm.vocab.encode(prefix, "text to score"))
