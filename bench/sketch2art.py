@@ -155,7 +155,7 @@ def main() -> int:
                      "models": {}}
     tiles = load_pairs(f"builtin:{args.data}", SIZE)
     held = tiles.held_out
-    train = [i for i in range(len(tiles.pictures)) if i not in set(held)]
+    train = sorted(set(range(len(tiles.pictures))) - set(held))
     truth = tiles.pictures[held]
     sketches = {m: extract_all(tiles.pictures, m) for m in ("xdog", "canny")}
     hershey = hershey_sketches()

@@ -720,7 +720,8 @@ def part_sketch2art(b: Bench) -> Report:
     short, fig = ctx.trained("sketch2art", "photo-tiles", cfg, lambda out: train_sketch2art(
         "builtin:photo-tiles", cfg, out=out, progress=ctx.progress))  # as the section does
     zm = b.model("sketch2art")
-    source = load_sketch2art(zm or short).data["source"]
+    judged = load_sketch2art(zm or short)   # whose held-out pictures and sketches
+    source = judged.data["source"]
     sets: dict = {}
 
     def held(c) -> tuple[torch.Tensor, torch.Tensor]:
@@ -741,7 +742,7 @@ def part_sketch2art(b: Bench) -> Report:
         x, s = held(m.config)
         return float((translate(m.G, s) - x).abs().mean())
     zoo_l1, short_l1 = (l1(m) if m else None for m in (zm, short))
-    x, s = held(load_sketch2art(zm or short).config)
+    x, s = held(judged.config)
     r = Report("sketch2art", "the sketch itself", b.trained(fig, "sketch2art section's pix2pix "
                                                             "(on builtin:photo-tiles)"))
     r.rows.append(Row("held-out L1", zoo_l1, short_l1, float((s.repeat(1, 3, 1, 1) - x).abs().mean()),

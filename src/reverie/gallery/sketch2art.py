@@ -53,9 +53,11 @@ def build(ctx: GalleryContext) -> Section:
     from reverie.sketch2art.train import load_sketch2art
 
     cfg = (QUICK if ctx.quick else SMALL).replace(device=str(ctx.device))
+    # the section's progress in parts: the model, each drawn sketch, a held-out tile
+    parts = 2 + len(SKETCHES)
     model, fig = ctx.model("sketch2art", "sketch2art", "photo-tiles", cfg,
                            lambda out: train_sketch2art("builtin:photo-tiles", cfg, out=out,
-                                                        progress=ctx.part(0, 2)))
+                                                        progress=ctx.part(0, parts)))
     data = load_sketch2art(model).data.get("source", "builtin:photo-tiles")
     media = []
     samples = Path(model).with_name(Path(model).stem + ".samples.png")
@@ -71,7 +73,7 @@ def build(ctx: GalleryContext) -> Section:
 
     def answer(tag: str, sketch: str, lead: str) -> None:
         result = sketch2art(model, sketch, device=str(ctx.device),
-                            progress=ctx.part(1 + len(cards) / 4, 2))
+                            progress=ctx.part(len(cards), parts))
         paths = result.save(ctx.asset(f"sketch2art/{tag}.png"))
         cards.append(Card(f"Sketch to artwork: {lead}", media=[ctx.rel(paths["why"])],
                           lead="the sketch as the network saw it, its picture, the nearest "

@@ -82,9 +82,13 @@ def photo_tiles(size: int) -> PairSet:
     return PairSet(pictures, None, names, "builtin:photo-tiles", held_out=held)
 
 
+def _clipart_root() -> Path:
+    return Path(os.environ.get("REVERIE_OPENCLIPART", CLIPART_ROOT))
+
+
 def clipart_files() -> list[Path]:
     """The drawings builtin:clipart reads, sorted (what its sha256 covers)."""
-    root = Path(os.environ.get("REVERIE_OPENCLIPART", CLIPART_ROOT))
+    root = _clipart_root()
     if not root.is_dir():
         raise ReverieError(f"builtin:clipart needs Debian's CC0 clip art, not found at {root}; "
                            f"install it with: sudo apt-get install openclipart-png")
@@ -114,22 +118,24 @@ def _read_clipart(files: list[Path], root: Path, size: int) -> tuple[np.ndarray,
     from PIL import Image
 
     pictures, names, left_out = [], [], 0
-    warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # those are left out
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                if min(im.size) < CLIPART_MIN_SIDE or im.width * im.height > CLIPART_MAX_PIXELS:
-                    left_out += 1
-                    continue
-                x = np.asarray(_on_paper(im, size)).transpose(2, 0, 1)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            left_out += 1
-            continue
-        if (x < 230).any(0).mean() < 0.01:  # blank once on paper
-            left_out += 1
-            continue
-        pictures.append(x)
-        names.append(str(f.relative_to(root)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # left out below
+        for f in files:
+            try:
+                with Image.open(f) as im:
+                    if (min(im.size) < CLIPART_MIN_SIDE
+                            or im.width * im.height > CLIPART_MAX_PIXELS):
+                        left_out += 1
+                        continue
+                    x = np.asarray(_on_paper(im, size)).transpose(2, 0, 1)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                left_out += 1
+                continue
+            if (x < 230).any(0).mean() < 0.01:  # blank once on paper
+                left_out += 1
+                continue
+            pictures.append(x)
+            names.append(str(f.relative_to(root)))
     return (np.stack(pictures) if pictures else np.zeros((0, 3, size, size), np.uint8),
             names, left_out)
 
@@ -145,7 +151,7 @@ def clipart(size: int) -> PairSet:
     from reverie.music.chorales import cache_dir
 
     files = clipart_files()
-    root = Path(os.environ.get("REVERIE_OPENCLIPART", CLIPART_ROOT))
+    root = _clipart_root()
     key = hashlib.sha1(json.dumps([str(root), len(files), CLIPART_LEFT_OUT, CLIPART_MIN_SIDE,
                                    CLIPART_MAX_PIXELS, CLIPART_VERSION]).encode()).hexdigest()[:10]
     cached = cache_dir() / "sketch2art" / f"clipart-{size}px-{key}.npz"

@@ -118,7 +118,7 @@ class Pix2PixTask(Task):
             val = [i for i in range(n) if i % every == every - 1] or [n - 1]
         else:
             val = []
-        train = [i for i in range(n) if i not in set(val)]
+        train = sorted(set(range(n)) - set(val))
         if not val:
             self.notes.append("no pictures held out (val_frac 0): the held-out figure is the "
                               "training set's")

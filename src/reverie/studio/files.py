@@ -9,15 +9,16 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from reverie.core.errors import ReverieError
 
 SUFFIXES = {  # input kind -> accepted upload suffixes
     "image": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"},
-    "sketch": {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"},
     "audio": {".wav", ".flac", ".ogg"},
     "text": {".txt", ".md", ".csv", ".tsv"},
     "corpus": {".txt", ".md", ".csv", ".tsv", ".yml", ".yaml"},
@@ -29,6 +30,7 @@ SUFFIXES = {  # input kind -> accepted upload suffixes
     "strokes": {".npz"},
     "video": {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"},
 }
+SUFFIXES["sketch"] = SUFFIXES["image"] | {".svg"}   # a picture of lines, or SVG strokes
 
 
 def safe_path(root: Path, relative: str) -> Path | None:
@@ -54,6 +56,15 @@ def clean_name(name: str) -> str:
     return base[:120]
 
 
+@contextlib.contextmanager
+def _as_uploaded(path: Path, name: str) -> Iterator[None]:
+    """A reader's one-line error about the stored upload, told with the name the user gave."""
+    try:
+        yield
+    except ReverieError as exc:
+        raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+
+
 def check_upload(kind: str, path: Path, name: str | None = None) -> None:
     """Refuse a file that is not what `kind` expects (by its content, not its name)."""
     name = name or path.name
@@ -63,16 +74,12 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
         raise ReverieError(f"{name}: a {kind} input takes {', '.join(sorted(allowed))} files")
     if kind == "sketch" and suffix == ".svg":  # strokes: drawn as sketch2art would draw them
         from reverie.sketch2art.edges import read_sketch
-        try:
+        with _as_uploaded(path, name):
             read_sketch(path, 64)
-        except ReverieError as exc:
-            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind in ("image", "sketch"):
         from reverie.io.images import open_pil
-        try:
+        with _as_uploaded(path, name):
             open_pil(path)  # Pillow, with the decompression-bomb and damage checks
-        except ReverieError as exc:
-            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind == "audio":
         import soundfile
         try:
@@ -84,16 +91,12 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
         check_jobs(path, name)
     elif kind == "score":
         from reverie.music.chorales import read_score
-        try:
+        with _as_uploaded(path, name):
             read_score(path)
-        except ReverieError as exc:
-            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind == "strokes":
         from reverie.io.strokes import read_strokes
-        try:
+        with _as_uploaded(path, name):
             read_strokes(path)  # never unpickles anything but numpy arrays
-        except ReverieError as exc:
-            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind in ("text", "corpus", "drawing"):
         raw = path.read_bytes()
         if b"\0" in raw[:65536]:
@@ -104,10 +107,8 @@ def check_upload(kind: str, path: Path, name: str | None = None) -> None:
             raise ReverieError(f"{name} is not UTF-8 text; convert it to UTF-8") from None
     elif kind == "video":
         from reverie.image.video import read_video
-        try:
+        with _as_uploaded(path, name):
             read_video(path, max_frames=1)[0].close()  # ffmpeg decodes a frame of it
-        except ReverieError as exc:
-            raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     elif kind == "model" and suffix == ".pt":
         import torch
         try:
@@ -132,10 +133,8 @@ def check_jobs(path: Path, name: str | None = None) -> None:
     from reverie.scale.batch import read_jobs
 
     name = name or path.name
-    try:
+    with _as_uploaded(path, name):
         jobs = read_jobs(path)
-    except ReverieError as exc:
-        raise ReverieError(str(exc).replace(str(path), name).replace(path.name, name)) from None
     raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
            if line.strip() and not line.lstrip().startswith("#")]
     for job, data in zip(jobs, raw):
