@@ -107,6 +107,32 @@ def test_tiles_agree_with_one_piece(tmp_path):
     assert (tiled - whole).abs().mean() < 0.02
 
 
+def test_the_fused_norm_is_instance_norm_with_each_rows_mix():
+    """The one-pass norm (batch norm over B*C channels) against the textbook formula, for a
+    batch whose rows mix the styles differently, and against the kept-statistics path."""
+    from reverie.image.fast_style import CondInstanceNorm, Norms
+    torch.manual_seed(0)
+    norm = CondInstanceNorm(6, 3)
+    with torch.no_grad():
+        norm.gamma.uniform_(0.5, 2)
+        norm.beta.normal_()
+    x, mix = torch.randn(2, 6, 10, 12) * 3 + 1, torch.tensor([[1., 0, 0], [0.2, 0.3, 0.5]])
+    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+    textbook = ((x - mean) / torch.sqrt(var + 1e-5) * (mix @ norm.gamma)[:, :, None, None]
+                + (mix @ norm.beta)[:, :, None, None])
+    kept = Norms(record=True)
+    assert torch.allclose(norm(x, mix, None), textbook, atol=1e-5)
+    assert torch.allclose(norm(x, mix, kept), textbook, atol=1e-5)
+    assert torch.allclose(norm(x, mix, Norms(fixed=kept.kept)), textbook, atol=1e-5)
+
+
+def test_freed_memory_is_kept_for_the_next_tensor():
+    import platform
+    from reverie.core.memory import reuse_freed_memory
+    took = reuse_freed_memory()
+    assert took == (platform.libc_ver()[0] == "glibc")
+
+
 def test_the_cli_trains_and_applies(tmp_path, capsys):
     out = tmp_path / "m.pt"
     # a photo and a bundled painting as the styles

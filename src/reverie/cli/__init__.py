@@ -14,6 +14,7 @@ import sys
 
 from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
+from reverie.core.memory import reuse_freed_memory
 
 # Modules with commands that are not mechanisms; each defines register(subparsers).
 COMMAND_MODULES = ["registry", "image", "fast_style", "text", "words", "draw", "chat", "music",
@@ -75,6 +76,7 @@ def build_parser(wanted: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    reuse_freed_memory()
     words = [a for a in argv if not a.startswith("-")][:3]
     try:
         parser = build_parser(words)

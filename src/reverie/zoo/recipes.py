@@ -98,12 +98,13 @@ RECIPES = {r.name: r for r in [
            "Scream, Kandinsky's Composition VII (sample:NAME); content: crops of scikit-image's "
            "photos", "public domain (painters died before 1956; see data/paintings/SOURCES.json)"
            "; photos CC0 / public domain",
-           # content weight 5, not the trainer's 30: at 30 the 10-minute model (179 steps)
-           # kept the photo (0.62) but barely painted it (0.53), its four styles alike; 30
-           # minutes at 10 (809 steps) judged 1.72x Gatys's style distance and 1.03x his
-           # content distance; at 5 (857 steps) 1.08x and 1.10x (bench/zoo.py)
+           # content weight 3.5, not the trainer's 30: at 30 the 10-minute model (179 steps)
+           # kept the photo (0.62) but barely painted it (0.53), its four styles alike. Width
+           # 32, 30 minutes (bench/zoo.py against Gatys): at 10, 1.72x his style distance and
+           # 1.03x his content distance; at 5, 1.08x and 1.10x. Width 16 (a quarter of the
+           # work per pixel, for the 1024-pixel speed target) paints less: at 6, 1.82x, 1.07x
            "reverie fast-style train sample:starry-night sample:the-great-wave sample:the-scream "
-           "sample:composition-vii --image-size 192 --content-weight 5 --minutes 30 "
+           "sample:composition-vii --image-size 192 --content-weight 3.5 --width 16 --minutes 30 "
            "--out {out}",
            ("val_style", "steps")),
     # ngf 16: a 8.2 MB file that reached held-out L1 0.179 in 8 minutes, where ngf 32's
