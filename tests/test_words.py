@@ -81,6 +81,25 @@ def test_gcide_markup_is_cleaned():
         assert junk not in words
 
 
+def test_webster_keeps_only_the_paragraphs_gcide_sources_to_webster_1913(monkeypatch, tmp_path):
+    import gzip
+    blocks = ['Alpha \\Al"pha\\, n. The first letter.\n   [1913 Webster]',
+              "Bravo, n. A newer word.\n   [Webster 1913 Suppl.]",
+              "Charlie, n. Added by an editor.\n   [PJC]",
+              "Delta, n. Edited since.\n   [1913 Webster +PJC]",
+              "Echo, n. From the network.\n   [WordNet 1.5]",
+              "Foxtrot, n. Untagged."]
+    path = tmp_path / "gcide.dict.dz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("header\n0 \\0\\ adj.\n   zero\n   [WordNet 1.5]\n\n"
+                + "\n\n".join(blocks) + "\n")
+    monkeypatch.setenv("REVERIE_GCIDE", str(path))
+    firsts = [s[0] for s in Corpus(["builtin:webster"])]
+    assert firsts == ["alpha", "bravo"]
+    assert [s[0] for s in Corpus(["builtin:gcide"])] == [
+        "0", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+
+
 def test_corpus_streams_files_folders_and_builtins(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("One two three.\n\nFour five.\n")

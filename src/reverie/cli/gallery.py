@@ -22,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="gallery", help="output folder (default: gallery)")
     p.add_argument("--quick", action="store_true",
                    help="a small version, about 2 minutes on 2 cores (default: off, the full "
-                        "gallery, about 7 minutes on 2 cores with the zoo)")
+                        "gallery, about 6.5 minutes on 2 cores with the zoo)")
     p.add_argument("--section", action="append", dest="sections", choices=SECTION_MODULES,
                    metavar="NAME", help="only this section, repeatable; one of "
                    f"{', '.join(SECTION_MODULES)} (default: all)")

@@ -41,6 +41,17 @@ def _choose_corpus(quick: bool) -> tuple[list[str], dict, str]:
                 "tiny-shakespeare and gensim's Lee corpus (install dict-gcide for a far better model)")
 
 
+def _zoo_words() -> dict | None:
+    """The zoo's model:words card, when it is installed."""
+    from reverie import zoo
+    return zoo.card("words") if "words" in zoo.names() else None
+
+
+def _zoo_text(card: dict) -> str:
+    return (f"{card['data']} (the zoo's model:words, {card['steps']} epochs, "
+            f"{card['wall_seconds']:.0f} s on {card['hardware']})")
+
+
 def _cache_path(ctx: GalleryContext, corpus: list[str], overrides: dict) -> Path:
     from reverie.words.train import WordsConfig
 
@@ -100,15 +111,22 @@ def build(ctx: GalleryContext) -> Section:
     from reverie.io.files import save_json
     from reverie.words.evaluate import evaluate
     from reverie.words.plot import plot_analogies
+    from reverie.words.train import load_words
     from reverie.words.vectors import vector_set
 
     start = time.perf_counter()
-    corpus, overrides, corpus_text = _choose_corpus(ctx.quick)
-    if ctx.quick:  # a full model trained by an earlier run costs nothing to show
-        full = _choose_corpus(False)
-        if _cache_path(ctx, full[0], full[1]).exists():
-            corpus, overrides, corpus_text = full
-    kv, path, stats, cached = _model(ctx, corpus, overrides)
+    zoo = None if ctx.quick else _zoo_words()
+    if zoo:  # ready on first use: the zoo's vectors, from public-domain text
+        corpus, corpus_text, cached = ["model:words"], _zoo_text(zoo), True
+        kv, path = load_words("model:words"), "model:words"
+        stats = {**zoo.get("training", {}), "train": zoo["wall_seconds"]}
+    else:
+        corpus, overrides, corpus_text = _choose_corpus(ctx.quick)
+        if ctx.quick:  # a full model trained by an earlier run costs nothing to show
+            full = _choose_corpus(False)
+            if _cache_path(ctx, full[0], full[1]).exists():
+                corpus, overrides, corpus_text = full
+        kv, path, stats, cached = _model(ctx, corpus, overrides)
     vs = vector_set(kv)
     cards = [analogy_card(ctx, kv, path, vs)]
 
@@ -155,7 +173,8 @@ def build(ctx: GalleryContext) -> Section:
                  "section seconds": round(time.perf_counter() - start, 1)}))
     return Section(
         title="Words: embeddings learned from context, and A : B :: C : ?",
-        blurb=("word2vec (Mikolov et al. 2013, CBOW) trained here on " + corpus_text + ". No one "
+        blurb=("word2vec (Mikolov et al. 2013, CBOW) trained " + ("" if zoo else "here ")
+               + "on " + corpus_text + ". No one "
                "told it what a word means: only which words appear near which. Yet the offset "
                "from man to woman is close to the one from king to queen, so arithmetic on the "
                "vectors answers analogies (scored by 3CosAdd and 3CosMul, Levy & Goldberg 2014)."),

@@ -3,7 +3,8 @@
 A corpus is any number of sources; each source is a text file, a folder (every text file
 under it, recursively) or a built-in data set from `reverie.io.datasets`:
 `builtin:gcide` (the GNU Collaborative International Dictionary of English, ~6 M words of
-prose, Debian `dict-gcide`), `builtin:kjv` (the King James Bible, Debian `bible-kjv`),
+prose, Debian `dict-gcide`), `builtin:webster` (its public-domain part: the paragraphs it
+sources to Webster's 1913 dictionary), `builtin:kjv` (the King James Bible, Debian `bible-kjv`),
 `builtin:shakespeare` (tiny-shakespeare, ships with Reverie) and `builtin:lee` (gensim's
 Lee news corpus). This module parses them: GCIDE's dictd markup, the `bible` program's
 verses, tiny-shakespeare's speeches.
@@ -31,7 +32,7 @@ from typing import Iterable, Iterator
 from reverie.core.errors import ReverieError
 from reverie.io import datasets
 
-CORPORA = ["gcide", "kjv", "shakespeare", "lee"]  # the builtin: sets that are running text
+CORPORA = ["gcide", "webster", "kjv", "shakespeare", "lee"]  # the builtin: sets that are running text
 MAX_SENTENCE = 10_000  # gensim's limit on words per sentence; longer ones are cut into pieces
 TEXT_SUFFIXES = {".txt", ".text", ".cor", ".md", ".rst", ".csv", ".tsv", ".html", ".htm", ""}
 
@@ -90,8 +91,22 @@ def clean_gcide_entry(text: str) -> str:
     return text
 
 
-def gcide_paragraphs(path: Path | None = None) -> Iterator[str]:
-    """GCIDE as cleaned paragraphs (blank-line separated blocks), streamed."""
+# GCIDE ends each paragraph with its source (its README): [1913 Webster] is the 1890 text and
+# [Webster 1913 Suppl.] the 1913 "New Words", both the public-domain dictionary; WordNet,
+# PJC (GCIDE's own additions, GPL) and the untagged paragraphs are left out of `webster`
+_SOURCE = re.compile(r"\[([^\[\]\n]*(?:Webster|WordNet|PJC|Century)[^\[\]\n]*)\]")
+WEBSTER_SOURCES = frozenset({"1913 Webster", "Webster 1913 Suppl."})
+
+
+def is_webster_1913(block: str) -> bool:
+    """A paragraph GCIDE sources to Webster's 1913 dictionary alone."""
+    sources = {part.strip() for tag in _SOURCE.findall(block) for part in tag.split("+")}
+    return bool(sources) and sources <= WEBSTER_SOURCES
+
+
+def gcide_paragraphs(path: Path | None = None, webster_only: bool = False) -> Iterator[str]:
+    """GCIDE as cleaned paragraphs (blank-line separated blocks), streamed; `webster_only`
+    keeps only those it sources to Webster's 1913 dictionary (public domain)."""
     path = path or datasets.files("gcide")[0]
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
         head = f.read(20_000)
@@ -103,11 +118,9 @@ def gcide_paragraphs(path: Path | None = None) -> Iterator[str]:
             parts = buf.split("\n\n")
             buf = parts.pop() if chunk else ""
             for part in parts:
-                if part.strip():
+                if part.strip() and (not webster_only or is_webster_1913(part)):
                     yield clean_gcide_entry(part)
             if not chunk:
-                if buf.strip():
-                    yield clean_gcide_entry(buf)
                 return
 
 
@@ -222,8 +235,8 @@ def source_paragraphs(source: Source) -> Iterator[str]:
         yield from file_paragraphs(source.path)
         return
     key = source.name[len("builtin:"):]
-    if key == "gcide":
-        yield from gcide_paragraphs()
+    if key in ("gcide", "webster"):
+        yield from gcide_paragraphs(webster_only=key == "webster")
     elif key == "kjv":
         yield from kjv_paragraphs()
     elif key == "shakespeare":
