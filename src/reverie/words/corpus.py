@@ -32,7 +32,8 @@ from typing import Iterable, Iterator
 from reverie.core.errors import ReverieError
 from reverie.io import datasets
 
-CORPORA = ["gcide", "webster", "kjv", "shakespeare", "lee"]  # the builtin: sets that are running text
+# the builtin: sets that are running text
+CORPORA = ["gcide", "webster", "kjv", "shakespeare", "lee"]
 MAX_SENTENCE = 10_000  # gensim's limit on words per sentence; longer ones are cut into pieces
 TEXT_SUFFIXES = {".txt", ".text", ".cor", ".md", ".rst", ".csv", ".tsv", ".html", ".htm", ""}
 
