@@ -184,8 +184,8 @@ def main() -> None:
                          "about a quarter of the operations)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: tiny network and sizes")
     ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                    help="what to measure (default: all; speed alone takes any network, "
-                         "model:paintings too)")
+                    help="what to measure (default: all; speed and video take any network, "
+                         "model:paintings too; quality needs one of the bench's styles)")
     ap.add_argument("--out-dir", help="keep the model, clips and outputs here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -88,16 +88,23 @@ def test_webster_keeps_only_the_paragraphs_gcide_sources_to_webster_1913(monkeyp
               "Charlie, n. Added by an editor.\n   [PJC]",
               "Delta, n. Edited since.\n   [1913 Webster +PJC]",
               "Echo, n. From the network.\n   [WordNet 1.5]",
-              "Foxtrot, n. Untagged."]
+              "Foxtrot, n. Untagged.",
+              "Golf, n. A game.\n   [1913 Webster]",
+              "   {Golf club}, a stick to strike the ball with.",  # its tag is the next one's
+              "   {Golf links}, the ground.\n   [1913 Webster]",
+              "Hotel, n. [F. h\u00f4tel. See {Century}.] An inn.\n   [1913 Webster]",
+              "   {Hotel car}, a sleeping car.\n   [PJC]"]
     path = tmp_path / "gcide.dict.dz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write("header\n0 \\0\\ adj.\n   zero\n   [WordNet 1.5]\n\n"
                 + "\n\n".join(blocks) + "\n")
     monkeypatch.setenv("REVERIE_GCIDE", str(path))
     firsts = [s[0] for s in Corpus(["builtin:webster"])]
-    assert firsts == ["alpha", "bravo"]
+    assert firsts == ["alpha", "bravo", "golf", "golf", "golf", "hotel"]  # an etymology
+    # naming {Century} is not a source
     assert [s[0] for s in Corpus(["builtin:gcide"])] == [
-        "0", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+        "0", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "golf", "golf",
+        "hotel", "hotel"]
 
 
 def test_corpus_streams_files_folders_and_builtins(tmp_path):

@@ -5,7 +5,11 @@ large activation is page-faulted in again, 4 KB at a time. At 1024 pixels that c
 than the arithmetic: measured on 2 cores, writing a 128 MB tensor took 80 ms fresh against
 20 ms in reused memory, and the fast style network's 1024-pixel pass fell from 1.81 s to
 1.15 s. PyTorch's CPU tuning guide makes the same point for jemalloc and TCMalloc; this
-is glibc's own knob for it, so nothing has to be preloaded."""
+is glibc's own knob for it, so nothing has to be preloaded.
+
+For the whole process: its memory stays near its peak until over 1 GB of the heap's top is
+free (the gallery runs every section in one process). glibc still maps when the heap
+cannot grow."""
 from __future__ import annotations
 
 import ctypes

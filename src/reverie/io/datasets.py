@@ -138,7 +138,7 @@ SHARED: list[Dataset] = [
     Dataset("gcide", "corpus", "the GNU Collaborative International Dictionary of English, "
             "~6 M words of prose (Debian dict-gcide)", _gcide),
     Dataset("webster", "corpus", "GCIDE's public-domain part: the paragraphs it sources to "
-            "Webster's 1913 dictionary, ~3.3 M words (Debian dict-gcide)", _gcide),
+            "Webster's 1913 dictionary, ~3.5 M words (Debian dict-gcide)", _gcide),
     Dataset("kjv", "corpus", "the King James Bible, ~0.8 M words (Debian bible-kjv)", _kjv),
     Dataset("lee", "corpus", "gensim's Lee background corpus (news), 60 k words", _lee),
     Dataset("glyphs", "strokes", "558 letters and digits in 9 Hershey single-stroke fonts "

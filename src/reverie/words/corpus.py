@@ -92,23 +92,39 @@ def clean_gcide_entry(text: str) -> str:
     return text
 
 
-# GCIDE ends each paragraph with its source (its README): [1913 Webster] is the 1890 text and
-# [Webster 1913 Suppl.] the 1913 "New Words", both the public-domain dictionary; WordNet,
-# PJC (GCIDE's own additions, GPL) and the untagged paragraphs are left out of `webster`
-_SOURCE = re.compile(r"\[([^\[\]\n]*(?:Webster|WordNet|PJC|Century)[^\[\]\n]*)\]")
+# GCIDE ends each paragraph with its source, on a line of its own (its README): [1913
+# Webster] is the 1890 text and [Webster 1913 Suppl.] the 1913 "New Words", both the
+# public-domain dictionary; WordNet, PJC (GCIDE's own additions, GPL) and paragraphs no tag
+# covers are left out of `webster`. A run of {phrase} sub-entries shares the tag after its
+# last one.
+_SOURCE = re.compile(r"^\s*\[([^\[\]\n]*(?:Webster|WordNet|PJC|Century)[^\[\]\n]*)\]\s*$", re.M)
 WEBSTER_SOURCES = frozenset({"1913 Webster", "Webster 1913 Suppl."})
 
 
-def is_webster_1913(block: str) -> bool:
-    """A paragraph GCIDE sources to Webster's 1913 dictionary alone."""
-    sources = {part.strip() for tag in _SOURCE.findall(block) for part in tag.split("+")}
-    return bool(sources) and sources <= WEBSTER_SOURCES
+def sources(block: str) -> set[str]:
+    """The sources GCIDE tags a paragraph with (none: untagged)."""
+    return {part.strip() for tag in _SOURCE.findall(block) for part in tag.split("+")}
 
 
-def gcide_paragraphs(path: Path | None = None, webster_only: bool = False) -> Iterator[str]:
-    """GCIDE as cleaned paragraphs (blank-line separated blocks), streamed; `webster_only`
-    keeps only those it sources to Webster's 1913 dictionary (public domain)."""
-    path = path or datasets.files("gcide")[0]
+def webster_1913(blocks: Iterable[str]) -> Iterator[str]:
+    """The paragraphs GCIDE sources to Webster's 1913 dictionary alone; an untagged {phrase}
+    sub-entry takes the tag of the next tagged paragraph of its entry."""
+    pending: list[str] = []
+    for block in blocks:
+        tags = sources(block)
+        if tags:
+            if tags <= WEBSTER_SOURCES:
+                yield from pending
+                yield block
+            pending = []
+        elif block.lstrip().startswith("{") and block[:1].isspace():
+            pending.append(block)
+        elif not block[:1].isspace():  # a new headword: the last entry's run has ended
+            pending = []
+
+
+def _gcide_blocks(path: Path) -> Iterator[str]:
+    """GCIDE's dictd text as raw paragraphs (blank-line separated blocks), streamed."""
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
         head = f.read(20_000)
         start = head.find(_GCIDE_START)
@@ -118,11 +134,17 @@ def gcide_paragraphs(path: Path | None = None, webster_only: bool = False) -> It
             buf += chunk
             parts = buf.split("\n\n")
             buf = parts.pop() if chunk else ""
-            for part in parts:
-                if part.strip() and (not webster_only or is_webster_1913(part)):
-                    yield clean_gcide_entry(part)
+            yield from (part for part in parts if part.strip())
             if not chunk:
                 return
+
+
+def gcide_paragraphs(path: Path | None = None, webster_only: bool = False) -> Iterator[str]:
+    """GCIDE as cleaned paragraphs, streamed; `webster_only` keeps only those it sources to
+    Webster's 1913 dictionary (public domain)."""
+    blocks = _gcide_blocks(path or datasets.files("gcide")[0])
+    for block in webster_1913(blocks) if webster_only else blocks:
+        yield clean_gcide_entry(block)
 
 
 _KJV_HEADING = re.compile(r"^\S.*\s\d+\s*$")
