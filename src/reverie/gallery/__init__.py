@@ -106,19 +106,24 @@ class GalleryContext:
         return str(path), {**result.figures, "seconds": result.timings.get("train"),
                            "cached": False}
 
+    def zoo_card(self, zoo_name: str) -> dict | None:
+        """The card of the zoo's `model:zoo_name` when it is installed and not `quick`."""
+        if self.quick:
+            return None
+        from reverie import zoo
+        return zoo.card(zoo_name) if zoo_name in zoo.names() else None
+
     def model(self, zoo_name: str, domain: str, name: str, cfg, train: Callable,
               data: str = "") -> tuple[str, dict]:
         """The zoo's `model:zoo_name`, ready on first use, when it is installed (and not
         `quick`): its trainer's figures, its steps and minutes, and "zoo" (its card).
         Otherwise the short-budget model this section trains here (`trained`, "zoo": None).
         """
-        if not self.quick:
-            from reverie import zoo
-            if zoo_name in zoo.names():
-                card = zoo.card(zoo_name)
-                return f"model:{zoo_name}", {**card.get("training", {}),
-                                             "steps": card["steps"], "cached": True,
-                                             "seconds": card["wall_seconds"], "zoo": card}
+        card = self.zoo_card(zoo_name)
+        if card:
+            return f"model:{zoo_name}", {**card.get("training", {}), "steps": card["steps"],
+                                         "cached": True, "seconds": card["wall_seconds"],
+                                         "zoo": card}
         path, figures = self.trained(domain, name, cfg, train, data)
         return path, {**figures, "zoo": None}
 

@@ -94,8 +94,7 @@ def build(ctx: GalleryContext) -> Section:
                          "last grid, and the losses with the Fréchet distance falling toward "
                          "real-versus-real" + ("; the cards below use the zoo's model:digits, "
                                                "trained for minutes" if not quick else ""))]
-    from reverie import zoo
-    zoo_digits = not quick and "digits" in zoo.names()
+    zoo_digits = ctx.zoo_card("digits") is not None
     model = "model:digits" if zoo_digits else live
     s = sample(model, n=16, nrow=8, seed=0, device=str(ctx.device))
     cards.append(_grid_card(ctx, s, "samples", "New digits, not copies",

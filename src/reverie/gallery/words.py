@@ -41,12 +41,6 @@ def _choose_corpus(quick: bool) -> tuple[list[str], dict, str]:
                 "tiny-shakespeare and gensim's Lee corpus (install dict-gcide for a far better model)")
 
 
-def _zoo_words() -> dict | None:
-    """The zoo's model:words card, when it is installed."""
-    from reverie import zoo
-    return zoo.card("words") if "words" in zoo.names() else None
-
-
 def _zoo_text(card: dict) -> str:
     return (f"{card['data']} (the zoo's model:words, {card['steps']} epochs, "
             f"{card['wall_seconds']:.0f} s on {card['hardware']})")
@@ -115,7 +109,7 @@ def build(ctx: GalleryContext) -> Section:
     from reverie.words.vectors import vector_set
 
     start = time.perf_counter()
-    zoo = None if ctx.quick else _zoo_words()
+    zoo = ctx.zoo_card("words")
     if zoo:  # ready on first use: the zoo's vectors, from public-domain text
         corpus, corpus_text, cached = ["model:words"], _zoo_text(zoo), True
         kv, path = load_words("model:words"), "model:words"
