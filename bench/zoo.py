@@ -449,7 +449,7 @@ def part_chorales_vae(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 def part_chorale_audio(b: Bench) -> Report:
-    from reverie.gallery.sound import QUICK_COUNTS, _model
+    from reverie.gallery.sound import COUNTS, QUICK_COUNTS, _model
     from reverie.sound import generate as gen
     from reverie.sound import train as tr
     from reverie.sound.data import builtin_clips
@@ -469,7 +469,7 @@ def part_chorale_audio(b: Bench) -> Report:
                                   sampling.temperature, seed=0, top_p=sampling.top_p)
         return {"bits": bits(model), **judge(model, conts, truth)}
     gallery_clips = builtin_clips("chorale-audio", RATE,
-                                  counts=QUICK_COUNTS if b.quick else None)
+                                  counts=QUICK_COUNTS if b.quick else COUNTS)
     short, fig = _model(b.ctx, "wavenet", gallery_clips)
     z, s = _measure(b, "chorale-audio", measure), measure(short)
     repeat = judge("repeat", np.tile(starts[:, -RATE:], (1, cont_s)), truth)

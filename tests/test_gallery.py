@@ -176,6 +176,46 @@ def test_one_progress_display_scoped_to_each_section(tmp_path, monkeypatch):
     assert again["draw"] == expected["draw"]  # a failed section's time is not a guide
 
 
+def test_sections_side_by_side_in_worker_processes(tmp_path):
+    """Two real quick sections in two spawned workers: both built, the page in page order,
+    one progress display that only moves forward to the total, a start and an end line
+    for each, and the threads shared between the workers."""
+    calls, lines = [], []
+    summary = gallery.build_gallery(tmp_path / "g", quick=True, sections=["words", "scale"],
+                                    cache_dir=tmp_path / "cache", device="cpu", workers=2,
+                                    progress=lambda d, t, m="": calls.append((d, t)),
+                                    log=lines.append)
+    assert summary["workers"] == 2 and summary["failed"] == {}
+    assert list(summary["sections"]) == ["words", "scale"]
+    html = Path(summary["index"]).read_text()
+    assert html.index('id="words"') < html.index('id="scale"')
+    expected = gallery.EXPECTED_SECONDS[True]
+    total = expected["words"] + expected["scale"]
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == pytest.approx(total)
+    for label in ("words (1/2)", "scale (2/2)"):
+        assert f"gallery: {label} ..." in lines
+        assert any(line.startswith(f"gallery: {label} took") for line in lines)
+
+
+def test_workers_share_the_free_cores(monkeypatch):
+    import torch
+
+    from reverie.core.errors import ReverieError
+    from reverie.gallery.parallel import MAX_WORKERS, workers_for
+
+    monkeypatch.setenv("REVERIE_THREADS", "2")
+    cpu = torch.device("cpu")
+    assert workers_for(None, cpu, 12) == (2, 1)
+    assert workers_for(None, torch.device("cuda"), 12) == (1, 2)  # one GPU: in turn
+    assert workers_for(8, cpu, 3) == (3, 1)                         # no more than sections
+    assert workers_for(1, cpu, 12) == (1, 2)
+    monkeypatch.setenv("REVERIE_THREADS", "16")
+    assert workers_for(None, cpu, 12) == (MAX_WORKERS, 16 // MAX_WORKERS)
+    with pytest.raises(ReverieError, match="workers is 0; give 1 or more"):
+        workers_for(0, cpu, 12)
+
+
 @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600)])
 def test_gallery_files_follow_the_umask(tmp_path, monkeypatch, mask, mode):
     # reverie.io.files reads the umask once at import (os.umask is process-wide), so the
@@ -219,6 +259,12 @@ def test_cli_section_choices_help_and_json(cli, monkeypatch, capsys):
     code, out, err = cli("gallery", "--quick", "--section", "image", "--json", "--no-progress")
     assert code == 0 and json.loads(out)["sections"] == {"image": 1.0}
     assert "noise from a section" in err and "a log line" in err
+
+
+def test_cli_workers_below_one_is_one_line(cli, tmp_path):
+    code, _, err = cli("gallery", "--quick", "--workers", "0", "--out", str(tmp_path / "g"),
+                       "--cache", str(tmp_path / "c"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "workers is 0" in err
 
 
 def test_product_code_never_reads_shared():

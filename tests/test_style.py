@@ -10,7 +10,8 @@ import torch
 from conftest import assert_one_line_error, assert_rerun_identical
 from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
-from reverie.image.style import StyleConfig, TextureConfig, evaluate, style_transfer, texture
+from reverie.image.style import (StyleConfig, TextureConfig, evaluate, style_transfer, texture,
+                                 with_original_colors)
 from reverie.nets.randnet import RandomNet, _vgg_plan, load_vgg19
 from reverie.optvis.colour import match_colors, rgb_to_yiq
 
@@ -79,6 +80,11 @@ def test_original_colors_keeps_content_chrominance(content):
     assert (iq_out - iq_content).abs().mean() < 0.01
     plain = style_transfer(content, [_stripes()], StyleConfig(**TINY))
     assert (rgb_to_yiq(plain.image)[1:] - iq_content).abs().mean() > 0.02
+    # the colours go back after the optimisation, so recolouring a plain painting is the
+    # same picture, and its sidecar's config reruns to it
+    kept = with_original_colors(plain, content)
+    assert torch.equal(kept.image, result.image) and kept.config == result.config
+    assert kept.figures["edge_colour_spread"] == result.figures["edge_colour_spread"]
 
 
 def test_color_match_moves_style_colours_to_content(content):

@@ -22,12 +22,16 @@ def register(sub) -> None:
     p.add_argument("--out", default="gallery", help="output folder (default: gallery)")
     p.add_argument("--quick", action="store_true",
                    help="a small version, about 2 minutes on 2 cores (default: off, the full "
-                        "gallery, about 6.5 minutes on 2 cores with the zoo)")
+                        "gallery, under 5 minutes on 2 cores with the zoo)")
     p.add_argument("--section", action="append", dest="sections", choices=SECTION_MODULES,
                    metavar="NAME", help="only this section, repeatable; one of "
                    f"{', '.join(SECTION_MODULES)} (default: all)")
     p.add_argument("--cache", default=None, help="where trained models are kept between runs "
                    "(default: $REVERIE_CACHE or ~/.cache/reverie)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run N sections side by side, each in its own process on a share of "
+                        "the CPU threads; 1: one after another (default: one per free core, "
+                        "at most 4, on the CPU; 1 on a GPU)")
     add_device(p)
     add_json(p)
     add_progress(p)
@@ -80,7 +84,7 @@ def run(args) -> int:
     with quiet, display(show) as progress:
         summary = build_gallery(args.out, quick=args.quick, device=args.device,
                                 sections=args.sections, cache_dir=args.cache,
-                                progress=progress, log=log)
+                                progress=progress, log=log, workers=args.workers)
     if args.json:
         print_json(summary)
     else:

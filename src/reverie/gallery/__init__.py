@@ -3,8 +3,9 @@
 Each domain contributes a section from its own module in this package: `build(ctx) ->
 Section`, naming the registry entries it shows in `Section(..., mechanisms=[...])` with
 literal names (or a module-level `MECHANISMS = [...]`), so they can be read from the source
-without running anything (`declared_mechanisms`). This module runs the sections in order, scopes one progress callback
-to each section's share of the run, and renders the page from `templates/gallery.html`
+without running anything (`declared_mechanisms`). This module runs the sections in order
+(or side by side in worker processes: `parallel`), scopes one progress callback to each
+section's share of the run, and renders the page from `templates/gallery.html`
 (Jinja2, autoescaped: sections hand over data, never HTML). A section that fails is shown
 as failed and makes the command exit non-zero. Nothing here imports the CLI.
 """
@@ -29,15 +30,16 @@ ORDER = ["image", "style", "audio", "text", "chat", "words", "draw", "music", "g
 SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}") is not None]
 
 # Expected seconds per section on an idle 2-core machine with an empty cache, for the
-# progress shares and time left (a previous run's gallery.json in the same folder, if
-# any, replaces them). Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full
-# 426 s on 2 idle cores with the zoo installed (2026-12-06). The targets: quick <= 120 s,
-# full <= 600 s in all (the zoo issue's: 300 s).
+# progress shares, the time left and the order parallel workers take the sections in,
+# longest first (a previous run's gallery.json in the same folder, if any, replaces them).
+# Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full, the zoo installed, two
+# sections at a time on one thread each (2026-12-07): 281 s in all, each section's own
+# time below (one after another on two threads: 366 s).
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 25, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10, "sketch2art": 10},
-    False: {"image": 61, "style": 69, "audio": 28, "text": 88, "chat": 1, "words": 7,
-            "draw": 54, "music": 17, "gan": 34, "sound": 31, "scale": 7, "sketch2art": 1},
+    False: {"image": 82, "style": 80, "audio": 56, "text": 92, "chat": 1, "words": 10,
+            "draw": 98, "music": 27, "gan": 58, "sound": 34, "scale": 14, "sketch2art": 1},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 
@@ -257,21 +259,50 @@ def _scoped(progress: Progress, base: float, share: float, total: float, label: 
     return update
 
 
+def build_section(name: str, ctx: GalleryContext) -> Built:
+    """Run one section, timed: its Built, with the error that stopped it if one did (a
+    failed section must not lose the others) and the mechanisms it shows or would have."""
+    start = time.perf_counter()
+    declared: list[str] = []
+    try:
+        declared = declared_mechanisms(name)
+        section, error = section_module(name).build(ctx), ""
+        section.cards += auto_cards(ctx, name, shown_by_sections())
+    except Exception as exc:
+        section, error = None, f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    seconds = time.perf_counter() - start
+    shown = list(dict.fromkeys([*(section.mechanisms if section else []), *declared,
+                                *(m.name for m in auto_mechanisms(name, shown_by_sections()))]))
+    return Built(name, section, seconds, error, shown)
+
+
+def took(label: str, built: Built) -> str:
+    """The log line for a finished section."""
+    return (f"gallery: {label} took {built.seconds:.1f} s"
+            + (f" (FAILED: {built.error})" if built.error else ""))
+
+
 def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
                   device: str = "auto", sections: list[str] | None = None,
                   cache_dir: str | os.PathLike | None = None,
                   progress: Progress = silent,
-                  log: Callable[[str], None] | None = None) -> dict:
+                  log: Callable[[str], None] | None = None, workers: int | None = 1) -> dict:
     """Run the gallery sections and write OUT_DIR/index.html and OUT_DIR/gallery.json.
 
     `progress(done, total, message)` follows the whole run (done and total in expected
     seconds; the message names the section and its step, "image (1/6): ..."); `log`, if
-    given, gets one line as each section starts and ends. Returns the summary written to
-    gallery.json: {"index", "quick", "seconds", "budget_seconds", "sections": {name:
-    seconds}, "failed": {name: error}, "mechanisms": {name: [registry names]}, "examples":
-    {registry name: image path relative to OUT_DIR}} (the studio's home page shows these).
+    given, gets one line as each section starts and ends. `workers`: 1 runs the sections
+    one after another in this process; N > 1 runs them side by side in N processes, the
+    CPU threads shared between them (`reverie.gallery.parallel`); None picks (`parallel.
+    workers_for`: one per free core up to 4 on the CPU, 1 on a GPU). Returns the summary
+    written to gallery.json: {"index", "quick", "seconds", "budget_seconds", "sections":
+    {name: seconds}, "failed": {name: error}, "mechanisms": {name: [registry names]},
+    "examples": {registry name: image path relative to OUT_DIR}} (the studio's home page
+    shows these).
     """
     from reverie.core.device import resolve_device
+    from reverie.gallery import parallel
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -280,39 +311,31 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     names = list(SECTION_MODULES if sections is None else sections)
     expected = expected_seconds(names, quick, out)
     total = sum(expected.values())
+    labels = {name: f"{name} ({i}/{len(names)})" for i, name in enumerate(names, 1)}
     run_start = time.perf_counter()
-    built: list[Built] = []
-    base = 0.0
     torch_device = resolve_device(device)
-    for step, name in enumerate(names, 1):
-        label = f"{name} ({step}/{len(names)})"
-        ctx = GalleryContext(out, cache, quick, torch_device,
-                             _scoped(progress, base, expected[name], total, label))
-        ctx.progress(0, 0)
-        if log:
-            log(f"gallery: {label} ...")
-        start = time.perf_counter()
-        declared: list[str] = []
-        try:
-            declared = declared_mechanisms(name)
-            module = section_module(name)
-            section, error = module.build(ctx), ""
-            section.cards += auto_cards(ctx, name, shown_by_sections())
-        except Exception as exc:  # one failed section must not lose the others
-            section, error = None, f"{type(exc).__name__}: {exc}"
-            traceback.print_exc()
-        seconds = time.perf_counter() - start
-        shown = list(dict.fromkeys([*(section.mechanisms if section else []), *declared,
-                                    *(m.name for m in auto_mechanisms(name, shown_by_sections()))]))
-        built.append(Built(name, section, seconds, error, shown))
-        base += expected[name]
-        progress(base, total, label)
-        if log:
-            log(f"gallery: {label} took {seconds:.1f} s" + (f" (FAILED: {error})" if error else ""))
+    workers, threads = parallel.workers_for(workers, torch_device, len(names))
+    if workers > 1:
+        built = parallel.build_sections(names, labels, expected, workers, threads,
+                                        GalleryContext(out, cache, quick, torch_device),
+                                        progress, log)
+    else:
+        built, base = [], 0.0
+        for name in names:
+            ctx = GalleryContext(out, cache, quick, torch_device,
+                                 _scoped(progress, base, expected[name], total, labels[name]))
+            ctx.progress(0, 0)
+            if log:
+                log(f"gallery: {labels[name]} ...")
+            built.append(build_section(name, ctx))
+            base += expected[name]
+            progress(base, total, labels[name])
+            if log:
+                log(took(labels[name], built[-1]))
     seconds = time.perf_counter() - run_start
     index = write_page(out, built, quick)
     summary = {"index": str(index), "quick": quick, "seconds": round(seconds, 1),
-               "budget_seconds": BUDGET_SECONDS[quick],
+               "budget_seconds": BUDGET_SECONDS[quick], "workers": workers,
                "sections": {b.name: round(b.seconds, 1) for b in built},
                "failed": {b.name: b.error for b in built if b.error},
                "mechanisms": {b.name: b.mechanisms for b in built},

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -471,6 +471,19 @@ def texture(style, config: TextureConfig | None = None, *, progress: Progress = 
     return _paint(None, styles, cfg, {"style": record_input(style)}, "texture", progress)
 
 
+def with_original_colors(result: StyleResult, content) -> StyleResult:
+    """`result` (a style transfer of `content`) as `original_colors` paints it. The colours
+    are put back after the optimisation, so one painting gives both without a second run."""
+    image = _content_colors(_image(content), result.image)
+    return replace(result, image=image, frames=[*result.frames[:-1], image][:len(result.frames)],
+                   config=result.config.replace(original_colors=True),
+                   figures={**result.figures, "edge_colour_spread": edge_spread(image)})
+
+
+def _content_colors(content_img: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    return keep_colors(_resize(content_img, image.shape[-2:]), image)
+
+
 def _paint(content, styles: list, cfg: StyleConfig, inputs: dict, mechanism: str,
            progress: Progress) -> StyleResult:
     start = time.perf_counter()
@@ -560,7 +573,7 @@ def _paint(content, styles: list, cfg: StyleConfig, inputs: dict, mechanism: str
         objective(x, targets, losses)
     image = x[0].cpu()
     if cfg.original_colors and content_img is not None:
-        image = keep_colors(_resize(content_img, image.shape[-2:]), image)
+        image = _content_colors(content_img, image)
     if frames:
         frames.append(image)
     seconds = time.perf_counter() - start
