@@ -176,26 +176,37 @@ def test_one_progress_display_scoped_to_each_section(tmp_path, monkeypatch):
     assert again["draw"] == expected["draw"]  # a failed section's time is not a guide
 
 
-def test_sections_side_by_side_in_worker_processes(tmp_path):
-    """Two real quick sections in two spawned workers: both built, the page in page order,
-    one progress display that only moves forward to the total, a start and an end line
-    for each, and the threads shared between the workers."""
-    calls, lines = [], []
+def test_sections_side_by_side_and_a_crash_fails_only_its_own_section(tmp_path):
+    """Two real quick sections in two spawned workers, with every worker killed as soon as
+    the words section starts: the crash takes both workers, the sections it
+    caught run again one at a time, words (killed again) fails alone and scale is built.
+    One progress display only moves forward, to the total; the page keeps page order."""
+    import multiprocessing
+
+    calls, lines, kills = [], [], []
+
+    def progress(done, total, message=""):
+        calls.append(done)
+        if message.startswith("words (1/2)"):  # from its start on
+            for p in multiprocessing.active_children():
+                kills.append(p.pid)
+                p.kill()
+
     summary = gallery.build_gallery(tmp_path / "g", quick=True, sections=["words", "scale"],
                                     cache_dir=tmp_path / "cache", device="cpu", workers=2,
-                                    progress=lambda d, t, m="": calls.append((d, t)),
-                                    log=lines.append)
-    assert summary["workers"] == 2 and summary["failed"] == {}
+                                    progress=progress, log=lines.append)
+    assert kills and summary["workers"] == 2
+    assert list(summary["failed"]) == ["words"]
+    assert "the worker running it stopped" in summary["failed"]["words"]
     assert list(summary["sections"]) == ["words", "scale"]
+    assert summary["mechanisms"]["words"] == gallery.declared_mechanisms("words")
     html = Path(summary["index"]).read_text()
     assert html.index('id="words"') < html.index('id="scale"')
     expected = gallery.EXPECTED_SECONDS[True]
-    total = expected["words"] + expected["scale"]
-    done = [d for d, _ in calls]
-    assert done == sorted(done) and done[-1] == pytest.approx(total)
-    for label in ("words (1/2)", "scale (2/2)"):
-        assert f"gallery: {label} ..." in lines
-        assert any(line.startswith(f"gallery: {label} took") for line in lines)
+    assert calls == sorted(calls) and calls[-1] == pytest.approx(expected["words"] + expected["scale"])
+    assert lines.count("gallery: words (1/2) ...") == 1
+    assert any(line.startswith("gallery: scale (2/2) took") and "FAILED" not in line
+               for line in lines)
 
 
 def test_workers_share_the_free_cores(monkeypatch):

@@ -85,6 +85,8 @@ def test_original_colors_keeps_content_chrominance(content):
     kept = with_original_colors(plain, content)
     assert torch.equal(kept.image, result.image) and kept.config == result.config
     assert kept.figures["edge_colour_spread"] == result.figures["edge_colour_spread"]
+    with pytest.raises(ReverieError, match="the content it painted"):
+        with_original_colors(plain, _stripes())
 
 
 def test_color_match_moves_style_colours_to_content(content):

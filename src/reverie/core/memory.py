@@ -8,8 +8,8 @@ than the arithmetic: measured on 2 cores, writing a 128 MB tensor took 80 ms fre
 is glibc's own knob for it, so nothing has to be preloaded.
 
 For the whole process: its memory stays near its peak until over 1 GB of the heap's top is
-free (the gallery runs every section in one process). glibc still maps when the heap
-cannot grow."""
+free (each gallery worker, and the gallery's one process when it runs the sections in
+turn, keeps that much). glibc still maps when the heap cannot grow."""
 from __future__ import annotations
 
 import ctypes

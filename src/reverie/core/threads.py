@@ -62,6 +62,34 @@ def cpu_threads(threads: Optional[int] = None) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
+_POOL_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def limit_threads(n: int) -> Iterator[None]:
+    """Every thread pool of this process on `n` threads for the block: torch's, the BLAS
+    and OpenMP pools already loaded (threadpoolctl), and, through the environment, those a
+    library loaded later or a subprocess starts. N workers on N cores then do not fight."""
+    before = torch.get_num_threads()
+    env = {k: os.environ.get(k) for k in _POOL_ENV}
+    os.environ.update({k: str(n) for k in _POOL_ENV})
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it, the environment must do
+        threadpool_limits = None
+    try:
+        with threadpool_limits(limits=n) if threadpool_limits else contextlib.nullcontext():
+            yield
+    finally:
+        torch.set_num_threads(before)
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """NumPy's BLAS on one thread: a matrix-vector product per step is too small to share,

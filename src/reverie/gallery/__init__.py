@@ -230,15 +230,17 @@ def auto_cards(ctx: GalleryContext, section: str, shown: set[str]) -> list[Card]
     return [auto_card(ctx, m) for m in auto_mechanisms(section, shown)]
 
 
-def expected_seconds(names: list[str], quick: bool, out_dir: Path | None = None) -> dict[str, float]:
+def expected_seconds(names: list[str], quick: bool, out_dir: Path | None = None,
+                     side_by_side: bool = False) -> dict[str, float]:
     """Each section's expected seconds: the last run recorded in OUT_DIR/gallery.json (same
-    quick setting, section not failed), else the table above."""
+    quick setting, sections side by side or not alike, section not failed), else the table
+    above."""
     table = dict(EXPECTED_SECONDS[quick])
     record = Path(out_dir) / "gallery.json" if out_dir else None
     if record and record.is_file():
         try:
             last = json.loads(record.read_text())
-            if last.get("quick") == quick:
+            if last.get("quick") == quick and (last.get("workers", 1) > 1) == side_by_side:
                 failed = last.get("failed") or {}
                 table.update({n: float(s) for n, s in (last.get("sections") or {}).items()
                               if n not in failed and float(s) >= 0})
@@ -260,21 +262,27 @@ def _scoped(progress: Progress, base: float, share: float, total: float, label: 
 
 
 def build_section(name: str, ctx: GalleryContext) -> Built:
-    """Run one section, timed: its Built, with the error that stopped it if one did (a
-    failed section must not lose the others) and the mechanisms it shows or would have."""
+    """Run one section, timed: its Built, or the error that stopped it (a failed section
+    must not lose the others)."""
     start = time.perf_counter()
-    declared: list[str] = []
     try:
-        declared = declared_mechanisms(name)
-        section, error = section_module(name).build(ctx), ""
+        section = section_module(name).build(ctx)
         section.cards += auto_cards(ctx, name, shown_by_sections())
     except Exception as exc:
-        section, error = None, f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
-    seconds = time.perf_counter() - start
-    shown = list(dict.fromkeys([*(section.mechanisms if section else []), *declared,
-                                *(m.name for m in auto_mechanisms(name, shown_by_sections()))]))
-    return Built(name, section, seconds, error, shown)
+        return failed(name, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+    return Built(name, section, time.perf_counter() - start, "", shown_mechanisms(name, section))
+
+
+def shown_mechanisms(name: str, section: Section | None = None) -> list[str]:
+    """The mechanisms a section shows: its own list, those its source declares and those
+    the gallery gives cards (for a failed section, what it would have shown)."""
+    return list(dict.fromkeys([*(section.mechanisms if section else []), *declared_mechanisms(name),
+                               *(m.name for m in auto_mechanisms(name, shown_by_sections()))]))
+
+
+def failed(name: str, seconds: float, error: str) -> Built:
+    return Built(name, None, seconds, error, shown_mechanisms(name))
 
 
 def took(label: str, built: Built) -> str:
@@ -304,17 +312,17 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     from reverie.core.device import resolve_device
     from reverie.gallery import parallel
 
+    names = list(SECTION_MODULES if sections is None else sections)
+    torch_device = resolve_device(device)
+    workers, threads = parallel.workers_for(workers, torch_device, len(names))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    names = list(SECTION_MODULES if sections is None else sections)
-    expected = expected_seconds(names, quick, out)
+    expected = expected_seconds(names, quick, out, side_by_side=workers > 1)
     total = sum(expected.values())
     labels = {name: f"{name} ({i}/{len(names)})" for i, name in enumerate(names, 1)}
     run_start = time.perf_counter()
-    torch_device = resolve_device(device)
-    workers, threads = parallel.workers_for(workers, torch_device, len(names))
     if workers > 1:
         built = parallel.build_sections(names, labels, expected, workers, threads,
                                         GalleryContext(out, cache, quick, torch_device),

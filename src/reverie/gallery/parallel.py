@@ -5,22 +5,31 @@ over. Measured on 2 idle cores (2026-12-06): a Gatys painting took 8.6 s on two 
 and 11.5 s on one, an LSTM's 200 training steps 9.7 s and 14.5 s; two one-thread
 processes side by side each ran as fast as one alone (11.5 and 12.5 s, 13.7 and 14.1 s).
 So two sections at a time on one thread each finish the gallery sooner than every section
-in turn on two.
+in turn on two (281 s against 366 s for the whole gallery).
 
-The sections go out longest first (by their expected seconds), so the last to finish is a
-short one. Workers are spawned, not forked: a forked child of a process whose OpenMP pool
-is running can hang. Each worker's stdout goes to stderr, since the gallery's stdout
-carries only its final line or JSON. Progress and start lines come back over a queue; a
-worker that dies (killed, out of memory) fails its section, not the run.
+- The sections go out longest first (by their expected seconds), so the last to finish
+  is a short one.
+- Workers are spawned, not forked: a forked child of a process whose OpenMP pool is
+  running can hang. A worker limits every thread pool it has to its share
+  (`core.threads.limit_threads`), so REVERIE_THREADS=N pins the run's total, not each
+  worker's.
+- What a worker prints comes back over the queue with its progress and is printed here,
+  so it lands above the progress bar (and never on stdout, which carries the gallery's
+  final line or JSON). Workers ignore Ctrl-C; the parent stops them.
+- A worker that dies (killed, out of memory) takes the pool with it. The sections it was
+  running are tried again one at a time, so a crash fails only the section that crashes.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from reverie.core.errors import ReverieError
@@ -28,7 +37,8 @@ from reverie.core.progress import Progress
 
 MAX_WORKERS = 4  # more sections at once than this mostly wait on memory bandwidth
 
-_events = None  # the worker's end of the parent's queue
+_events = None                  # the worker's end of the parent's queue
+_limits = contextlib.ExitStack()  # the worker's thread limits, held for its life
 
 
 def workers_for(workers: int | None, device, sections: int) -> tuple[int, int]:
@@ -36,38 +46,62 @@ def workers_for(workers: int | None, device, sections: int) -> tuple[int, int]:
     MAX_WORKERS) on the CPU, and 1 on a GPU, where sections would queue for the one device."""
     from reverie.core.threads import free_cores
 
-    cores = free_cores()
     if workers is not None and workers < 1:
         raise ReverieError(f"workers is {workers}; give 1 or more (1 runs the sections one "
                            f"after another)")
+    cores = free_cores()
     if workers is None:
         workers = 1 if getattr(device, "type", str(device)) != "cpu" else min(MAX_WORKERS, cores)
     workers = max(1, min(workers, sections))
     return workers, max(1, cores // workers)
 
 
+class _Lines:
+    """A worker's stdout and stderr: whole lines to the parent, which prints them."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            _events.put((None, "text", line))
+        return len(text)
+
+    def end_line(self) -> None:
+        if self.pending:
+            self.write("\n")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _start_worker(events, threads: int) -> None:
     global _events
     _events = events
-    sys.stdout = sys.stderr
+    events.cancel_join_thread()  # a worker stopped mid-put must still be able to exit
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout = sys.stderr = _Lines()
     os.environ["REVERIE_THREADS"] = str(threads)  # what `threads=auto` becomes in here
-    import torch
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)  # NumPy's BLAS too (scikit-learn's fits)
-    except ImportError:
-        pass
     from reverie.core.memory import reuse_freed_memory
+    from reverie.core.threads import limit_threads
+    _limits.enter_context(limit_threads(threads))
     reuse_freed_memory()
 
 
 def _run_section(name: str, ctx):
     from reverie.gallery import build_section
 
-    _events.put((name, None, None, ""))
-    ctx.progress = lambda done, total, message="": _events.put((name, done, total, message))
-    return build_section(name, ctx)
+    _events.put((name, "start", None))
+    ctx.progress = lambda done, total, message="": _events.put((name, "progress",
+                                                                (done, total, message)))
+    built = build_section(name, ctx)
+    sys.stdout.end_line()
+    return built
 
 
 def build_sections(names: list[str], labels: dict[str, str], expected: dict[str, float],
@@ -76,16 +110,18 @@ def build_sections(names: list[str], labels: dict[str, str], expected: dict[str,
     """Every section of `names` built in `workers` processes on `threads` threads each, in
     page order. `ctx` is the run's GalleryContext (its progress is replaced per section);
     `progress` gets the run's (done, total) in expected seconds, as in the serial run."""
-    from reverie.gallery import Built, declared_mechanisms, took
+    from reverie.gallery import failed, took
 
     spawn = multiprocessing.get_context("spawn")
     events = spawn.Queue()
     total = sum(expected.values())
     share = {n: 0.0 for n in names}
-    started: set[str] = set()
-    built: dict[str, Built] = {}
+    started: set[str] = set()      # every section that began, for its one start line
+    this_round: set[str] = set()   # those that began in the pool now running
+    built: dict = {}
 
     def start(name: str) -> None:
+        this_round.add(name)
         if name not in started:
             started.add(name)
             if log:
@@ -98,35 +134,71 @@ def build_sections(names: list[str], labels: dict[str, str], expected: dict[str,
     def drain() -> None:
         while True:
             try:
-                name, done, count, message = events.get_nowait()
-            except queue.Empty:
+                name, kind, data = events.get_nowait()
+            except (queue.Empty, EOFError, OSError):
                 return
-            start(name)
-            if count:  # never backwards: a section may report several loops from 0
-                share[name] = max(share[name], min(max(done / count, 0.0), 1.0))
-            show(name, message)
-
-    begun = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker,
-                             initargs=(events, threads)) as pool:
-        order = sorted(names, key=lambda n: -expected[n])
-        futures = {pool.submit(_run_section, name, ctx): name for name in order}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            drain()
-            for future in finished:
-                name = futures[future]
-                try:
-                    built[name] = future.result()
-                except Exception as exc:  # the worker died: its section fails, not the run
-                    built[name] = Built(name, None, time.perf_counter() - begun,
-                                        f"the worker running it stopped ({type(exc).__name__}: "
-                                        f"{exc})", declared_mechanisms(name))
+            if kind == "text":
+                print(data, file=sys.stderr)
+            elif name not in built:  # a finished section's late events change nothing
                 start(name)
-                share[name] = 1.0
-                show(name)
-                if log:
-                    log(took(labels[name], built[name]))
+                done, count, message = data or (0, 0, "")
+                if count:  # never backwards: a section may report several loops from 0
+                    share[name] = max(share[name], min(max(done / count, 0.0), 1.0))
+                show(name, message)
+
+    def finish(name: str, result) -> None:
+        built[name] = result
+        start(name)
+        share[name] = 1.0
+        show(name)
+        if log:
+            log(took(labels[name], result))
+
+    todo, retried = sorted(names, key=lambda n: -expected[n]), set()
+    while todo:
+        # after a crash the sections it caught run one at a time, so the next is their own
+        solo = any(n in retried for n in todo)
+        count, each = (1, threads * workers) if solo else (workers, threads)
+        pool = ProcessPoolExecutor(count, mp_context=spawn, initializer=_start_worker,
+                                   initargs=(events, each))
+        began, broken, this_round = time.perf_counter(), None, set()
+        try:
+            futures = {pool.submit(_run_section, name, ctx): name for name in todo}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain()
+                for future in finished:
+                    name, exc = futures[future], future.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        broken = exc
+                    elif exc is not None:  # the result did not come back (not picklable?)
+                        finish(name, failed(name, time.perf_counter() - began,
+                                            f"{type(exc).__name__}: {exc}"))
+                    else:
+                        finish(name, future.result())
+        except BaseException:  # Ctrl-C or a failing callback: stop the workers, not wait
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+        drain()
+        caught = [n for n in todo if n not in built and n in this_round]
+        for name in caught:
+            if solo:  # it ran alone: the crash was its own
+                finish(name, failed(name, time.perf_counter() - began,
+                                    "the worker running it stopped (killed, or out of memory?)"))
+            retried.add(name)
+        if broken is not None and not caught:  # no section began: the workers cannot start
+            for name in todo:
+                finish(name, failed(name, 0.0, f"no worker could start ({broken})"))
+        todo = [n for n in todo if n not in built]
     drain()
     return [built[n] for n in names]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.terminate()

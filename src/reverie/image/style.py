@@ -472,11 +472,15 @@ def texture(style, config: TextureConfig | None = None, *, progress: Progress = 
 
 
 def with_original_colors(result: StyleResult, content) -> StyleResult:
-    """`result` (a style transfer of `content`) as `original_colors` paints it. The colours
-    are put back after the optimisation, so one painting gives both without a second run."""
+    """`result`, a style transfer of `content`, as `original_colors` paints it. The colours
+    are put back after the optimisation, so one painting gives both without a second run
+    (the timings stay the painting's)."""
+    if result.mechanism != "style_transfer" or record_input(content) != result.inputs.get("content"):
+        raise ReverieError("with_original_colors takes a style transfer and the content it "
+                           "painted; give that photo, or paint with original_colors on")
     image = _content_colors(_image(content), result.image)
     return replace(result, image=image, frames=[*result.frames[:-1], image][:len(result.frames)],
-                   config=result.config.replace(original_colors=True),
+                   config=result.config.replace(original_colors=True), saved=None,
                    figures={**result.figures, "edge_colour_spread": edge_spread(image)})
 
 

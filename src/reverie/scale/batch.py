@@ -230,29 +230,13 @@ def _same_input(wanted: dict, made: dict) -> bool:
     return now is None or now == made.get("sha256")
 
 
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    """torch on `n` threads for the block: N single-thread workers on N cores do not fight."""
-    import torch
-    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = str(n)  # for anything the task starts
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-        if env is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = env
-
-
 def run_job(job: dict, out_dir: str | os.PathLike, threads: int = 1) -> dict:
     """Run one job in this process and save it (output and sidecar, atomically)."""
     from reverie.core.rerun import run_record
 
     start = time.perf_counter()
-    with _threads(threads):
+    from reverie.core.threads import limit_threads
+    with limit_threads(threads):
         _, paths = run_record(job, out_path(job, out_dir))
     return {"out": job["out"], "line": job.get("line"), "seconds": time.perf_counter() - start,
             "outputs": {k: str(p) for k, p in paths.items()}}
@@ -515,7 +499,8 @@ def dream_chunk(start: Any, config: dict, index: int, count: int, threads: int =
     from reverie.image.deepdream import DreamConfig, dream, zoom_rotate
 
     cfg = DreamConfig.from_dict(config)
-    with _threads(threads):
+    from reverie.core.threads import limit_threads
+    with limit_threads(threads):
         if index == 0:
             x = start
         else:
