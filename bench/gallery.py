@@ -7,8 +7,9 @@ Each run is its own `reverie gallery` process with REVERIE_CACHE pointed at a fr
 so nothing a run trains or renders is reused by the next. Prints each section's seconds
 and the total per run, and keeps them in bench/out/gallery/results.json.
 
-Measured 2026-12-07 on 2 idle cores, the zoo installed: see the closing note of #38 and
-README (side by side 281 s; one after another 366 s, in separate runs).
+Measured 2026-12-07 on 2 idle cores, the zoo installed, in one run: side by side (2 workers
+on one thread each) 264.3 s, one after another on two threads 321.0 s; the longest
+sections side by side: draw 108 s, text 93, image 69, style 60.
 
     REVERIE_THREADS=2 python bench/gallery.py [--quick] [--workers auto 1] [--section text ...]
 """

@@ -21,7 +21,7 @@ def register(sub) -> None:
                        "(with each output's sidecar) and OUT/gallery.json (seconds per section).")
     p.add_argument("--out", default="gallery", help="output folder (default: gallery)")
     p.add_argument("--quick", action="store_true",
-                   help="a small version, about 2 minutes on 2 cores (default: off, the full "
+                   help="a small version, about a minute on 2 cores (default: off, the full "
                         "gallery, under 5 minutes on 2 cores with the zoo)")
     p.add_argument("--section", action="append", dest="sections", choices=SECTION_MODULES,
                    metavar="NAME", help="only this section, repeatable; one of "

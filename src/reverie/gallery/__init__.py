@@ -33,13 +33,13 @@ SECTION_MODULES = [n for n in ORDER if importlib.util.find_spec(f"{__name__}.{n}
 # progress shares, the time left and the order parallel workers take the sections in,
 # longest first (a previous run's gallery.json in the same folder, if any, replaces them).
 # Measured: quick image 8 s; quick draw 41 s on 2 busy cores; full, the zoo installed, two
-# sections at a time on one thread each (2026-12-07): 281 s in all, each section's own
-# time below (one after another on two threads: 366 s).
+# sections at a time on one thread each (bench/gallery.py, 2026-12-07): 264 s in all, each
+# section's own time below (one after another on two threads, in the same run: 321 s).
 EXPECTED_SECONDS = {
     True: {"image": 10, "style": 25, "audio": 15, "text": 25, "chat": 10, "words": 15, "draw": 25,
            "music": 8, "gan": 5, "sound": 10, "scale": 10, "sketch2art": 10},
-    False: {"image": 82, "style": 80, "audio": 56, "text": 92, "chat": 1, "words": 10,
-            "draw": 98, "music": 27, "gan": 58, "sound": 34, "scale": 14, "sketch2art": 1},
+    False: {"image": 69, "style": 60, "audio": 45, "text": 93, "chat": 1, "words": 8,
+            "draw": 108, "music": 25, "gan": 53, "sound": 37, "scale": 13, "sketch2art": 1},
 }
 BUDGET_SECONDS = {True: 120, False: 600}
 

@@ -5,7 +5,7 @@ over. Measured on 2 idle cores (2026-12-06): a Gatys painting took 8.6 s on two 
 and 11.5 s on one, an LSTM's 200 training steps 9.7 s and 14.5 s; two one-thread
 processes side by side each ran as fast as one alone (11.5 and 12.5 s, 13.7 and 14.1 s).
 So two sections at a time on one thread each finish the gallery sooner than every section
-in turn on two (281 s against 366 s for the whole gallery).
+in turn on two (bench/gallery.py: 264 s against 321 s for the whole gallery).
 
 - The sections go out longest first (by their expected seconds), so the last to finish
   is a short one.
