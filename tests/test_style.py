@@ -10,6 +10,7 @@ import torch
 from conftest import assert_one_line_error, assert_rerun_identical
 from reverie.core.config import ConfigError
 from reverie.core.errors import ReverieError
+from reverie.core.inputs import record as record_input
 from reverie.image.style import (StyleConfig, TextureConfig, evaluate, style_transfer, texture,
                                  with_original_colors)
 from reverie.nets.randnet import RandomNet, _vgg_plan, load_vgg19
@@ -85,8 +86,11 @@ def test_original_colors_keeps_content_chrominance(content):
     kept = with_original_colors(plain, content)
     assert torch.equal(kept.image, result.image) and kept.config == result.config
     assert kept.figures["edge_colour_spread"] == result.figures["edge_colour_spread"]
-    with pytest.raises(ReverieError, match="the content it painted"):
-        with_original_colors(plain, _stripes())
+    from dataclasses import replace
+    for other in (replace(plain, mechanism="texture"),
+                  replace(plain, inputs={"content": record_input("sample:coffee")})):
+        with pytest.raises(ReverieError, match="the content it painted"):
+            with_original_colors(other, content)
 
 
 def test_color_match_moves_style_colours_to_content(content):

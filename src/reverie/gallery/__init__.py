@@ -285,12 +285,6 @@ def failed(name: str, seconds: float, error: str) -> Built:
     return Built(name, None, seconds, error, shown_mechanisms(name))
 
 
-def took(label: str, built: Built) -> str:
-    """The log line for a finished section."""
-    return (f"gallery: {label} took {built.seconds:.1f} s"
-            + (f" (FAILED: {built.error})" if built.error else ""))
-
-
 def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
                   device: str = "auto", sections: list[str] | None = None,
                   cache_dir: str | os.PathLike | None = None,
@@ -326,7 +320,7 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     if workers > 1:
         built = parallel.build_sections(names, labels, expected, workers, threads,
                                         GalleryContext(out, cache, quick, torch_device),
-                                        progress, log)
+                                        progress, log, build_section, failed)
     else:
         built, base = [], 0.0
         for name in names:
@@ -339,7 +333,7 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
             base += expected[name]
             progress(base, total, labels[name])
             if log:
-                log(took(labels[name], built[-1]))
+                log(parallel.took(labels[name], built[-1]))
     seconds = time.perf_counter() - run_start
     index = write_page(out, built, quick)
     summary = {"index": str(index), "quick": quick, "seconds": round(seconds, 1),

@@ -93,25 +93,29 @@ def _start_worker(events, threads: int) -> None:
     reuse_freed_memory()
 
 
-def _run_section(name: str, ctx):
-    from reverie.gallery import build_section
-
+def _run_section(build: Callable, name: str, ctx):
     _events.put((name, "start", None))
     ctx.progress = lambda done, total, message="": _events.put((name, "progress",
                                                                 (done, total, message)))
-    built = build_section(name, ctx)
+    built = build(name, ctx)
     sys.stdout.end_line()
     return built
 
 
+def took(label: str, built) -> str:
+    """The log line for a finished section (its Built)."""
+    return (f"gallery: {label} took {built.seconds:.1f} s"
+            + (f" (FAILED: {built.error})" if built.error else ""))
+
+
 def build_sections(names: list[str], labels: dict[str, str], expected: dict[str, float],
                    workers: int, threads: int, ctx, progress: Progress,
-                   log: Callable[[str], None] | None) -> list:
+                   log: Callable[[str], None] | None, build: Callable, failed: Callable) -> list:
     """Every section of `names` built in `workers` processes on `threads` threads each, in
     page order. `ctx` is the run's GalleryContext (its progress is replaced per section);
-    `progress` gets the run's (done, total) in expected seconds, as in the serial run."""
-    from reverie.gallery import failed, took
-
+    `progress` gets the run's (done, total) in expected seconds, as in the serial run.
+    `build(name, ctx)` runs a section in a worker and `failed(name, seconds, error)` stands
+    for one that did not come back (reverie.gallery's build_section and failed)."""
     spawn = multiprocessing.get_context("spawn")
     events = spawn.Queue()
     total = sum(expected.values())
@@ -163,7 +167,7 @@ def build_sections(names: list[str], labels: dict[str, str], expected: dict[str,
                                    initargs=(events, each))
         began, broken, this_round = time.perf_counter(), None, set()
         try:
-            futures = {pool.submit(_run_section, name, ctx): name for name in todo}
+            futures = {pool.submit(_run_section, build, name, ctx): name for name in todo}
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)

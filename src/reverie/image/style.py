@@ -475,7 +475,10 @@ def with_original_colors(result: StyleResult, content) -> StyleResult:
     """`result`, a style transfer of `content`, as `original_colors` paints it. The colours
     are put back after the optimisation, so one painting gives both without a second run
     (the timings stay the painting's)."""
-    if result.mechanism != "style_transfer" or record_input(content) != result.inputs.get("content"):
+    painted = result.inputs.get("content") or {}
+    # a photo given in memory is recorded without a source, and cannot be checked
+    if result.mechanism != "style_transfer" or (painted.get("source") is not None
+                                                and record_input(content) != painted):
         raise ReverieError("with_original_colors takes a style transfer and the content it "
                            "painted; give that photo, or paint with original_colors on")
     image = _content_colors(_image(content), result.image)
