@@ -249,18 +249,6 @@ def expected_seconds(names: list[str], quick: bool, out_dir: Path | None = None,
     return {n: max(table.get(n, 30.0), 1.0) for n in names}
 
 
-def _scoped(progress: Progress, base: float, share: float, total: float, label: str) -> Progress:
-    """A section's callback: its own done/total moves the run's bar within [base, base+share].
-    Never backwards: a section that reports several loops from 0 stays where it got to."""
-    state = {"frac": 0.0}
-
-    def update(done: int, total_section: int, message: str = "") -> None:
-        if total_section:
-            state["frac"] = max(state["frac"], min(max(done / total_section, 0.0), 1.0))
-        progress(base + state["frac"] * share, total, f"{label}: {message}" if message else label)
-    return update
-
-
 def build_section(name: str, ctx: GalleryContext) -> Built:
     """Run one section, timed: its Built, or the error that stopped it (a failed section
     must not lose the others)."""
@@ -305,6 +293,7 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     """
     from reverie.core.device import resolve_device
     from reverie.gallery import parallel
+    from reverie.gallery.progress import RunProgress
 
     names = list(SECTION_MODULES if sections is None else sections)
     torch_device = resolve_device(device)
@@ -314,26 +303,20 @@ def build_gallery(out_dir: str | os.PathLike = "gallery", quick: bool = False,
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     expected = expected_seconds(names, quick, out, side_by_side=workers > 1)
-    total = sum(expected.values())
     labels = {name: f"{name} ({i}/{len(names)})" for i, name in enumerate(names, 1)}
+    run = RunProgress(progress, expected, labels, log)
     run_start = time.perf_counter()
     if workers > 1:
-        built = parallel.build_sections(names, labels, expected, workers, threads,
-                                        GalleryContext(out, cache, quick, torch_device),
-                                        progress, log, build_section, failed)
+        built = parallel.build_sections(names, expected, workers, threads,
+                                        GalleryContext(out, cache, quick, torch_device), run,
+                                        build_section, failed)
     else:
-        built, base = [], 0.0
+        built = []
         for name in names:
-            ctx = GalleryContext(out, cache, quick, torch_device,
-                                 _scoped(progress, base, expected[name], total, labels[name]))
-            ctx.progress(0, 0)
-            if log:
-                log(f"gallery: {labels[name]} ...")
-            built.append(build_section(name, ctx))
-            base += expected[name]
-            progress(base, total, labels[name])
-            if log:
-                log(parallel.took(labels[name], built[-1]))
+            run.update(name)
+            built.append(build_section(name, GalleryContext(out, cache, quick, torch_device,
+                                                            run.section(name))))
+            run.finish(name, built[-1])
     seconds = time.perf_counter() - run_start
     index = write_page(out, built, quick)
     summary = {"index": str(index), "quick": quick, "seconds": round(seconds, 1),

@@ -33,7 +33,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from reverie.core.errors import ReverieError
-from reverie.core.progress import Progress
 
 MAX_WORKERS = 4  # more sections at once than this mostly wait on memory bandwidth
 
@@ -94,7 +93,7 @@ def _start_worker(events, threads: int) -> None:
 
 
 def _run_section(build: Callable, name: str, ctx):
-    _events.put((name, "start", None))
+    _events.put((name, "start", ()))
     ctx.progress = lambda done, total, message="": _events.put((name, "progress",
                                                                 (done, total, message)))
     built = build(name, ctx)
@@ -102,38 +101,17 @@ def _run_section(build: Callable, name: str, ctx):
     return built
 
 
-def took(label: str, built) -> str:
-    """The log line for a finished section (its Built)."""
-    return (f"gallery: {label} took {built.seconds:.1f} s"
-            + (f" (FAILED: {built.error})" if built.error else ""))
-
-
-def build_sections(names: list[str], labels: dict[str, str], expected: dict[str, float],
-                   workers: int, threads: int, ctx, progress: Progress,
-                   log: Callable[[str], None] | None, build: Callable, failed: Callable) -> list:
+def build_sections(names: list[str], expected: dict[str, float], workers: int, threads: int,
+                   ctx, run, build: Callable, failed: Callable) -> list:
     """Every section of `names` built in `workers` processes on `threads` threads each, in
     page order. `ctx` is the run's GalleryContext (its progress is replaced per section);
-    `progress` gets the run's (done, total) in expected seconds, as in the serial run.
-    `build(name, ctx)` runs a section in a worker and `failed(name, seconds, error)` stands
-    for one that did not come back (reverie.gallery's build_section and failed)."""
+    `run` the run's RunProgress. `build(name, ctx)` runs a section in a worker and
+    `failed(name, seconds, error)` stands for one that did not come back (reverie.gallery's
+    build_section and failed)."""
     spawn = multiprocessing.get_context("spawn")
     events = spawn.Queue()
-    total = sum(expected.values())
-    share = {n: 0.0 for n in names}
-    started: set[str] = set()      # every section that began, for its one start line
-    this_round: set[str] = set()   # those that began in the pool now running
+    this_round: set[str] = set()   # the sections that began in the pool now running
     built: dict = {}
-
-    def start(name: str) -> None:
-        this_round.add(name)
-        if name not in started:
-            started.add(name)
-            if log:
-                log(f"gallery: {labels[name]} ...")
-
-    def show(name: str, message: str = "") -> None:
-        progress(sum(expected[n] * share[n] for n in names), total,
-                 f"{labels[name]}: {message}" if message else labels[name])
 
     def drain() -> None:
         while True:
@@ -144,19 +122,12 @@ def build_sections(names: list[str], labels: dict[str, str], expected: dict[str,
             if kind == "text":
                 print(data, file=sys.stderr)
             elif name not in built:  # a finished section's late events change nothing
-                start(name)
-                done, count, message = data or (0, 0, "")
-                if count:  # never backwards: a section may report several loops from 0
-                    share[name] = max(share[name], min(max(done / count, 0.0), 1.0))
-                show(name, message)
+                this_round.add(name)
+                run.update(name, *(data or ()))
 
     def finish(name: str, result) -> None:
         built[name] = result
-        start(name)
-        share[name] = 1.0
-        show(name)
-        if log:
-            log(took(labels[name], result))
+        run.finish(name, result)
 
     todo, retried = sorted(names, key=lambda n: -expected[n]), set()
     while todo:
@@ -165,7 +136,8 @@ def build_sections(names: list[str], labels: dict[str, str], expected: dict[str,
         count, each = (1, threads * workers) if solo else (workers, threads)
         pool = ProcessPoolExecutor(count, mp_context=spawn, initializer=_start_worker,
                                    initargs=(events, each))
-        began, broken, this_round = time.perf_counter(), None, set()
+        began, broken = time.perf_counter(), None
+        this_round.clear()
         try:
             futures = {pool.submit(_run_section, build, name, ctx): name for name in todo}
             pending = set(futures)
