@@ -172,3 +172,12 @@ def test_a_name_is_never_a_path_out_of_the_zoo(in_zoo):
     for name in ("model:../zoo/tiny", "model:/etc", "model:a/b"):
         with pytest.raises(ReverieError, match="not a zoo model name"):
             zoo.folder(name)
+
+
+def test_a_shipped_history_keeps_every_evaluation_and_a_sample_of_losses():
+    history = [{"step": s, "d_loss": 1.0, "g_loss": 2.0, **({"fd": 90.0} if s % 1000 == 0 else {})}
+               for s in range(10, 17001, 10)]
+    kept = zoo.thin_history(history)
+    assert len(kept) <= 220 and kept[-1] == history[-1] and kept[0] == history[0]
+    assert [r["step"] for r in kept if "fd" in r] == list(range(1000, 17001, 1000))
+    assert zoo.thin_history(history[:50]) == history[:50]

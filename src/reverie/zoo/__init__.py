@@ -103,6 +103,18 @@ def checkpoint(name: str) -> dict:
     return store.read(where)
 
 
+def thin_history(history, losses: int = 200):
+    """A shipped model's training record: every evaluation (the rows with more than step
+    and losses) and at most `losses` loss rows spread evenly, the last included. A 17k-step
+    GAN logs 1,700 loss rows; its card's curves need a tenth of them."""
+    if not isinstance(history, list) or len(history) <= losses:
+        return history
+    stride = -(-len(history) // losses)
+    last = len(history) - 1
+    return [row for i, row in enumerate(history)
+            if i % stride == 0 or i == last or any("loss" not in k and k != "step" for k in row)]
+
+
 def export(ckpt: dict, name: str, into: Path, card_fields: dict, fp16: bool = False) -> Path:
     """Write a checkpoint as zoo model `name` in `into/name/`, with its card (the files'
     sha256 filled in). Returns the folder."""
@@ -110,6 +122,8 @@ def export(ckpt: dict, name: str, into: Path, card_fields: dict, fp16: bool = Fa
     from reverie.zoo import store
 
     where = Path(into) / name
+    if isinstance(ckpt.get("run"), dict):
+        ckpt = {**ckpt, "run": {**ckpt["run"], "history": thin_history(ckpt["run"].get("history"))}}
     paths = store.write(ckpt, where, fp16=fp16)
     data = {"name": name, "format": ckpt.get("format"), "fp16": fp16, **card_fields,
             "files": {p.name: _sha256(p) for p in paths.values()}}
