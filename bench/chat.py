@@ -8,7 +8,8 @@ In one run on this machine:
 - on the held-out turns (each reply given the turns before it, up to `--context`
   characters): bits per character of every reply with its end-of-turn marker, for the
   responder with the conversation, the responder after the speaker's name alone (the gain
-  from conditioning), and the text LM with the same conversation;
+  from conditioning), and the text LM with the same conversation, each with the continuous
+  cache as `reverie chat` answers (ChatConfig's defaults); the responder without it beside;
 - ELIZA's time per reply over the CACM conversation.
 
 Trained models are kept in bench/out/ and reused (delete them to train again). The load
@@ -29,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from reverie.chat.conversation import ChatConfig  # noqa: E402
 from reverie.chat.neural import load_responder, reply_bits, respond  # noqa: E402
 from reverie.chat.turns import format_turns, read_dialogue  # noqa: E402
 from reverie.text.train import train_charlm  # noqa: E402
@@ -74,17 +76,21 @@ def main(argv=None) -> int:
         timings["train_text_s"] = time.perf_counter() - t
 
     chat_model, text_model = load_responder(chat_path), load_responder(text_path)
-    tot = {"with": 0.0, "without": 0.0, "text": 0.0}
+    cache = ChatConfig().cache              # as `reverie chat` answers
+    tot = {"with": 0.0, "without": 0.0, "plain with": 0.0, "plain without": 0.0, "text": 0.0}
     chars = 0
     scored = 0
     start = time.perf_counter()
     for i in range(1, min(len(held), args.replies + 1)):
         history, reply = held[max(0, i - 30):i], held[i]
-        a = reply_bits(chat_model, history, reply.speaker, reply.text, args.context)
-        b = reply_bits(text_model, history, reply.speaker, reply.text, args.context)
+        a = reply_bits(chat_model, history, reply.speaker, reply.text, args.context, cache)
+        plain = reply_bits(chat_model, history, reply.speaker, reply.text, args.context)
+        b = reply_bits(text_model, history, reply.speaker, reply.text, args.context, cache)
         n = len(reply.text) + 2
         tot["with"] += a["bits_per_char"] * n
         tot["without"] += a["bits_per_char_without_context"] * n
+        tot["plain with"] += plain["bits_per_char"] * n
+        tot["plain without"] += plain["bits_per_char_without_context"] * n
         tot["text"] += b["bits_per_char"] * n
         chars += n
         scored += 1
@@ -92,7 +98,8 @@ def main(argv=None) -> int:
     bpc = {k: v / chars for k, v in tot.items()}
 
     example_history = held[:6]
-    example, ended = respond(chat_model, example_history, held[6].speaker, seed=1)
+    example, ended = respond(chat_model, example_history, held[6].speaker, seed=1,
+                             cache=cache)
 
     from reverie.chat.eliza import DOCTOR, Eliza, load_script
     lines = ["Men are all alike.", "They're always bugging us about something or other.",
@@ -113,6 +120,8 @@ def main(argv=None) -> int:
                "bpc_responder_with_context": bpc["with"],
                "bpc_responder_without_context": bpc["without"],
                "context_gain_bits_per_char": bpc["without"] - bpc["with"],
+               "bpc_without_cache_with_context": bpc["plain with"],
+               "bpc_without_cache_without_context": bpc["plain without"],
                "bpc_text_lm_with_context": bpc["text"],
                "minutes": args.minutes, "score_s": score_s, **timings,
                "example_context": format_turns(example_history)[-400:],
@@ -126,6 +135,8 @@ def main(argv=None) -> int:
     print(f"  responder, with the conversation      {bpc['with']:.3f} bits/char")
     print(f"  responder, after the name alone       {bpc['without']:.3f} bits/char "
           f"(gain from conditioning {bpc['without'] - bpc['with']:+.3f})")
+    print(f"  responder without its cache           {bpc['plain with']:.3f} with the "
+          f"conversation, {bpc['plain without']:.3f} after the name alone")
     print(f"  text LM (`text train`), conversation  {bpc['text']:.3f} bits/char")
     print(f"example: ...{format_turns(example_history)[-200:]!r}\n  -> {held[6].speaker}: {example}")
     print(f"ELIZA: {eliza_ms:.3f} ms per reply")

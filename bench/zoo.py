@@ -15,9 +15,11 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
 - bard: bits/char of held-out replies (turns that start in the last tenth of the turn
   layout `chat train` reads, and of the plain text the short-budget model trained on),
   each after up to 2,000 characters of the conversation before it (bench/chat.py's
-  measure); baseline: the same replies after the speaker's name alone. Target: the
-  conversation saves >= 0.05 bits/char. Short budget: the text section's LSTM, which the
-  chat section lets answer as Romeo.
+  measure), scored as `reverie chat` answers: with the continuous cache of ChatConfig's
+  defaults. Target: the conversation saves >= 0.05 bits/char against the same replies after
+  the speaker's name alone. Baseline: the network without the cache after the name alone
+  (the saving over it is a row too). Short budget: the text section's LSTM, which the chat
+  section lets answer as Romeo.
 - paintings: the four-painting fast style network on the held-out photos (chelsea,
   coffee, rocket) at 256 px, judged as bench/fast_style.py judges (Gram distance on a
   seeded random network, content on lite2's stage4); baseline Gatys's optimisation of the
@@ -64,8 +66,8 @@ and "notes"); card.json is not covered by the weights' sha256.
 
 Each part's seconds are printed with it and kept in bench/out/zoo/results.json. Measured
 on one thread of a busy 2-core machine (2026-12-06; two idle cores: faster, not measured),
-gallery models cached: shakespeare ~15 s; bard ~110 s (300 replies, ~0.3 s each through
-the 512-unit model); chorales-vae, textures, sketch2art, words ~10 s each; glyphs ~40 s;
+gallery models cached: shakespeare ~15 s; bard ~220 s (300 replies, ~0.3 s each through
+the 512-unit model, with and without the cache); chorales-vae, textures, sketch2art, words ~10 s each; glyphs ~40 s;
 digits ~40 s; chorale-audio ~3 min (two 10-stream 4-s continuations, ~60 s each, and
 bits on 32 s of sound, ~25 s a model). chorales is the exception: the NLL takes ~50 s,
 but harmonising the 413 bars (160 of sopranos, 253 of melodies) takes ~38 s per 8 bars
@@ -273,36 +275,47 @@ def held_out_replies(count: int):
 
 
 def part_bard(b: Bench) -> Report:
+    from reverie.chat.conversation import ChatConfig
     from reverie.chat.neural import load_responder, reply_bits
 
     replies = held_out_replies(b.n(300, 10))
     context = b.n(2000, 300)
+    cache = ChatConfig().cache                 # as `reverie chat` answers
     short, fig = short_lm(b)
 
     def bits(model: str) -> dict:
         responder = load_responder(model)
-        tot = {"with": 0.0, "without": 0.0}
+        tot = {"with": 0.0, "without": 0.0, "plain with": 0.0, "plain without": 0.0}
         chars = 0
         for history, reply in replies:
-            f = reply_bits(responder, history, reply.speaker, reply.text, context)
             n = len(reply.text) + 2               # the reply and its end of turn
-            tot["with"] += f["bits_per_char"] * n
-            tot["without"] += f["bits_per_char_without_context"] * n
+            for key, c in (("", cache), ("plain ", None)):
+                f = reply_bits(responder, history, reply.speaker, reply.text, context, c)
+                tot[key + "with"] += f["bits_per_char"] * n
+                tot[key + "without"] += f["bits_per_char_without_context"] * n
             chars += n
         return {k: v / chars for k, v in tot.items()}
     z = _measure(b, "bard", bits)
     s = bits(short)
-    r = Report("bard", "the same model after the speaker's name alone",
+    r = Report("bard", "the same network without the cache, after the speaker's name alone",
                b.trained(fig, "text section's LSTM, answering as the chat section's Romeo"))
     zw = z["with"] if z else None
     r.rows.append(Row("held-out bits/char of replies, given the conversation", zw, s["with"],
-                      z["without"] if z else None, "below the short budget",
+                      z["plain without"] if z else None, "below the short budget",
                       lower(zw, s["with"])))
     gain = z["without"] - z["with"] if z else None
     r.rows.append(Row("bits/char the conversation saves", gain, s["without"] - s["with"], None,
                       ">= 0.05", None if gain is None else gain >= 0.05))
+    strict = z["plain without"] - z["with"] if z else None
+    r.rows.append(Row("bits/char saved over the network without the cache after the name "
+                      "alone", strict, s["plain without"] - s["with"], None))
     r.notes.append(f"{len(replies)} replies from the last tenth of the plays, each after up "
-                   f"to {context:,} characters of the conversation")
+                   f"to {context:,} characters of the conversation, scored as `reverie chat` "
+                   f"answers: with the continuous cache (theta {cache.theta:g}, lambda "
+                   f"{cache.lam:g})")
+    if z:
+        r.notes.append(f"without the cache: {z['plain with']:.4f} bits/char given the "
+                       f"conversation, {z['plain without']:.4f} after the name alone")
     b.fp16(r, lambda m: bits(m)["with"])
     return r
 

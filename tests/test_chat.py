@@ -139,6 +139,18 @@ def test_the_reply_depends_on_the_conversation(model):
     assert wrong["bits_per_char"] > bits["bits_per_char"] + 1
 
 
+def test_the_cache_lets_a_reply_echo_what_was_just_said(model):
+    """A reply that repeats a word it never learned to answer with: the network alone
+    gains nothing from having heard it; with the continuous cache of ChatConfig's defaults
+    the conversation makes it likelier."""
+    responder = load_responder(model[0])
+    history = [Turn("ANN", "pongsaltday")]
+    plain = reply_bits(responder, history, "BOB", "pongsaltday")
+    cached = reply_bits(responder, history, "BOB", "pongsaltday", cache=ChatConfig().cache)
+    assert cached["bits_per_char"] < plain["bits_per_char"] - 0.5
+    assert cached["context_gain_bits"] > plain["context_gain_bits"] + 0.5
+
+
 def test_replies_are_deterministic_per_seed(model):
     responder = load_responder(model[0])
     history = [Turn("ANN", "salt")]

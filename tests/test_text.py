@@ -21,8 +21,9 @@ import torch
 from conftest import THREADS, Previews, assert_one_line_error, assert_rerun_identical
 from reverie.cli import main
 from reverie.core.config import ConfigError
+from reverie.text.cache import Cache, CacheStream, cache_probs, cached_log_probs, mix
 from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, build_model, evaluate_ids,
-                                 load_charlm, sample, unit_states, unit_trace)
+                                 generate, load_charlm, sample, unit_states, unit_trace)
 from reverie.text.corpus import Vocab
 from reverie.text.lm import sample_text
 from reverie.text.train import train_charlm
@@ -479,3 +480,52 @@ def test_step_by_step_matches_the_fused_forward(kind, layers):
                 ref, s_t = model.step(x[:, t], s_t, clamp)
             out, s_np = stepper.step(x[:, t].numpy(), s_np, clamp)
             assert np.allclose(out, ref.numpy(), atol=1e-4)
+
+
+# -- the continuous cache ------------------------------------------------------------------
+
+def test_cache_predicts_what_followed_the_most_similar_state():
+    keys = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    values = np.array([3, 4, 2])
+    p = cache_probs(np.array([[5.0, 0.0], [5.0, 0.0]]), keys, values, 6, theta=10.0,
+                    visible=np.array([2, 0]))
+    # the first row sees keys 0 and 1 only: what followed key 0; the second sees none
+    assert p[0].argmax() == 3 and p[0, 3] > 0.99 and p[0, 2] == 0
+    assert np.all(p[1] == 0)
+    logp = np.log(np.full((2, 6), 1 / 6))
+    mixed = np.exp(mix(logp, p, Cache(theta=10.0, lam=0.5)))
+    assert np.allclose(mixed.sum(1), 1) and np.isclose(mixed[0, 3], 0.5 / 6 + 0.5 * p[0, 3])
+    assert np.allclose(mixed[1], 1 / 6)     # an empty cache leaves the model's prediction
+
+
+@pytest.mark.parametrize("kind", ["lstm", "mlstm"])
+def test_sampling_with_a_cache_predicts_as_scoring_does(kind):
+    """The cache while sampling (NumPy stepper, state by state) gives every character the
+    probability the cache gives it when a whole text is scored in one pass."""
+    cfg = tiny(model=kind, num_layers=2 if kind == "lstm" else 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = build_model(12, cfg).eval()
+    ids = torch.randint(12, (40,), generator=torch.Generator().manual_seed(1))
+    cache = Cache(theta=2.0, lam=0.4)
+    with torch.no_grad():
+        hidden, _ = model.hidden(ids[None, :-1], model.init_state(1))
+        logp = torch.log_softmax(model.head(hidden)[0], -1).numpy()
+    whole = cached_log_probs(logp, hidden[0].numpy(), ids.numpy(), cache, start=5)
+    stepper, memory = Stepper(model), CacheStream(cache, 1, 12)
+    state = stepper.init_state(1)
+    for t in range(39):
+        if t:
+            memory.add(state[0][-1], ids[t:t + 1].numpy())
+        logits, state = stepper.step(ids[t:t + 1].numpy(), state)
+        if t >= 5:
+            assert np.allclose(memory.predict(logits, state[0][-1])[0], whole[t - 5], atol=1e-4)
+
+
+def test_a_cache_continues_a_pattern_from_the_prime(trained):
+    lm = load_charlm(trained)
+    prime = "\nkwv gqf kwv gqf kwv g"      # letters the play never puts together
+    plain = sample(lm.model, lm.vocab, prime, 8, temperature=0)[0]
+    cached = "".join(p[0] for p in generate(lm.model, lm.vocab, prime, 8, temperature=0,
+                                            cache=Cache(theta=5.0, lam=0.9)))
+    assert cached.startswith("qf kwv") and not plain.startswith("qf kwv")

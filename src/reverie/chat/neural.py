@@ -28,6 +28,7 @@ from reverie.core.config import make_config
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
+from reverie.text.cache import Cache, cached_log_probs
 from reverie.text.charlm import CharLM, CharLMConfig, generate, load_charlm, load_checkpoint
 from reverie.text.corpus import Vocab
 from reverie.text.train import TrainResult, train_charlm
@@ -151,13 +152,16 @@ def prompt(history: Sequence[Turn], persona: str, vocab: Vocab, context: int) ->
 
 def respond(responder: Responder, history: Sequence[Turn], persona: str, *,
             temperature: float = 0.7, top_k: Optional[int] = None, length: int = 300,
-            context: int = 2000, seed: int = 0) -> tuple[str, bool]:
+            context: int = 2000, seed: int = 0, cache: Optional[Cache] = None
+            ) -> tuple[str, bool]:
     """The persona's reply to the conversation, and whether it ended its turn itself (else
-    it was cut at `length` characters)."""
+    it was cut at `length` characters). With a `cache`, the model also predicts from its
+    states over the conversation (the continuous cache)."""
     lm = responder.lm
     text = prompt(history, persona, lm.vocab, context)
     out = ""
-    for pieces in generate(lm.model, lm.vocab, text, length, temperature, top_k, seed):
+    for pieces in generate(lm.model, lm.vocab, text, length, temperature, top_k, seed,
+                           cache=cache):
         out += pieces[0]
         if out.endswith(END):
             return out.strip(), True
@@ -166,25 +170,32 @@ def respond(responder: Responder, history: Sequence[Turn], persona: str, *,
 
 @torch.inference_mode()
 def reply_bits(responder: Responder, history: Sequence[Turn], persona: str, reply: str,
-               context: int = 2000) -> dict[str, float]:
+               context: int = 2000, cache: Optional[Cache] = None) -> dict[str, float]:
     """Bits per character of `reply` (and its end of turn) under the model, after the
     conversation and after the persona's name alone; the difference is what the
-    conversation told the model about this answer."""
+    conversation told the model about this answer. With a `cache`, as `respond` predicts
+    with it."""
     lm = responder.lm
     reply = fit_to_vocab(reply, lm.vocab) + END
-    with_context = _bits(lm, prompt(history, persona, lm.vocab, context), reply)
-    without = _bits(lm, prompt([], persona, lm.vocab, context), reply)
+    with_context = _bits(lm, prompt(history, persona, lm.vocab, context), reply, cache)
+    without = _bits(lm, prompt([], persona, lm.vocab, context), reply, cache)
     return {"bits_per_char": with_context, "bits_per_char_without_context": without,
             "context_gain_bits": without - with_context}
 
 
 @torch.no_grad()  # scoring only: no graph over thousands of characters
-def _bits(lm: CharLM, prefix: str, text: str) -> float:
+def _bits(lm: CharLM, prefix: str, text: str, cache: Optional[Cache] = None) -> float:
     ids = lm.vocab.encode(prefix + text, "text to score")
     n_prefix = len(lm.vocab.encode(prefix, "text to score"))
-    x = ids[None, :-1]
-    logits, _ = lm.model(x, lm.model.init_state(1))
-    logp = F.log_softmax(logits[0].float(), dim=-1)
-    targets = ids[1:]
-    picked = logp[torch.arange(len(targets)), targets][n_prefix - 1:]
+    model = lm.model.eval()
+    hidden, _ = model.hidden(ids[None, :-1], model.init_state(1))
+    logp = F.log_softmax(model.head(hidden)[0].float(), dim=-1)
+    start = n_prefix - 1                    # the row that predicts the text's first character
+    if cache is not None and cache.on:
+        logp = torch.from_numpy(cached_log_probs(logp.numpy(), hidden[0].float().numpy(),
+                                                 ids.numpy(), cache, start=start))
+    else:
+        logp = logp[start:]
+    targets = ids[1 + start:]
+    picked = logp[torch.arange(len(targets)), targets]
     return float(-picked.mean()) / math.log(2)

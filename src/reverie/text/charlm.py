@@ -33,6 +33,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.threads import cpu_threads, one_blas_thread
 from reverie.io import checkpoints
+from reverie.text.cache import Cache, CacheStream
 from reverie.text.corpus import Vocab
 from reverie.train import TrainConfig, max_steps_knob
 
@@ -136,9 +137,12 @@ class LSTMLM(nn.Module):
 
     def forward(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """idx (B, T) -> logits (B, T, V) and the state after the last character."""
-        x = self.drop(self.wte(idx))
-        y, state = self.rnn(x, state)
+        y, state = self.hidden(idx, state)
         return self.head(self.drop(y)), state
+
+    def hidden(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """idx (B, T) -> the top layer's states (B, T, H), which the decoder reads."""
+        return self.rnn(self.drop(self.wte(idx)), state)
 
     def layer_weights(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         return [(getattr(self.rnn, f"weight_ih_l{i}"), getattr(self.rnn, f"weight_hh_l{i}"),
@@ -241,6 +245,10 @@ class MLSTMLM(nn.Module):
         return h, c
 
     def forward(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        y, state = self.hidden(idx, state)
+        return self.head(self.drop(y)), state
+
+    def hidden(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         xs = self.wx(self.drop(self.wte(idx)))            # (B, T, 5H)
         weights = self.cell_weights()                      # once per pass, not per character
         h, c = state[0][0], state[1][0]
@@ -248,8 +256,7 @@ class MLSTMLM(nn.Module):
         for t in range(idx.shape[1]):
             h, c = self._cell(xs[:, t], h, c, weights=weights)
             ys.append(h)
-        y = torch.stack(ys, dim=1)
-        return self.head(self.drop(y)), (h[None], c[None])
+        return torch.stack(ys, dim=1), (h[None], c[None])
 
     def step(self, idx: torch.Tensor, state: State, clamp: Optional["Clamp"] = None,
              table: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, State]:
@@ -438,12 +445,16 @@ def _start_ids(vocab: Vocab, prime: str) -> list[int]:
 
 
 def read_prime(stepper: Stepper, vocab: Vocab, prime: str, batch: int = 1,
-               clamp: Optional[Clamp] = None):
-    """Run the model over the prime; return the logits after it and the state."""
+               clamp: Optional[Clamp] = None, cache: Optional[CacheStream] = None):
+    """Run the model over the prime; return the logits after it and the state. A cache
+    is filled with each state and the prime's character that followed it."""
     state = stepper.init_state(batch)
     logits = None
-    for i in _start_ids(vocab, prime):
-        logits, state = stepper.step(np.full(batch, i), state, clamp)
+    for k, i in enumerate(_start_ids(vocab, prime)):
+        ids = np.full(batch, i)
+        if cache is not None and k:
+            cache.add(state[0][-1], ids)
+        logits, state = stepper.step(ids, state, clamp)
     return logits, state
 
 
@@ -465,11 +476,12 @@ def _pick(logits: np.ndarray, temperature: float, top_k: Optional[int],
 
 def generate(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000,
              temperature: float = 0.8, top_k: Optional[int] = None, seed: int = 0,
-             clamp: Optional[Clamp] = None, num_samples: int = 1
-             ) -> Iterator[list[str]]:
+             clamp: Optional[Clamp] = None, num_samples: int = 1,
+             cache: Optional[Cache] = None) -> Iterator[list[str]]:
     """Stream `num_samples` continuations of `prime` side by side: yields, per character
     step, the list of new text pieces (one per sample). Same seed, same text; argmax at
-    temperature 0; `clamp` holds one unit at a value at every step."""
+    temperature 0; `clamp` holds one unit at a value at every step; `cache` mixes in the
+    continuous cache over the prime and the text so far (`reverie.text.cache`)."""
     if temperature < 0:
         raise ConfigError("temperature", f"must be 0 or more, got {temperature}; 0 means argmax")
     if top_k is not None and top_k < 1:
@@ -481,11 +493,17 @@ def generate(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000
     stepper = Stepper(model)
     rng = np.random.default_rng(seed)
     with one_blas_thread():  # (held while the caller consumes the stream, restored at the end)
-        logits, state = read_prime(stepper, vocab, prime, num_samples, clamp)
+        memory = (CacheStream(cache, num_samples, stepper.head_b.shape[0])
+                  if cache is not None and cache.on else None)
+        logits, state = read_prime(stepper, vocab, prime, num_samples, clamp, memory)
         decoders = [vocab.decoder() for _ in range(num_samples)]
         for _ in range(length):
+            if memory is not None:
+                logits = memory.predict(logits, state[0][-1])
             nxt = _pick(logits, temperature, top_k, rng)
             yield [d(i) for d, i in zip(decoders, nxt.tolist())]
+            if memory is not None:
+                memory.add(state[0][-1], nxt)
             logits, state = stepper.step(nxt, state, clamp)
 
 

@@ -1,0 +1,95 @@
+"""The continuous cache (Grave, Joulin & Usunier 2017, "Improving Neural Language Models
+with a Continuous Cache").
+
+A recurrent model's state forgets what it read a few hundred characters ago. The cache
+keeps it instead: every hidden state h_i the model had over the text so far is a key, and
+the character that followed it, x_{i+1}, is its value. Reading on, the model's current
+state looks up the states most like it and predicts what followed them:
+
+    p_cache(w | h_t) ∝ Σ_{i < t, x_{i+1} = w} exp(θ h_t · h_i)
+    p(w) = (1 - λ) p_model(w | h_t) + λ p_cache(w | h_t)
+
+No training: the trained network's own states are the memory. θ sets how sharply the
+lookup picks the nearest states, λ how much the memory is trusted. A responder with a cache
+copies from the conversation: the names, words and turns of phrase it has just heard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Cache:
+    theta: float   # θ: the lookup's sharpness (the paper's "flatness")
+    lam: float     # λ: the cache's share of the prediction; 0 turns it off
+
+    @property
+    def on(self) -> bool:
+        return self.lam > 0
+
+
+def cache_probs(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, vocab_size: int,
+                theta: float, visible: np.ndarray | None = None) -> np.ndarray:
+    """p_cache (R, V) for R query states over N (key, value) pairs; row r sees only the
+    first visible[r] keys (all of them when visible is None). A row that sees no key is
+    all zeros."""
+    s = theta * (queries.astype(np.float64) @ keys.astype(np.float64).T)   # (R, N)
+    n = keys.shape[0]
+    if visible is not None:
+        s = np.where(np.arange(n)[None, :] < visible[:, None], s, -np.inf)
+    top = s.max(axis=1, keepdims=True) if n else np.zeros((len(s), 1))
+    w = np.exp(s - np.where(np.isfinite(top), top, 0.0))
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    onehot = np.zeros((n, vocab_size))
+    onehot[np.arange(n), values] = 1.0
+    return w @ onehot
+
+
+def mix(log_probs: np.ndarray, p_cache: np.ndarray, cache: Cache) -> np.ndarray:
+    """log((1 - λ) p_model + λ p_cache), row by row; a row whose cache is empty keeps the
+    model's own prediction."""
+    p = np.exp(log_probs.astype(np.float64))
+    seen = p_cache.sum(axis=1, keepdims=True) > 0
+    mixed = np.where(seen, (1 - cache.lam) * p + cache.lam * p_cache, p)
+    return np.log(np.maximum(mixed, 1e-300))
+
+
+def cached_log_probs(log_probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray,
+                     cache: Cache, start: int = 0) -> np.ndarray:
+    """Scoring a text read in one pass: log_probs (T, V) and hidden (T, H) are the model's
+    predictions and states after each of ids[:T]; ids[t + 1] followed state t. Returns the
+    cached log-probs of rows start..T-1, each row seeing the states before its own."""
+    T = len(hidden)
+    rows = np.arange(start, T)
+    p_cache = cache_probs(hidden[rows], hidden[:T], ids[1:T + 1], log_probs.shape[1],
+                          cache.theta, visible=rows)
+    return mix(log_probs[rows], p_cache, cache)
+
+
+class CacheStream:
+    """The cache of each stream while sampling: `add` each state with the character that
+    followed it, `predict` the next character's log-probs from the model's."""
+
+    def __init__(self, cache: Cache, batch: int, vocab_size: int):
+        self.cache, self.V = cache, vocab_size
+        self.keys: list[np.ndarray] = []      # (B, H) per step
+        self.values: list[np.ndarray] = []    # (B,) per step
+        self.batch = batch
+
+    def add(self, hidden: np.ndarray, next_ids: np.ndarray) -> None:
+        self.keys.append(np.asarray(hidden, np.float32).copy())
+        self.values.append(np.asarray(next_ids).copy())
+
+    def predict(self, logits: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        z = logits.astype(np.float64)
+        log_probs = z - z.max(axis=1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+        if not self.keys:
+            return log_probs
+        keys, values = np.stack(self.keys, axis=1), np.stack(self.values, axis=1)  # (B, N, ·)
+        p_cache = np.concatenate([cache_probs(hidden[b:b + 1], keys[b], values[b], self.V,
+                                              self.cache.theta) for b in range(self.batch)])
+        return mix(log_probs, p_cache, self.cache)
