@@ -529,3 +529,33 @@ def test_a_cache_continues_a_pattern_from_the_prime(trained):
     cached = "".join(p[0] for p in generate(lm.model, lm.vocab, prime, 8, temperature=0,
                                             cache=Cache(theta=5.0, lam=0.9)))
     assert cached.startswith("qf kwv") and not plain.startswith("qf kwv")
+
+
+def test_a_windowed_cache_sees_only_its_window():
+    rng = np.random.default_rng(0)
+    hidden, ids = rng.standard_normal((50, 4)), rng.integers(0, 7, 51)
+    logp = np.log(np.full((50, 7), 1 / 7))
+    cache = Cache(theta=1.0, lam=0.5)
+    got = cached_log_probs(logp, hidden, ids, cache, start=3, window=10, chunk=8)
+    for r in range(3, 50):
+        lo = max(0, r - 10)
+        p = cache_probs(hidden[r:r + 1], hidden[lo:r], ids[lo + 1:r + 1], 7, 1.0)
+        assert np.allclose(got[r - 3], mix(logp[r:r + 1], p, cache)[0])
+
+
+def test_evaluate_with_a_cache_predicts_a_repeated_passage(trained, tmp_path, capsys):
+    rng = random.Random(5)
+    passage = " ".join(rng.choice(WORDS) for _ in range(60))
+    text = tmp_path / "twice.txt"
+    text.write_text(passage + "\n" + passage + "\n", encoding="utf-8")
+    bits = {}
+    for lam in ("0", "0.3"):
+        # (a 32-unit model's states are small: a sharper lookup than the 512-unit default)
+        assert main(["text", "evaluate", str(trained), str(text), "--cache-lambda", lam,
+                     "--cache-theta", "5", "--json"]) == 0
+        bits[lam] = json.loads(capsys.readouterr().out)["bits_per_char"]
+    assert bits["0.3"] < bits["0"] - 0.2     # the second copy is read from the cache
+    code = main(["text", "evaluate", str(trained), str(text), "--cache-lambda", "2"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err)
+    assert "--cache-lambda" in err

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from reverie.cli.common import add_json, group, print_json
 from reverie.core.errors import ReverieError
+from reverie.text.cache import LAMBDA, THETA, WINDOW
 
 
 def register(sub) -> None:
@@ -22,6 +23,14 @@ def register(sub) -> None:
                    help="score all of the text, or only its last --val-frac, as training held "
                         "it out (default: all)")
     p.add_argument("--val-frac", type=float, default=0.1, help="(default: 0.1)")
+    p.add_argument("--cache-lambda", type=float, default=0.0,
+                   help="mix in the continuous cache (Grave et al. 2017) at this share: the "
+                        "model also predicts what followed its most similar earlier states "
+                        f"(default: 0, off; the chat responder's is {LAMBDA:g})")
+    p.add_argument("--cache-theta", type=float, default=THETA,
+                   help=f"how sharply the cache looks up similar states (default: {THETA:g})")
+    p.add_argument("--cache-window", type=int, default=WINDOW,
+                   help=f"how many earlier states the cache keeps (default: {WINDOW})")
     add_json(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -49,19 +58,30 @@ def register(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from reverie.text.cache import Cache
     from reverie.text.charlm import CharLM, evaluate_text
     from reverie.text.corpus import read_corpus
     from reverie.text.lm import load_lm
 
     if not 0 < args.val_frac < 0.5:
         raise ReverieError(f"--val-frac must be between 0 and 0.5, got {args.val_frac}")
+    if not 0 <= args.cache_lambda <= 1 or args.cache_theta < 0 or args.cache_window < 1:
+        raise ReverieError("--cache-lambda must be between 0 and 1, --cache-theta 0 or more and "
+                           "--cache-window at least 1")
     lm = load_lm(args.model)
     bytes_mode = lm.vocab.bytes_mode if isinstance(lm, CharLM) else lm.config.bytes_mode
     text = read_corpus(args.corpus, bytes_mode=bytes_mode)
     if args.split == "val":
         text = text[len(text) - int(len(text) * args.val_frac):]
     start = time.perf_counter()
-    result = evaluate_text(lm.model, lm.vocab, text) if isinstance(lm, CharLM) else lm.evaluate(text)
+    if isinstance(lm, CharLM):
+        result = evaluate_text(lm.model, lm.vocab, text, window=args.cache_window,
+                               cache=Cache(args.cache_theta, args.cache_lambda))
+    elif args.cache_lambda:
+        raise ReverieError("--cache-lambda needs a network from `text train`: an n-gram model "
+                           "has no states to look up")
+    else:
+        result = lm.evaluate(text)
     result.update(seconds=time.perf_counter() - start, model=str(args.model),
                   kind="charlm" if isinstance(lm, CharLM) else "ngram")
     if args.json:

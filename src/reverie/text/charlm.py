@@ -33,7 +33,7 @@ from reverie.core.errors import ReverieError
 from reverie.core.progress import Progress, show_preview, silent
 from reverie.core.threads import cpu_threads, one_blas_thread
 from reverie.io import checkpoints
-from reverie.text.cache import Cache, CacheStream
+from reverie.text.cache import WINDOW, Cache, CacheStream, cached_log_probs
 from reverie.text.corpus import Vocab
 from reverie.train import TrainConfig, max_steps_knob
 
@@ -319,14 +319,31 @@ def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
 
 
 def evaluate_text(model: nn.Module, vocab: Vocab, text: str | bytes, batch_size: int = 16,
-                  seq_length: int = 256) -> dict:
-    """Bits and nats per character of `text` under the model (state carried)."""
+                  seq_length: int = 256, cache: Optional[Cache] = None,
+                  window: int = WINDOW) -> dict:
+    """Bits and nats per character of `text` under the model (state carried); with a
+    `cache`, the continuous cache over the last `window` states mixed in (read as one
+    stream)."""
     ids = vocab.encode(text, "text to evaluate")
     if len(ids) < 2:
         raise ReverieError("the text to evaluate is too short; give at least a few characters")
     with cpu_threads():
-        nats = evaluate_ids(model, ids, batch_size, seq_length)
+        if cache is None or not cache.on:
+            nats = evaluate_ids(model, ids, batch_size, seq_length)
+        else:
+            nats = _cached_nats(model, ids, cache, window)
     return {"nats_per_char": nats, "bits_per_char": nats / LN2, "chars": len(ids)}
+
+
+@torch.no_grad()
+def _cached_nats(model: nn.Module, ids: torch.Tensor, cache: Cache, window: int) -> float:
+    model.eval()
+    dev = next(model.parameters()).device
+    hidden, _ = model.hidden(ids[None, :-1].to(dev), model.init_state(1))
+    log_probs = F.log_softmax(model.head(hidden)[0].float(), dim=-1).cpu().numpy()
+    mixed = cached_log_probs(log_probs, hidden[0].float().cpu().numpy(), ids.numpy(), cache,
+                             window=window)
+    return float(-mixed[np.arange(len(mixed)), ids[1:].numpy()].mean())
 
 
 # ---------------------------------------------------------------------------------------
