@@ -23,7 +23,7 @@ from reverie.cli import main
 from reverie.core.config import ConfigError
 from reverie.text.cache import Cache, CacheStream, cache_probs, cached_log_probs, mix
 from reverie.text.charlm import (CharLMConfig, Clamp, Stepper, build_model, evaluate_ids,
-                                 generate, load_charlm, sample, unit_states, unit_trace)
+                                 evaluate_text, generate, load_charlm, sample, unit_states, unit_trace)
 from reverie.text.corpus import Vocab
 from reverie.text.lm import sample_text
 from reverie.text.train import train_charlm
@@ -526,9 +526,28 @@ def test_a_cache_continues_a_pattern_from_the_prime(trained):
     lm = load_charlm(trained)
     prime = "\nkwv gqf kwv gqf kwv g"      # letters the play never puts together
     plain = sample(lm.model, lm.vocab, prime, 8, temperature=0)[0]
-    cached = "".join(p[0] for p in generate(lm.model, lm.vocab, prime, 8, temperature=0,
-                                            cache=Cache(theta=5.0, lam=0.9)))
+    cache = Cache(theta=5.0, lam=0.9)
+    pieces = list(generate(lm.model, lm.vocab, prime, 8, temperature=0, cache=cache,
+                           num_samples=2))
+    cached = "".join(p[0] for p in pieces)
     assert cached.startswith("qf kwv") and not plain.startswith("qf kwv")
+    assert cached == "".join(p[1] for p in pieces)       # each stream has its own cache
+    # every character drawn is the argmax of the cache as scoring computes it over the
+    # prime and the text drawn so far (greedy sampling and scoring agree)
+    ids = lm.vocab.encode(prime + cached, "text")
+    with torch.no_grad():
+        hidden, _ = lm.model.hidden(ids[None, :-1], lm.model.init_state(1))
+        logp = torch.log_softmax(lm.model.head(hidden)[0], -1).numpy()
+    n = len(prime)
+    scored = cached_log_probs(logp, hidden[0].numpy(), ids.numpy(), cache, start=n - 1)
+    assert scored.argmax(1).tolist() == ids[n:].tolist()
+
+
+def test_a_cache_refuses_a_share_outside_0_to_1():
+    with pytest.raises(ConfigError, match="cache_lambda"):
+        Cache(theta=0.4, lam=1.5)
+    with pytest.raises(ConfigError, match="cache_theta"):
+        Cache(theta=-1.0, lam=0.1)
 
 
 def test_a_windowed_cache_sees_only_its_window():
@@ -536,25 +555,30 @@ def test_a_windowed_cache_sees_only_its_window():
     hidden, ids = rng.standard_normal((50, 4)), rng.integers(0, 7, 51)
     logp = np.log(np.full((50, 7), 1 / 7))
     cache = Cache(theta=1.0, lam=0.5)
-    got = cached_log_probs(logp, hidden, ids, cache, start=3, window=10, chunk=8)
-    for r in range(3, 50):
-        lo = max(0, r - 10)
-        p = cache_probs(hidden[r:r + 1], hidden[lo:r], ids[lo + 1:r + 1], 7, 1.0)
-        assert np.allclose(got[r - 3], mix(logp[r:r + 1], p, cache)[0])
+    for window, chunk in ((10, 8), (3, 16)):
+        got = cached_log_probs(logp, hidden, ids, cache, start=3, window=window, chunk=chunk)
+        for r in range(3, 50):
+            lo = max(0, r - window)
+            p = cache_probs(hidden[r:r + 1], hidden[lo:r], ids[lo + 1:r + 1], 7, 1.0)
+            assert np.allclose(got[r - 3], mix(logp[r:r + 1], p, cache)[0])
 
 
 def test_evaluate_with_a_cache_predicts_a_repeated_passage(trained, tmp_path, capsys):
     rng = random.Random(5)
     passage = " ".join(rng.choice(WORDS) for _ in range(60))
+    lm = load_charlm(trained)
+    # one stream read in segments shorter than the text, against the same reading at
+    # lambda 0; a 32-unit model's states are small: a sharper lookup than the default
+    bits = {lam: evaluate_text(lm.model, lm.vocab, passage + "\n" + passage, batch_size=1,
+                               seq_length=100, cache=Cache(5.0, lam))["bits_per_char"]
+            for lam in (0.0, 0.3)}
+    assert bits[0.3] < bits[0.0] - 0.3     # the second copy is read from the cache
     text = tmp_path / "twice.txt"
-    text.write_text(passage + "\n" + passage + "\n", encoding="utf-8")
-    bits = {}
-    for lam in ("0", "0.3"):
-        # (a 32-unit model's states are small: a sharper lookup than the 512-unit default)
-        assert main(["text", "evaluate", str(trained), str(text), "--cache-lambda", lam,
-                     "--cache-theta", "5", "--json"]) == 0
-        bits[lam] = json.loads(capsys.readouterr().out)["bits_per_char"]
-    assert bits["0.3"] < bits["0"] - 0.2     # the second copy is read from the cache
+    text.write_text(passage + "\n" + passage, encoding="utf-8")
+    assert main(["text", "evaluate", str(trained), str(text), "--cache-lambda", "0.3",
+                 "--cache-theta", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bits_per_char"] == pytest.approx(bits[0.3],
+                                                                                 rel=1e-4)
     code = main(["text", "evaluate", str(trained), str(text), "--cache-lambda", "2"])
     err = capsys.readouterr().err
     assert_one_line_error(code, err)

@@ -187,12 +187,13 @@ def reply_bits(responder: Responder, history: Sequence[Turn], persona: str, repl
 def _bits(lm: CharLM, prefix: str, text: str, cache: Optional[Cache] = None) -> float:
     ids = lm.vocab.encode(prefix + text, "text to score")
     n_prefix = len(lm.vocab.encode(prefix, "text to score"))
-    model = lm.model.eval()
-    hidden, _ = model.hidden(ids[None, :-1], model.init_state(1))
-    logp = F.log_softmax(model.head(hidden)[0].float(), dim=-1)
+    model = lm.model                          # (loaded for inference: in eval mode)
+    dev = next(model.parameters()).device
+    hidden, _ = model.hidden(ids[None, :-1].to(dev), model.init_state(1))
+    logp = F.log_softmax(model.head(hidden)[0].float(), dim=-1).cpu()
     start = n_prefix - 1                    # the row that predicts the text's first character
     if cache is not None and cache.on:
-        logp = torch.from_numpy(cached_log_probs(logp.numpy(), hidden[0].float().numpy(),
+        logp = torch.from_numpy(cached_log_probs(logp.numpy(), hidden[0].float().cpu().numpy(),
                                                  ids.numpy(), cache, start=start))
     else:
         logp = logp[start:]

@@ -59,7 +59,7 @@ def build(ctx) -> Section:
                "sample:astronaut --out p.svg. And drawings as pen strokes: sketch-rnn (Ha and "
                "Eck 2017) encodes a drawing to a latent vector and redraws it stroke by stroke; "
                "the vectors interpolate and do analogies as word vectors do. Try: reverie "
-               "sketch train builtin:glyphs --minutes 20 --out glyphs.pt"),
+               "sketch train builtin:glyphs --kl-decay-rate 0.999 --minutes 20 --out glyphs.pt"),
         cards=cards, mechanisms=["perceive", "portrait", "train_sketch", "sample_sketch",
                                  "reconstruct_sketch", "interpolate_sketch", "analogy_sketch"])
 

@@ -19,20 +19,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reverie.core.config import ConfigError
+
+# Defaults: chosen for the Shakespeare responder on held-out replies (docs/chat.md); the
+# window is the paper's largest cache (2,000 states)
+THETA, LAMBDA, WINDOW = 0.4, 0.15, 2000
+
 
 @dataclass(frozen=True)
 class Cache:
     theta: float   # θ: the lookup's sharpness (the paper's "flatness")
     lam: float     # λ: the cache's share of the prediction; 0 turns it off
 
+    def __post_init__(self):
+        if not 0 <= self.lam <= 1:
+            raise ConfigError("cache_lambda", f"must be between 0 and 1, got {self.lam}")
+        if self.theta < 0:
+            raise ConfigError("cache_theta", f"must be 0 or more, got {self.theta}")
+
     @property
     def on(self) -> bool:
         return self.lam > 0
 
 
-# Defaults: chosen for the Shakespeare responder on held-out replies (docs/chat.md); the
-# window is the paper's largest cache (2,000 states)
-THETA, LAMBDA, WINDOW = 0.4, 0.15, 2000
+DEFAULT = Cache(THETA, LAMBDA)
 
 
 def cache_probs(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, vocab_size: int,
@@ -87,26 +97,39 @@ def cached_log_probs(log_probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray,
 
 
 class CacheStream:
-    """The cache of each stream while sampling: `add` each state with the character that
-    followed it, `predict` the next character's log-probs from the model's."""
+    """The cache of each of `batch` streams while sampling: `add` each state with the
+    character that followed it, `predict` the next character's log-probs from the model's.
+    Keys live in one growing float32 buffer, so a step costs one (B, N, H) product."""
 
     def __init__(self, cache: Cache, batch: int, vocab_size: int):
-        self.cache, self.V = cache, vocab_size
-        self.keys: list[np.ndarray] = []      # (B, H) per step
-        self.values: list[np.ndarray] = []    # (B,) per step
-        self.batch = batch
+        self.cache, self.V, self.batch = cache, vocab_size, batch
+        self.keys = np.zeros((batch, 0, 0), np.float32)
+        self.values = np.zeros((batch, 0), np.int64)
+        self.n = 0
 
     def add(self, hidden: np.ndarray, next_ids: np.ndarray) -> None:
-        self.keys.append(np.asarray(hidden, np.float32).copy())
-        self.values.append(np.asarray(next_ids).copy())
+        if self.n == self.keys.shape[1]:            # grow by doubling
+            room = max(64, 2 * self.n)
+            keys = np.zeros((self.batch, room, hidden.shape[-1]), np.float32)
+            values = np.zeros((self.batch, room), np.int64)
+            if self.n:
+                keys[:, :self.n], values[:, :self.n] = self.keys, self.values
+            self.keys, self.values = keys, values
+        self.keys[:, self.n] = hidden
+        self.values[:, self.n] = next_ids
+        self.n += 1
 
     def predict(self, logits: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         z = logits.astype(np.float64)
         log_probs = z - z.max(axis=1, keepdims=True)
         log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-        if not self.keys:
+        if not self.n:
             return log_probs
-        keys, values = np.stack(self.keys, axis=1), np.stack(self.values, axis=1)  # (B, N, ·)
-        p_cache = np.concatenate([cache_probs(hidden[b:b + 1], keys[b], values[b], self.V,
-                                              self.cache.theta) for b in range(self.batch)])
+        s = self.cache.theta * np.einsum("bh,bnh->bn", hidden.astype(np.float32),
+                                         self.keys[:, :self.n]).astype(np.float64)
+        w = np.exp(s - s.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        p_cache = np.zeros((self.batch, self.V))
+        for b in range(self.batch):
+            p_cache[b] = np.bincount(self.values[b, :self.n], weights=w[b], minlength=self.V)
         return mix(log_probs, p_cache, self.cache)

@@ -321,29 +321,45 @@ def evaluate_ids(model: nn.Module, ids: torch.Tensor, batch_size: int = 32,
 def evaluate_text(model: nn.Module, vocab: Vocab, text: str | bytes, batch_size: int = 16,
                   seq_length: int = 256, cache: Optional[Cache] = None,
                   window: int = WINDOW) -> dict:
-    """Bits and nats per character of `text` under the model (state carried); with a
-    `cache`, the continuous cache over the last `window` states mixed in (read as one
-    stream)."""
+    """Bits and nats per character of `text` under the model (state carried). With a
+    `cache` (even one at lambda 0, the like-for-like baseline), the text is read as one
+    stream and the continuous cache over the last `window` states is mixed in."""
     ids = vocab.encode(text, "text to evaluate")
     if len(ids) < 2:
         raise ReverieError("the text to evaluate is too short; give at least a few characters")
+    if window < 1:
+        raise ConfigError("cache_window", f"must be at least 1, got {window}")
     with cpu_threads():
-        if cache is None or not cache.on:
+        if cache is None:
             nats = evaluate_ids(model, ids, batch_size, seq_length)
         else:
-            nats = _cached_nats(model, ids, cache, window)
+            nats = _cached_nats(model, ids, cache, window, batch_size * seq_length)
     return {"nats_per_char": nats, "bits_per_char": nats / LN2, "chars": len(ids)}
 
 
 @torch.no_grad()
-def _cached_nats(model: nn.Module, ids: torch.Tensor, cache: Cache, window: int) -> float:
+def _cached_nats(model: nn.Module, ids: torch.Tensor, cache: Cache, window: int,
+                 segment: int) -> float:
+    """One stream, `segment` characters at a time with the state carried; each segment
+    is scored with the last `window` states before it still in the cache."""
+    was_training = model.training
     model.eval()
     dev = next(model.parameters()).device
-    hidden, _ = model.hidden(ids[None, :-1].to(dev), model.init_state(1))
-    log_probs = F.log_softmax(model.head(hidden)[0].float(), dim=-1).cpu().numpy()
-    mixed = cached_log_probs(log_probs, hidden[0].float().cpu().numpy(), ids.numpy(), cache,
-                             window=window)
-    return float(-mixed[np.arange(len(mixed)), ids[1:].numpy()].mean())
+    state, kept = model.init_state(1), np.zeros((0, model.cfg.rnn_size), np.float32)
+    total, T = 0.0, len(ids) - 1               # state t has read ids[t] and predicts ids[t + 1]
+    for a in range(0, T, segment):
+        b = min(T, a + segment)
+        hidden, state = model.hidden(ids[None, a:b].to(dev), state)
+        log_probs = F.log_softmax(model.head(hidden)[0].float(), dim=-1).cpu().numpy()
+        hidden = np.concatenate([kept, hidden[0].float().cpu().numpy()])
+        start = len(kept)                       # the kept states cover positions a - start..a-1
+        log_probs = np.concatenate([np.zeros((start, log_probs.shape[1])), log_probs])
+        mixed = cached_log_probs(log_probs, hidden, ids[a - start:b + 1].numpy(), cache,
+                                 start=start, window=window)
+        total -= mixed[np.arange(b - a), ids[a + 1:b + 1].numpy()].sum()
+        kept = hidden[-window:]
+    model.train(was_training)
+    return float(total / T)
 
 
 # ---------------------------------------------------------------------------------------
@@ -462,15 +478,15 @@ def _start_ids(vocab: Vocab, prime: str) -> list[int]:
 
 
 def read_prime(stepper: Stepper, vocab: Vocab, prime: str, batch: int = 1,
-               clamp: Optional[Clamp] = None, cache: Optional[CacheStream] = None):
-    """Run the model over the prime; return the logits after it and the state. A cache
-    is filled with each state and the prime's character that followed it."""
+               clamp: Optional[Clamp] = None, memory: Optional[CacheStream] = None):
+    """Run the model over the prime; return the logits after it and the state. A cache's
+    `memory` gets each state with the prime's character that followed it."""
     state = stepper.init_state(batch)
     logits = None
     for k, i in enumerate(_start_ids(vocab, prime)):
         ids = np.full(batch, i)
-        if cache is not None and k:
-            cache.add(state[0][-1], ids)
+        if memory is not None and k:
+            memory.add(state[0][-1], ids)
         logits, state = stepper.step(ids, state, clamp)
     return logits, state
 
