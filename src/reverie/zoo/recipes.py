@@ -41,7 +41,11 @@ RECIPES = {r.name: r for r in [
     Recipe("bard", "a responder that answers in Shakespeare's voice (char LSTM on speaker "
            "turns)", ("chat",), SHAKESPEARE + ", as NAME: turns",
            "public domain (the plays)",
-           "reverie chat train builtin:shakespeare --minutes 8 --out {out}",
+           # model:shakespeare fine-tuned on the turn layout, which is the plays' own
+           # (NAME: line, speech, blank line): held-out 1.478 nats/char on the turns at 300
+           # steps, where 8 minutes from scratch reached 1.552
+           "reverie chat train builtin:shakespeare --init model:shakespeare --learning-rate "
+           "5e-4 --min-lr 5e-5 --warmup-iters 10 --max-steps 300 --threads 2 --out {out}",
            ("val_loss", "steps")),
     Recipe("chatterbot", "a responder for everyday conversation (char LSTM on "
            "chatterbot-corpus dialogues)", ("chat",),
