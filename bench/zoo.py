@@ -221,7 +221,7 @@ def nats_per_char(model: str, text: str) -> float:
 
 def part_shakespeare(b: Bench) -> Report:
     from reverie.io.datasets import read_text
-    from reverie.text.cache import LAMBDA, THETA, WINDOW, Cache
+    from reverie.text.cache import DEFAULT, WINDOW
     from reverie.text.charlm import evaluate_text, load_charlm
     from reverie.text.ngram import NGramConfig, NGramLM
 
@@ -249,7 +249,7 @@ def part_shakespeare(b: Bench) -> Report:
                       None if zoo_n is None else zoo_n <= target and zoo_n < short_n))
     # the continuous cache, as `text evaluate --cache-lambda` reads: a causal predictor over
     # the held-out text, but not the network alone, so the target is judged without it
-    cache = Cache(THETA, LAMBDA)
+    cache = DEFAULT
 
     def cached(model: str) -> float:
         lm = load_charlm(model)
@@ -258,8 +258,8 @@ def part_shakespeare(b: Bench) -> Report:
     r.rows.append(Row("held-out nats/char with the continuous cache", zoo_c, short_c, None,
                       "(judged without it)"))
     r.notes.append(f"tiny-shakespeare's last tenth ({len(val):,} characters), state carried; "
-                   f"the 5-gram took {fit_s:.0f} s to count; the cache: theta {THETA:g}, "
-                   f"lambda {LAMBDA:g}, the last {WINDOW:,} states, read as one stream")
+                   f"the 5-gram took {fit_s:.0f} s to count; the cache: theta {cache.theta:g}, "
+                   f"lambda {cache.lam:g}, the last {WINDOW:,} states, read as one stream")
     b.fp16(r, nats)
     return r
 
