@@ -543,6 +543,18 @@ def test_a_cache_continues_a_pattern_from_the_prime(trained):
     assert scored.argmax(1).tolist() == ids[n:].tolist()
 
 
+def test_sample_text_takes_the_cache_and_an_ngram_refuses_it(trained, tmp_path):
+    prime = "\nkwv gqf kwv gqf kwv g"
+    cached = sample_text(trained, prime=prime, length=8, temperature=0, cache_lambda=0.9,
+                         cache_theta=5.0)
+    assert cached.texts[0].startswith("qf kwv")
+    assert sample_text(trained, prime=prime, length=8, temperature=0).texts[0] != cached.texts[0]
+    assert_rerun_identical(cached.save(tmp_path / "cached.txt"), tmp_path)
+    ngram_model = ngram(corpus_text(3000), 3)
+    with pytest.raises(ConfigError, match="cache_lambda"):
+        sample_text(ngram_model, prime="the", length=5, cache_lambda=0.2)
+
+
 def test_a_cache_refuses_a_share_outside_0_to_1():
     with pytest.raises(ConfigError, match="cache_lambda"):
         Cache(theta=0.4, lam=1.5)

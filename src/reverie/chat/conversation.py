@@ -23,7 +23,7 @@ from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
 from reverie.io.files import save_json, save_text
-from reverie.text.cache import LAMBDA, THETA, Cache
+from reverie.text.cache import LAMBDA, Cache, lambda_knob, theta_knob
 
 BOTS = ("eliza", "neural", "both")
 MAX_LINE = 2000   # characters of one line a bot reads; the rest is dropped, and said so
@@ -45,12 +45,8 @@ class ChatConfig(Config):
                        "of its turn", min=1, unit="chars")
     context: int = knob(2000, "characters of the conversation so far the network reads before "
                         "it answers", min=0, unit="chars")
-    cache_lambda: float = knob(LAMBDA, "the continuous cache's share of each prediction (Grave et "
-                               "al. 2017's lambda): the network also predicts what followed its "
-                               "own most similar states in the conversation, so it picks up the "
-                               "words it just heard; 0: off", min=0, max=1)
-    cache_theta: float = knob(THETA, "how sharply the cache looks up the most similar states "
-                              "(Grave et al.'s theta)", min=0)
+    cache_lambda: float = lambda_knob(LAMBDA)
+    cache_theta: float = theta_knob()
     seed: int = seed_knob()
 
     @property

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reverie.core.config import ConfigError
+from reverie.core.config import ConfigError, knob
 
 # Defaults: chosen for the Shakespeare responder on held-out replies (docs/chat.md); the
 # window is the paper's largest cache (2,000 states)
@@ -43,6 +43,19 @@ class Cache:
 
 
 DEFAULT = Cache(THETA, LAMBDA)
+
+
+def lambda_knob(default: float):
+    """The Config field of λ, for every mechanism that predicts with the cache."""
+    return knob(default, "the continuous cache's share of each prediction (Grave et al. "
+                "2017's lambda): the network also predicts what followed its own most similar "
+                "earlier states, so it picks up the words it has just read; 0: off",
+                min=0, max=1)
+
+
+def theta_knob():
+    return knob(THETA, "how sharply the continuous cache looks up the most similar states "
+                "(Grave et al.'s theta)", min=0)
 
 
 def cache_probs(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, vocab_size: int,

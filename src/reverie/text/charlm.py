@@ -544,12 +544,12 @@ def sample(model: nn.Module, vocab: Vocab, prime: str = "", length: int = 1000,
            temperature: float = 0.8, top_k: Optional[int] = None, seed: int = 0,
            clamp: Optional[Clamp] = None, num_samples: int = 1,
            on_text: Optional[Callable[[str], None]] = None,
-           progress: Progress = silent) -> list[str]:
+           progress: Progress = silent, cache: Optional[Cache] = None) -> list[str]:
     """The continuations (prime not included) as strings; `on_text` gets the first
     sample's text as it is made (streaming)."""
     outs = [[] for _ in range(num_samples)]
     for n, pieces in enumerate(generate(model, vocab, prime, length, temperature, top_k, seed,
-                                        clamp, num_samples), start=1):
+                                        clamp, num_samples, cache), start=1):
         for o, p in zip(outs, pieces):
             o.append(p)
         if on_text is not None and pieces[0]:

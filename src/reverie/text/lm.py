@@ -12,12 +12,13 @@ from typing import Any, Callable, Optional
 
 import torch.nn as nn
 
-from reverie.core.config import Config, knob, make_config, seed_knob
+from reverie.core.config import Config, ConfigError, knob, make_config, seed_knob
 from reverie.core.errors import ReverieError
 from reverie.core.inputs import record as record_input
 from reverie.core.progress import Progress, silent
 from reverie.core.result import Result
 from reverie.io.files import save_text
+from reverie.text.cache import Cache, lambda_knob, theta_knob
 from reverie.text.charlm import CharLM, load_charlm, sample, unit_states
 from reverie.text.ngram import NGramLM, NGramResult
 from reverie.text.train import TrainResult
@@ -78,6 +79,8 @@ class SampleConfig(Config):
     top_k: Optional[int] = knob(None, "draw only among the k likeliest characters (none: "
                                 "all)", min=1)
     num_samples: int = knob(1, "independent samples", min=1)
+    cache_lambda: float = lambda_knob(0.0)
+    cache_theta: float = theta_knob()
     seed: int = seed_knob()
 
 
@@ -127,7 +130,11 @@ def sample_text(model, config: Optional[SampleConfig] = None, *, progress: Progr
     if isinstance(lm, CharLM):
         kind = "charlm"
         texts = sample(lm.model, lm.vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k,
-                       cfg.seed, None, cfg.num_samples, on_text=on_text, progress=progress)
+                       cfg.seed, None, cfg.num_samples, on_text=on_text, progress=progress,
+                       cache=Cache(cfg.cache_theta, cfg.cache_lambda))
+    elif cfg.cache_lambda:
+        raise ConfigError("cache_lambda", "needs a network from `text train`: an n-gram model "
+                                          "has no states to look up; set it to 0")
     else:
         kind = "ngram"
         texts = []
