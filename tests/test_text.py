@@ -570,8 +570,8 @@ def test_a_windowed_cache_sees_only_its_window():
     for window, chunk in ((10, 8), (3, 16)):
         got = cached_log_probs(logp, hidden, ids, cache, start=3, window=window, chunk=chunk)
         for r in range(3, 50):
-            lo = max(0, r - window)
-            p = cache_probs(hidden[r:r + 1], hidden[lo:r], ids[lo + 1:r + 1], 7, 1.0)
+            lo = max(0, r - window)     # the last `window` states, less the one just before
+            p = cache_probs(hidden[r:r + 1], hidden[lo:r - 1], ids[lo + 1:r], 7, 1.0)
             assert np.allclose(got[r - 3], mix(logp[r:r + 1], p, cache)[0])
 
 

@@ -12,6 +12,12 @@ state looks up the states most like it and predicts what followed them:
 No training: the trained network's own states are the memory. θ sets how sharply the
 lookup picks the nearest states, λ how much the memory is trusted. A responder with a cache
 copies from the conversation: the names, words and turns of phrase it has just heard.
+
+One departure, for characters: the state just before the current one is left out. Its
+value is the character just read, and consecutive states are alike, so while sampling it
+made the cache repeat letters ("woulddd", "effffiing": 2 tripled letters in 6,000
+characters of model:shakespeare at lambda 0.15, none without it); held-out bits moved by
+less than 0.001.
 """
 from __future__ import annotations
 
@@ -104,7 +110,7 @@ def cached_log_probs(log_probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray,
         keys, values = hidden[lo:rows[-1]], ids[lo + 1:rows[-1] + 1]
         first = None if window is None else np.maximum(rows - window - lo, 0)
         p_cache = cache_probs(hidden[rows], keys, values, log_probs.shape[1], cache.theta,
-                              visible=rows - lo, first=first)
+                              visible=rows - lo - 1, first=first)   # (not the state just before)
         out.append(mix(log_probs[rows], p_cache, cache))
     return np.concatenate(out) if out else np.zeros((0, log_probs.shape[1]))
 
@@ -136,13 +142,14 @@ class CacheStream:
         z = logits.astype(np.float64)
         log_probs = z - z.max(axis=1, keepdims=True)
         log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-        if not self.n:
+        n = self.n - 1                                  # not the state just before
+        if n < 1:
             return log_probs
         s = self.cache.theta * np.einsum("bh,bnh->bn", hidden.astype(np.float32),
-                                         self.keys[:, :self.n]).astype(np.float64)
+                                         self.keys[:, :n]).astype(np.float64)
         w = np.exp(s - s.max(axis=1, keepdims=True))
         w /= w.sum(axis=1, keepdims=True)
         p_cache = np.zeros((self.batch, self.V))
         for b in range(self.batch):
-            p_cache[b] = np.bincount(self.values[b, :self.n], weights=w[b], minlength=self.V)
+            p_cache[b] = np.bincount(self.values[b, :n], weights=w[b], minlength=self.V)
         return mix(log_probs, p_cache, self.cache)
