@@ -84,13 +84,12 @@ def main(argv=None) -> int:
     for i in range(1, min(len(held), args.replies + 1)):
         history, reply = held[max(0, i - 30):i], held[i]
         a = reply_bits(chat_model, history, reply.speaker, reply.text, args.context, cache)
-        plain = reply_bits(chat_model, history, reply.speaker, reply.text, args.context)
         b = reply_bits(text_model, history, reply.speaker, reply.text, args.context, cache)
         n = len(reply.text) + 2
         tot["with"] += a["bits_per_char"] * n
         tot["without"] += a["bits_per_char_without_context"] * n
-        tot["plain with"] += plain["bits_per_char"] * n
-        tot["plain without"] += plain["bits_per_char_without_context"] * n
+        tot["plain with"] += a["bits_per_char_without_cache"] * n
+        tot["plain without"] += a["bits_per_char_without_context_or_cache"] * n
         tot["text"] += b["bits_per_char"] * n
         chars += n
         scored += 1

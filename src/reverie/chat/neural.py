@@ -174,17 +174,24 @@ def reply_bits(responder: Responder, history: Sequence[Turn], persona: str, repl
     """Bits per character of `reply` (and its end of turn) under the model, after the
     conversation and after the persona's name alone; the difference is what the
     conversation told the model about this answer. With a `cache`, as `respond` predicts
-    with it."""
+    with it, and the network's own figures (read from the same pass) beside them."""
     lm = responder.lm
     reply = fit_to_vocab(reply, lm.vocab) + END
     with_context = _bits(lm, prompt(history, persona, lm.vocab, context), reply, cache)
     without = _bits(lm, prompt([], persona, lm.vocab, context), reply, cache)
-    return {"bits_per_char": with_context, "bits_per_char_without_context": without,
-            "context_gain_bits": without - with_context}
+    out = {"bits_per_char": with_context[0], "bits_per_char_without_context": without[0],
+           "context_gain_bits": without[0] - with_context[0]}
+    if cache is not None and cache.on:
+        out.update(bits_per_char_without_cache=with_context[1],
+                   bits_per_char_without_context_or_cache=without[1])
+    return out
 
 
 @torch.no_grad()  # scoring only: no graph over thousands of characters
-def _bits(lm: CharLM, prefix: str, text: str, cache: Optional[Cache] = None) -> float:
+def _bits(lm: CharLM, prefix: str, text: str, cache: Optional[Cache] = None
+          ) -> tuple[float, float]:
+    """Bits per character of `text` after `prefix`: with the cache (the network alone
+    when there is none) and with the network alone, from one pass."""
     ids = lm.vocab.encode(prefix + text, "text to score")
     n_prefix = len(lm.vocab.encode(prefix, "text to score"))
     model = lm.model                          # (loaded for inference: in eval mode)
@@ -192,11 +199,11 @@ def _bits(lm: CharLM, prefix: str, text: str, cache: Optional[Cache] = None) -> 
     hidden, _ = model.hidden(ids[None, :-1].to(dev), model.init_state(1))
     logp = F.log_softmax(model.head(hidden)[0].float(), dim=-1).cpu()
     start = n_prefix - 1                    # the row that predicts the text's first character
-    if cache is not None and cache.on:
-        logp = torch.from_numpy(cached_log_probs(logp.numpy(), hidden[0].float().cpu().numpy(),
-                                                 ids.numpy(), cache, start=start))
-    else:
-        logp = logp[start:]
     targets = ids[1 + start:]
-    picked = logp[torch.arange(len(targets)), targets]
-    return float(-picked.mean()) / math.log(2)
+    rows = torch.arange(len(targets))
+    plain = float(-logp[start:][rows, targets].mean()) / math.log(2)
+    if cache is None or not cache.on:
+        return plain, plain
+    mixed = cached_log_probs(logp.numpy(), hidden[0].float().cpu().numpy(), ids.numpy(), cache,
+                             start=start)
+    return float(-mixed[rows.numpy(), targets.numpy()].mean()) / math.log(2), plain

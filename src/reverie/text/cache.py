@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import log_softmax
 
 from reverie.core.config import ConfigError, knob
 
@@ -139,9 +140,7 @@ class CacheStream:
         self.n += 1
 
     def predict(self, logits: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-        z = logits.astype(np.float64)
-        log_probs = z - z.max(axis=1, keepdims=True)
-        log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+        log_probs = log_softmax(logits.astype(np.float64), axis=1)
         n = self.n - 1                                  # not the state just before
         if n < 1:
             return log_probs
