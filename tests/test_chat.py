@@ -151,6 +151,20 @@ def test_the_cache_lets_a_reply_echo_what_was_just_said(model):
     assert cached["context_gain_bits"] > plain["context_gain_bits"] + 0.5
 
 
+def test_a_conversation_recorded_before_the_cache_reruns_without_it(model, tmp_path):
+    # its sidecar has no cache_lambda: the default (0.15) would answer otherwise
+    say = ["pongsaltday", "pongsaltday pongsaltday"]
+    old = chat(say, bot="neural", model=model[0], temperature=1.5, cache_lambda=0.0)
+    paths = old.save(tmp_path / "old.txt")
+    record = json.loads(paths["sidecar"].read_text())
+    del record["config"]["cache_lambda"], record["config"]["cache_theta"]
+    paths["sidecar"].write_text(json.dumps(record))
+    assert ChatConfig.from_dict(record["config"]).cache_lambda == 0.0
+    assert ChatConfig.from_dict({**record["config"], "cache_lambda": 0.3}).cache_lambda == 0.3
+    assert chat(say, bot="neural", model=model[0], temperature=1.5).as_text() != old.as_text()
+    assert_rerun_identical(paths, tmp_path)
+
+
 def test_replies_are_deterministic_per_seed(model):
     responder = load_responder(model[0])
     history = [Turn("ANN", "salt")]

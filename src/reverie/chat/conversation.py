@@ -49,6 +49,8 @@ class ChatConfig(Config):
     cache_theta: float = theta_knob()
     seed: int = seed_knob()
 
+    ADDED = {"cache_lambda": 0.0}   # a conversation recorded before the cache ran without it
+
     @property
     def cache(self) -> Cache:
         return Cache(self.cache_theta, self.cache_lambda)

@@ -180,9 +180,13 @@ class Config(metaclass=_ConfigType):
 
     `ALIASES` maps a renamed field's old name to its new one: the old name is still taken
     (keyword, `replace`, `from_dict`, the CLI) for one release, with a DeprecationWarning.
-    `TRAILING` names fields that interfaces list last (a base class's shared knobs)."""
+    `TRAILING` names fields that interfaces list last (a base class's shared knobs).
+    `ADDED` maps a field added after configs were first recorded to the value that does
+    what the mechanism did before it existed, where that differs from its default: a
+    recorded config without the field reruns as it ran (`from_dict`)."""
     ALIASES: typing.ClassVar[dict[str, str]] = {}
     TRAILING: typing.ClassVar[tuple[str, ...]] = ()
+    ADDED: typing.ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def unalias(cls, values: dict) -> dict:
@@ -245,8 +249,8 @@ class Config(metaclass=_ConfigType):
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
         """From a sidecar's config: unknown keys (a newer or older version's) are an error
-        that names them."""
-        data = cls.unalias(data)
+        that names them; a field it predates takes its `ADDED` value, else its default."""
+        data = {**cls.ADDED, **cls.unalias(data)}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
