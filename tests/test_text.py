@@ -126,6 +126,29 @@ def test_mlstm_trains_and_samples(tmp_path, corpus_file):
     assert a == sample(model, vocab, "ROMEO:", 40, seed=5)[0] and len(a) == 40
 
 
+def test_weight_drop_masks_the_recurrent_weights_while_training_only(tmp_path, corpus_file):
+    torch.manual_seed(0)
+    model = build_model(20, tiny(wdrop=0.5, num_layers=2))
+    x = torch.randint(20, (2, 9))
+    kept = {n: w.detach().clone() for n, w in model.rnn.named_parameters()}
+    model.train()
+    a, _ = model(x, model.init_state(2))
+    b, _ = model(x, model.init_state(2))
+    assert not torch.allclose(a, b)                     # a fresh mask per call
+    a.sum().backward()                                  # the gradient reaches the raw weights
+    assert all(model.rnn.get_parameter(f"weight_hh_l{i}").grad.abs().sum() > 0 for i in (0, 1))
+    assert all(torch.equal(w, kept[n]) for n, w in model.rnn.named_parameters())
+    model.eval()                                        # evaluation: the weights as they are
+    plain = build_model(20, tiny(num_layers=2)).eval()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, model.init_state(2))[0], plain(x, plain.init_state(2))[0])
+    result = train_charlm([corpus_file], tiny(wdrop=0.3), out=tmp_path / "m.pt")
+    assert result.figures["val_loss"] < 2.5
+    with pytest.raises(ConfigError, match="wdrop"):
+        tiny(model="mlstm", wdrop=0.5)
+
+
 def test_mlstm_builds_its_weight_normalised_matrices_once_per_pass():
     # read at every character, weight norm rebuilt W_m there (and kept each copy for backward)
     model = build_model(20, tiny(model="mlstm"))

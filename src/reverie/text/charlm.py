@@ -68,6 +68,9 @@ class CharLMConfig(TrainConfig):
     n_embd: int = knob(64, "character embedding size (Radford et al.: 64)", min=1)
     dropout: float = knob(0.3, "dropout on the embedding, between layers and before the "
                           "decoder (Zaremba et al.)", min=0, below=1)
+    wdrop: float = knob(0.0, "lstm: DropConnect on the recurrent (hidden-to-hidden) weights, "
+                        "one mask per batch shared by every step: AWD-LSTM's weight drop "
+                        "(Merity et al. 2017; their models: 0.5)", min=0, below=1)
     weight_norm: bool = knob(True, "mlstm: weight normalisation on its matrices (Radford "
                              "et al.'s wn)")
     # data
@@ -100,6 +103,9 @@ class CharLMConfig(TrainConfig):
         if self.model == "mlstm" and self.num_layers != 1:
             raise ConfigError("num_layers", "the multiplicative LSTM has one layer here; set "
                                             "num_layers to 1")
+        if self.model == "mlstm" and self.wdrop:
+            raise ConfigError("wdrop", "weight drop is for the lstm here; set wdrop to 0 for "
+                                       "the mlstm")
         if self.min_lr > self.learning_rate:
             raise ConfigError("min_lr", f"{self.min_lr} is above learning_rate "
                                         f"({self.learning_rate}); the decay ends below its peak")
@@ -115,8 +121,10 @@ State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (num_layers, batch, rn
 class LSTMLM(nn.Module):
     """Embedding -> multi-layer LSTM (fused, cuDNN/oneDNN) -> linear decoder.
 
-    Dropout (Zaremba et al. 2014) on the non-recurrent connections only: after the
-    embedding, between layers and before the decoder.
+    Dropout (Zaremba et al. 2014) on the non-recurrent connections: after the embedding,
+    between layers and before the decoder; and, with `wdrop`, DropConnect on the recurrent
+    weights while training (Merity et al. 2017), which keeps the fused kernel: the masked
+    matrices are handed to the same nn.LSTM for one call.
     """
 
     def __init__(self, vocab_size: int, cfg: CharLMConfig):
@@ -142,7 +150,12 @@ class LSTMLM(nn.Module):
 
     def hidden(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """idx (B, T) -> the top layer's states (B, T, H), which the decoder reads."""
-        return self.rnn(self.drop(self.wte(idx)), state)
+        x = self.drop(self.wte(idx))
+        if self.training and self.cfg.wdrop > 0:
+            weights = {n: F.dropout(w, self.cfg.wdrop) if n.startswith("weight_hh") else w
+                       for n, w in self.rnn.named_parameters()}
+            return torch.func.functional_call(self.rnn, weights, (x, state))
+        return self.rnn(x, state)
 
     def layer_weights(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         return [(getattr(self.rnn, f"weight_ih_l{i}"), getattr(self.rnn, f"weight_hh_l{i}"),
