@@ -94,6 +94,20 @@ def test_a_sidecar_on_one_line_is_a_job(tmp_path):
     assert Path(again["outputs"]["transcript"]).read_bytes() == text.read_bytes()
 
 
+def test_a_field_left_out_of_a_job_takes_its_default_and_of_a_record_its_added_value(tmp_path):
+    # ChatConfig.ADDED: a conversation recorded before the cache ran without it, but a job
+    # written by hand that leaves cache_lambda out asks for the default (0.15)
+    from reverie.scale.batch import parse_job, run_job
+
+    plain = parse_job({"mechanism": "chat", "inputs": {"say": ["Hello"]}}, 1)
+    info = run_job(plain, tmp_path / "a")
+    record = json.loads(Path(info["outputs"]["sidecar"]).read_text())
+    assert record["config"]["cache_lambda"] == 0.15
+    del record["config"]["cache_lambda"]
+    info = run_job({**parse_job(record, 1), "out": "old.txt"}, tmp_path / "b")
+    assert json.loads(Path(info["outputs"]["sidecar"]).read_text())["config"]["cache_lambda"] == 0
+
+
 def test_a_local_batch_prints_no_dask_info_lines(tmp_path, capfd, caplog, monkeypatch):
     """Dask's scheduler, nanny and workers log INFO lines by the dozen; a batch (and the
     gallery's) keeps them out unless asked for with dask_logs."""

@@ -130,6 +130,24 @@ def test_every_config_field_has_a_flag_with_the_same_default(mech):
     assert "seed" in names, f"{mech.name}: its Config has no seed"
     for inp in mech.inputs:
         assert inp.name not in names, f"{mech.name}: {inp.name} is both an input and a field"
+    # a misspelt ADDED key would make every recorded config "unknown" to this version
+    assert set(cls.added()) <= names, f"{mech.name}: ADDED names no field"
+    for name, value in cls.added().items():
+        cls().replace(**{name: value})  # a value the field takes
+
+
+def test_added_values_fill_what_a_record_predates_and_merge_with_the_bases():
+    @dataclass
+    class Older(Toy):
+        ADDED = {"rate": 0.25}
+
+    @dataclass
+    class Newer(Older):
+        ADDED = {"mode": "b"}
+
+    assert Newer.from_dict({"steps": 5}) == Newer(steps=5, rate=0.25, mode="b")
+    assert Newer.from_dict({"rate": 0.75}).rate == 0.75          # recorded: kept
+    assert Newer.from_dict({"steps": 5}, recorded=False) == Newer(steps=5)  # written by hand
 
 
 def test_registry_entries_load_and_list(cli):

@@ -41,7 +41,7 @@ def _zoom_config(args):
     from reverie.core.rerun import config_of
     from reverie.core.registry import get
 
-    recorded = {}
+    recorded, written = {}, False
     if args.config:
         try:
             recorded = json.loads(Path(args.config).read_text())
@@ -53,13 +53,13 @@ def _zoom_config(args):
             if recorded["mechanism"] != "dream":
                 raise ReverieError(f"{args.config} is a sidecar of {recorded['mechanism']}, "
                                    f"not of dream")
-            recorded = recorded.get("config") or {}
+            recorded, written = recorded.get("config") or {}, True
         if not isinstance(recorded, dict):
             raise ReverieError(f"{args.config} must hold a JSON object of DreamConfig fields")
     changes = parse_sets(args.set, "size=256")
     if args.frames is not None:
         changes["frames"] = str(args.frames)
-    return config_of(get("dream"), recorded, changes)
+    return config_of(get("dream"), recorded, changes, written)
 
 
 def run_zoom_cmd(args) -> int:

@@ -183,7 +183,8 @@ class Config(metaclass=_ConfigType):
     `TRAILING` names fields that interfaces list last (a base class's shared knobs).
     `ADDED` maps a field added after configs were first recorded to the value that does
     what the mechanism did before it existed, where that differs from its default: a
-    recorded config without the field reruns as it ran (`from_dict`)."""
+    recorded config without the field (a sidecar, a checkpoint) runs as it ran; a
+    subclass's entries add to its bases'."""
     ALIASES: typing.ClassVar[dict[str, str]] = {}
     TRAILING: typing.ClassVar[tuple[str, ...]] = ()
     ADDED: typing.ClassVar[dict[str, Any]] = {}
@@ -247,10 +248,20 @@ class Config(metaclass=_ConfigType):
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Config":
-        """From a sidecar's config: unknown keys (a newer or older version's) are an error
-        that names them; a field it predates takes its `ADDED` value, else its default."""
-        data = {**cls.ADDED, **cls.unalias(data)}
+    def added(cls) -> dict[str, Any]:
+        """`ADDED` of this class and its bases (a subclass's value wins)."""
+        out: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("ADDED", {}))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, recorded: bool = True) -> "Config":
+        """From a recorded config (a sidecar's, a checkpoint's): unknown keys (a newer or
+        older version's) are an error that names them, and a field the record predates
+        takes its `ADDED` value, else its default. `recorded=False` for a config written
+        by hand (a batch job), where a field left out takes its default."""
+        data = {**(cls.added() if recorded else {}), **cls.unalias(data)}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -35,10 +35,12 @@ def rerun(path: str | os.PathLike, out: str | os.PathLike | None = None,
     return run_record(record, out, changes, progress)
 
 
-def config_of(mech: registry.Mechanism, recorded: dict, changes: dict[str, str] | None = None):
-    """The Config a record holds, with `changes` (field=value texts) parsed and applied."""
+def config_of(mech: registry.Mechanism, recorded: dict, changes: dict[str, str] | None = None,
+              written: bool = True):
+    """The Config a record holds, with `changes` (field=value texts) parsed and applied;
+    `written=False` for a config written by hand (its missing fields take defaults)."""
     config_cls = mech.config_class()
-    config = config_cls.from_dict(recorded)
+    config = config_cls.from_dict(recorded, recorded=written)
     if changes:
         infos = {f.name: f for f in fields(config_cls)}
         parsed = {}
@@ -78,9 +80,10 @@ def input_args(mech: registry.Mechanism, recorded: dict) -> dict:
 def run_record(record: dict, out: str | os.PathLike, changes: dict[str, str] | None = None,
                progress: Progress = silent):
     """Run what a record names (a sidecar's `mechanism`, `config` and `inputs`; a batch
-    job has the same keys) and save it to `out`. Returns (result, paths)."""
+    job has the same keys, and a sidecar copied as a job its schema) and save it to `out`.
+    Returns (result, paths)."""
     mech = registry.get(record["mechanism"])
-    config = config_of(mech, record["config"], changes)
+    config = config_of(mech, record["config"], changes, written="schema" in record)
     args = input_args(mech, record["inputs"])
     mech.check_output(config, Path(out))
     function = mech.load()

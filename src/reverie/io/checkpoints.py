@@ -97,7 +97,8 @@ def load_checkpoint(path: str | os.PathLike, fmt: str, version: int, what: str,
 
 def saved_config(config_cls, recorded: dict, **missing):
     """The Config a checkpoint recorded: fields this version no longer has are dropped,
-    fields it gained take `missing` or their defaults, and `resume` is never carried over."""
+    fields it gained take `missing`, their `ADDED` value or their defaults, and `resume` is
+    never carried over."""
     names = {f.name for f in dataclasses.fields(config_cls)}
-    values = {**missing, **config_cls.unalias(recorded)}  # a renamed field keeps its value
+    values = {**config_cls.added(), **missing, **config_cls.unalias(recorded)}  # a renamed field keeps its value
     return config_cls(**{k: v for k, v in values.items() if k in names and k != "resume"})

@@ -115,12 +115,16 @@ def parse_job(data: Any, index: int) -> dict:
     inputs = data.get("inputs") or {}
     if not isinstance(config, dict) or not isinstance(inputs, dict):
         raise ReverieError('"config" and "inputs" are JSON objects ({"field": value})')
-    _check_config(mech, config)
-    return {"mechanism": mech.name, "config": config, "inputs": _input_records(mech, inputs),
-            "out": _out_name(mech, data.get("out"), index)}
+    recorded = "schema" in data  # a sidecar copied as a job: its config is a record
+    _check_config(mech, config, recorded)
+    job = {"mechanism": mech.name, "config": config, "inputs": _input_records(mech, inputs),
+           "out": _out_name(mech, data.get("out"), index)}
+    if recorded:  # a field the record predates takes its Config's ADDED value
+        job["schema"] = data["schema"]
+    return job
 
 
-def _check_config(mech: registry.Mechanism, config: dict) -> None:
+def _check_config(mech: registry.Mechanism, config: dict, recorded: bool) -> None:
     import difflib
 
     from reverie.core.config import fields
@@ -132,7 +136,7 @@ def _check_config(mech: registry.Mechanism, config: dict) -> None:
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ReverieError(f"{mech.name} has no config field {name!r}{hint}; its fields: "
                                f"{', '.join(names)}")
-    mech.config_class().from_dict(config)  # values checked now, not on a worker
+    mech.config_class().from_dict(config, recorded)  # values checked now, not on a worker
 
 
 def _input_records(mech: registry.Mechanism, inputs: dict) -> dict:
@@ -208,7 +212,8 @@ def done(job: dict, out_dir: str | os.PathLike) -> bool:
         return False
     if made.get("mechanism") != job["mechanism"]:
         return False
-    config = registry.get(job["mechanism"]).config_class().from_dict(job["config"]).to_dict()
+    config = registry.get(job["mechanism"]).config_class().from_dict(
+        job["config"], recorded="schema" in job).to_dict()
     if any(made.get("config", {}).get(k) != config[k] for k in job["config"]):
         return False
     return all(_same_input(rec, made.get("inputs", {}).get(name) or {})
@@ -354,7 +359,8 @@ def check_jobs(jobs: list[dict], out_dir: str | os.PathLike) -> None:
     for job in jobs:
         mech = registry.get(job["mechanism"])
         try:
-            mech.check_output(mech.config_class().from_dict(job["config"]), out_path(job, out_dir))
+            config = mech.config_class().from_dict(job["config"], recorded="schema" in job)
+            mech.check_output(config, out_path(job, out_dir))
         except ReverieError as exc:
             raise ReverieError(f"the job on line {job.get('line', '?')}: {exc}") from None
 
