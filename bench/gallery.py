@@ -9,7 +9,9 @@ and the total per run, and keeps them in bench/out/gallery/results.json.
 
 Measured 2026-12-07 on 2 idle cores, the zoo installed, in one run: side by side (2 workers
 on one thread each) 264.3 s, one after another on two threads 321.0 s; the longest
-sections side by side: draw 108 s, text 93, image 69, style 60.
+sections side by side: draw 108 s, text 93, image 69, style 60. Later the same day (the
+machine slower): side by side 301.2 s and 323.0 s, and 306.2 s for the commit that had
+measured 264.3 s, run again in a worktree.
 
     REVERIE_THREADS=2 python bench/gallery.py [--quick] [--workers auto 1] [--section text ...]
 """

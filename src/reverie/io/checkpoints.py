@@ -100,5 +100,6 @@ def saved_config(config_cls, recorded: dict, **missing):
     fields it gained take `missing`, their `ADDED` value or their defaults, and `resume` is
     never carried over."""
     names = {f.name for f in dataclasses.fields(config_cls)}
-    values = {**config_cls.added(), **missing, **config_cls.unalias(recorded)}  # a renamed field keeps its value
+    # a renamed field keeps its value
+    values = {**config_cls.added(), **missing, **config_cls.unalias(recorded)}
     return config_cls(**{k: v for k, v in values.items() if k in names and k != "resume"})
