@@ -65,14 +65,9 @@ def cmd_evaluate(args) -> int:
 
     if not 0 < args.val_frac < 0.5:
         raise ReverieError(f"--val-frac must be between 0 and 0.5, got {args.val_frac}")
-    for bad, message in ((not 0 <= args.cache_lambda <= 1, f"--cache-lambda must be between 0 "
-                                                           f"and 1, got {args.cache_lambda}"),
-                         (args.cache_theta < 0, f"--cache-theta must be 0 or more, got "
-                                                f"{args.cache_theta}"),
-                         (args.cache_window < 1, f"--cache-window must be at least 1, got "
-                                                 f"{args.cache_window}")):
-        if bad:
-            raise ReverieError(message)
+    if args.cache_window < 1:
+        raise ReverieError(f"--cache-window must be at least 1, got {args.cache_window}")
+    cache = Cache(args.cache_theta, args.cache_lambda)  # checks both (the flags in its error)
     lm = load_lm(args.model)
     bytes_mode = lm.vocab.bytes_mode if isinstance(lm, CharLM) else lm.config.bytes_mode
     text = read_corpus(args.corpus, bytes_mode=bytes_mode)
@@ -80,8 +75,8 @@ def cmd_evaluate(args) -> int:
         text = text[len(text) - int(len(text) * args.val_frac):]
     start = time.perf_counter()
     if isinstance(lm, CharLM):
-        cache = Cache(args.cache_theta, args.cache_lambda) if args.cache_lambda else None
-        result = evaluate_text(lm.model, lm.vocab, text, cache=cache, window=args.cache_window)
+        result = evaluate_text(lm.model, lm.vocab, text, cache=cache if cache.on else None,
+                               window=args.cache_window)
     elif args.cache_lambda:
         raise ReverieError("--cache-lambda needs a network from `text train`: an n-gram model "
                            "has no states to look up")
