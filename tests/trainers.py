@@ -78,9 +78,11 @@ def _picture(path: Path) -> str:
 
 
 def _write(path: Path, text: str) -> Path:
+    """Written atomically: under torchrun every rank writes the same file, and a rank that
+    read it while another was rewriting it saw it empty ("no dialogue turns", a CI flake)."""
+    from reverie.io.files import save_text
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return Path(save_text(text, path))
 
 
 def _chorales(n: int = 8, frames: int = 64) -> list:
