@@ -308,6 +308,30 @@ def test_builtin_chorale_audio_is_held_out_by_chorale(tmp_path, monkeypatch):
     assert np.array_equal(again.train[0], clips.train[0])   # from the cache
 
 
+def test_chorales_sung_by_the_sine_fallback_are_sung_again_once_fluidsynth_loads(
+        tmp_path, monkeypatch):
+    from reverie.music import score
+    monkeypatch.setenv("REVERIE_CACHE", str(tmp_path))
+    counts = {"train": 1, "valid": 1, "test": 1}
+    made = []
+
+    def render(rate, counts, progress):
+        made.append(engine)
+        return ({p: [np.full(RATE, 0.1 * len(made), np.float32)] for p in counts},
+                {p: [f"bwv{len(made)}"] for p in counts}, engine)
+    monkeypatch.setattr(data, "_render_chorales", render)
+    engine, loads = score.SINE_ENGINE, False   # a machine without libfluidsynth
+    monkeypatch.setattr(score, "fluidsynth_loads", lambda: loads)
+    first = data.builtin_clips("chorale-audio", RATE, counts=counts)
+    assert data.builtin_clips("chorale-audio", RATE, counts=counts).names == first.names
+    assert len(made) == 1                       # the sines are kept while nothing better loads
+    engine, loads = "fluidsynth (choir)", True  # libfluidsynth installed since
+    sung = data.builtin_clips("chorale-audio", RATE, counts=counts)
+    assert len(made) == 2 and sung.notes == ["made with fluidsynth (choir)"]
+    assert data.builtin_clips("chorale-audio", RATE, counts=counts).names == sung.names
+    assert len(made) == 2                       # and the choir's cache is then kept
+
+
 @pytest.mark.skipif(not (data.shutil.which("espeak-ng") or data.shutil.which("espeak")),
                     reason="espeak-ng is not installed (.ci/run installs it)")
 def test_builtin_speech_is_spoken_and_cached(tmp_path, monkeypatch):

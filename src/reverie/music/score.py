@@ -95,6 +95,19 @@ def write_musicxml(chorale: Chorale, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+SINE_ENGINE = "built-in sine synthesiser (pretty_midi.synthesize; fluidsynth could not load)"
+
+
+def fluidsynth_loads() -> bool:
+    """Whether pyfluidsynth finds Debian's libfluidsynth (it raises ImportError when not)."""
+    import importlib
+    try:
+        importlib.import_module("fluidsynth")
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 def render_audio(chorale: Chorale, qpm: float = 80.0,
                  rate: int = SAMPLE_RATE) -> tuple[np.ndarray, str]:
     """(mono samples at `rate`, which synthesiser made them)."""
@@ -106,7 +119,7 @@ def render_audio(chorale: Chorale, qpm: float = 80.0,
             raise RuntimeError("no samples")
     except Exception:  # noqa: BLE001 (missing library, soundfont or driver: fall back)
         audio = pm.synthesize(fs=rate)   # pretty_midi's sine-wave synthesiser
-        engine = "built-in sine synthesiser (pretty_midi.synthesize; fluidsynth could not load)"
+        engine = SINE_ENGINE
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > 0:
         audio = audio / peak * 0.8

@@ -232,18 +232,23 @@ def load_clips(corpus, rate: int, progress=None) -> Clips:
 
 def builtin_clips(name: str, rate: int, progress=None, counts: dict | None = None) -> Clips:
     from reverie.music.chorales import cache_dir
+    from reverie.music.score import SINE_ENGINE, fluidsynth_loads
     counts = counts or (CHORALES if name == "chorale-audio" else SPEECH_SENTENCES)
     tag = "-".join(str(counts[p]) for p in ("train", "valid", "test"))
     path = cache_dir() / "sound" / f"{name}-{rate}hz-{tag}-v{CACHE_VERSION}.npz"
     if path.exists():
         try:
-            return _load_cache(path, rate, f"builtin:{name}")
+            clips, engine = _load_cache(path, rate, f"builtin:{name}")
+            # chorales sung by sines because FluidSynth was missing then are sung again
+            # by the choir once it loads: they are not the sound the zoo's model learned
+            if not (engine == SINE_ENGINE and fluidsynth_loads()):
+                return clips
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is made again
     make = _render_chorales if name == "chorale-audio" else _speak_sentences
     parts, names, engine = make(rate, counts, progress)
     _save_cache(path, parts, names, engine)
-    return _load_cache(path, rate, f"builtin:{name}")
+    return _load_cache(path, rate, f"builtin:{name}")[0]
 
 
 def _save_cache(path: Path, parts: dict, names: dict, engine: str) -> None:
@@ -261,7 +266,7 @@ def _save_cache(path: Path, parts: dict, names: dict, engine: str) -> None:
             np.savez(f, **arrays)
 
 
-def _load_cache(path: Path, rate: int, source: str) -> Clips:
+def _load_cache(path: Path, rate: int, source: str) -> tuple[Clips, str]:
     with np.load(path, allow_pickle=False) as z:
         parts, names = {}, {}
         for p in ("train", "valid", "test"):
@@ -271,7 +276,7 @@ def _load_cache(path: Path, rate: int, source: str) -> Clips:
             names[p] = [str(n) for n in z[f"{p}_names"]]
         engine = str(z["engine"])
     return Clips(rate, parts["train"], parts["valid"], parts["test"], names, source,
-                 [f"made with {engine}"])
+                 [f"made with {engine}"]), engine
 
 
 def _render_chorales(rate: int, counts: dict, progress) -> tuple[dict, dict, str]:
