@@ -374,3 +374,21 @@ def test_bad_input_gets_one_line(cli, tone_model, tmp_path):
     sf.write(tmp_path / "hi.wav", tone(0.3)[:: 1], RATE * 2)
     result = gen.continue_sound(tmp_path / "t.pt", tmp_path / "hi.wav", seconds=0.1)
     assert any("resampled from 16000 Hz" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("min_lr", [None, 1e-4])
+def test_min_lr_decays_the_learning_rate_to_it_by_the_end(tmp_path, min_lr):
+    out = tmp_path / "m.pt"
+    tr.train_sound(clips=TONES, config=tiny(max_steps=20, eval_every=20, checkpoint_every=20,
+                                            min_lr=min_lr), out=out)
+    lr = torch.load(out, weights_only=True)["optimizer"]["param_groups"][0]["lr"]
+    if min_lr is None:
+        assert lr == 3e-3                      # constant, as the papers' codes keep it
+    else:
+        assert min_lr < lr < min_lr * 1.2      # the last step's cosine is near its floor
+
+
+def test_min_lr_above_the_learning_rate_is_one_line():
+    from reverie.core.config import ConfigError
+    with pytest.raises(ConfigError, match="min_lr"):
+        tiny(min_lr=1e-2)

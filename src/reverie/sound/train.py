@@ -24,8 +24,8 @@ from reverie.io import checkpoints
 from reverie.io.checkpoints import ModelFileResult
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import Clips, load_clips
-from reverie.train import (Env, Task, TrainConfig, checkpoint_every_knob, eval_every_knob,
-                           fit, max_steps_knob, model_path, optimize)
+from reverie.train import (Env, Task, TrainConfig, checkpoint_every_knob, cosine_lr,
+                           eval_every_knob, fit, max_steps_knob, model_path, optimize)
 
 FORMAT = "reverie-sound"
 FORMAT_VERSION = 1
@@ -95,6 +95,9 @@ class SoundConfig(TrainConfig):
                            min=1)
     learning_rate: float = knob(1e-3, "Adam (wavenet, samplernn; both codes: 1e-3) or RMSprop "
                                 "(gruv; Keras' default 1e-3) learning rate", above=0)
+    min_lr: Optional[float] = knob(None, "cosine-decay the learning rate to this by the end "
+                                   "of the run (nanoGPT's min_lr); none keeps it constant, "
+                                   "as the WaveNet, SampleRNN and GRUV codes do", min=0)
     max_steps: int = max_steps_knob(2000)
     eval_every: int = eval_every_knob(100)
     checkpoint_every: int = checkpoint_every_knob(100)
@@ -106,6 +109,9 @@ class SoundConfig(TrainConfig):
                                         f"{self.stacks} stacks; give a multiple of stacks")
         if self.gate_channels % 2:
             raise ConfigError("gate_channels", "must be even: the gate halves it")
+        if self.min_lr is not None and self.min_lr > self.learning_rate:
+            raise ConfigError("min_lr", f"{self.min_lr} is above learning_rate "
+                                        f"({self.learning_rate}); the decay ends below its peak")
 
 
 MU_LAW_MODELS = ("wavenet", "samplernn")
@@ -321,6 +327,11 @@ class SoundTask(Task):
             # the last layer's residual output feeds nothing: DDP would wait for its gradient
             self.model.res[-1].requires_grad_(False)
         self.net = wrap(self.model)
+
+    def learning_rate(self, frac_done: float, step: int) -> float | None:
+        cfg = self.cfg
+        return None if cfg.min_lr is None else cosine_lr(frac_done, step, cfg.learning_rate,
+                                                         cfg.min_lr)
 
     def step(self, step: int) -> dict:
         batch = training_batch(self.model, self.clips.train, self.cfg, self.cfg.batch_size,

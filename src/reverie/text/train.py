@@ -7,7 +7,6 @@ optimiser, data position, carried state, vocabulary, configuration, RNG state).
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -25,7 +24,7 @@ from reverie.scale import ddp
 from reverie.text.charlm import (FORMAT, FORMAT_VERSION, LN2, CharLM, CharLMConfig, build_model,
                                  count_params, evaluate_ids, load_checkpoint)
 from reverie.text.corpus import Vocab, decode_text, read_corpus
-from reverie.train import Env, Task, fit, model_path, optimize
+from reverie.train import Env, Task, cosine_lr, fit, model_path, optimize
 
 
 # ---------------------------------------------------------------------------------------
@@ -62,11 +61,7 @@ class Streams:
 def get_lr(frac_done: float, step: int, cfg: CharLMConfig) -> float:
     """nanoGPT's schedule: linear warmup, then cosine decay to min_lr at the end of the run
     (`frac_done` is the fraction of the step or time budget used)."""
-    if step < cfg.warmup_iters:
-        return cfg.learning_rate * (step + 1) / (cfg.warmup_iters + 1)
-    frac = min(max(frac_done, 0.0), 1.0)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * frac))
-    return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
+    return cosine_lr(frac_done, step, cfg.learning_rate, cfg.min_lr, cfg.warmup_iters)
 
 
 def make_optimizer(model: nn.Module, cfg: CharLMConfig) -> torch.optim.Optimizer:

@@ -180,6 +180,17 @@ def optimize(loss: torch.Tensor, optimizer: torch.optim.Optimizer, clip: float =
     optimizer.step()
 
 
+def cosine_lr(frac_done: float, step: int, peak: float, floor: float,
+              warmup: int = 0) -> float:
+    """nanoGPT's schedule: linear warmup over `warmup` steps, then cosine decay from `peak`
+    to `floor` at the end of the run (`frac_done`: the fraction of the step or time budget
+    used, as Task.learning_rate receives it)."""
+    if step < warmup:
+        return peak * (step + 1) / (warmup + 1)
+    frac = min(max(frac_done, 0.0), 1.0)
+    return floor + 0.5 * (1.0 + math.cos(math.pi * frac)) * (peak - floor)
+
+
 def model_path(out, example: str = "model.pt") -> Path | None:
     """Where a run writes its model: a .pt path (no suffix: .pt added), checked writable."""
     if out is None:
