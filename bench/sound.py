@@ -116,6 +116,10 @@ def flatness(x: np.ndarray) -> float:
     return float(np.mean(gen.trajectory(x, RATE)["flatness"]))
 
 
+def mean_flatness(clips: np.ndarray) -> float:
+    return float(np.mean([flatness(x) for x in clips]))
+
+
 # ---------------------------------------------------------------------------------------
 # Steady tones: does a continuation keep its pitch?
 # ---------------------------------------------------------------------------------------
@@ -226,7 +230,7 @@ def main() -> None:
     starts, truth = held_out_starts(clips)
     figures: dict = {"train_seconds_of_sound": clips.seconds("train"),
                      "held_out_starts": len(starts), "rows": [], "tones": tones,
-                     "start_flatness": float(np.mean([flatness(x) for x in starts]))}
+                     "start_flatness": mean_flatness(starts)}
     figures["rows"].append(judge("repeat the last second",
                                  np.tile(starts[:, -RATE:], (1, int(CONT_S))), truth))
     # the last chord held: what a continuation that only sustains would score

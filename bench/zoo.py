@@ -481,7 +481,7 @@ def part_chorale_audio(b: Bench) -> Report:
     from reverie.sound import generate as gen
     from reverie.sound import train as tr
     from reverie.sound.data import builtin_clips
-    from sound import RATE, bits_on, flatness, held_out_starts, judge, unigram_bits
+    from sound import RATE, bits_on, held_out_starts, judge, mean_flatness, unigram_bits
 
     clips = builtin_clips("chorale-audio", RATE)
     cont_s = b.n(4, 1)
@@ -515,7 +515,7 @@ def part_chorale_audio(b: Bench) -> Report:
     key = "above_-40dBFS_at_4s"
     r.rows.append(Row("share still above -40 dBFS at the end", z and z[key], s[key],
                       repeat[key], ">= 0.9", None if z is None else z[key] >= 0.9))
-    start = float(np.mean([flatness(x) for x in starts]))
+    start = mean_flatness(starts)
     zf = z and z["flatness_last_second"] / start
     r.rows.append(Row("spectral flatness of the last second, over the start's", zf,
                       s["flatness_last_second"] / start, repeat["flatness_last_second"] / start,

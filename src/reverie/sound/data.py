@@ -238,17 +238,16 @@ def builtin_clips(name: str, rate: int, progress=None, counts: dict | None = Non
     path = cache_dir() / "sound" / f"{name}-{rate}hz-{tag}-v{CACHE_VERSION}.npz"
     if path.exists():
         try:
-            clips, engine = _load_cache(path, rate, f"builtin:{name}")
             # chorales sung by sines because FluidSynth was missing then are sung again
             # by the choir once it loads: they are not the sound the zoo's model learned
-            if not (engine == SINE_ENGINE and fluidsynth_loads()):
-                return clips
+            if not (_cached_engine(path) == SINE_ENGINE and fluidsynth_loads()):
+                return _load_cache(path, rate, f"builtin:{name}")
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is made again
     make = _render_chorales if name == "chorale-audio" else _speak_sentences
     parts, names, engine = make(rate, counts, progress)
     _save_cache(path, parts, names, engine)
-    return _load_cache(path, rate, f"builtin:{name}")[0]
+    return _load_cache(path, rate, f"builtin:{name}")
 
 
 def _save_cache(path: Path, parts: dict, names: dict, engine: str) -> None:
@@ -266,7 +265,13 @@ def _save_cache(path: Path, parts: dict, names: dict, engine: str) -> None:
             np.savez(f, **arrays)
 
 
-def _load_cache(path: Path, rate: int, source: str) -> tuple[Clips, str]:
+def _cached_engine(path: Path) -> str:
+    """Which synthesiser made a cache (read alone: the audio stays on disk)."""
+    with np.load(path, allow_pickle=False) as z:
+        return str(z["engine"])
+
+
+def _load_cache(path: Path, rate: int, source: str) -> Clips:
     with np.load(path, allow_pickle=False) as z:
         parts, names = {}, {}
         for p in ("train", "valid", "test"):
@@ -276,7 +281,7 @@ def _load_cache(path: Path, rate: int, source: str) -> tuple[Clips, str]:
             names[p] = [str(n) for n in z[f"{p}_names"]]
         engine = str(z["engine"])
     return Clips(rate, parts["train"], parts["valid"], parts["test"], names, source,
-                 [f"made with {engine}"]), engine
+                 [f"made with {engine}"])
 
 
 def _render_chorales(rate: int, counts: dict, progress) -> tuple[dict, dict, str]:
