@@ -185,6 +185,16 @@ def test_reconstruction_at_temperature_zero_is_close_to_the_input(overfit):
         assert own < 0.3 and own < min(others), (i, own, others)
 
 
+def test_max_seq_len_becomes_the_longest_drawing_kept_as_magenta_sets_it():
+    # the losses are sums over max_seq_len steps divided by it: padding 5-point shapes to
+    # 250 would shrink the reconstruction term 50-fold against the KL term
+    scribble = np.array([[0, 0, 0]] + [[1, 1, 0]] * 299, dtype=np.int16)   # 300 points
+    r = ST.train_sketch({"train": shapes() + [scribble]}, tiny(max_seq_len=250, max_steps=1))
+    assert r.config.max_seq_len == 5 and r.model.cfg.max_seq_len == 5
+    assert any("longest drawing" in n for n in r.notes)
+    assert any("left out" in n for n in r.notes)                  # the scribble
+
+
 def test_recurrent_dropout_path_matches_the_fused_lstm_without_dropout():
     cfg = tiny(use_recurrent_dropout=True, recurrent_dropout_prob=1.0 - 1e-9)
     torch.manual_seed(0)
