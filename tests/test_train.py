@@ -150,3 +150,18 @@ def test_the_old_knob_names_still_work_for_one_release(cli, tmp_path):
                        "2", "--no-progress")
     assert code == 0, err
     assert torch.load(out, weights_only=True)["run"]["step"] == 2
+
+
+def test_ema_update_warms_up_then_averages_with_its_decay():
+    from reverie.train import ema_update
+    model, average = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+        average.weight.fill_(0.0)
+    ema_update(average, model, 0.999, done=1)      # warm-up: decay (1 + 1) / (10 + 1)
+    assert torch.allclose(average.weight, torch.full_like(model.weight, 1 - 2 / 11))
+    average.weight.data.fill_(0.0)
+    ema_update(average, model, 0.9, done=10_000)   # past the warm-up: the decay itself
+    assert torch.allclose(average.weight, torch.full_like(model.weight, 0.1))
+    ema_update(average, model, 0.0, done=5)        # 0: the average is the model
+    assert torch.equal(average.weight, model.weight)

@@ -42,7 +42,7 @@ from reverie.gan.networks import (code_of, diff_augment, generate, image_grid,
                                   truncated_normal)
 from reverie.io import checkpoints
 from reverie.io.checkpoints import save_checkpoint, saved_config
-from reverie.train import Env, Task, TrainConfig, fit, model_path, optimize
+from reverie.train import Env, Task, TrainConfig, ema_update, fit, model_path, optimize
 
 FORMAT = "reverie-gan"
 FORMAT_VERSION = 1
@@ -196,10 +196,7 @@ class GANTask(Task):
     @torch.no_grad()
     def average(self, done: int) -> None:
         """The EMA, with a warm-up (short runs would sample an old generator)."""
-        ema = self.cfg.ema
-        decay = min(ema, (1 + done) / (10 + done)) if ema else 0.0
-        for pe, p in zip(self.g_ema.parameters(), self.g.parameters()):
-            pe.lerp_(p, 1 - decay)
+        ema_update(self.g_ema, self.g, self.cfg.ema, done)
 
     def evaluate(self, final: bool) -> dict:
         from reverie.gan import metrics

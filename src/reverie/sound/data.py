@@ -247,6 +247,7 @@ def builtin_clips(name: str, rate: int, progress=None, counts: dict | None = Non
     make = _render_chorales if name == "chorale-audio" else _speak_sentences
     parts, names, engine = make(rate, counts, progress)
     _save_cache(path, parts, names, engine)
+    # read back: the first run hears the same 16-bit sound as every later one
     return _load_cache(path, rate, f"builtin:{name}")
 
 

@@ -8,6 +8,7 @@ perfect) and the normalised mean squared error for GRUV (1 is predicting the mea
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from reverie.io.checkpoints import ModelFileResult
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import Clips, load_clips
 from reverie.train import (Env, Task, TrainConfig, checkpoint_every_knob, cosine_lr,
-                           eval_every_knob, fit, max_steps_knob, model_path, optimize)
+                           ema_update, eval_every_knob, fit, max_steps_knob, model_path,
+                           optimize)
 
 FORMAT = "reverie-sound"
 FORMAT_VERSION = 1
@@ -98,6 +100,12 @@ class SoundConfig(TrainConfig):
     min_lr: Optional[float] = knob(None, "cosine-decay the learning rate to this by the end "
                                    "of the run (nanoGPT's min_lr); none keeps it constant, "
                                    "as the WaveNet, SampleRNN and GRUV codes do", min=0)
+    ema_decay: Optional[float] = knob(None, "keep an exponential moving average of the "
+                                      "weights with this decay and generate from it "
+                                      "(Polyak averaging, as Parallel WaveNet and r9y9's "
+                                      "wavenet_vocoder, whose ema_decay is 0.9999); none "
+                                      "generates from the last step's weights", min=0,
+                                      below=1)
     max_steps: int = max_steps_knob(2000)
     eval_every: int = eval_every_knob(100)
     checkpoint_every: int = checkpoint_every_knob(100)
@@ -158,13 +166,18 @@ def config_from_dict(d: dict) -> SoundConfig:
     return checkpoints.saved_config(SoundConfig, d)
 
 
+def generating_weights(ckpt: dict) -> dict:
+    """The weights a model generates from: the moving average when it kept one."""
+    return ckpt["ema"] if "ema" in ckpt else ckpt["model"]
+
+
 def load_sound(path) -> SoundModel:
     ckpt = load_checkpoint(path)
     try:
         cfg = config_from_dict(ckpt["config"])
         with torch.random.fork_rng(devices=[]):
             net = make_net(cfg)
-        net.load_state_dict(ckpt["model"])
+        net.load_state_dict(generating_weights(ckpt))
     except (RuntimeError, KeyError, TypeError, AttributeError, ReverieError):
         raise ReverieError(f"{path} does not match its own configuration (damaged or edited); "
                            f"retrain it with `reverie sound train`") from None
@@ -312,6 +325,11 @@ class SoundTask(Task):
                           else torch.optim.RMSprop)(self.model.parameters(),
                                                     lr=cfg.learning_rate)
         self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
+        # the weights that generate: the moving average (ema_decay) or the trained ones
+        self.average = None
+        if cfg.ema_decay is not None:
+            self.average = copy.deepcopy(self.model).eval().requires_grad_(False)
+            self.models["ema"] = self.average
         self.rows = env.rows(cfg.batch_size)
         self.fixed = fixed_validation(self.model, clips, cfg)
         self.unit = "bits per sample" if cfg.model in MU_LAW_MODELS else "normalised MSE"
@@ -328,6 +346,19 @@ class SoundTask(Task):
             self.model.res[-1].requires_grad_(False)
         self.net = wrap(self.model)
 
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self.average if self.average is not None else self.model
+
+    def init_from(self, ckpt: dict, path: str) -> None:
+        """Fine-tuning starts from the weights the model generates from, averaged or not."""
+        if "model" in ckpt:
+            ckpt = {k: v for k, v in ckpt.items() if k != "ema"} | {
+                "model": generating_weights(ckpt)}
+        super().init_from(ckpt, path)
+        if self.average is not None:
+            self.average.load_state_dict(self.model.state_dict())
+
     def learning_rate(self, frac_done: float, step: int) -> float | None:
         cfg = self.cfg
         return None if cfg.min_lr is None else cosine_lr(frac_done, step, cfg.learning_rate,
@@ -339,10 +370,15 @@ class SoundTask(Task):
         loss = _loss(self.net, batch[self.rows].to(self.env.device), self.cfg)
         # clipped: LSTM and early WaveNet spikes
         optimize(loss, self.optimizer, 1.0, self.model.parameters())
+        if self.average is not None:
+            ema_update(self.average, self.model, self.cfg.ema_decay, step + 1)
         return {"train": _to_unit(self.cfg, loss.item())}
 
     def evaluate(self, final: bool) -> dict:
-        return {"valid": held_out(self.model, self.fixed, self.cfg, self.env.device)}
+        figures = {"valid": held_out(self.generator, self.fixed, self.cfg, self.env.device)}
+        if self.average is not None:   # the last step's weights, beside their average
+            figures["valid_last"] = held_out(self.model, self.fixed, self.cfg, self.env.device)
+        return figures
 
     def header(self) -> dict:
         return {"data": self.data, "seeds": self.seeds}
@@ -407,7 +443,7 @@ def train_sound(corpus=None, config: Optional[SoundConfig] = None, *,
 
     run = fit(make_task, cfg, out=out, load=load_checkpoint, progress=progress)
     task, rec = run.task, run.record
-    cfg, net = run.cfg, task.model
+    cfg, net = run.cfg, task.generator
     figures = {"model": cfg.model, "steps": rec["step"], "train": rec["losses"]["train"],
                "valid": rec["figures"]["valid"], "unit": task.unit,
                "seconds_per_second": task.per_step / cfg.sample_rate

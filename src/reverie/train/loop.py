@@ -191,6 +191,16 @@ def cosine_lr(frac_done: float, step: int, peak: float, floor: float,
     return floor + 0.5 * (1.0 + math.cos(math.pi * frac)) * (peak - floor)
 
 
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float, done: int) -> None:
+    """Move `average`'s weights toward `model`'s: an exponential moving average (Polyak
+    averaging) with a warm-up, min(decay, (1 + done) / (10 + done)), so a short run does not
+    keep its untrained start. `done`: steps finished."""
+    d = min(decay, (1 + done) / (10 + done))
+    for pa, p in zip(average.parameters(), model.parameters()):
+        pa.lerp_(p, 1 - d)
+
+
 def model_path(out, example: str = "model.pt") -> Path | None:
     """Where a run writes its model: a .pt path (no suffix: .pt added), checked writable."""
     if out is None:
