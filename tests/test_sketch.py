@@ -193,6 +193,9 @@ def test_max_seq_len_becomes_the_longest_drawing_kept_as_magenta_sets_it():
     assert r.config.max_seq_len == 5 and r.model.cfg.max_seq_len == 5
     assert any("longest drawing" in n for n in r.notes)
     assert any("left out" in n for n in r.notes)                  # the scribble
+    kept = ST.train_sketch({"train": shapes()}, tiny(max_seq_len=250, max_steps=1,
+                                                     fit_max_seq_len=False))
+    assert kept.config.max_seq_len == 250                        # as recorded runs ran
 
 
 def test_recurrent_dropout_path_matches_the_fused_lstm_without_dropout():

@@ -405,6 +405,8 @@ def test_ema_decay_keeps_an_average_that_generates_and_fine_tuning_starts_from(t
     assert not torch.equal(ckpt["ema"][key], ckpt["model"][key])   # an average, not a copy
     assert torch.equal(tr.load_sound(out).net.state_dict()[key], ckpt["ema"][key])
     # fine-tuning from it starts from the average (a near-zero rate barely moves it)
-    tuned = tr.train_sound(clips=TONES, config=tiny(max_steps=1, eval_every=1,
-                                                    init=str(out), learning_rate=1e-9))
-    assert torch.allclose(tuned.model.state_dict()[key], ckpt["ema"][key], atol=1e-6)
+    for ema_decay in (None, 0.9):      # the trained weights, and their average too
+        tuned = tr.train_sound(clips=TONES, config=tiny(max_steps=1, eval_every=1,
+                                                        init=str(out), learning_rate=1e-9,
+                                                        ema_decay=ema_decay))
+        assert torch.allclose(tuned.model.state_dict()[key], ckpt["ema"][key], atol=1e-6)

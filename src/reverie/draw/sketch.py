@@ -15,7 +15,7 @@ Here:
    except where a CPU cannot afford them (said in each help); the shared training knobs
    (max_steps, minutes, eval_every, ...) come from `reverie.train.TrainConfig`.
 2. Data: a sketch-rnn `.npz` read safely by `reverie.io.strokes`, drawings longer than
-   `max_seq_len` dropped, offsets divided by the training split's scale factor, and
+   `max_seq_len` dropped (which then becomes the longest drawing kept), offsets divided by the training split's scale factor, and
    magenta's augmentation (`random_scale_factor`, `augment_stroke_prob`).
 3. The model: a bidirectional LSTM encoder reads the drawing (stroke-5 rows) and gives
    (mu, sigma) of a latent z (`z_size`); the decoder LSTM starts from tanh(W z) and reads
@@ -102,7 +102,12 @@ class SketchConfig(TrainConfig):
                                          "(magenta: 0.9)", above=0, max=1)
     # data
     max_seq_len: int = knob(250, "longest drawing in points; longer ones are left out "
-                            "(magenta: 250)", min=2)
+                            "(magenta: 250). The losses are sums over max_seq_len steps "
+                            "divided by it", min=2)
+    fit_max_seq_len: bool = knob(True, "lower max_seq_len to the longest drawing kept, as "
+                                 "magenta's load_dataset does, so short drawings are not "
+                                 "padded (their reconstruction term shrunk against the KL "
+                                 "term); the model then draws at most that many points")
     random_scale_factor: float = knob(0.15, "augmentation: scale x and y each by a random "
                                       "factor in 1 +- this (magenta: 0.15)", min=0, below=1)
     augment_stroke_prob: float = knob(0.10, "augmentation: drop each inner point of a stroke "
@@ -128,6 +133,7 @@ class SketchConfig(TrainConfig):
     checkpoint_every: int = checkpoint_every_knob(500)
     seed: int = seed_knob(0)
 
+    ADDED = {"fit_max_seq_len": False}   # a run recorded before it kept max_seq_len
     MODEL_FIELDS = ("conditional", "enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture")
 
     def check(self) -> None:

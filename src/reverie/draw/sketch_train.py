@@ -123,14 +123,18 @@ def loss_curves(history: list[dict]) -> dict:
 def fit_max_seq_len(cfg: SketchConfig, raw: dict) -> tuple[SketchConfig, str | None]:
     """max_seq_len lowered to the longest drawing it keeps, in any split, as magenta's
     load_dataset overwrites it: the losses are sums over max_seq_len steps divided by it, so
-    padding 10-point glyphs to 250 would shrink the reconstruction term 25-fold against
-    the KL term (and cost 25 times the steps)."""
+    padding short drawings would shrink the reconstruction term against the KL term (and
+    cost steps). A resumed run keeps its saved value."""
+    if not cfg.fit_max_seq_len or cfg.resume:
+        return cfg, None
     longest = max((len(d) for split in raw.values() for d in split
                    if len(d) <= cfg.max_seq_len), default=cfg.max_seq_len)
+    longest = max(longest, 2)
     if longest >= cfg.max_seq_len:
         return cfg, None
     return (cfg.replace(max_seq_len=longest),
-            f"max_seq_len {longest}: the longest drawing (magenta's load_dataset sets it so)")
+            f"max_seq_len {longest}: the longest drawing of at most {cfg.max_seq_len} points "
+            f"(magenta's load_dataset sets it so; fit_max_seq_len)")
 
 
 def train_sketch(data=None, config: Optional[SketchConfig] = None, *,

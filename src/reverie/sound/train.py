@@ -101,11 +101,13 @@ class SoundConfig(TrainConfig):
                                    "of the run (nanoGPT's min_lr); none keeps it constant, "
                                    "as the WaveNet, SampleRNN and GRUV codes do", min=0)
     ema_decay: Optional[float] = knob(None, "keep an exponential moving average of the "
-                                      "weights with this decay and generate from it "
-                                      "(Polyak averaging, as Parallel WaveNet and r9y9's "
-                                      "wavenet_vocoder, whose ema_decay is 0.9999); none "
-                                      "generates from the last step's weights", min=0,
-                                      below=1)
+                                      "weights and generate from it (Polyak averaging, as "
+                                      "Parallel WaveNet and r9y9's wavenet_vocoder, whose "
+                                      "ema_decay is 0.9999). Until about 9 / (1 - "
+                                      "ema_decay) steps the decay is TensorFlow's warm-up, "
+                                      "(1 + step) / (10 + step): an average of roughly the "
+                                      "last tenth of the run. None generates from the last "
+                                      "step's weights", min=0, below=1)
     max_steps: int = max_steps_knob(2000)
     eval_every: int = eval_every_knob(100)
     checkpoint_every: int = checkpoint_every_knob(100)
@@ -352,7 +354,7 @@ class SoundTask(Task):
 
     def init_from(self, ckpt: dict, path: str) -> None:
         """Fine-tuning starts from the weights the model generates from, averaged or not."""
-        if "model" in ckpt:
+        if "model" in ckpt or "ema" in ckpt:
             ckpt = {k: v for k, v in ckpt.items() if k != "ema"} | {
                 "model": generating_weights(ckpt)}
         super().init_from(ckpt, path)

@@ -194,8 +194,10 @@ def cosine_lr(frac_done: float, step: int, peak: float, floor: float,
 @torch.no_grad()
 def ema_update(average: nn.Module, model: nn.Module, decay: float, done: int) -> None:
     """Move `average`'s weights toward `model`'s: an exponential moving average (Polyak
-    averaging) with a warm-up, min(decay, (1 + done) / (10 + done)), so a short run does not
-    keep its untrained start. `done`: steps finished."""
+    averaging) with TensorFlow ExponentialMovingAverage's warm-up, min(decay, (1 + done) /
+    (10 + done)), so a short run does not keep its untrained start. The warm-up is the
+    smaller until about 9 / (1 - decay) steps (9,000 at 0.999): until then the average
+    spans roughly the last tenth of the steps, whatever `decay`. `done`: steps finished."""
     d = min(decay, (1 + done) / (10 + done))
     for pa, p in zip(average.parameters(), model.parameters()):
         pa.lerp_(p, 1 - d)
