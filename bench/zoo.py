@@ -46,8 +46,8 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
   real-versus-real (training digits against the same held-out ones); bench/gan.py's SVM
   labels 1,000 samples: target >= 90% labelled with confidence >= 0.9, all ten digits among
   them (baseline: the real held-out digits).
-- glyphs: L_R (reconstruction, nats per step) on the test split, beside the untrained
-  model; a classifier of the 62 characters (logistic regression on rasterised glyphs of
+- glyphs: L_R (reconstruction, nats per step: sums over 64 steps, the longest glyph,
+  divided by 64, for every model) on the test split, beside the untrained model; a classifier of the 62 characters (logistic regression on rasterised glyphs of
   seven fonts) labels 200 samples (temperature 0.4) and the glyphs of the two fonts it
   never saw: target, the samples' share labelled with confidence >= 0.7 at least 70% of
   the real glyphs' share.
@@ -621,6 +621,7 @@ def part_textures(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 HELD_OUT_FONTS = ("futuram", "timesi")  # a sibling of each is in the classifier's fonts
+GLYPH_STEPS = 64                         # the longest glyph: L_R's N_max
 
 
 def labelled_glyphs() -> list[tuple[str, str, np.ndarray]]:
@@ -671,8 +672,10 @@ def part_glyphs(b: Bench) -> Report:
     real = confident([d for _, _, d in unseen])
     count = b.n(200, 16)
 
+    # one unit for models padded to 250 points (before fit_max_seq_len) and to the
+    # glyphs' longest: sums over GLYPH_STEPS steps divided by it
     def measure(model: str) -> dict:
-        ev = evaluate_sketch(model, "builtin:glyphs", split="test")
+        ev = evaluate_sketch(model, "builtin:glyphs", split="test", max_seq_len=GLYPH_STEPS)
         drawn = sample_sketch(model, num_samples=count, columns=count, seed=0).rows[0]
         kept = [d for d in drawn if len(d) >= 2]     # an empty drawing is labelled nothing
         share = confident(kept) * len(kept) / count if kept else 0.0
@@ -692,7 +695,8 @@ def part_glyphs(b: Bench) -> Report:
                    f"0.4 judged by logistic regression on {len(seen)} rasterised glyphs of "
                    f"{len(set(f for f, _, _ in seen))} fonts ({len(set(c for _, c, _ in seen))} "
                    f"characters); real: the {len(unseen)} glyphs of {', '.join(HELD_OUT_FONTS)}")
-    b.fp16(r, lambda m: evaluate_sketch(m, "builtin:glyphs", split="test")["r_loss"])
+    b.fp16(r, lambda m: evaluate_sketch(m, "builtin:glyphs", split="test",
+                                        max_seq_len=GLYPH_STEPS)["r_loss"])
     return r
 
 

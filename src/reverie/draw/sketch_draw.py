@@ -289,9 +289,11 @@ def analogy_sketch(model, a, b, c, config: Optional[AnalogyConfig] = None, *,
                         figures={"answer_points": len(answer[0])})
 
 
-def evaluate_sketch(model, data, split: str = "test", seed: int = 0) -> dict:
+def evaluate_sketch(model, data, split: str = "test", seed: int = 0,
+                    max_seq_len: int | None = None) -> dict:
     """L_R, L_s, L_p and L_KL of a model on one split of stroke data (magenta's
-    evaluate_model; the paper's unit: nats per step, sums divided by max_seq_len), beside
+    evaluate_model; the paper's unit: nats per step, sums divided by max_seq_len, the
+    model's unless given: give one to compare models padded to different lengths), beside
     the same figures for the untrained model (the baseline any training must beat)."""
     sk = as_sketcher(model)
     raw = read_data(data)
@@ -304,9 +306,10 @@ def evaluate_sketch(model, data, split: str = "test", seed: int = 0) -> dict:
     if not drawings:
         raise ReverieError(f"no drawing of {split!r} fits the model's max_seq_len "
                            f"({sk.model.cfg.max_seq_len})")
-    trained = evaluate_split(sk.model, drawings, 100, seed)
+    trained = evaluate_split(sk.model, drawings, 100, seed, max_seq_len)
     with torch.random.fork_rng(devices=[]):  # the untrained weights' draws stay in here
         torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
-        untrained = evaluate_split(build_model(sk.model.cfg).eval(), drawings, 100, seed)
+        untrained = evaluate_split(build_model(sk.model.cfg).eval(), drawings, 100, seed,
+                                   max_seq_len)
     return {"split": split, "drawings": len(drawings), "left_out": prep.dropped,
             **trained, "untrained": untrained}
