@@ -12,7 +12,9 @@ on one thread each) 264.3 s, one after another on two threads 321.0 s; the longe
 sections side by side: draw 108 s, text 93, image 69, style 60. Later the same day (the
 machine slower): side by side 301.2 s and 323.0 s, and 306.2 s for the commit that had
 measured 264.3 s, run again in a worktree. On another, faster machine in a later session
-(2026-12-07): 159.8 s side by side; draw 74 s, text 47, image 44.
+(2026-12-07): 159.8 s side by side; draw 74 s, text 47, image 44. The next session, same
+machine (model:chorale-audio retrained, the sketch short budget fitted): 172.5 s; draw 79 s,
+text 50, image 47.
 
     REVERIE_THREADS=2 python bench/gallery.py [--quick] [--workers auto 1] [--section text ...]
 """
