@@ -47,8 +47,8 @@ share it, and whichever runs first trains it (`--quick`: the sections' quick con
   labels 1,000 samples: target >= 90% labelled with confidence >= 0.9, all ten digits among
   them (baseline: the real held-out digits).
 - glyphs: L_R (reconstruction, nats per step: sums over 64 steps, the longest glyph,
-  divided by 64, for every model) on the test split, beside the untrained model; a classifier of the 62 characters (logistic regression on rasterised glyphs of
-  seven fonts) labels 200 samples (temperature 0.4) and the glyphs of the two fonts it
+  divided by 64, for every model) on the test split, beside the untrained model; a
+  classifier of the 62 characters (logistic regression on rasterised glyphs of seven fonts) labels 200 samples (temperature 0.4) and the glyphs of the two fonts it
   never saw: target, the samples' share labelled with confidence >= 0.7 at least 70% of
   the real glyphs' share.
 - chorales-vae: negative ELBO (reconstruction + KL, nats per two-bar fragment, z the
@@ -621,7 +621,6 @@ def part_textures(b: Bench) -> Report:
 # ---------------------------------------------------------------------------------------
 
 HELD_OUT_FONTS = ("futuram", "timesi")  # a sibling of each is in the classifier's fonts
-GLYPH_STEPS = 64                         # the longest glyph: L_R's N_max
 
 
 def labelled_glyphs() -> list[tuple[str, str, np.ndarray]]:
@@ -656,6 +655,7 @@ def raster(drawings: list[np.ndarray], side: int = 24) -> np.ndarray:
 def part_glyphs(b: Bench) -> Report:
     from sklearn.linear_model import LogisticRegression
 
+    from reverie.draw.sketch import longest_drawing, read_data
     from reverie.draw.sketch_draw import evaluate_sketch, sample_sketch
     from reverie.gallery.draw import _sketch_model
 
@@ -673,9 +673,11 @@ def part_glyphs(b: Bench) -> Report:
     count = b.n(200, 16)
 
     # one unit for models padded to 250 points (before fit_max_seq_len) and to the
-    # glyphs' longest: sums over GLYPH_STEPS steps divided by it
+    # glyphs' longest: sums over that many steps (magenta's N_max) divided by it
+    steps = longest_drawing(read_data("builtin:glyphs"))
+
     def measure(model: str) -> dict:
-        ev = evaluate_sketch(model, "builtin:glyphs", split="test", max_seq_len=GLYPH_STEPS)
+        ev = evaluate_sketch(model, "builtin:glyphs", split="test", max_seq_len=steps)
         drawn = sample_sketch(model, num_samples=count, columns=count, seed=0).rows[0]
         kept = [d for d in drawn if len(d) >= 2]     # an empty drawing is labelled nothing
         share = confident(kept) * len(kept) / count if kept else 0.0
@@ -696,7 +698,7 @@ def part_glyphs(b: Bench) -> Report:
                    f"{len(set(f for f, _, _ in seen))} fonts ({len(set(c for _, c, _ in seen))} "
                    f"characters); real: the {len(unseen)} glyphs of {', '.join(HELD_OUT_FONTS)}")
     b.fp16(r, lambda m: evaluate_sketch(m, "builtin:glyphs", split="test",
-                                        max_seq_len=GLYPH_STEPS)["r_loss"])
+                                        max_seq_len=steps)["r_loss"])
     return r
 
 

@@ -15,8 +15,9 @@ Here:
    except where a CPU cannot afford them (said in each help); the shared training knobs
    (max_steps, minutes, eval_every, ...) come from `reverie.train.TrainConfig`.
 2. Data: a sketch-rnn `.npz` read safely by `reverie.io.strokes`, drawings longer than
-   `max_seq_len` dropped (which then becomes the longest drawing kept), offsets divided by the training split's scale factor, and
-   magenta's augmentation (`random_scale_factor`, `augment_stroke_prob`).
+   `max_seq_len` dropped (which then becomes the longest drawing kept), offsets divided
+   by the training split's scale factor, and magenta's augmentation
+   (`random_scale_factor`, `augment_stroke_prob`).
 3. The model: a bidirectional LSTM encoder reads the drawing (stroke-5 rows) and gives
    (mu, sigma) of a latent z (`z_size`); the decoder LSTM starts from tanh(W z) and reads
    [previous stroke, z] at each step (conditional), or starts from zeros and reads the
@@ -204,6 +205,13 @@ class Prepared(NamedTuple):
     splits: dict[str, list[np.ndarray]]   # float32 stroke-3, offsets / scale
     scale: float
     dropped: int
+
+
+def longest_drawing(data: dict[str, list[np.ndarray]], limit: int | None = None) -> int:
+    """Points in the longest drawing of any split (of those at most `limit` long): the
+    N_max magenta's load_dataset sets max_seq_len to. 0 when none fits."""
+    return max((len(d) for split in data.values() for d in split
+                if limit is None or len(d) <= limit), default=0)
 
 
 def prepare(data: dict[str, list[np.ndarray]], max_seq_len: int, scale: float | None = None

@@ -19,6 +19,7 @@ from reverie.core.config import make_config
 from reverie.core.progress import Progress, silent
 from reverie.draw.sketch import (FORMAT, FORMAT_VERSION, SketchConfig, SketchRNN, Sketcher,
                                  build_model, count_params, evaluate_split, kl_loss,
+                                 longest_drawing,
                                  load_checkpoint, losses, prepare, random_batch, read_data,
                                  record_source, schedules)
 from reverie.io.checkpoints import ModelFileResult
@@ -127,8 +128,9 @@ def fit_max_seq_len(cfg: SketchConfig, raw: dict) -> tuple[SketchConfig, str | N
     cost steps). A resumed run keeps its saved value."""
     if not cfg.fit_max_seq_len or cfg.resume:
         return cfg, None
-    longest = max((len(d) for split in raw.values() for d in split
-                   if len(d) <= cfg.max_seq_len), default=cfg.max_seq_len)
+    longest = longest_drawing(raw, cfg.max_seq_len)
+    if not longest:                  # none fits: prepare says so in one line
+        return cfg, None
     longest = max(longest, 2)
     if longest >= cfg.max_seq_len:
         return cfg, None

@@ -42,7 +42,8 @@ from reverie.gan.networks import (code_of, diff_augment, generate, image_grid,
                                   truncated_normal)
 from reverie.io import checkpoints
 from reverie.io.checkpoints import save_checkpoint, saved_config
-from reverie.train import Env, Task, TrainConfig, ema_update, fit, model_path, optimize
+from reverie.train import (Env, Task, TrainConfig, ema_copy, ema_update, fit, model_path,
+                           optimize)
 
 FORMAT = "reverie-gan"
 FORMAT_VERSION = 1
@@ -146,7 +147,7 @@ class GANTask(Task):
                                           "(a model to fine-tune), or set freeze_d to 0")
         self.env, self.parts = env, parts
         self.g, self.d = parts.g.to(env.device), parts.d.to(env.device)
-        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        self.g_ema = ema_copy(self.g)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_d, betas=betas)
@@ -189,14 +190,10 @@ class GANTask(Task):
         d_fake, q = judged(self.net_d, diff_augment(fake, policy, gen, rows, n), categories)
         lg = g_loss(d_fake, cfg.loss)
         optimize(lg + info_loss(q, code, self.info_weight), self.opt_g)
-        self.average(step + 1)
+        # the EMA, with a warm-up (short runs would sample an old generator)
+        ema_update(self.g_ema, self.g, self.cfg.ema, step + 1)
         return {"d_loss": ld.detach(), "g_loss": lg.detach(),
                 **({"info_loss": li.detach()} if categories else {})}
-
-    @torch.no_grad()
-    def average(self, done: int) -> None:
-        """The EMA, with a warm-up (short runs would sample an old generator)."""
-        ema_update(self.g_ema, self.g, self.cfg.ema, done)
 
     def evaluate(self, final: bool) -> dict:
         from reverie.gan import metrics

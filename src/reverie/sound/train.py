@@ -8,7 +8,6 @@ perfect) and the normalised mean squared error for GRUV (1 is predicting the mea
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from reverie.io.checkpoints import ModelFileResult
 from reverie.sound import gruv, samplernn, wavenet
 from reverie.sound.data import Clips, load_clips
 from reverie.train import (Env, Task, TrainConfig, checkpoint_every_knob, cosine_lr,
-                           ema_update, eval_every_knob, fit, max_steps_knob, model_path,
-                           optimize)
+                           ema_copy, ema_update, eval_every_knob, fit, max_steps_knob,
+                           model_path, optimize)
 
 FORMAT = "reverie-sound"
 FORMAT_VERSION = 1
@@ -330,7 +329,7 @@ class SoundTask(Task):
         # the weights that generate: the moving average (ema_decay) or the trained ones
         self.average = None
         if cfg.ema_decay is not None:
-            self.average = copy.deepcopy(self.model).eval().requires_grad_(False)
+            self.average = ema_copy(self.model)
             self.models["ema"] = self.average
         self.rows = env.rows(cfg.batch_size)
         self.fixed = fixed_validation(self.model, clips, cfg)

@@ -191,6 +191,12 @@ def cosine_lr(frac_done: float, step: int, peak: float, floor: float,
     return floor + 0.5 * (1.0 + math.cos(math.pi * frac)) * (peak - floor)
 
 
+def ema_copy(model: nn.Module) -> nn.Module:
+    """A frozen copy of `model` to hold its moving average (`ema_update` moves it)."""
+    import copy
+    return copy.deepcopy(model).eval().requires_grad_(False)
+
+
 @torch.no_grad()
 def ema_update(average: nn.Module, model: nn.Module, decay: float, done: int) -> None:
     """Move `average`'s weights toward `model`'s: an exponential moving average (Polyak

@@ -87,8 +87,9 @@ RECIPES = {r.name: r for r in [
     # chosen by the log-spectral distance on the 8 validation chorales (2 seeds each):
     # this run's average weights 10.38 dB, its last weights 10.42; the same at seed 1337
     # 10.46 (last 10.41; its ema_decay 0.999 averaged alike: 7,500 steps stay in the
-    # warm-up); the previous model (48 min, no average) 10.42. A constant rate for 70 min had good bits (5.33) but its continuations
-    # grew louder than the start (rms 0.28 against 0.16) and scored 11.4-11.7 on the test ones
+    # warm-up); the previous model (48 min, no average) 10.42. A constant rate for 70 min
+    # had good bits (5.33) but its continuations grew louder than the start (rms 0.28
+    # against 0.16) and scored 11.4-11.7 on the test ones
     Recipe("chorale-audio", "WaveNet: raw 8 kHz audio of chorales sung by a GM choir",
            ("continue_sound", "sample_sound"),
            "66 Bach chorales rendered through pretty_midi's TimGM6mb soundfont (48 train, "
