@@ -2,7 +2,8 @@
 baselines that need no training, in one run on this machine.
 
 - Each model trained for `--minutes` (default 20) on the built-in training chorales (kept
-  in bench/out/sound/ and reused; delete to retrain);
+  in bench/out/sound/ and reused; delete to retrain): WaveNet, WaveNet under SampleRNN's
+  frame tier (tier_dim 256, reading 2 s before each segment), SampleRNN and GRUV;
 - held-out bits per sample for WaveNet and SampleRNN (8 is chance for 8-bit mu-law) on
   the test chorales, which no model saw, with the same figure for a unigram of mu-law levels
   (the levels' entropy: what a model that ignores context scores);
@@ -86,12 +87,18 @@ def held_out_starts(clips, count: int = 10, cont_s: float = CONT_S
     return np.stack([x[a - s:a] for x in tests]), np.stack([x[a:a + c] for x in tests])
 
 
-def trained(model: str, minutes: float, clips) -> tr.SoundModel:
-    path = OUT / f"{model}-{minutes:g}min.pt"
+# the models compared: SampleRNN's frame tier, alone and under WaveNet's layers
+MODELS = {"wavenet": {"model": "wavenet"},
+          "wavenet-tier": {"model": "wavenet", "tier_dim": 256, "tier_context": 2.0},
+          "samplernn": {"model": "samplernn"}, "gruv": {"model": "gruv"}}
+
+
+def trained(name: str, minutes: float, clips) -> tr.SoundModel:
+    path = OUT / f"{name}-{minutes:g}min.pt"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
-        print(f"training {model} for {minutes:g} minutes ...", flush=True)
-        r = tr.train_sound(clips=clips, model=model, minutes=minutes, out=path,
+        print(f"training {name} for {minutes:g} minutes ...", flush=True)
+        r = tr.train_sound(clips=clips, **MODELS[name], minutes=minutes, out=path,
                            eval_every=50, checkpoint_every=50)
         print("  " + r.summary(), flush=True)
     return tr.load_sound(path)
@@ -239,17 +246,18 @@ def main() -> None:
     figures["rows"].append(judge("silence", np.zeros_like(truth), truth))
     figures["unigram_bits_per_sample"] = unigram_bits(clips.train, clips.test)
     sampling = gen.ContinueConfig()
-    for name in ("wavenet", "samplernn", "gruv"):
+    for name in MODELS:
         m = trained(name, args.minutes, clips)
         figures[name] = {"steps": m.meta.get("step"), "held_out_valid": m.meta.get("valid")}
-        if name in tr.MU_LAW_MODELS:
+        if m.config.model in tr.MU_LAW_MODELS:
             figures[name]["test_bits_per_sample"] = bits_on(m, clips.test)
         t0 = time.perf_counter()
         conts = gen.continue_rows(m, starts, c, sampling.temperature, seed=0,
                                   top_p=sampling.top_p)
         seconds = time.perf_counter() - t0
         row = judge(f"{name} (temperature {sampling.temperature:g}, top_p "
-                    f"{sampling.top_p:g})" if name in tr.MU_LAW_MODELS else name, conts, truth)
+                    f"{sampling.top_p:g})" if m.config.model in tr.MU_LAW_MODELS else name,
+                    conts, truth)
         row["samples_per_second_10_streams"] = conts.size / seconds
         t0 = time.perf_counter()
         gen.continue_rows(m, starts[:1], RATE * 2, sampling.temperature, seed=1,
@@ -266,9 +274,11 @@ def main() -> None:
           f"minutes of training sound; {len(starts)} held-out starts of {START_S:g} s")
     print(f"held-out bits per sample (test chorales), chance 8, a unigram of mu-law levels "
           f"{figures['unigram_bits_per_sample']:.3f}:")
-    for name in tr.MU_LAW_MODELS:
+    for name in MODELS:
         w = figures[name]
-        print(f"  {name:<10} {w['test_bits_per_sample']:.3f} (validation "
+        if "test_bits_per_sample" not in w:
+            continue
+        print(f"  {name:<13} {w['test_bits_per_sample']:.3f} (validation "
               f"{w['held_out_valid']:.3f}) after {w['steps']} steps")
     print(f"GRUV: held-out normalised MSE {figures['gruv']['held_out_valid']:.3f} "
           f"({figures['gruv']['steps']} steps; 1 = predicting the mean block)")

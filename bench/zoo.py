@@ -494,7 +494,8 @@ def part_chorale_audio(b: Bench) -> Report:
 
     def measure(model: str) -> dict:
         conts = gen.continue_rows(tr.load_sound(model), starts, truth.shape[1],
-                                  sampling.temperature, seed=0, top_p=sampling.top_p)
+                                  sampling.temperature, seed=0, top_p=sampling.top_p,
+                                  density=sampling.density_sampling)
         return {"bits": bits(model), **judge(model, conts, truth)}
     gallery_clips = builtin_clips("chorale-audio", RATE,
                                   counts=QUICK_COUNTS if b.quick else COUNTS)

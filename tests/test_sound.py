@@ -133,6 +133,105 @@ def test_cached_generation_gives_the_full_pass(kernel_size):
     assert np.array_equal(wide, a)
 
 
+def tier_net(tier_dim: int = 8) -> wavenet.WaveNet:
+    """A small WaveNet with a frame tier of 4-sample frames, its map to the gates made
+    non-zero (a new tier starts silent)."""
+    cfg = tiny(layers=6, stacks=2, tier_dim=tier_dim, tier_frame_size=4, tier_context=0.002)
+    torch.manual_seed(0)
+    net = wavenet.WaveNet(cfg).eval()
+    if tier_dim:
+        torch.nn.init.normal_(net.tier_out.weight, std=0.5)
+    return net
+
+
+def test_frame_tier_cached_generation_gives_the_full_pass():
+    net = tier_net()
+    W, rf = net.tier_context, net.receptive_field
+    assert W == 16 and wavenet.feed_length(net) == 16        # rf 15, in whole frames
+    q = torch.randint(0, 256, (2, W + rf + 30))
+    with torch.no_grad():
+        full = net(q).transpose(1, 2).numpy()
+    cached = wavenet.step_logits(net, q.numpy())[:, W + rf - 1:]
+    assert full.shape == cached.shape == (2, 31, 256)
+    assert np.abs(cached - full).max() < 1e-4
+    # a continuation's tier reads its whole start, in frames that end where the feed
+    # begins: greedy samples are the full pass's argmax over start + continuation
+    start = q[:, :W + rf + 7].numpy()
+    made = wavenet.generate(net, start, 9, 0.0, np.random.default_rng(0))
+    both = torch.from_numpy(np.concatenate([start, made], 1))
+    off = (start.shape[1] - wavenet.feed_length(net)) % net.tier_frame_size
+    with torch.no_grad():
+        again = net(both[:, off:]).argmax(1)[:, -10:-1].numpy()
+    assert np.array_equal(made, again)
+    # a start shorter than the feed is fed whole, each of its frames read once
+    short = q[:, :13].numpy()
+    made = wavenet.generate(net, short, 5, 0.0, np.random.default_rng(0))
+    steps = wavenet.step_logits(net, np.concatenate([short, made], 1))
+    assert np.array_equal(made, steps[:, 12:17].argmax(-1))
+
+
+def test_frame_tier_remembers_past_the_receptive_field_and_never_reads_ahead():
+    net, plain = tier_net(), tier_net(tier_dim=0)
+    q = torch.randint(0, 256, (1, net.tier_context + net.receptive_field + 40))
+    with torch.no_grad():
+        before, plain_before = net(q), plain(q)
+        old = q.clone()
+        old[0, 0] = (old[0, 0] + 128) % 256        # a sample far outside every receptive field
+        assert not torch.allclose(net(old), before)             # the tier remembers it
+        assert torch.equal(plain(old)[..., -31:], plain_before[..., -31:])
+        for p in (net.tier_context + net.receptive_field + 10,   # mid-frame, a frame's last
+                  net.tier_context + net.receptive_field + 12):
+            later = q.clone()
+            later[0, p] = (later[0, p] + 128) % 256
+            after = net(later)
+            first = p - net.tier_context - net.receptive_field + 1  # the first output reading p
+            assert torch.equal(after[..., :first], before[..., :first])
+            assert not torch.equal(after[..., first], before[..., first])
+
+
+def gaussian_levels(sd: float = 0.2) -> np.ndarray:
+    """The logits of a Gaussian amplitude (mean 0) spread over the 256 mu-law levels."""
+    x = data.mu_law_decode(np.arange(256)).astype(np.float64)
+    return np.log(np.exp(-0.5 * (x / sd) ** 2) * np.exp(wavenet.level_log_widths()) + 1e-30)
+
+
+def rms_of(q: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(data.mu_law_decode(q) ** 2)))
+
+
+def test_density_sampling_tempers_the_amplitude_where_tempering_the_levels_makes_it_louder():
+    w = np.exp(wavenet.level_log_widths())
+    assert w.sum() == pytest.approx(2.0, rel=1e-4)            # the bins tile [-1, 1]
+    assert w[128] < w[64] < w[0]                              # narrow near zero
+    logits = np.repeat(gaussian_levels()[None], 40000, 0)
+    def draw(t, **kw):
+        return rms_of(samplernn.sample_logits(logits, t, np.random.default_rng(0), **kw))
+    assert draw(1.0) == pytest.approx(0.2, rel=0.03)
+    assert draw(1.0, density=True) == pytest.approx(0.2, rel=0.03)
+    # tempered at 0.7 the Gaussian's sd is 0.2 * sqrt(0.7); tempering the levels hardly
+    # narrows it, as the wide bins far from zero gain what the narrow ones lose
+    assert draw(0.7, density=True) == pytest.approx(0.2 * np.sqrt(0.7), rel=0.03)
+    assert draw(0.7) > 0.19
+    # WaveNet's step loop does the same: a net whose logits are the Gaussian's, whatever
+    # it hears
+    net = wavenet.WaveNet(tiny(layers=2, stacks=1)).eval()
+    with torch.no_grad():
+        net.out2.weight.zero_()
+        net.out2.bias.copy_(torch.from_numpy(gaussian_levels()))
+    start = np.full((1, net.receptive_field), 128)
+    def make(t, **kw):
+        return rms_of(wavenet.generate(net, start, 40000, t, np.random.default_rng(0), **kw))
+    assert make(0.7, density=True) == pytest.approx(0.2 * np.sqrt(0.7), rel=0.03)
+    assert make(0.7) > 0.19
+    assert np.array_equal(wavenet.generate(net, start, 500, 1.0, np.random.default_rng(1)),
+                          wavenet.generate(net, start, 500, 1.0, np.random.default_rng(1),
+                                           density=True))
+    nucleus = rms_of(wavenet.generate(net, start, 40000, 1.0, np.random.default_rng(0),
+                                      top_p=0.9, density=True))
+    assert nucleus < 0.17 < 0.19 < rms_of(wavenet.generate(net, start, 40000, 1.0,
+                                                         np.random.default_rng(0), top_p=0.9))
+
+
 def test_samplernn_nucleus_keeps_only_the_likeliest_levels():
     logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]] * 4000))
     draws = samplernn.sample_logits(logits, 1.0, np.random.default_rng(0), top_p=0.75)

@@ -136,7 +136,8 @@ CASES: dict[str, Case] = {
     "train_sound": Case(
         lambda folder: _tones(),
         dict(layers=4, stacks=1, residual_channels=8, gate_channels=16, skip_out_channels=16,
-             sample_size=64, batch_size=4, learning_rate=1e-2, ema_decay=0.9, max_steps=10,
+             sample_size=64, batch_size=4, learning_rate=1e-2, ema_decay=0.9, tier_dim=8,
+             tier_frame_size=16, tier_context=0.01, max_steps=10,
              eval_every=5, checkpoint_every=5, threads=1),
         "valid"),
     # music ------------------------------------------------------------------------------

@@ -46,11 +46,22 @@ def top_p_knob():
                 "al. 2020; 1: all levels)", above=0, max=1)
 
 
+def density_knob():
+    return knob(False, "wavenet, samplernn: temperature and top_p act on the amplitude's "
+                "density (each mu-law level's probability over its bin's width) instead of on "
+                "the levels' probabilities, which favour the wide bins far from zero: "
+                "sharpened that way the amplitude hardly narrows, and a continuation can grow "
+                "louder than its start. On the chorales it keeps their loudness at "
+                "temperature 1 with top_p 0.95, and turns to noise below temperature 0.9 "
+                "(docs/sound.md)")
+
+
 @dataclass
 class SampleConfig(Config):
     seconds: float = knob(4.0, "seconds of sound to make", min=0.05, max=60, unit="s")
     temperature: float = temperature_knob()
     top_p: float = top_p_knob()
+    density_sampling: bool = density_knob()
     prime: str = knob("training", "what the model starts from: training (a snippet of its "
                       "training sound kept in the model file, as GRUV's seed generator) or "
                       "silence", choices=("training", "silence"))
@@ -63,6 +74,7 @@ class ContinueConfig(Config):
                           unit="s")
     temperature: float = temperature_knob()
     top_p: float = top_p_knob()
+    density_sampling: bool = density_knob()
     seed: int = seed_knob()
 
 
@@ -71,12 +83,12 @@ class ContinueConfig(Config):
 # ---------------------------------------------------------------------------------------
 
 def continue_rows(model: SoundModel, starts: np.ndarray, n: int, temperature: float,
-                  seed: int, top_p: float = 1.0) -> np.ndarray:
+                  seed: int, top_p: float = 1.0, density: bool = False) -> np.ndarray:
     """(B, T) float starts at the model's rate -> (B, n) float continuations."""
     if model.config.model in MU_LAW_MODELS:
         module = wavenet if model.config.model == "wavenet" else samplernn
         q = module.generate(model.net, mu_law_encode(starts), n, temperature,
-                            np.random.default_rng(seed), top_p=top_p)
+                            np.random.default_rng(seed), top_p=top_p, density=density)
         return mu_law_decode(q)
     return gruv.generate(model.net, starts, n, model.config.seed_blocks)
 
@@ -183,7 +195,8 @@ def _make(model: SoundModel, primer: np.ndarray, keep_primer: bool, config,
     _warm_up(model)
     t0 = time.perf_counter()
     made = continue_rows(model, primer[None], int(round(config.seconds * model.rate)),
-                         config.temperature, config.seed, config.top_p)[0]
+                         config.temperature, config.seed, config.top_p,
+                         config.density_sampling)[0]
     seconds = time.perf_counter() - t0
     rate = model.rate
     start = primer if keep_primer else np.zeros(0, np.float32)

@@ -81,15 +81,21 @@ def loss(net: SampleRNN, q: torch.Tensor, mask: torch.Tensor | None = None) -> t
 
 
 def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generator,
-                  top_p: float = 1.0) -> np.ndarray:
+                  top_p: float = 1.0, density: bool = False) -> np.ndarray:
     """One draw per row from softmax(logits / temperature) cut to its top_p nucleus (the
-    likeliest levels holding top_p of the mass); argmax at temperature 0."""
+    likeliest levels holding top_p of the mass); argmax at temperature 0. With density,
+    of the amplitude's density instead of the levels' probabilities (as WaveNet's)."""
+    from reverie.sound.wavenet import density_logit, level_log_widths
+    logw = level_log_widths(logits.shape[1]) if density else None
+    if density:
+        logits = density_logit(logits, logw, temperature)
+        temperature = temperature if temperature <= 0 else 1.0      # tempered already
     if temperature <= 0:
         return logits.argmax(1)
     z = logits / temperature
     p = np.exp(z - z.max(1, keepdims=True))
     if top_p < 1:
-        order = np.argsort(-p, 1)
+        order = np.argsort(-(p if logw is None else p / np.exp(logw)), 1)
         sp = np.take_along_axis(p, order, 1)
         c = np.cumsum(sp, 1)
         keep = c - sp < top_p * c[:, -1:]             # up to and including the crossing
@@ -104,7 +110,7 @@ def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generat
 
 @torch.no_grad()
 def generate(net: SampleRNN, start: np.ndarray, n: int, temperature: float,
-             rng: np.random.Generator, top_p: float = 1.0) -> np.ndarray:
+             rng: np.random.Generator, top_p: float = 1.0, density: bool = False) -> np.ndarray:
     """Continue each row of `start` (B, T) mu-law levels by n levels: (B, n)."""
     FS = net.frame_size
     start = np.atleast_2d(start)
@@ -130,7 +136,7 @@ def generate(net: SampleRNN, start: np.ndarray, n: int, temperature: float,
             cond = c.numpy()
         x = table[pos, window].sum(1) + cond[:, j]
         x = np.maximum(np.maximum(np.maximum(x, 0) @ w1 + b1, 0) @ w2 + b2, 0)
-        s = sample_logits(x @ w3 + b3, temperature, rng, top_p)
+        s = sample_logits(x @ w3 + b3, temperature, rng, top_p, density)
         out[:, t] = s
         window = np.concatenate([window[:, 1:], s[:, None]], 1)
     return out[:, :n]

@@ -46,8 +46,8 @@ class SoundConfig(TrainConfig):
     # what `init` takes from the model it starts from (the data follow its sample rate)
     MODEL_FIELDS: ClassVar[tuple[str, ...]] = (
         "model", "sample_rate", "layers", "stacks", "kernel_size", "residual_channels",
-        "gate_channels", "skip_out_channels", "f0_conditioning", "frame_size", "dim", "emb_size", "block_size",
-        "hidden_dimension_size")
+        "gate_channels", "skip_out_channels", "f0_conditioning", "tier_dim", "tier_frame_size",
+        "tier_context", "frame_size", "dim", "emb_size", "block_size", "hidden_dimension_size")
 
     model: str = knob("wavenet", "wavenet (dilated causal convolutions over 8-bit mu-law "
                       "samples), samplernn (a frame-level GRU under a sample-level MLP, over "
@@ -71,12 +71,21 @@ class SoundConfig(TrainConfig):
                                  "the 1024 samples before each training segment's "
                                  "predictions, as WaveNet's TTS conditions on log F0; a "
                                  "continuation is held to its start's fundamental")
+    tier_dim: int = knob(0, "wavenet: width of a frame-level GRU tier (SampleRNN's) that "
+                         "reads the sound before each sample frame by frame and conditions "
+                         "every layer's gates on its state, a memory longer than the "
+                         "receptive field; 0: none", min=0)
+    tier_frame_size: int = knob(64, "wavenet: samples per frame of the frame tier", min=2)
+    tier_context: float = knob(1.0, "wavenet: seconds of sound the frame tier reads before "
+                               "each training segment's first prediction (a continuation's "
+                               "tier reads its whole start)", min=0, unit="s")
     pitch_shift: float = knob(0.0, "wavenet, samplernn: play each training segment faster or "
                               "slower by a random factor of up to this many semitones "
                               "(linear interpolation), so the model hears pitches between "
                               "its recordings'", min=0, max=12, unit="semitones")
     sample_size: int = knob(8000, "wavenet, samplernn: predicted samples per training "
-                            "segment (wavenet's also carry one receptive field of context)",
+                            "segment (wavenet's also carry one receptive field of context, "
+                            "and tier_context more for its frame tier)",
                             min=16, unit="samples")
     frame_size: int = knob(16, "samplernn: samples per frame of the frame-level GRU "
                            "(two_tier: 16)", min=2)
@@ -151,8 +160,10 @@ class SoundModel:
 
     @property
     def min_start(self) -> int:
-        """Samples a start must have: one receptive field (WaveNet), one frame (SampleRNN)
-        or one block (GRUV)."""
+        """Samples a start must have: one receptive field (WaveNet; in whole frames of its
+        frame tier), one frame (SampleRNN) or one block (GRUV)."""
+        if self.config.model == "wavenet":
+            return wavenet.feed_length(self.net)
         return (self.net.receptive_field if self.config.model in MU_LAW_MODELS
                 else self.net.block_size)
 
@@ -232,7 +243,8 @@ def training_batch(net, clips, cfg: SoundConfig, n: int, gen: torch.Generator,
                    augment: bool = False):
     shift = cfg.pitch_shift if augment else 0.0
     if cfg.model == "wavenet":
-        return wavenet.batch(clips, net.receptive_field + cfg.sample_size, n, gen, shift)
+        return wavenet.batch(clips, net.tier_context + net.receptive_field + cfg.sample_size,
+                             n, gen, shift)
     if cfg.model == "samplernn":
         frames = max(1, cfg.sample_size // cfg.frame_size)
         return wavenet.batch(clips, (frames + 1) * cfg.frame_size, n, gen, shift)
@@ -258,7 +270,7 @@ def fixed_validation(net, clips: Clips | list[np.ndarray], cfg: SoundConfig, n: 
         return gruv.batch(net, clips.held_out(), cfg.max_seq_len, n, gen)
     from reverie.sound.data import held_out_segments, mu_law_encode
     if cfg.model == "wavenet":
-        context, targets = net.receptive_field, cfg.sample_size
+        context, targets = net.tier_context + net.receptive_field, cfg.sample_size
     else:
         context, targets = cfg.frame_size, max(1, cfg.sample_size // cfg.frame_size) \
             * cfg.frame_size
@@ -285,7 +297,9 @@ def held_out(net, fixed, cfg: SoundConfig, device) -> float:
 def _seed_length(net, cfg: SoundConfig) -> int:
     if cfg.model == "samplernn":
         return 256 * cfg.frame_size          # a little context for the GRU to read first
-    return net.receptive_field if cfg.model == "wavenet" else cfg.seed_blocks * net.block_size
+    if cfg.model == "wavenet":   # the frame tier's context, too
+        return net.tier_context + wavenet.feed_length(net)
+    return cfg.seed_blocks * net.block_size
 
 
 def seed_snippets(clips: list[np.ndarray], length: int, seed: int, n: int = 4) -> torch.Tensor:
@@ -458,6 +472,8 @@ def train_sound(corpus=None, config: Optional[SoundConfig] = None, *,
     if cfg.model == "wavenet":
         figures["receptive_field_samples"] = net.receptive_field
         figures["receptive_field_seconds"] = net.receptive_field / cfg.sample_rate
+        if net.tier_dim:
+            figures["tier_context_seconds"] = net.tier_context / cfg.sample_rate
     fields = run.result_fields()
     fields["notes"] = list(task.clips.notes) + fields["notes"]
     if cfg.model == "wavenet" and not cfg.f0_conditioning:

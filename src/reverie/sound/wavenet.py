@@ -11,6 +11,12 @@ skip_out_channels, kernel_size) and ibab/tensorflow-wavenet (sample_size). Train
 "valid" convolutions: a segment of receptive_field + sample_size samples gives sample_size
 predictions, each with its full context and no padding.
 
+With a frame tier (tier_dim > 0; SampleRNN's frame-level tier under WaveNet's layers), a
+GRU reads the sound frame by frame (tier_frame_size samples a frame, from tier_context
+seconds before a training segment's first prediction, from the whole start when
+continuing), and every layer's gate inputs also get a linear map of its state after the
+last whole frame: a memory of the chord that outlasts the receptive field.
+
 With f0_conditioning (WaveNet's local conditioning, as its TTS conditions on log F0),
 every layer's gate inputs also get a linear map of (voiced, voiced * log2(f0 / 200 Hz)),
 the fundamental (YIN) of the 1024 samples before the segment's first prediction; a
@@ -53,6 +59,18 @@ class WaveNet(nn.Module):
         self.rate = getattr(cfg, "sample_rate", 8000)
         if self.f0_conditioning:
             self.cond = nn.Linear(2, G * len(self.dilations), bias=False)
+        # SampleRNN's frame-level tier, conditioning the layers as f0 does, but per frame
+        self.tier_dim = int(getattr(cfg, "tier_dim", 0))
+        self.tier_frame_size = int(getattr(cfg, "tier_frame_size", 64))
+        frames = round(getattr(cfg, "tier_context", 0.0) * self.rate / self.tier_frame_size)
+        self.tier_context = frames * self.tier_frame_size if self.tier_dim else 0
+        if self.tier_dim:
+            self.tier = nn.GRU(self.tier_frame_size, self.tier_dim, batch_first=True)
+            self.tier_out = nn.Linear(self.tier_dim, G * len(self.dilations))
+            # starts silent: the layers learn first from their own context, the tier
+            # adds to that as it learns
+            nn.init.zeros_(self.tier_out.weight)
+            nn.init.zeros_(self.tier_out.bias)
 
     @property
     def receptive_field(self) -> int:
@@ -62,7 +80,7 @@ class WaveNet(nn.Module):
     def f0_window(self, q: np.ndarray | torch.Tensor):
         """The samples the conditioning fundamental is read from: the F0_WINDOW before the
         first prediction (the first F0_WINDOW where the receptive field is shorter)."""
-        start = max(0, self.receptive_field - F0_WINDOW)
+        start = max(0, self.tier_context + self.receptive_field - F0_WINDOW)
         return q[:, start:start + F0_WINDOW]
 
     def f0_features(self, q) -> torch.Tensor:
@@ -86,15 +104,38 @@ class WaveNet(nn.Module):
         c = self.f0_features(window).to(self.cond.weight.device)
         return self.cond(c).reshape(len(c), len(self.dilations), -1)
 
+    def tier_states(self, q: torch.Tensor) -> torch.Tensor:
+        """(B, T) mu-law ints -> (B, T // F + 1, tier_dim): the frame tier's state before
+        each frame (zeros before the first) and after the last whole one."""
+        from reverie.sound.samplernn import dequantise
+        B, size = q.shape[0], self.tier_frame_size
+        frames = dequantise(q[:, :q.shape[1] // size * size]).reshape(B, -1, size)
+        h0 = torch.zeros(1, B, self.tier_dim, device=q.device)
+        out = self.tier(frames, h0)[0] if frames.shape[1] else frames.new_zeros(B, 0, self.tier_dim)
+        return torch.cat([h0.transpose(0, 1), out], 1)
+
+    def tier_bias(self, q: torch.Tensor) -> torch.Tensor:
+        """(B, T) -> (B, T // F + 1, L, G): what each frame's state adds to the gates."""
+        h = self.tier_states(q)
+        return self.tier_out(h).reshape(len(q), h.shape[1], len(self.dilations), -1)
+
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        """(B, T) mu-law ints -> (B, 256, T - receptive_field + 1) logits: the output at j
-        predicts the sample after input j + receptive_field - 1."""
-        x = self.embed(q).transpose(1, 2)
-        T_out = q.shape[1] - self.receptive_field + 1
+        """(B, T) mu-law ints -> (B, 256, T - tier_context - receptive_field + 1) logits:
+        the output at j predicts the sample after input j + tier_context + receptive_field
+        - 1. The first tier_context samples only the frame tier reads."""
+        x = self.embed(q[:, self.tier_context:]).transpose(1, 2)
+        T = q.shape[1]
+        T_out = T - self.tier_context - self.receptive_field + 1
         bias = self.gate_bias(self.f0_window(q))
+        frames = self.tier_bias(q) if self.tier_dim else None
         skips = 0
         for l, (conv, res, skip) in enumerate(zip(self.dilated, self.res, self.skip)):
             z = conv(x) if bias is None else conv(x) + bias[:, l, :, None]
+            if frames is not None:
+                # the output at input j (the newest sample it read) takes the state after
+                # the last frame that ends at or before j: frame (j + 1) // F
+                j = torch.arange(T - z.shape[2], T, device=q.device)
+                z = z + frames[:, (j + 1) // self.tier_frame_size, l].transpose(1, 2)
             a, b = z.chunk(2, dim=1)
             g = torch.tanh(a) * torch.sigmoid(b)
             x = x[:, :, x.shape[2] - z.shape[2]:] + res(g)
@@ -103,11 +144,13 @@ class WaveNet(nn.Module):
 
 
 def loss(net: WaveNet, q: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean cross-entropy (nats) of each sample after the first receptive_field (`net` may
-    be wrapped for DDP); of the samples `mask` (B, T - receptive_field) marks, if given."""
+    """Mean cross-entropy (nats) of each sample after the first tier_context +
+    receptive_field (`net` may be wrapped for DDP); of the samples `mask` (B, T -
+    tier_context - receptive_field) marks, if given."""
     logits = net(q[:, :-1])
-    return masked_mean(F.cross_entropy(logits, q[:, getattr(net, "module", net)
-                                                  .receptive_field:], reduction="none"), mask)
+    inner = getattr(net, "module", net)
+    return masked_mean(F.cross_entropy(logits, q[:, inner.tier_context + inner.receptive_field:],
+                                       reduction="none"), mask)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -129,18 +172,54 @@ def batch(clips: list[np.ndarray], length: int, n: int, gen: torch.Generator,
 # Cached generation (Fast Wavenet)
 # ---------------------------------------------------------------------------------------
 
-def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int) -> tuple:
+def feed_length(net: WaveNet) -> int:
+    """Samples of a start fed one by one: the receptive field, rounded up to whole frames
+    of the frame tier so that its frames end where the feed begins."""
+    size = net.tier_frame_size if net.tier_dim else 1
+    return -(-net.receptive_field // size) * size
+
+
+def _f32(t) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
+
+
+def _tier_packed(net: WaveNet, h0: torch.Tensor | None, rows: int) -> tuple:
+    """The frame tier for the step loop: GRU weights transposed (in, 3H) and (H, 3H), its
+    biases, the map to the gates (H, L * G), the state each row starts from (B, H), the
+    frame size and the dequantisation table; empty arrays (frame size 0) without a tier."""
+    if not net.tier_dim:
+        z = np.zeros((0, 0), np.float32)
+        return (z, z, np.zeros(0, np.float32), np.zeros(0, np.float32), z,
+                np.zeros((rows, 0), np.float32), 0, np.zeros(QUANTIZE_CHANNELS, np.float32))
+    from reverie.sound.samplernn import dequantise
+    g = net.tier
+    h = torch.zeros(rows, net.tier_dim) if h0 is None else h0
+    return (_f32(g.weight_ih_l0.T), _f32(g.weight_hh_l0.T), _f32(g.bias_ih_l0),
+            _f32(g.bias_hh_l0), _f32(net.tier_out.weight.T),
+            _f32(h).copy(),                   # a copy: the loop steps the state in place
+            net.tier_frame_size, _f32(dequantise(torch.arange(QUANTIZE_CHANNELS))))
+
+
+def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int,
+            h0: torch.Tensor | None = None) -> tuple:
     """The weights as contiguous float32 arrays, laid out for the step loop; each row's
-    conditioning folded into its layers' gate biases (B, L, G)."""
-    f32 = lambda t: np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)  # noqa
+    conditioning folded into its layers' gate biases (B, L, G): `base` without the frame
+    tier's state, `cbias` with the state h0 (B, tier_dim) it starts from."""
+    f32 = _f32
+    tier = _tier_packed(net, h0, rows)
+    base = (np.stack([f32(c.bias) for c in net.dilated])[None]
+            + (0 if bias is None else f32(bias)) + np.zeros((rows, 1, 1), np.float32))
+    cbias = base.copy()
+    if net.tier_dim:
+        base = base + f32(net.tier_out.bias).reshape(1, *base.shape[1:])
+        state, to_gates = tier[5], tier[4]
+        cbias = base + (state @ to_gates).reshape(base.shape)
     taps = np.stack([f32(c.weight).transpose(2, 1, 0) for c in net.dilated])  # (L, k, R, G)
     out = np.stack([np.concatenate([f32(r.weight)[:, :, 0], f32(s.weight)[:, :, 0]]).T
                     for r, s in zip(net.res, net.skip)])                      # (L, G/2, R+S)
     return (f32(net.embed.weight), np.ascontiguousarray(taps),
-            np.ascontiguousarray(np.stack([f32(c.bias) for c in net.dilated])[None]
-                                 + (0 if bias is None else f32(bias))
-                                 + np.zeros((rows, 1, 1), np.float32)),
-            np.ascontiguousarray(out),
+            np.ascontiguousarray(cbias, np.float32), np.ascontiguousarray(base, np.float32),
+            *tier, np.ascontiguousarray(out),
             np.stack([np.concatenate([f32(r.bias), f32(s.bias)])
                       for r, s in zip(net.res, net.skip)]),
             np.array(net.dilations, np.int64),
@@ -148,12 +227,23 @@ def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int) -> tuple:
             np.ascontiguousarray(f32(net.out2.weight)[:, :, 0].T), f32(net.out2.bias))
 
 
-def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new, temperature,
-               top_p, uniforms, result, record):
+def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_size, deq, out,
+               obias, dil, w1, b1, w2, b2, feed, n_new, temperature, top_p, logw, uniforms,
+               result, record):
     """Feed `feed` (B, P) one sample a step, then sample n_new more into `result` (from
     softmax(logits / temperature), cut to its top_p nucleus); the logits after each fed
-    sample go to `record` where it has room (for checking)."""
+    sample go to `record` where it has room (for checking). With a frame tier
+    (frame_size > 0; `feed` starts on a frame boundary) each whole frame steps the GRU
+    state `hstate`, and the gates' biases become `base` plus the new state's map: inline,
+    as numba compiles one loop best. With `logw` (the log width of each level's bin,
+    `level_log_widths`) temperature and top_p act on the amplitude's density instead of
+    the levels' probabilities (`density_logits`); empty, on the levels."""
     L, K, R, G = taps.shape
+    F = frame_size
+    TH = hstate.shape[1]
+    frame = np.zeros((max(1, hstate.shape[0]), max(1, F)), np.float32)
+    gi = np.empty(3 * TH, np.float32)
+    gh = np.empty(3 * TH, np.float32)
     H = G // 2
     S = out.shape[2] - R
     Q = w2.shape[1]
@@ -166,10 +256,37 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
     skips = np.empty(S, np.float32)
     y = np.empty(S, np.float32)
     logits = np.empty(Q, np.float32)
+    density = logw.shape[0] > 0
     for t in range(P + n_new - 1):
         for b in range(B):
             q = feed[b, t] if t < P else result[b, t - P]
             x[:] = embed[q]
+            if F > 0:
+                frame[b, t % F] = deq[q]
+                if (t + 1) % F == 0:      # a whole frame: the GRU steps (torch's r, z, n)
+                    gi[:] = gbi
+                    gh[:] = gbh
+                    for f in range(F):
+                        v = frame[b, f]
+                        for c in range(3 * TH):
+                            gi[c] += v * gwi[f, c]
+                    for m in range(TH):
+                        v = hstate[b, m]
+                        for c in range(3 * TH):
+                            gh[c] += v * gwh[m, c]
+                    for m in range(TH):
+                        r_ = 1.0 / (1.0 + np.exp(-(gi[m] + gh[m])))
+                        u_ = 1.0 / (1.0 + np.exp(-(gi[TH + m] + gh[TH + m])))
+                        n_ = np.tanh(gi[2 * TH + m] + r_ * gh[2 * TH + m])
+                        hstate[b, m] = (1.0 - u_) * n_ + u_ * hstate[b, m]
+                    for l in range(L):
+                        for c in range(G):
+                            cbias[b, l, c] = base[b, l, c]
+                    for m in range(TH):
+                        v = hstate[b, m]
+                        for l in range(L):
+                            for c in range(G):
+                                cbias[b, l, c] += v * tw[m, l * G + c]
             skips[:] = 0.0
             for l in range(L):
                 d = dil[l]
@@ -212,13 +329,17 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
             i = t - P + 1            # the sample these logits choose
             if i < 0:
                 continue
+            if density:     # the tempered density, back on the levels: tempered already
+                for c in range(Q):
+                    logits[c] = density_logit(logits[c], logw[c], temperature)
             if temperature <= 0:
                 result[b, i] = np.argmax(logits)
                 continue
+            tau = 1.0 if density else temperature
             m = logits.max()
             total = 0.0
             for c in range(Q):
-                logits[c] = np.exp((logits[c] - m) / temperature)
+                logits[c] = np.exp((logits[c] - m) / tau)
                 total += logits[c]
             if top_p >= 1.0:
                 u = uniforms[b, i] * total
@@ -232,7 +353,8 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
                 result[b, i] = pick
                 continue
             # nucleus (Holtzman et al. 2020): the likeliest levels holding top_p of the mass
-            order = np.argsort(-logits)
+            # (with logw: the densest, the continuous nucleus)
+            order = np.argsort(-logits / np.exp(logw)) if density else np.argsort(-logits)
             kept = 0.0
             last = Q - 1
             for k in range(Q):
@@ -253,6 +375,25 @@ def _step_loop(embed, taps, cbias, out, obias, dil, w1, b1, w2, b2, feed, n_new,
 
 
 
+def level_log_widths(channels: int = QUANTIZE_CHANNELS) -> np.ndarray:
+    """log of the width in amplitude of each mu-law level's bin (narrow near zero, wide near
+    full scale): what turns a level's probability into the amplitude's density."""
+    mu = channels - 1
+    y = np.clip((2 * np.arange(channels + 1) - 1) / mu - 1, -1, 1)   # bin edges, companded
+    x = np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu
+    return np.log(np.diff(x)).astype(np.float32)
+
+
+def density_logit(logit, logw, temperature):
+    """A level's logit after tempering the amplitude's density p / w instead of the levels'
+    probabilities p: log(w (p / w) ** (1 / T)); at T 0 the density's own log, for its
+    argmax. Tempering the levels favours the wide bins far from zero, so the amplitude
+    hardly narrows and a continuation sampled below temperature 1 can grow louder."""
+    if temperature <= 0:
+        return logit - logw
+    return logit / temperature + (1.0 - 1.0 / temperature) * logw
+
+
 _RUN = None
 
 
@@ -262,6 +403,8 @@ def _run(*args):
     global _RUN
     if _RUN is None:
         from numba import njit
+        global density_logit
+        density_logit = njit(cache=True, fastmath=True)(density_logit)
         _RUN = njit(cache=True, fastmath=True)(_step_loop)
     return _RUN(*args)
 
@@ -274,33 +417,47 @@ def warm_up() -> None:
     with torch.random.fork_rng(devices=[]):
         tiny = WaveNet(SimpleNamespace(layers=1, stacks=1, kernel_size=2, residual_channels=2,
                                        gate_channels=2, skip_out_channels=2))
-    generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0))
-    generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0), top_p=0.9)
+    for density in (False, True):
+        generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0), density=density)
+        generate(tiny, np.full((1, 2), 128), 1, 1.0, np.random.default_rng(0), top_p=0.9,
+                 density=density)
 
 
 @torch.no_grad()
 def generate(net: WaveNet, start: np.ndarray, n: int, temperature: float,
-             rng: np.random.Generator, top_p: float = 1.0) -> np.ndarray:
+             rng: np.random.Generator, top_p: float = 1.0, density: bool = False) -> np.ndarray:
     """Continue each row of `start` (B, T) mu-law ints by n samples: (B, n) ints. The
-    start's last receptive field primes the layer queues, one sample a step; each sample
-    is drawn from softmax(logits / temperature) cut to its top_p nucleus."""
+    start's last receptive field (in whole tier frames) primes the layer queues, one sample
+    a step, after the frame tier has read the rest; each sample is drawn from
+    softmax(logits / temperature) cut to its top_p nucleus, of the levels' probabilities or
+    (density) of the amplitude's density."""
     start = np.atleast_2d(start)
-    feed = np.ascontiguousarray(start[:, -net.receptive_field:], np.int64)
+    feed_len = feed_length(net)
+    feed = np.ascontiguousarray(start[:, -feed_len:], np.int64)
     result = np.zeros((len(feed), max(n, 1)), np.int64)
     uniforms = rng.random((len(feed), max(n, 1)))
     # the conditioning holds the start's fundamental: that of its last F0_WINDOW samples
     bias = net.gate_bias(start[:, -F0_WINDOW:])
-    _run(*_packed(net, bias, len(feed)), feed, n, float(temperature), float(top_p), uniforms, result,
-         np.zeros((len(feed), 0, QUANTIZE_CHANNELS), np.float32))
+    # the frame tier reads the whole start before the feed, in frames that end where it begins
+    h0 = None
+    if net.tier_dim:
+        before = start[:, :max(0, start.shape[1] - feed_len)]
+        before = before[:, before.shape[1] % net.tier_frame_size:]
+        h0 = net.tier_states(torch.from_numpy(np.ascontiguousarray(before, np.int64)))[:, -1]
+    logw = level_log_widths() if density else np.zeros(0, np.float32)
+    _run(*_packed(net, bias, len(feed), h0), feed, n, float(temperature), float(top_p), logw,
+         uniforms, result, np.zeros((len(feed), 0, QUANTIZE_CHANNELS), np.float32))
     return result[:, :n]
+
 
 
 @torch.no_grad()
 def step_logits(net: WaveNet, q: np.ndarray) -> np.ndarray:
     """The cached path's logits after each sample of q (B, T): (B, T, 256). For checking
-    it against the full pass; from sample receptive_field - 1 on they must agree."""
+    it against the full pass; from sample tier_context + receptive_field - 1 on they
+    must agree (the frame tier, too, reads q from its first sample)."""
     q = np.ascontiguousarray(np.atleast_2d(q), np.int64)
     record = np.zeros((q.shape[0], q.shape[1], QUANTIZE_CHANNELS), np.float32)
-    _run(*_packed(net, net.gate_bias(net.f0_window(q)), len(q)), q, 1, 1.0, 1.0, np.zeros((len(q), 1)), np.zeros((len(q), 1), np.int64),
-         record)
+    _run(*_packed(net, net.gate_bias(net.f0_window(q)), len(q)), q, 1, 1.0, 1.0,
+         np.zeros(0, np.float32), np.zeros((len(q), 1)), np.zeros((len(q), 1), np.int64), record)
     return record
