@@ -192,7 +192,7 @@ def test_frame_tier_remembers_past_the_receptive_field_and_never_reads_ahead():
 def gaussian_levels(sd: float = 0.2) -> np.ndarray:
     """The logits of a Gaussian amplitude (mean 0) spread over the 256 mu-law levels."""
     x = data.mu_law_decode(np.arange(256)).astype(np.float64)
-    return np.log(np.exp(-0.5 * (x / sd) ** 2) * np.exp(wavenet.level_log_widths()) + 1e-30)
+    return np.log(np.exp(-0.5 * (x / sd) ** 2) * np.exp(data.level_log_widths()) + 1e-30)
 
 
 def rms_of(q: np.ndarray) -> float:
@@ -200,7 +200,7 @@ def rms_of(q: np.ndarray) -> float:
 
 
 def test_density_sampling_tempers_the_amplitude_where_tempering_the_levels_makes_it_louder():
-    w = np.exp(wavenet.level_log_widths())
+    w = np.exp(data.level_log_widths())
     assert w.sum() == pytest.approx(2.0, rel=1e-4)            # the bins tile [-1, 1]
     assert w[128] < w[64] < w[0]                              # narrow near zero
     logits = np.repeat(gaussian_levels()[None], 40000, 0)

@@ -55,6 +55,31 @@ def mu_law_decode(q: np.ndarray, channels: int = 256) -> np.ndarray:
     return (np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu).astype(np.float32)
 
 
+def dequantise(q):
+    """mu-law levels (a tensor) as a frame tier's input, in [-2, 2] (SampleRNN's
+    linear_dequantize)."""
+    return q.float() / (256 / 2) * 2 - 2
+
+
+def level_log_widths(channels: int = 256) -> np.ndarray:
+    """log of the width in amplitude of each mu-law level's bin (narrow near zero, wide near
+    full scale): what turns a level's probability into the amplitude's density."""
+    mu = channels - 1
+    y = np.clip((2 * np.arange(channels + 1) - 1) / mu - 1, -1, 1)   # bin edges, companded
+    x = np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu
+    return np.log(np.diff(x)).astype(np.float32)
+
+
+def density_logit(logit, logw, temperature):
+    """A level's logit after tempering the amplitude's density p / w instead of the levels'
+    probabilities p: log(w (p / w) ** (1 / T)); at T 0 the density's own log, for its
+    argmax. Tempering the levels favours the wide bins far from zero, so the amplitude
+    hardly narrows and a continuation sampled below temperature 1 can grow louder."""
+    if temperature <= 0:
+        return logit - logw
+    return logit / temperature + (1.0 - 1.0 / temperature) * logw
+
+
 def random_segments(clips: list[np.ndarray], length: int, n: int, gen,
                     semitones: float = 0.0) -> np.ndarray:
     """n random segments of `length` samples, (n, length): clips picked in proportion to

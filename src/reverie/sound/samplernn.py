@@ -21,12 +21,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reverie.sound.data import density_logit, dequantise, level_log_widths
+
 Q_LEVELS = 256
-
-
-def dequantise(q: torch.Tensor) -> torch.Tensor:
-    """mu-law levels as the frame tier's input, in [-2, 2] (the code's linear_dequantize)."""
-    return q.float() / (Q_LEVELS / 2) * 2 - 2
 
 
 class SampleRNN(nn.Module):
@@ -85,7 +82,6 @@ def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generat
     """One draw per row from softmax(logits / temperature) cut to its top_p nucleus (the
     likeliest levels holding top_p of the mass); argmax at temperature 0. With density,
     of the amplitude's density instead of the levels' probabilities (as WaveNet's)."""
-    from reverie.sound.wavenet import density_logit, level_log_widths
     logw = level_log_widths(logits.shape[1]) if density else None
     if density:
         logits = density_logit(logits, logw, temperature)

@@ -34,6 +34,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reverie.sound.data import density_logit, dequantise, level_log_widths
+
 QUANTIZE_CHANNELS = 256          # 8-bit mu-law, as the paper
 F0_WINDOW = 1024                 # samples YIN reads for the conditioning fundamental
 F0_REFERENCE = 200.0             # Hz: log2(f0 / this) is the conditioning value
@@ -107,7 +109,6 @@ class WaveNet(nn.Module):
     def tier_states(self, q: torch.Tensor) -> torch.Tensor:
         """(B, T) mu-law ints -> (B, T // F + 1, tier_dim): the frame tier's state before
         each frame (zeros before the first) and after the last whole one."""
-        from reverie.sound.samplernn import dequantise
         B, size = q.shape[0], self.tier_frame_size
         frames = dequantise(q[:, :q.shape[1] // size * size]).reshape(B, -1, size)
         h0 = torch.zeros(1, B, self.tier_dim, device=q.device)
@@ -191,7 +192,6 @@ def _tier_packed(net: WaveNet, h0: torch.Tensor | None, rows: int) -> tuple:
         z = np.zeros((0, 0), np.float32)
         return (z, z, np.zeros(0, np.float32), np.zeros(0, np.float32), z,
                 np.zeros((rows, 0), np.float32), 0, np.zeros(QUANTIZE_CHANNELS, np.float32))
-    from reverie.sound.samplernn import dequantise
     g = net.tier
     h = torch.zeros(rows, net.tier_dim) if h0 is None else h0
     return (_f32(g.weight_ih_l0.T), _f32(g.weight_hh_l0.T), _f32(g.bias_ih_l0),
@@ -373,25 +373,6 @@ def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_s
             result[b, i] = pick
     return result
 
-
-
-def level_log_widths(channels: int = QUANTIZE_CHANNELS) -> np.ndarray:
-    """log of the width in amplitude of each mu-law level's bin (narrow near zero, wide near
-    full scale): what turns a level's probability into the amplitude's density."""
-    mu = channels - 1
-    y = np.clip((2 * np.arange(channels + 1) - 1) / mu - 1, -1, 1)   # bin edges, companded
-    x = np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu
-    return np.log(np.diff(x)).astype(np.float32)
-
-
-def density_logit(logit, logw, temperature):
-    """A level's logit after tempering the amplitude's density p / w instead of the levels'
-    probabilities p: log(w (p / w) ** (1 / T)); at T 0 the density's own log, for its
-    argmax. Tempering the levels favours the wide bins far from zero, so the amplitude
-    hardly narrows and a continuation sampled below temperature 1 can grow louder."""
-    if temperature <= 0:
-        return logit - logw
-    return logit / temperature + (1.0 - 1.0 / temperature) * logw
 
 
 _RUN = None
