@@ -12,6 +12,7 @@ Also mu-law companding (ITU-T G.711, as WaveNet quantises), which the model work
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -61,13 +62,17 @@ def dequantise(q):
     return q.float() / (256 / 2) * 2 - 2
 
 
+@functools.lru_cache(maxsize=4)
 def level_log_widths(channels: int = 256) -> np.ndarray:
     """log of the width in amplitude of each mu-law level's bin (narrow near zero, wide near
-    full scale): what turns a level's probability into the amplitude's density."""
+    full scale): what turns a level's probability into the amplitude's density. Cached (read
+    only): SampleRNN's sampler asks for it at every sample."""
     mu = channels - 1
     y = np.clip((2 * np.arange(channels + 1) - 1) / mu - 1, -1, 1)   # bin edges, companded
     x = np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu
-    return np.log(np.diff(x)).astype(np.float32)
+    out = np.log(np.diff(x)).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def density_logit(logit, logw, temperature):

@@ -212,7 +212,7 @@ def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int,
     cbias = base.copy()
     if net.tier_dim:
         base = base + f32(net.tier_out.bias).reshape(1, *base.shape[1:])
-        state, to_gates = tier[5], tier[4]
+        to_gates, state = tier[4:6]          # the start's state through the map to the gates
         cbias = base + (state @ to_gates).reshape(base.shape)
     taps = np.stack([f32(c.weight).transpose(2, 1, 0) for c in net.dilated])  # (L, k, R, G)
     out = np.stack([np.concatenate([f32(r.weight)[:, :, 0], f32(s.weight)[:, :, 0]]).T
@@ -257,6 +257,7 @@ def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_s
     y = np.empty(S, np.float32)
     logits = np.empty(Q, np.float32)
     density = logw.shape[0] > 0
+    width = np.exp(logw)         # once: the nucleus ranks levels by probability / width
     for t in range(P + n_new - 1):
         for b in range(B):
             q = feed[b, t] if t < P else result[b, t - P]
@@ -354,7 +355,7 @@ def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_s
                 continue
             # nucleus (Holtzman et al. 2020): the likeliest levels holding top_p of the mass
             # (with logw: the densest, the continuous nucleus)
-            order = np.argsort(-logits / np.exp(logw)) if density else np.argsort(-logits)
+            order = np.argsort(-logits / width) if density else np.argsort(-logits)
             kept = 0.0
             last = Q - 1
             for k in range(Q):
@@ -425,11 +426,10 @@ def generate(net: WaveNet, start: np.ndarray, n: int, temperature: float,
         before = start[:, :max(0, start.shape[1] - feed_len)]
         before = before[:, before.shape[1] % net.tier_frame_size:]
         h0 = net.tier_states(torch.from_numpy(np.ascontiguousarray(before, np.int64)))[:, -1]
-    logw = level_log_widths() if density else np.zeros(0, np.float32)
+    logw = level_log_widths().copy() if density else np.zeros(0, np.float32)  # one signature
     _run(*_packed(net, bias, len(feed), h0), feed, n, float(temperature), float(top_p), logw,
          uniforms, result, np.zeros((len(feed), 0, QUANTIZE_CHANNELS), np.float32))
     return result[:, :n]
-
 
 
 @torch.no_grad()
