@@ -481,7 +481,8 @@ def part_chorale_audio(b: Bench) -> Report:
     from reverie.sound import generate as gen
     from reverie.sound import train as tr
     from reverie.sound.data import builtin_clips
-    from sound import RATE, bits_on, held_out_starts, judge, mean_flatness, unigram_bits
+    from sound import (RATE, SEEDS, bits_on, continuations, held_out_starts, judge,
+                       mean_flatness, unigram_bits)
 
     clips = builtin_clips("chorale-audio", RATE)
     cont_s = b.n(4, 1)
@@ -493,9 +494,8 @@ def part_chorale_audio(b: Bench) -> Report:
         return bits_on(tr.load_sound(model), clips.test, segments)
 
     def measure(model: str) -> dict:
-        conts = gen.continue_rows(tr.load_sound(model), starts, truth.shape[1],
-                                  sampling.temperature, seed=0, top_p=sampling.top_p,
-                                  density=sampling.density_sampling)
+        conts = continuations(tr.load_sound(model), starts, truth.shape[1], sampling,
+                              seeds=SEEDS[:b.n(len(SEEDS), 1)])
         return {"bits": bits(model), **judge(model, conts, truth)}
     gallery_clips = builtin_clips("chorale-audio", RATE,
                                   counts=QUICK_COUNTS if b.quick else COUNTS)
@@ -523,7 +523,12 @@ def part_chorale_audio(b: Bench) -> Report:
                       "<= 2", None if z is None else zf <= 2))
     r.notes.append(f"{len(starts)} held-out chorales of builtin:chorale-audio, 2 s each "
                    f"continued {cont_s} s (temperature {sampling.temperature:g}, top_p "
-                   f"{sampling.top_p:g}); bits on {segments} one-second segments")
+                   f"{sampling.top_p:g}), {z['seeds'] if z else s['seeds']} times each "
+                   f"(seeds 0, 1, ...); bits on {segments} one-second segments")
+    if z:
+        r.notes.append(f"the zoo model's LSD over seeds: standard error "
+                       f"{z['lsd_seed_se']:.2f} dB" if z["lsd_seed_se"] is not None else
+                       "one seed: its LSD moves by 0.1-0.2 dB from seed to seed")
     b.fp16(r, bits)
     return r
 
