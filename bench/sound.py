@@ -8,7 +8,7 @@ baselines that need no training, in one run on this machine.
   the test chorales, which no model saw, with the same figure for a unigram of mu-law levels
   (the levels' entropy: what a model that ignores context scores);
 - 10 held-out starts (2 s of each test chorale, from 10 s in), continued 4 s by each model
-  (three times, seeds 0-2: one seed's figure moves by 0.1-0.2 dB) and by three baselines (repeat the last second; loop its last quarter, the chord held;
+  (once per seed of `SEEDS`) and by three baselines (repeat the last second; loop its last quarter, the chord held;
   silence): the log-spectral distance (dB) of the first second of continuation to the
   true continuation, and the fraction still above -40 dBFS at 4 s (its last half second);
 - generation speed in samples per second, one stream and ten at once (target: faster than
@@ -68,16 +68,17 @@ def tail_dbfs(x: np.ndarray) -> float:
     return float(20 * np.log10(max(np.sqrt(np.mean(last ** 2)), 1e-6)))
 
 
-# A sampled continuation's distance moves by 0.1-0.2 dB from one seed to the next (session
-# 27: the stored fp16 weights read 10.78 where the fp32 checkpoint read 10.88), so a model
-# is judged on several seeds' continuations of every start.
+# a sampled continuation's distance moves by 0.1-0.2 dB between seeds (docs/sound.md), so
+# a model is judged on several seeds' continuations of every start
 SEEDS = (0, 1, 2)
 
 
 def continuations(model: tr.SoundModel, starts: np.ndarray, n: int,
                   sampling: gen.ContinueConfig, seeds=SEEDS) -> np.ndarray:
     """Every start continued `n` samples at `sampling`'s settings, once per seed (the rows
-    seed by seed, as `judge` reads them)."""
+    seed by seed, as `judge` reads them); GRUV regresses, so once."""
+    if model.config.model not in tr.MU_LAW_MODELS:
+        seeds = seeds[:1]
     return np.concatenate([gen.continue_rows(model, starts, n, sampling.temperature, seed=s,
                                              top_p=sampling.top_p,
                                              density=sampling.density_sampling)
@@ -88,6 +89,7 @@ def judge(name: str, conts: np.ndarray, truth: np.ndarray) -> dict:
     """The continuations' figures against the truth; `conts` may hold several seeds'
     continuations of the same starts, one after another (`continuations`)."""
     seeds = len(conts) // len(truth)
+    assert seeds and len(conts) == seeds * len(truth), "whole seeds' rows of every start"
     lsd = [log_spectral_distance(c[:RATE], t[:RATE])
            for c, t in zip(conts, np.tile(truth, (seeds, 1)))]
     per_seed = np.mean(np.reshape(lsd, (seeds, -1)), axis=1)
@@ -302,16 +304,18 @@ def main() -> None:
               f"{w['held_out_valid']:.3f}) after {w['steps']} steps")
     print(f"GRUV: held-out normalised MSE {figures['gruv']['held_out_valid']:.3f} "
           f"({figures['gruv']['steps']} steps; 1 = predicting the mean block)")
-    print(f"LSD: mean over the starts and, for a model, over {len(SEEDS)} seeds' continuations "
-          f"(± its standard error over the seeds; sd over the continuations in brackets)")
-    print(f"{'continuation':<40} {'LSD 1st s (dB)':>21} {'>-40 dBFS at 4 s':>17} "
+    print(f"LSD: mean over the starts and, for a sampling model, over {len(SEEDS)} seeds' "
+          f"continuations (± its standard error over the seeds; sd over the continuations "
+          f"in brackets)")
+    print(f"{'continuation':<40} {'LSD 1st s (dB)':>20} {'>-40 dBFS at 4 s':>17} "
           f"{'tail dBFS':>10} {'flatness/start':>15} {'samples/s (1 / 10 streams)':>28}")
     for r in figures["rows"]:
         speed = (f"{r['samples_per_second_1_stream']:.0f} / "
                  f"{r['samples_per_second_10_streams']:.0f}"
                  if "samples_per_second_1_stream" in r else "")
         se = f"± {r['lsd_seed_se']:.2f}" if r["lsd_seed_se"] is not None else ""
-        print(f"{r['name']:<40} {r['lsd_first_second_db']:>6.2f} {se:>6} ({r['lsd_sd']:.1f}) "
+        print(f"{r['name']:<40} {r['lsd_first_second_db']:>6.2f} {se:>6} "
+              f"{'(%.1f)' % r['lsd_sd']:<6} "
               f"{r['above_-40dBFS_at_4s']:>17.0%} {r['tail_dbfs_median']:>10.1f} "
               f"{r['flatness_last_second'] / figures['start_flatness']:>15.2f} {speed:>28}")
     print("targets: LSD of the first second 1 dB under repeating the last second; above "

@@ -489,13 +489,13 @@ def part_chorale_audio(b: Bench) -> Report:
     starts, truth = held_out_starts(clips, b.n(10, 2), cont_s)
     segments = b.n(32, 4)
     sampling = gen.ContinueConfig()
+    seeds = SEEDS[:b.n(len(SEEDS), 1)]
 
     def bits(model: str) -> float:
         return bits_on(tr.load_sound(model), clips.test, segments)
 
     def measure(model: str) -> dict:
-        conts = continuations(tr.load_sound(model), starts, truth.shape[1], sampling,
-                              seeds=SEEDS[:b.n(len(SEEDS), 1)])
+        conts = continuations(tr.load_sound(model), starts, truth.shape[1], sampling, seeds)
         return {"bits": bits(model), **judge(model, conts, truth)}
     gallery_clips = builtin_clips("chorale-audio", RATE,
                                   counts=QUICK_COUNTS if b.quick else COUNTS)
@@ -523,8 +523,8 @@ def part_chorale_audio(b: Bench) -> Report:
                       "<= 2", None if z is None else zf <= 2))
     r.notes.append(f"{len(starts)} held-out chorales of builtin:chorale-audio, 2 s each "
                    f"continued {cont_s} s (temperature {sampling.temperature:g}, top_p "
-                   f"{sampling.top_p:g}), {z['seeds'] if z else s['seeds']} times each "
-                   f"(seeds 0, 1, ...); bits on {segments} one-second segments")
+                   f"{sampling.top_p:g}) at seed{'s' * (len(seeds) > 1)} "
+                   f"{', '.join(map(str, seeds))}; bits on {segments} one-second segments")
     if z:
         r.notes.append(f"the zoo model's LSD over seeds: standard error "
                        f"{z['lsd_seed_se']:.2f} dB" if z["lsd_seed_se"] is not None else
