@@ -8,9 +8,10 @@ baselines that need no training, in one run on this machine.
   the test chorales, which no model saw, with the same figure for a unigram of mu-law levels
   (the levels' entropy: what a model that ignores context scores);
 - 10 held-out starts (2 s of each test chorale, from 10 s in), continued 4 s by each model
-  (once per seed of `SEEDS`) and by three baselines (repeat the last second; loop its last quarter, the chord held;
-  silence): the log-spectral distance (dB) of the first second of continuation to the
-  true continuation, and the fraction still above -40 dBFS at 4 s (its last half second);
+  (once per seed of `SEEDS`) and by three baselines (repeat the last second; loop its last
+  quarter, the chord held; silence): the log-spectral distance (dB) of the first second of
+  continuation to the true continuation, and the fraction still above -40 dBFS at 4 s (its
+  last half second);
 - generation speed in samples per second, one stream and ten at once (target: faster than
   real time at 8 kHz, i.e. over 8000 a stream);
 - the continuation's spectral flatness over its last second against the start's (target:
@@ -97,7 +98,8 @@ def judge(name: str, conts: np.ndarray, truth: np.ndarray) -> dict:
     return {"name": name, "lsd_first_second_db": float(np.mean(lsd)),
             "flatness_last_second": float(np.mean([flatness(c[-RATE:]) for c in conts])),
             "lsd_sd": float(np.std(lsd)), "seeds": seeds,
-            "lsd_seed_se": float(np.std(per_seed, ddof=1) / np.sqrt(seeds)) if seeds > 1 else None,
+            "lsd_seed_se": (float(np.std(per_seed, ddof=1) / np.sqrt(seeds)) if seeds > 1
+                            else None),
             "above_-40dBFS_at_4s": float(np.mean([v > -40 for v in loud])),
             "tail_dbfs_median": float(np.median(loud))}
 

@@ -91,7 +91,7 @@ def sample_logits(logits: np.ndarray, temperature: float, rng: np.random.Generat
     z = logits / temperature
     p = np.exp(z - z.max(1, keepdims=True))
     if top_p < 1:
-        order = np.argsort(-(p if logw is None else p / np.exp(logw)), 1)
+        order = np.argsort(-z if logw is None else logw - z, 1)   # densest: z - log w
         sp = np.take_along_axis(p, order, 1)
         c = np.cumsum(sp, 1)
         keep = c - sp < top_p * c[:, -1:]             # up to and including the crossing

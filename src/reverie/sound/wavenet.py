@@ -205,26 +205,25 @@ def _packed(net: WaveNet, bias: torch.Tensor | None, rows: int,
     """The weights as contiguous float32 arrays, laid out for the step loop; each row's
     conditioning folded into its layers' gate biases (B, L, G): `base` without the frame
     tier's state, `cbias` with the state h0 (B, tier_dim) it starts from."""
-    f32 = _f32
     tier = _tier_packed(net, h0, rows)
-    base = (np.stack([f32(c.bias) for c in net.dilated])[None]
-            + (0 if bias is None else f32(bias)) + np.zeros((rows, 1, 1), np.float32))
+    base = (np.stack([_f32(c.bias) for c in net.dilated])[None]
+            + (0 if bias is None else _f32(bias)) + np.zeros((rows, 1, 1), np.float32))
     cbias = base.copy()
     if net.tier_dim:
-        base = base + f32(net.tier_out.bias).reshape(1, *base.shape[1:])
+        base = base + _f32(net.tier_out.bias).reshape(1, *base.shape[1:])
         to_gates, state = tier[4:6]          # the start's state through the map to the gates
         cbias = base + (state @ to_gates).reshape(base.shape)
-    taps = np.stack([f32(c.weight).transpose(2, 1, 0) for c in net.dilated])  # (L, k, R, G)
-    out = np.stack([np.concatenate([f32(r.weight)[:, :, 0], f32(s.weight)[:, :, 0]]).T
+    taps = np.stack([_f32(c.weight).transpose(2, 1, 0) for c in net.dilated])  # (L, k, R, G)
+    out = np.stack([np.concatenate([_f32(r.weight)[:, :, 0], _f32(s.weight)[:, :, 0]]).T
                     for r, s in zip(net.res, net.skip)])                      # (L, G/2, R+S)
-    return (f32(net.embed.weight), np.ascontiguousarray(taps),
+    return (_f32(net.embed.weight), np.ascontiguousarray(taps),
             np.ascontiguousarray(cbias, np.float32), np.ascontiguousarray(base, np.float32),
             *tier, np.ascontiguousarray(out),
-            np.stack([np.concatenate([f32(r.bias), f32(s.bias)])
+            np.stack([np.concatenate([_f32(r.bias), _f32(s.bias)])
                       for r, s in zip(net.res, net.skip)]),
             np.array(net.dilations, np.int64),
-            np.ascontiguousarray(f32(net.out1.weight)[:, :, 0].T), f32(net.out1.bias),
-            np.ascontiguousarray(f32(net.out2.weight)[:, :, 0].T), f32(net.out2.bias))
+            np.ascontiguousarray(_f32(net.out1.weight)[:, :, 0].T), _f32(net.out1.bias),
+            np.ascontiguousarray(_f32(net.out2.weight)[:, :, 0].T), _f32(net.out2.bias))
 
 
 def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_size, deq, out,
@@ -237,7 +236,7 @@ def _step_loop(embed, taps, cbias, base, gwi, gwh, gbi, gbh, tw, hstate, frame_s
     state `hstate`, and the gates' biases become `base` plus the new state's map: inline,
     as numba compiles one loop best. With `logw` (the log width of each level's bin,
     `level_log_widths`) temperature and top_p act on the amplitude's density instead of
-    the levels' probabilities (`density_logits`); empty, on the levels."""
+    the levels' probabilities (`density_logit`); empty, on the levels."""
     L, K, R, G = taps.shape
     F = frame_size
     TH = hstate.shape[1]
