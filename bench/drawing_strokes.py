@@ -58,10 +58,11 @@ def evaluate(out: Path) -> dict:
     data = read_strokes(DATA)
     prep = prepare(data, sk.model.cfg.max_seq_len, sk.scale)
     test = prep.splits["test"]
-    trained = evaluate_split(sk.model, test, 100, seed=0)
+    trained = evaluate_split(sk.model, test, 100, seed=0, unit=prep.unit)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        untrained = evaluate_split(build_model(sk.model.cfg).eval(), test, 100, seed=0)
+        untrained = evaluate_split(build_model(sk.model.cfg).eval(), test, 100, seed=0,
+                                   unit=prep.unit)
     figures = {"test_trained": trained, "test_untrained_baseline": untrained}
     try:
         figures["pictures"] = pictures(out, prep)

@@ -114,6 +114,12 @@ class SketchConfig(TrainConfig):
     augment_stroke_prob: float = knob(0.10, "augmentation: drop each inner point of a stroke "
                                       "with this probability, merging its offset into the "
                                       "next (magenta: 0.10)", min=0, below=1)
+    dequantize: bool = knob(True, "add uniform noise of one unit to every offset while "
+                            "training when the drawings are whole numbers, as stroke data "
+                            "are (dequantisation: Theis, van den Oord and Bethge 2016). "
+                            "Without it the mixture collapses a normal onto the many exact "
+                            "zeros (sigma -> 0, an unbounded likelihood), and that spike "
+                            "draws every uncertain stroke straight")
     # optimisation (magenta's names and defaults)
     batch_size: int = knob(100, "drawings per step (magenta: 100)", min=1)
     learning_rate: float = knob(1e-3, "Adam's starting learning rate", above=0)
@@ -134,7 +140,8 @@ class SketchConfig(TrainConfig):
     checkpoint_every: int = checkpoint_every_knob(500)
     seed: int = seed_knob(0)
 
-    ADDED = {"fit_max_seq_len": False}   # a run recorded before it kept max_seq_len
+    # runs recorded before a field existed trained without it
+    ADDED = {"fit_max_seq_len": False, "dequantize": False}
     MODEL_FIELDS = ("conditional", "enc_rnn_size", "dec_rnn_size", "z_size", "num_mixture")
 
     def check(self) -> None:
@@ -205,6 +212,7 @@ class Prepared(NamedTuple):
     splits: dict[str, list[np.ndarray]]   # float32 stroke-3, offsets / scale
     scale: float
     dropped: int
+    unit: float        # one unit of the data after scaling (1 / scale), 0 when not whole
 
 
 def longest_drawing(data: dict[str, list[np.ndarray]], limit: int | None = None) -> int:
@@ -230,7 +238,9 @@ def prepare(data: dict[str, list[np.ndarray]], max_seq_len: int, scale: float | 
                            f"raise it to at least {longest}")
     if scale is None:
         scale = S.scale_factor(kept["train"])
-    return Prepared({k: S.normalize(v, scale) for k, v in kept.items()}, scale, dropped)
+    whole = all(np.array_equal(d[:, :2], np.round(d[:, :2])) for d in kept["train"])
+    return Prepared({k: S.normalize(v, scale) for k, v in kept.items()}, scale, dropped,
+                    1.0 / scale if whole else 0.0)
 
 
 def augment_strokes(strokes: np.ndarray, prob: float, rng: np.random.Generator) -> np.ndarray:
@@ -266,9 +276,10 @@ def make_batch(drawings: Sequence[np.ndarray], max_len: int) -> tuple[torch.Tens
 
 
 def random_batch(drawings: list[np.ndarray], cfg: SketchConfig, gen: torch.Generator,
-                 max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+                 max_len: int, unit: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch: drawings drawn without replacement (with, when there are fewer than
-    a batch), scaled at random and thinned (magenta DataLoader.random_batch)."""
+    a batch), dequantised (uniform noise `unit` wide on each offset), scaled at random and
+    thinned (magenta DataLoader.random_batch)."""
     n = len(drawings)
     if n >= cfg.batch_size:
         idx = torch.randperm(n, generator=gen)[:cfg.batch_size].tolist()
@@ -278,6 +289,8 @@ def random_batch(drawings: list[np.ndarray], cfg: SketchConfig, gen: torch.Gener
     batch = []
     for i in idx:
         d = drawings[i].copy()
+        if unit > 0:
+            d[:, :2] += (rng.random((len(d), 2), dtype=np.float32) - 0.5) * unit
         if cfg.random_scale_factor > 0:
             d[:, 0] *= (rng.random() - 0.5) * 2 * cfg.random_scale_factor + 1.0
             d[:, 1] *= (rng.random() - 0.5) * 2 * cfg.random_scale_factor + 1.0
@@ -486,16 +499,22 @@ def load_sketch(path: str | os.PathLike) -> Sketcher:
 
 @torch.no_grad()
 def evaluate_split(model: SketchRNN, drawings: list[np.ndarray], batch_size: int = 100,
-                   seed: int = 0, max_seq_len: Optional[int] = None) -> dict:
+                   seed: int = 0, max_seq_len: Optional[int] = None, unit: float = 0.0) -> dict:
     """L_R (= L_s + L_p), L_KL (raw and floored at kl_tolerance) on prepared drawings, as
     magenta's evaluate_model: no dropout, the pen loss over all max_seq_len steps (also
     given up to each drawing's end only, `pen_loss_to_end`), z drawn from the posterior (a
-    fixed seed, so the same model gives the same figures)."""
+    fixed seed, so the same model gives the same figures). Whole-number drawings are read
+    dequantised (`unit`: `Prepared.unit`, the same noise for every model): a density on
+    the exact values themselves can grow without bound (Theis et al. 2016)."""
     cfg = model.cfg
     T = max_seq_len or cfg.max_seq_len
     was = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
+    if unit > 0:
+        rng = np.random.default_rng(seed)
+        drawings = [np.c_[d[:, :2] + (rng.random((len(d), 2), dtype=np.float32) - 0.5) * unit,
+                          d[:, 2:]] for d in drawings]
     tot = {"ls": 0.0, "lp": 0.0, "lp_end": 0.0, "kl": 0.0}
     n = 0
     dev = model.head.weight.device

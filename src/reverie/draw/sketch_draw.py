@@ -306,10 +306,10 @@ def evaluate_sketch(model, data, split: str = "test", seed: int = 0,
     if not drawings:
         raise ReverieError(f"no drawing of {split!r} fits the model's max_seq_len "
                            f"({sk.model.cfg.max_seq_len})")
-    trained = evaluate_split(sk.model, drawings, 100, seed, max_seq_len)
+    trained = evaluate_split(sk.model, drawings, 100, seed, max_seq_len, prep.unit)
     with torch.random.fork_rng(devices=[]):  # the untrained weights' draws stay in here
         torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
         untrained = evaluate_split(build_model(sk.model.cfg).eval(), drawings, 100, seed,
-                                   max_seq_len)
+                                   max_seq_len, prep.unit)
     return {"split": split, "drawings": len(drawings), "left_out": prep.dropped,
             **trained, "untrained": untrained}

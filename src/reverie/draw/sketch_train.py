@@ -61,7 +61,8 @@ class SketchTask(Task):
         cfg, T = self.cfg, self.cfg.max_seq_len
         self.wkl = schedules(step, cfg)[1]
         # the global batch, drawn alike on every process; this one takes its rows
-        batch, lengths = random_batch(self.train, cfg, self.env.gen, T)
+        batch, lengths = random_batch(self.train, cfg, self.env.gen, T,
+                                      self.prep.unit if cfg.dequantize else 0.0)
         batch, lengths = batch[self.rows].to(self.env.device), lengths[self.rows]
         mix, mu, presig = self.net(batch, lengths)
         ls, lp = losses(mix, batch[:, 1:], T, mask_pen=False)
@@ -77,7 +78,7 @@ class SketchTask(Task):
 
     def evaluate(self, final: bool) -> dict:
         ev = evaluate_split(self.model, self.valid, self.cfg.batch_size, self.cfg.seed,
-                            self.cfg.max_seq_len)
+                            self.cfg.max_seq_len, self.prep.unit)
         return {"val_r": ev["r_loss"], "val_kl": ev["kl_loss"]}
 
     def header(self) -> dict:

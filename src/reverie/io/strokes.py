@@ -324,11 +324,9 @@ def glyph_drawings(max_len: int = 250, only: str | None = None
     except ImportError:
         raise ReverieError("builtin:glyphs needs vpype (its Hershey fonts); install it with: "
                            "pip install vpype") from None
-    chars = list(GLYPH_CHARS)
-    valid_chars, test_chars = set(chars[7::10]), set(chars[3::10])
     out = {"train": [], "valid": [], "test": []}
     for font in GLYPH_FONTS:
-        for ch in chars:
+        for ch in GLYPH_CHARS:
             if only is not None and ch not in only:
                 continue
             lc = vpype.text_line(ch, font, size=GLYPH_SIZE)
@@ -340,9 +338,15 @@ def glyph_drawings(max_len: int = 250, only: str | None = None
             d = _integer_strokes(lines, first)
             if len(d) > max_len or len(d) < 2:
                 continue
-            split = "valid" if ch in valid_chars else "test" if ch in test_chars else "train"
-            out[split].append(d)
+            out[glyph_split(ch)].append(d)
     return out
+
+
+def glyph_split(ch: str) -> str:
+    """The split of builtin:glyphs a character's glyphs are in (a fixed tenth valid,
+    another tenth test)."""
+    i = GLYPH_CHARS.index(ch)
+    return "valid" if i % 10 == 7 else "test" if i % 10 == 3 else "train"
 
 
 def _integer_strokes(lines, first) -> np.ndarray:
