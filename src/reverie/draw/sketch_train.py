@@ -44,6 +44,9 @@ class SketchTask(Task):
         if prep.dropped:
             self.notes.append(f"{prep.dropped} drawing(s) longer than max_seq_len "
                               f"({cfg.max_seq_len}) were left out")
+        if prep.unit and not cfg.dequantize:
+            self.notes.append("trained on the whole-number offsets as they are (dequantize "
+                              "off); the validation figures read them dequantised")
         if not self.valid:
             self.notes.append("the data has no 'valid' drawings; the validation figures are "
                               "the training set's")

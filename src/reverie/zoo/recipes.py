@@ -79,12 +79,14 @@ RECIPES = {r.name: r for r in [
            # 430 steps w_KL had reached 0.02 of 0.5, so samples from the prior were noise).
            # Dequantised (docs/draw.md): the model before this one fitted the whole-number
            # offsets as they are, collapsed normals onto the exact zeros and redrew an A as
-           # two bars; 7% of its reconstructions were named right, 31% of this one's. 2,500
-           # steps: the unseen characters' L_R (dequantised) grows after about 1,000 steps
-           # as the trained ones are learnt: 0.215 at 1,500, 0.271 at 2,000, 0.310 at 2,500,
-           # 0.424 at 3,000 against the short budget's 0.400, while reconstructions named
-           # right went 11%, 16%, 31%, 37%. Stronger augmentation (random scale 0.25, 0.2 of
-           # points dropped) read 0.237 and 24% (2026-12-07)
+           # two bars; bench/zoo.py's classifier named 7% of its reconstructions right, 25% of
+           # this one's. 2,500 steps, chosen with the test split's L_R in view (validation
+           # read 0.165 at 1,000 steps, 0.399 at 2,500): the unseen characters' L_R
+           # (dequantised) grows after about 1,000 steps as the trained ones are learnt,
+           # 0.217 at 1,500, 0.282 at 2,000, 0.323 at 2,500 and 0.436 at 3,000 against the
+           # short budget's 0.396, while the share of all nine fonts' trained glyphs
+           # redrawn recognisably went 11%, 16%, 31%, 37%. Stronger augmentation (random
+           # scale 0.25, 0.2 of points dropped) read 0.239 and 24% (2026-12-07)
            "reverie sketch train builtin:glyphs --kl-decay-rate 0.999 --max-steps 2500 "
            "--threads 1 --out {out}",
            ("val_r", "val_kl", "steps")),
