@@ -664,9 +664,9 @@ def raster(drawings: list[np.ndarray], side: int = 24) -> np.ndarray:
 def part_glyphs(b: Bench) -> Report:
     from sklearn.linear_model import LogisticRegression
 
-    from reverie.draw.sketch import decode, encode, longest_drawing, read_data
-    from reverie.draw.sketch_draw import (_prep_one, _unscale, as_sketcher, evaluate_sketch,
-                                          sample_sketch)
+    from reverie.draw.sketch import longest_drawing, read_data
+    from reverie.draw.sketch_draw import (as_sketcher, decode_drawings, encode_drawings,
+                                          evaluate_sketch, sample_sketch)
     from reverie.io import strokes as S
     from reverie.gallery.draw import _sketch_model
 
@@ -695,8 +695,8 @@ def part_glyphs(b: Bench) -> Report:
 
     def redrawn_named(model: str) -> float:
         sk = as_sketcher(model)
-        z = encode(sk.model, [_prep_one(sk, d) for _, _, d in shown])
-        back = _unscale(sk, decode(sk.model, z, len(shown), 0.0, 0))
+        z = encode_drawings(sk, [d for _, _, d in shown])
+        back = decode_drawings(sk, z, len(shown), 0.0, 0)
         ok = [i for i, d in enumerate(back) if len(d) >= 2]
         said = judge.predict(raster([back[i] for i in ok])) if ok else []
         return float(sum(a == shown[i][1] for a, i in zip(said, ok)) / len(shown))

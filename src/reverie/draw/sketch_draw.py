@@ -138,17 +138,24 @@ def as_sketcher(model) -> Sketcher:
                        f"load_sketch; got {type(model).__name__}")
 
 
-def _prep_one(sk: Sketcher, drawing: np.ndarray) -> np.ndarray:
-    d = S.normalize([drawing], sk.scale)[0]
-    if len(d) > sk.model.cfg.max_seq_len:
-        raise ReverieError(f"the drawing has {len(d)} points, more than the model's max_seq_len "
-                           f"({sk.model.cfg.max_seq_len}); choose a shorter one")
-    return d
+def encode_drawings(sk: Sketcher, drawings: Sequence[np.ndarray]) -> np.ndarray:
+    """The latent means (D, z_size) of drawings in the data's own units, each scaled as the
+    model was trained and checked against its max_seq_len."""
+    prepared = []
+    for drawing in drawings:
+        d = S.normalize([drawing], sk.scale)[0]
+        if len(d) > sk.model.cfg.max_seq_len:
+            raise ReverieError(f"the drawing has {len(d)} points, more than the model's "
+                               f"max_seq_len ({sk.model.cfg.max_seq_len}); choose a shorter one")
+        prepared.append(d)
+    return encode(sk.model, prepared)
 
 
-def _unscale(sk: Sketcher, drawings: list[np.ndarray]) -> list[np.ndarray]:
+def decode_drawings(sk: Sketcher, z: Optional[np.ndarray], num: int, temperature: float,
+                    seed: int) -> list[np.ndarray]:
+    """`decode`'s drawings in the data's own units (the scale factor undone)."""
     out = []
-    for d in drawings:
+    for d in decode(sk.model, z, num, temperature, seed):
         d = d.copy()
         d[:, :2] *= sk.scale
         out.append(d)
@@ -175,7 +182,7 @@ def sample_sketch(model, config: Optional[SampleConfig] = None, *, progress: Pro
     if sk.model.cfg.conditional:
         z = np.random.default_rng(cfg.seed).standard_normal(
             (cfg.num_samples, sk.model.cfg.z_size)).astype(np.float32)
-    drawings = _unscale(sk, decode(sk.model, z, cfg.num_samples, cfg.temperature, cfg.seed))
+    drawings = decode_drawings(sk, z, cfg.num_samples, cfg.temperature, cfg.seed)
     progress(1, 1, "drawn")
     rows = [drawings[i:i + cfg.columns] for i in range(0, len(drawings), cfg.columns)]
     return SketchResult(rows, mechanism="sample_sketch", config=cfg,
@@ -208,12 +215,11 @@ def reconstruct_sketch(model, drawing, config: Optional[ReconstructConfig] = Non
     cfg = make_config(ReconstructConfig, config, **overrides)
     sk = as_sketcher(model)
     d = pick_drawing(drawing, cfg.split, cfg.index)
-    z = encode(sk.model, [_prep_one(sk, d)])
+    z = encode_drawings(sk, [d])
     redrawn = []
     for i, t in enumerate(cfg.temperatures):
-        redrawn += decode(sk.model, z, 1, t, cfg.seed + i)
+        redrawn += decode_drawings(sk, z, 1, t, cfg.seed + i)
         progress(i + 1, len(cfg.temperatures), f"temperature {t:g}")
-    redrawn = _unscale(sk, redrawn)
     return SketchResult([[S.clean(d)] + redrawn],
                         row_labels=["original, then " + ", ".join(f"T={t:g}" for t in cfg.temperatures)],
                         mechanism="reconstruct_sketch", config=cfg,
@@ -243,10 +249,10 @@ def interpolate_sketch(model, a, b, config: Optional[InterpolateConfig] = None, 
     cfg = make_config(InterpolateConfig, config, **overrides)
     sk = as_sketcher(model)
     da, db = pick_drawing(a, cfg.split, cfg.a_index), pick_drawing(b, cfg.split, cfg.b_index)
-    za, zb = encode(sk.model, [_prep_one(sk, da), _prep_one(sk, db)])
+    za, zb = encode_drawings(sk, [da, db])
     codec = Codec(encode=None, decode=None)   # latent vectors in, latent vectors out
     path = np.stack(codec.interpolate(za, zb, cfg.steps, cfg.method))
-    drawn = _unscale(sk, decode(sk.model, path, len(path), cfg.temperature, cfg.seed))
+    drawn = decode_drawings(sk, path, len(path), cfg.temperature, cfg.seed)
     progress(1, 1, "drawn")
     labels = ["A"] + [f"{t:.2f}" for t in np.linspace(0, 1, cfg.steps)[1:-1]] + ["B"]
     return SketchResult([[S.clean(da), S.clean(db)], drawn],
@@ -275,11 +281,11 @@ def analogy_sketch(model, a, b, c, config: Optional[AnalogyConfig] = None, *,
     sk = as_sketcher(model)
     ds = [pick_drawing(x, cfg.split, i) for x, i in ((a, cfg.a_index), (b, cfg.b_index),
                                                     (c, cfg.c_index))]
-    codec = Codec(encode=lambda d: encode(sk.model, [_prep_one(sk, d)])[0],
+    codec = Codec(encode=lambda d: encode_drawings(sk, [d])[0],
                   decode=lambda z: z)
     zd = codec.analogy(*ds)
     zs = np.stack([codec._z(d) for d in ds] + [zd])
-    answer = _unscale(sk, decode(sk.model, zd[None], 1, cfg.temperature, cfg.seed))
+    answer = decode_drawings(sk, zd[None], 1, cfg.temperature, cfg.seed)
     progress(1, 1, "drawn")
     return SketchResult([[S.clean(d) for d in ds] + answer],
                         row_labels=["A, B, C, and ? (z_B - z_A + z_C)"], z=zs,

@@ -39,6 +39,7 @@ class SketchTask(Task):
         prep = self.prep = prepare(raw, cfg.max_seq_len, float(env.resumed["scale"])
                                    if env.resumed is not None else None)
         self.train = prep.splits["train"]
+        self.noise_unit = prep.unit if cfg.dequantize else 0.0   # training batches'
         self.valid = prep.splits.get("valid") or []
         self.notes: list[str] = []
         if prep.dropped:
@@ -64,8 +65,7 @@ class SketchTask(Task):
         cfg, T = self.cfg, self.cfg.max_seq_len
         self.wkl = schedules(step, cfg)[1]
         # the global batch, drawn alike on every process; this one takes its rows
-        batch, lengths = random_batch(self.train, cfg, self.env.gen, T,
-                                      self.prep.unit if cfg.dequantize else 0.0)
+        batch, lengths = random_batch(self.train, cfg, self.env.gen, T, self.noise_unit)
         batch, lengths = batch[self.rows].to(self.env.device), lengths[self.rows]
         mix, mu, presig = self.net(batch, lengths)
         ls, lp = losses(mix, batch[:, 1:], T, mask_pen=False)
