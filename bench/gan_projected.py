@@ -17,6 +17,7 @@ In one run on this machine (the load average is recorded):
   discriminator on Lite0 could fool a Lite0 judge alone); beside them uniform noise's FD
   (shapes: the target is at most 0.35 of it) and the real-against-real floor (textures:
   at most twice it);
+- shapes: the judge's scale, the FD of real pictures blurred or with pixel noise;
 - shapes: a bright/dark vector from the brightest and darkest 48 training pictures,
   inverted (`gan vector --with --without`), applied at amounts -2..2: on how many of 10
   seeds, and of 10 inverted held-out pictures, brightness rises monotonically (target
@@ -149,6 +150,26 @@ def fds(feats: dict, images: torch.Tensor) -> dict:
             for net, f in feats.items()}
 
 
+def judge_scale(feats: dict, train_x: torch.Tensor, n: int) -> dict:
+    """What the judge's figures mean: FD of real training pictures blurred (Gaussian, sigma
+    in pixels) and with pixel noise (Gaussian, sd in [0, 1] units) against the held-out
+    ones."""
+    import torch.nn.functional as F
+
+    def blur(x, sigma):
+        k = torch.exp(-torch.arange(-3, 4).float() ** 2 / (2 * sigma ** 2))
+        k = (k / k.sum()).repeat(3, 1, 1, 1)
+        x = F.conv2d(F.pad(x, (3, 3, 0, 0), mode="replicate"), k.view(3, 1, 1, 7), groups=3)
+        return F.conv2d(F.pad(x, (0, 0, 3, 3), mode="replicate"), k.view(3, 1, 7, 1), groups=3)
+
+    real, gen = train_x[:n], torch.Generator().manual_seed(4)
+    out = {f"blur {s}": fds(feats, blur(real, s)) for s in (0.7, 1.0, 1.5)}
+    for sd in (0.05, 0.1):
+        out[f"noise {sd}"] = fds(feats, (real + sd * torch.randn(real.shape, generator=gen))
+                                 .clamp(0, 1))
+    return out
+
+
 def brightness(name: str, path: Path, train_x: torch.Tensor, held: torch.Tensor) -> dict:
     """The bright/dark vector from inverted pictures, applied to seeds and to inverted
     held-out pictures."""
@@ -266,6 +287,9 @@ def main(argv=None) -> int:
         r["uniform_noise"] = fds(feats, torch.rand((n, *held.shape[1:]), generator=gen))
         r["real_vs_real"] = fds(feats, train_x[:n])
         r["held_out"] = n
+        if s == "shapes":
+            r["judge_scale"] = judge_scale(feats, train_x, n)
+            print(s, "the judge's scale", r["judge_scale"], flush=True)
         for v, path in paths.items():
             side = json.loads(path.with_suffix(".json").read_text())["figures"]
             r[v] = {**fds(feats, seeded(load(s, path), n, 10_000)), "steps": side["steps"],
