@@ -154,16 +154,10 @@ def judge_scale(feats: dict, train_x: torch.Tensor, n: int) -> dict:
     """What the judge's figures mean: FD of real training pictures blurred (Gaussian, sigma
     in pixels) and with pixel noise (Gaussian, sd in [0, 1] units) against the held-out
     ones."""
-    import torch.nn.functional as F
-
-    def blur(x, sigma):
-        k = torch.exp(-torch.arange(-3, 4).float() ** 2 / (2 * sigma ** 2))
-        k = (k / k.sum()).repeat(3, 1, 1, 1)
-        x = F.conv2d(F.pad(x, (3, 3, 0, 0), mode="replicate"), k.view(3, 1, 1, 7), groups=3)
-        return F.conv2d(F.pad(x, (0, 0, 3, 3), mode="replicate"), k.view(3, 1, 7, 1), groups=3)
+    from reverie.image.enhance import gaussian_blur
 
     real, gen = train_x[:n], torch.Generator().manual_seed(4)
-    out = {f"blur {s}": fds(feats, blur(real, s)) for s in (0.7, 1.0, 1.5)}
+    out = {f"blur {s}": fds(feats, gaussian_blur(real, s)) for s in (0.7, 1.0, 1.5)}
     for sd in (0.05, 0.1):
         out[f"noise {sd}"] = fds(feats, (real + sd * torch.randn(real.shape, generator=gen))
                                  .clamp(0, 1))

@@ -18,7 +18,8 @@ import torch
 from reverie.core.config import make_config
 from reverie.core.progress import Progress, silent
 from reverie.draw.sketch import (FORMAT, FORMAT_VERSION, SketchConfig, SketchRNN, Sketcher,
-                                 build_model, count_params, evaluate_split, kl_loss,
+                                 build_model, count_params, dequantized, evaluate_split,
+                                 kl_loss,
                                  longest_drawing,
                                  load_checkpoint, losses, prepare, random_batch, read_data,
                                  record_source, schedules)
@@ -52,6 +53,8 @@ class SketchTask(Task):
             self.notes.append("the data has no 'valid' drawings; the validation figures are "
                               "the training set's")
             self.valid = self.train[:max(1, min(len(self.train), 500))]
+        if prep.unit:  # read dequantised, as every held-out figure is: drawn once here
+            self.valid = [dequantized(d, prep.unit) for d in self.valid]
         self.rows = env.rows(cfg.batch_size)
         self.model = self.net = build_model(cfg).to(env.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
@@ -81,7 +84,7 @@ class SketchTask(Task):
 
     def evaluate(self, final: bool) -> dict:
         ev = evaluate_split(self.model, self.valid, self.cfg.batch_size, self.cfg.seed,
-                            self.cfg.max_seq_len, self.prep.unit)
+                            self.cfg.max_seq_len)
         return {"val_r": ev["r_loss"], "val_kl": ev["kl_loss"]}
 
     def header(self) -> dict:
