@@ -1,6 +1,7 @@
 """Projected GAN's discriminator (gan.projected): the frozen network and the random
 projections stay as they were, and no gradient reaches them; the trained part separates
-real pictures from noise within a few steps; fine-tuning from a plain model takes its
+real pictures from noise within a few steps; with both, the projected one waits out the
+warmup; fine-tuning from a plain model takes its
 generator and says so; FreezeD keeps the lower layers; init with a model of another size
 and freeze_d without init are one line each."""
 from __future__ import annotations
@@ -59,6 +60,25 @@ def test_frozen_network_and_projections_stay_frozen(tmp_path):
     opt = torch.optim.Adam([p for p in d.parameters() if p.requires_grad], 1e-2)
     opt.step()
     assert all(torch.equal(a, b) for a, b in zip(frozen, ccm_before))
+
+
+def test_both_warms_up_on_the_plain_discriminator_alone(tmp_path):
+    """Vision-aided GAN's warmup: for `warmup` images only the pixel discriminator judges
+    and learns; the projected one is as it was built until then, and learns after."""
+    runs = {}
+    for steps in (1, 2, 4):
+        out = tmp_path / f"{steps}.pt"
+        train_gan(squares(), discriminator="both", warmup=2 * SMALL["batch_size"],
+                  max_steps=steps, out=out, **SMALL)
+        runs[steps] = load_checkpoint(out)["d"]
+    projected = [k for k in runs[1] if k.startswith("projected.discs.")]
+    plain = [k for k in runs[1] if k.startswith("plain.")]
+    assert projected and plain
+    # steps 0 and 1 are the warmup: the plain part moved, the projected part did not
+    assert any(not torch.equal(runs[1][k], runs[2][k]) for k in plain)
+    assert all(torch.equal(runs[1][k], runs[2][k]) for k in projected)
+    # steps 2 and 3 judge with both
+    assert any(not torch.equal(runs[2][k], runs[4][k]) for k in projected)
 
 
 def test_projected_discriminator_tells_real_from_noise_in_a_few_steps():

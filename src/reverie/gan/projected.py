@@ -145,15 +145,19 @@ class BothDiscriminators(nn.Module):
     def __init__(self, plain: nn.Module, projected: ProjectedDiscriminator):
         super().__init__()
         self.plain, self.projected = plain, projected
+        self.projected_on = True   # off during the trainer's warmup: the plain one alone
 
     def forward(self, x: torch.Tensor, with_code: bool = False):
-        p = self.projected(x)
         if with_code:
             own, q = self.plain(x, with_code=True)
         else:
             own, q = self.plain(x), None
-        # the pixel logit counts as much as all the projected ones together
-        logits = torch.cat([own[:, None].expand(-1, p.shape[1]), p], 1)
+        if self.projected_on:
+            p = self.projected(x)
+            # the pixel logit counts as much as all the projected ones together
+            logits = torch.cat([own[:, None].expand(-1, p.shape[1]), p], 1)
+        else:
+            logits = own[:, None]
         return (logits, q) if with_code else logits
 
     def lower_layers(self, n: int) -> list[nn.Module]:

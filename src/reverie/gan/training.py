@@ -75,6 +75,12 @@ class GANTrainConfig(TrainConfig):
                           "finest (the paper: 4)", min=1, max=4, advanced=True)
     cout: int = knob(64, "projected: channels of the finest random projection (CCM; the "
                      "paper: 64, doubling per scale)", min=8, advanced=True)
+    warmup: int = knob(80_000, "both: images the plain discriminator judges alone before "
+                       "the projected one joins (Vision-aided GAN's warmup; its authors "
+                       "use about 5e5 from scratch on a GPU, 0 to fine-tune): the pixel "
+                       "discriminator first spreads the colours, then the features sharpen "
+                       "the shapes (80,000: 1,250 steps of 64, measured on a 10-minute CPU "
+                       "run, docs/gan.md); 0: both from the first step", min=0)
     freeze_d: int = knob(0, "with init: keep the discriminator's first N layers as the "
                          "model's (FreezeD, Mo et al. 2020: fine-tuning on few images "
                          "overfits less); 0: all train", min=0, advanced=True)
@@ -173,6 +179,8 @@ class GANTask(Task):
     def step(self, step: int) -> dict:
         cfg, gen, n, rows = self.cfg, self.gen, self.cfg.batch_size, self.rows
         device, policy, categories = self.env.device, cfg.diffaugment, self.categories
+        if hasattr(self.d, "projected_on"):  # both: the projected one joins after the warmup
+            self.d.projected_on = step * n >= cfg.warmup
         # the global batch from the shared stream; this process trains on its rows
         real = self.parts.real_batch(gen, n)[rows].to(device) * 2 - 1
         z = torch.randn((n, *self.parts.latent_shape), generator=gen)[rows].to(device)
@@ -252,7 +260,10 @@ class GANTask(Task):
                 "train_images": self.train_u8}
 
     def distribute(self, wrap) -> None:
-        self.net_g, self.net_d = wrap(self.g), wrap(self.d)
+        # during a warmup the projected discriminator's weights get no gradient
+        self.net_g = wrap(self.g)
+        self.net_d = wrap(self.d, find_unused=hasattr(self.d, "projected_on")
+                          and self.cfg.warmup > 0)
 
     def describe(self, losses: dict, figures: dict) -> str:
         fd = figures.get("fd")

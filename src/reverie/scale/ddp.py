@@ -95,12 +95,15 @@ def close(w: World) -> None:
         dist.destroy_process_group()
 
 
-def wrap(model: torch.nn.Module, w: World, device: torch.device) -> torch.nn.Module:
-    """DDP broadcasts rank 0's weights, then all-reduces gradients during backward."""
+def wrap(model: torch.nn.Module, w: World, device: torch.device,
+         find_unused: bool = False) -> torch.nn.Module:
+    """DDP broadcasts rank 0's weights, then all-reduces gradients during backward;
+    `find_unused` where some steps leave part of the model out."""
     if not w.distributed:
         return model
     from torch.nn.parallel import DistributedDataParallel
-    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None,
+                                   find_unused_parameters=find_unused)
 
 
 def average(values: list[float], w: World, device: torch.device) -> list[float]:

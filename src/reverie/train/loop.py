@@ -95,7 +95,8 @@ class Task(ABC):
         return {}
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        """Wrap the trained networks for DDP (`wrap` is a no-op on one process)."""
+        """Wrap the trained networks for DDP (`wrap` is a no-op on one process; its
+        `find_unused=True` for a network part of which some steps leave out)."""
 
     def after_step(self, step: int, finished: bool) -> None:
         """Untimed work after a step (a frame of the training GIF)."""
@@ -340,7 +341,7 @@ def _loop(make_task, cfg: TrainConfig, out: Path | None, load, device: torch.dev
         gen.set_state(ckpt["rng"]["data"])
     if world.rank > 0:  # dropout: rank 0 keeps the one-process stream, the others their own
         _seed(cfg.seed + 1_000_003 * world.rank + run["step"], device)
-    task.distribute(lambda m: ddp.wrap(m, world, device))
+    task.distribute(lambda m, **how: ddp.wrap(m, world, device, **how))
     budget_s = cfg.minutes * 60.0 if cfg.minutes else None
     log_every = task.log_every or cfg.eval_every
 
