@@ -65,11 +65,11 @@ def test_frozen_network_and_projections_stay_frozen(tmp_path):
 def test_both_warms_up_on_the_plain_discriminator_alone(tmp_path):
     """Vision-aided GAN's warmup: for `warmup` images only the pixel discriminator judges
     and learns; the projected one is as it was built until then, and learns after."""
-    runs = {}
+    runs, notes = {}, {}
+    warm = dict(discriminator="both", warmup=2 * SMALL["batch_size"], **SMALL)
     for steps in (1, 2, 4):
         out = tmp_path / f"{steps}.pt"
-        train_gan(squares(), discriminator="both", warmup=2 * SMALL["batch_size"],
-                  max_steps=steps, out=out, **SMALL)
+        notes[steps] = train_gan(squares(), max_steps=steps, out=out, **warm).notes
         runs[steps] = load_checkpoint(out)["d"]
     projected = [k for k in runs[1] if k.startswith("projected.discs.")]
     plain = [k for k in runs[1] if k.startswith("plain.")]
@@ -79,6 +79,13 @@ def test_both_warms_up_on_the_plain_discriminator_alone(tmp_path):
     assert all(torch.equal(runs[1][k], runs[2][k]) for k in projected)
     # steps 2 and 3 judge with both
     assert any(not torch.equal(runs[2][k], runs[4][k]) for k in projected)
+    # a budget within the warmup says so; one past it does not
+    assert any("never joins" in n for n in notes[2]) and not any("never joins" in n
+                                                                 for n in notes[4])
+    # fine-tuning a model whose discriminator is both already: no warmup
+    tuned = tmp_path / "tuned.pt"
+    train_gan(squares(seed=5), init=str(tmp_path / "4.pt"), max_steps=1, out=tuned, **warm)
+    assert any(not torch.equal(runs[4][k], load_checkpoint(tuned)["d"][k]) for k in projected)
 
 
 def test_projected_discriminator_tells_real_from_noise_in_a_few_steps():

@@ -49,6 +49,16 @@ FORMAT = "reverie-gan"
 FORMAT_VERSION = 1
 
 
+def warmup_knob(default: int, measured: str = "") -> int:
+    return knob(default, "both: images the plain discriminator judges alone before the "
+                "projected one joins (Vision-aided GAN's warmup; its authors use about 5e5 "
+                "from scratch on a GPU): the pixel discriminator first spreads the "
+                "colours, then the features sharpen the shapes. The plain logit's weight "
+                "in the loss halves when they join. Skipped when init gives this run a "
+                "trained discriminator of the same kind; 0: both from the first step"
+                + measured, min=0)
+
+
 @dataclass
 class GANTrainConfig(TrainConfig):
     """What both GANs' configs share beyond the shared training knobs: FD/KID is their
@@ -75,17 +85,13 @@ class GANTrainConfig(TrainConfig):
                           "finest (the paper: 4)", min=1, max=4, advanced=True)
     cout: int = knob(64, "projected: channels of the finest random projection (CCM; the "
                      "paper: 64, doubling per scale)", min=8, advanced=True)
-    warmup: int = knob(80_000, "both: images the plain discriminator judges alone before "
-                       "the projected one joins (Vision-aided GAN's warmup; its authors "
-                       "use about 5e5 from scratch on a GPU, 0 to fine-tune): the pixel "
-                       "discriminator first spreads the colours, then the features sharpen "
-                       "the shapes (80,000: 1,250 steps of 64, measured on a 10-minute CPU "
-                       "run, docs/gan.md); 0: both from the first step", min=0)
+    warmup: int = warmup_knob(0)
     freeze_d: int = knob(0, "with init: keep the discriminator's first N layers as the "
                          "model's (FreezeD, Mo et al. 2020: fine-tuning on few images "
                          "overfits less); 0: all train", min=0, advanced=True)
 
     DISCRIMINATOR_FIELDS = ("discriminator", "backbone", "interp_size", "num_discs", "cout")
+    ADDED = {"warmup": 0}   # a run recorded before the warmup judged with both from step 0
 
     @property
     def fd_every(self) -> int:  # read access under the old name
@@ -172,6 +178,12 @@ class GANTask(Task):
         self.real_feats = metrics.lite0_features(parts.real_eval[:self.n_eval], env.device)
         half = len(self.real_feats) // 2
         self.floor = metrics.distances(self.real_feats[:half], self.real_feats[half:2 * half])
+        self.warmup = cfg.warmup   # images; 0 once init gives a trained discriminator
+        if (cfg.discriminator == "both" and cfg.warmup and cfg.minutes is None
+                and cfg.max_steps * cfg.batch_size <= cfg.warmup):
+            parts.notes.append(f"max_steps x batch_size ({cfg.max_steps * cfg.batch_size:,} "
+                               f"images) is within the warmup ({cfg.warmup:,}): the "
+                               f"projected discriminator never joins; lower warmup")
         self.frames: list[torch.Tensor] = []
         if env.resumed is None:
             self.snapshot()  # the untrained generator: the GIF's first frame
@@ -180,7 +192,7 @@ class GANTask(Task):
         cfg, gen, n, rows = self.cfg, self.gen, self.cfg.batch_size, self.rows
         device, policy, categories = self.env.device, cfg.diffaugment, self.categories
         if hasattr(self.d, "projected_on"):  # both: the projected one joins after the warmup
-            self.d.projected_on = step * n >= cfg.warmup
+            self.d.projected_on = step * n >= self.warmup
         # the global batch from the shared stream; this process trains on its rows
         real = self.parts.real_batch(gen, n)[rows].to(device) * 2 - 1
         z = torch.randn((n, *self.parts.latent_shape), generator=gen)[rows].to(device)
@@ -237,6 +249,8 @@ class GANTask(Task):
                                     f"({saved.discriminator}): only its generator was "
                                     f"taken; the discriminator starts fresh")
         super().init_from(ckpt, path)
+        if same_d:   # a trained discriminator needs no warmup (Vision-aided GAN: 0 to fine-tune)
+            self.warmup = 0
         if cfg.freeze_d:
             if not same_d:
                 raise ConfigError("freeze_d", f"{path}'s discriminator is not this run's "
