@@ -277,7 +277,7 @@ class GANTask(Task):
         # during a warmup the projected discriminator's weights get no gradient
         self.net_g = wrap(self.g)
         self.net_d = wrap(self.d, find_unused=hasattr(self.d, "projected_on")
-                          and self.cfg.warmup > 0)
+                          and self.warmup > 0)
 
     def describe(self, losses: dict, figures: dict) -> str:
         fd = figures.get("fd")
