@@ -179,14 +179,19 @@ class GANTask(Task):
         half = len(self.real_feats) // 2
         self.floor = metrics.distances(self.real_feats[:half], self.real_feats[half:2 * half])
         self.warmup = cfg.warmup   # images; 0 once init gives a trained discriminator
-        if (cfg.discriminator == "both" and cfg.warmup and cfg.minutes is None
-                and cfg.max_steps * cfg.batch_size <= cfg.warmup):
-            parts.notes.append(f"max_steps x batch_size ({cfg.max_steps * cfg.batch_size:,} "
-                               f"images) is within the warmup ({cfg.warmup:,}): the "
-                               f"projected discriminator never joins; lower warmup")
+        if not cfg.init:           # with init, init_from knows whether the warmup stays
+            self.note_short_budget()
         self.frames: list[torch.Tensor] = []
         if env.resumed is None:
             self.snapshot()  # the untrained generator: the GIF's first frame
+
+    def note_short_budget(self) -> None:
+        cfg = self.cfg
+        if (cfg.discriminator == "both" and self.warmup and cfg.minutes is None
+                and cfg.max_steps * cfg.batch_size <= self.warmup):
+            self.parts.notes.append(f"max_steps x batch_size ({cfg.max_steps * cfg.batch_size:,} "
+                                    f"images) is within the warmup ({self.warmup:,}): the "
+                                    f"projected discriminator never joins; lower warmup")
 
     def step(self, step: int) -> dict:
         cfg, gen, n, rows = self.cfg, self.gen, self.cfg.batch_size, self.rows
@@ -251,6 +256,7 @@ class GANTask(Task):
         super().init_from(ckpt, path)
         if same_d:   # a trained discriminator needs no warmup (Vision-aided GAN: 0 to fine-tune)
             self.warmup = 0
+        self.note_short_budget()
         if cfg.freeze_d:
             if not same_d:
                 raise ConfigError("freeze_d", f"{path}'s discriminator is not this run's "
